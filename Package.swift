@@ -1,0 +1,63 @@
+// swift-tools-version:6.1
+// fargate-run: run Amazon ECS task definitions locally the way AWS Fargate does.
+import PackageDescription
+
+let package = Package(
+    name: "fargate-run",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "fargate-run", targets: ["fargate-run"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // The only C: the in-namespace container init and thin syscall wrappers.
+        .target(name: "CShim", path: "Sources/CShim"),
+        .systemLibrary(name: "CArchive", path: "Sources/CArchive", pkgConfig: "libarchive",
+                       providers: [.apt(["libarchive-dev"])]),
+
+        // Syscall errors with context, and small file helpers shared by the host-facing modules.
+        .target(name: "LinuxSupport", path: "Sources/LinuxSupport"),
+        .target(name: "ECSModel", path: "Sources/ECSModel", exclude: ["Generator"]),
+        .target(name: "Images", dependencies: [
+            "CShim", "CArchive", "LinuxSupport",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Sources/Images"),
+        .target(name: "Sandbox", dependencies: [
+            "CShim", "LinuxSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Sources/Sandbox"),
+        .target(name: "TaskNetwork", dependencies: [
+            "CShim", "LinuxSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Sources/TaskNetwork"),
+        .target(name: "Metering", dependencies: [
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ], path: "Sources/Metering"),
+        .target(name: "TaskRuntime", dependencies: [
+            "ECSModel", "Images", "Sandbox", "TaskNetwork", "Metering",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Sources/TaskRuntime"),
+        .executableTarget(name: "fargate-run", dependencies: [
+            "TaskRuntime", "ECSModel", "Images", "Metering",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Sources/fargate-run"),
+
+        // Helpers for every test target: prerequisites, the test image, temporary directories.
+        .target(name: "TestSupport", dependencies: [], path: "Tests/TestSupport"),
+        .testTarget(name: "ECSModelTests", dependencies: ["ECSModel", "TestSupport"], resources: [.copy("Resources")]),
+        .testTarget(name: "ImagesTests", dependencies: ["Images", "TestSupport"]),
+        .testTarget(name: "LinuxSupportTests", dependencies: ["LinuxSupport", "TestSupport"]),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "TestSupport"]),
+        .testTarget(name: "TaskNetworkTests", dependencies: ["TaskNetwork", "TestSupport"]),
+        .testTarget(name: "MeteringTests", dependencies: ["Metering", "TestSupport"]),
+        .testTarget(name: "TaskRuntimeTests", dependencies: ["TaskRuntime", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
+    ]
+)

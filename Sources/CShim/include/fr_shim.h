@@ -1,0 +1,146 @@
+// fargate-run's only C: the container init that runs between clone() and execve(), and thin
+// syscall wrappers that glibc 2.36 does not export. Policy (which mounts, which capabilities,
+// which namespaces) is decided in Swift and handed over as plain data; the code here only carries
+// it out, allocating nothing, because after clone() in a multithreaded process only
+// async-signal-safe code may run.
+#ifndef FR_SHIM_H
+#define FR_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Namespace flags for fr_container_spec.clone_flags (values of <sched.h>'s CLONE_NEW*, which
+/// Swift's Glibc module does not export).
+enum {
+    FR_CLONE_NEWNS = 0x00020000,
+    FR_CLONE_NEWCGROUP = 0x02000000,
+    FR_CLONE_NEWUTS = 0x04000000,
+    FR_CLONE_NEWIPC = 0x08000000,
+    FR_CLONE_NEWPID = 0x20000000,
+    FR_CLONE_NEWNET = 0x40000000,
+};
+
+/// What to do with a mount target that does not exist yet.
+enum fr_mount_kind {
+    FR_MOUNT_DIR = 0,   ///< create the target as a directory (mkdir -p inside the root)
+    FR_MOUNT_FILE = 1,  ///< create the target as an empty regular file (bind mounts of files)
+};
+
+/// One mount made inside the container's root before pivot_root.
+/// `target` is an absolute path interpreted inside the root: symlinks in the image cannot
+/// redirect it outside (it is resolved with openat2 RESOLVE_IN_ROOT).
+struct fr_mount {
+    const char *source;   ///< may be NULL
+    const char *target;   ///< absolute path inside the container
+    const char *fstype;   ///< NULL for bind mounts
+    unsigned long flags;  ///< MS_* flags; MS_RDONLY on a bind mount is applied with a remount
+    const char *data;     ///< fs-specific options, may be NULL
+    int kind;             ///< enum fr_mount_kind
+};
+
+/// A character device node created in the container's /dev.
+struct fr_device {
+    const char *path;     ///< absolute path inside the container, e.g. "/dev/null"
+    uint32_t mode;        ///< permission bits, e.g. 0666
+    uint32_t major;
+    uint32_t minor;
+};
+
+/// A symlink created inside the container, e.g. /dev/fd -> /proc/self/fd.
+struct fr_symlink {
+    const char *target;
+    const char *path;     ///< absolute path inside the container
+};
+
+struct fr_rlimit {
+    int resource;         ///< RLIMIT_*
+    uint64_t soft;
+    uint64_t hard;
+};
+
+/// Everything the child needs, prepared by the parent. Strings and arrays must stay valid until
+/// fr_spawn returns (the child gets its own copy of the address space at clone time).
+struct fr_container_spec {
+    int clone_flags;          ///< CLONE_NEW* flags for clone(); CLONE_NEWCGROUP is done later
+    int unshare_cgroupns;     ///< unshare(CLONE_NEWCGROUP) after the parent moved us into our cgroup
+    int netns_fd;             ///< setns() into this network namespace, or -1
+    int stdin_fd, stdout_fd, stderr_fd;
+    int sync_fd;              ///< read end: the parent writes one byte once we are in our cgroup
+    int err_fd;               ///< write end (CLOEXEC): a struct fr_spawn_error on failure, EOF on exec
+
+    const char *rootfs;       ///< host path of the directory that becomes "/"
+    const char *overlay_data; ///< overlay mount options for rootfs, or NULL to bind rootfs to itself
+    const struct fr_mount *mounts; size_t nmounts;
+    const struct fr_device *devices; size_t ndevices;
+    const struct fr_symlink *symlinks; size_t nsymlinks;
+    const char *const *masked_paths; size_t nmasked;
+    const char *const *readonly_paths; size_t nreadonly;
+    int readonly_rootfs;
+    const char *hostname;     ///< NULL keeps the (new) UTS namespace's inherited name
+
+    const char *const *argv;  ///< NULL-terminated
+    const char *const *envp;  ///< NULL-terminated
+    const char *path_env;     ///< the container's PATH, for finding argv[0] without a slash
+    const char *cwd;          ///< absolute; created if missing, then checked to be inside the root
+
+    uint32_t uid, gid;
+    const uint32_t *groups; size_t ngroups;
+
+    int set_caps;             ///< 0 keeps every capability (tests of the shim only)
+    uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable;
+
+    const struct fr_rlimit *rlimits; size_t nrlimits;
+    int no_new_privs;
+    const void *seccomp_filter;   ///< struct sock_filter[], or NULL
+    unsigned short seccomp_len;   ///< number of instructions
+};
+
+/// Where the child failed; the parent turns it into a message.
+enum fr_stage {
+    FR_STAGE_NONE = 0,
+    FR_STAGE_SIGNALS, FR_STAGE_STDIO, FR_STAGE_SETSID, FR_STAGE_SYNC, FR_STAGE_CGROUPNS,
+    FR_STAGE_NETNS, FR_STAGE_HOSTNAME, FR_STAGE_PROPAGATION, FR_STAGE_ROOTFS, FR_STAGE_MOUNT,
+    FR_STAGE_DEVICE, FR_STAGE_SYMLINK, FR_STAGE_PIVOT, FR_STAGE_MASK, FR_STAGE_READONLY,
+    FR_STAGE_CWD, FR_STAGE_RLIMIT, FR_STAGE_USER, FR_STAGE_CAPS, FR_STAGE_NO_NEW_PRIVS,
+    FR_STAGE_CLOSE_FDS, FR_STAGE_SECCOMP, FR_STAGE_EXEC,
+};
+
+/// Sent over err_fd when the child cannot reach execve.
+struct fr_spawn_error {
+    int32_t stage;            ///< enum fr_stage
+    int32_t err;              ///< errno
+    char detail[480];         ///< the path or name involved, NUL-terminated
+};
+
+/// clone() a container init with `spec`. Returns the child's pid, or -1 with errno set.
+/// `*pidfd_out` receives a pidfd (CLONE_PIDFD, CLOEXEC) for race-free waiting and signalling.
+pid_t fr_spawn(const struct fr_container_spec *spec, int *pidfd_out);
+
+/// Create a network namespace and bind-mount it at `path` (which must exist as an empty file),
+/// with loopback up. Runs in a short-lived child so no thread of ours changes namespace.
+/// Returns 0, or -1 with errno set; `*stage` says which step failed (1 unshare, 2 mount, 3 lo).
+int fr_netns_create(const char *path, int *stage);
+
+int fr_openat2(int dirfd, const char *path, int flags, uint64_t mode, uint64_t resolve);
+int fr_pidfd_send_signal(int pidfd, int sig);
+/// waitid(P_PIDFD): blocks until the process exits; fills the exit code or signal.
+/// Returns 0, or -1 with errno set. `*exited` is 1 for a normal exit, 0 for a signal.
+int fr_pidfd_wait(int pidfd, int *exited, int *status);
+/// waitid(P_PID, WNOHANG|WEXITED): 1 if reaped, 0 if still running, -1 on error.
+int fr_try_reap(pid_t pid, int *exited, int *status);
+int fr_close_range_cloexec(unsigned int first);
+/// pipe2(O_CLOEXEC).
+int fr_pipe_cloexec(int fds[2]);
+int fr_set_child_subreaper(void);
+/// statfs(2)'s f_type for `path` (e.g. 0x63677270 for cgroup2), or -1 with errno set.
+long long fr_fs_type(const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,599 @@
+// The container init: runs in the clone() child, before and instead of any Swift code.
+//
+// Order of operations follows runc (libcontainer/standard_init_linux.go, rootfs_linux.go):
+// namespaces, mounts resolved inside the root, pivot_root, masked and read-only paths, working
+// directory, rlimits, user, capabilities, no_new_privs, seccomp last, then execve. Only
+// async-signal-safe calls are made: the parent is multithreaded and this is a copy of one thread.
+#define _GNU_SOURCE
+#include "fr_shim.h"
+
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>  // ST_* flag values; fstatvfs itself may read /proc/mounts
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+_Static_assert(FR_CLONE_NEWPID == CLONE_NEWPID && FR_CLONE_NEWNET == CLONE_NEWNET && FR_CLONE_NEWNS == CLONE_NEWNS &&
+               FR_CLONE_NEWIPC == CLONE_NEWIPC && FR_CLONE_NEWUTS == CLONE_NEWUTS && FR_CLONE_NEWCGROUP == CLONE_NEWCGROUP,
+               "namespace flag values");
+
+#define FR_PATH_MAX 4096
+#define FR_STACK_SIZE (512 * 1024)
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers that allocate nothing.
+
+static size_t fr_strlen(const char *s) {
+    size_t n = 0;
+    while (s[n]) n++;
+    return n;
+}
+
+/// Copies src into dst (size n), always NUL-terminated. Returns 0, or -1 when truncated.
+static int fr_copy(char *dst, size_t n, const char *src) {
+    size_t i = 0;
+    for (; src[i] && i + 1 < n; i++) dst[i] = src[i];
+    dst[i] = 0;
+    return src[i] ? -1 : 0;
+}
+
+static int fr_append(char *dst, size_t n, const char *src) {
+    size_t l = fr_strlen(dst);
+    if (l >= n) return -1;
+    return fr_copy(dst + l, n - l, src);
+}
+
+static void fr_itoa(int v, char *buf, size_t n) {
+    char tmp[16];
+    int i = 0;
+    unsigned int u = v < 0 ? (unsigned int)-v : (unsigned int)v;
+    do { tmp[i++] = (char)('0' + u % 10); u /= 10; } while (u && i < 15);
+    size_t j = 0;
+    if (v < 0 && j + 1 < n) buf[j++] = '-';
+    while (i > 0 && j + 1 < n) buf[j++] = tmp[--i];
+    buf[j] = 0;
+}
+
+/// "/proc/self/fd/N": how a mount is aimed at an fd resolved safely beforehand.
+static void fr_fd_path(int fd, char *buf, size_t n) {
+    char num[16];
+    fr_itoa(fd, num, sizeof num);
+    fr_copy(buf, n, "/proc/self/fd/");
+    fr_append(buf, n, num);
+}
+
+int fr_openat2(int dirfd, const char *path, int flags, uint64_t mode, uint64_t resolve) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = (uint64_t)flags;
+    how.mode = mode;
+    how.resolve = resolve;
+    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+int fr_pidfd_send_signal(int pidfd, int sig) {
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+static void fr_decode_status(const siginfo_t *info, int *exited, int *status) {
+    if (info->si_code == CLD_EXITED) {
+        *exited = 1;
+        *status = info->si_status;
+    } else {
+        *exited = 0;
+        *status = info->si_status;
+    }
+}
+
+int fr_pidfd_wait(int pidfd, int *exited, int *status) {
+    siginfo_t info;
+    for (;;) {
+        memset(&info, 0, sizeof info);
+        if (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED) == 0) break;
+        if (errno != EINTR) return -1;
+    }
+    fr_decode_status(&info, exited, status);
+    return 0;
+}
+
+int fr_try_reap(pid_t pid, int *exited, int *status) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG) != 0) return -1;
+    if (info.si_pid == 0) return 0;
+    fr_decode_status(&info, exited, status);
+    return 1;
+}
+
+int fr_close_range_cloexec(unsigned int first) {
+    return (int)syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC);
+}
+
+long long fr_fs_type(const char *path) {
+    struct statfs sf;
+    if (statfs(path, &sf) != 0) return -1;
+    return (long long)sf.f_type;
+}
+
+int fr_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC);
+}
+
+int fr_set_child_subreaper(void) {
+    return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The child.
+
+__attribute__((noreturn)) static void fr_die(const struct fr_container_spec *s, int stage,
+                                             const char *detail) {
+    struct fr_spawn_error e;
+    int saved = errno;
+    memset(&e, 0, sizeof e);
+    e.stage = stage;
+    e.err = saved;
+    if (detail) fr_copy(e.detail, sizeof e.detail, detail);
+    ssize_t r;
+    do { r = write(s->err_fd, &e, sizeof e); } while (r < 0 && errno == EINTR);
+    // Exit codes as Docker's: 127 command not found, 126 not executable, 125 runtime failure.
+    if (stage == FR_STAGE_EXEC) _exit(saved == ENOENT ? 127 : 126);
+    _exit(125);
+}
+
+/// Closes every fd >= 3 except those in keep[] (unsorted, -1 entries ignored).
+static int fr_close_all_except(const int *keep, int n) {
+    int sorted[8];
+    int m = 0;
+    for (int i = 0; i < n && m < 8; i++)
+        if (keep[i] >= 3) sorted[m++] = keep[i];
+    for (int i = 1; i < m; i++) {  // insertion sort, m is tiny
+        int v = sorted[i], j = i - 1;
+        while (j >= 0 && sorted[j] > v) { sorted[j + 1] = sorted[j]; j--; }
+        sorted[j + 1] = v;
+    }
+    unsigned int from = 3;
+    for (int i = 0; i < m; i++) {
+        unsigned int k = (unsigned int)sorted[i];
+        if (k > from && syscall(SYS_close_range, from, k - 1, 0) != 0) return -1;
+        if (k + 1 > from) from = k + 1;
+    }
+    return (int)syscall(SYS_close_range, from, ~0U, 0);
+}
+
+#define FR_RESOLVE (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+
+/// Splits "/a/b/c" into parent "/a/b" (in buf) and returns a pointer to "c" inside buf.
+static const char *fr_split(const char *path, char *buf, size_t n) {
+    if (fr_copy(buf, n, path) != 0) return NULL;
+    size_t l = fr_strlen(buf);
+    while (l > 1 && buf[l - 1] == '/') buf[--l] = 0;
+    char *slash = NULL;
+    for (size_t i = 0; i < l; i++)
+        if (buf[i] == '/') slash = &buf[i];
+    if (!slash) return NULL;
+    *slash = 0;
+    return slash + 1;
+}
+
+/// Opens `path` (absolute, inside the root `rootfd`) as O_PATH, creating missing components as
+/// directories and, for FR_MOUNT_FILE, the last one as an empty file. No component can escape
+/// the root: every lookup is RESOLVE_IN_ROOT, every creation is relative to a resolved parent.
+static int fr_open_in_root(int rootfd, const char *path, int kind) {
+    int fd = fr_openat2(rootfd, path, O_PATH | O_CLOEXEC, 0, FR_RESOLVE);
+    if (fd >= 0 || errno != ENOENT) return fd;
+
+    char prefix[FR_PATH_MAX];
+    size_t len = fr_strlen(path);
+    if (len >= sizeof prefix) { errno = ENAMETOOLONG; return -1; }
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && path[i] == '/') i++;
+        size_t start = i;
+        while (i < len && path[i] != '/') i++;
+        if (i == start) break;
+        int last = (i >= len);
+        fr_copy(prefix, sizeof prefix, path);
+        prefix[i] = 0;
+        int cfd = fr_openat2(rootfd, prefix, O_PATH | O_CLOEXEC, 0, FR_RESOLVE);
+        if (cfd >= 0) { close(cfd); continue; }
+        if (errno != ENOENT) return -1;
+        // Create this component inside its (already resolved) parent.
+        char name[256];
+        size_t nl = i - start;
+        if (nl >= sizeof name) { errno = ENAMETOOLONG; return -1; }
+        memcpy(name, path + start, nl);
+        name[nl] = 0;
+        prefix[start] = 0;
+        int pfd = fr_openat2(rootfd, start > 0 ? prefix : "/", O_PATH | O_DIRECTORY | O_CLOEXEC, 0,
+                             FR_RESOLVE);
+        if (pfd < 0) return -1;
+        int rc;
+        if (last && kind == FR_MOUNT_FILE) {
+            rc = openat(pfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+            if (rc >= 0) { close(rc); rc = 0; }
+        } else {
+            rc = mkdirat(pfd, name, 0755);
+        }
+        int saved = errno;
+        close(pfd);
+        if (rc != 0 && saved != EEXIST) { errno = saved; return -1; }
+    }
+    return fr_openat2(rootfd, path, O_PATH | O_CLOEXEC, 0, FR_RESOLVE);
+}
+
+/// Per-mount flags a bind remount must keep, or the kernel refuses (and we would weaken it).
+static unsigned long fr_locked_flags(int fd) {
+    struct statfs sf;
+    unsigned long f = 0;
+    if (fstatfs(fd, &sf) != 0) return 0;
+    if (sf.f_flags & ST_NOSUID) f |= MS_NOSUID;
+    if (sf.f_flags & ST_NODEV) f |= MS_NODEV;
+    if (sf.f_flags & ST_NOEXEC) f |= MS_NOEXEC;
+    if (sf.f_flags & ST_NOATIME) f |= MS_NOATIME;
+    if (sf.f_flags & ST_NODIRATIME) f |= MS_NODIRATIME;
+    if (sf.f_flags & ST_RELATIME) f |= MS_RELATIME;
+    return f;
+}
+
+/// Remounts the mount now at `path` (inside rootfd) read-only, keeping its other flags.
+static int fr_remount_readonly(int rootfd, const char *path, unsigned long extra) {
+    int fd = fr_openat2(rootfd, path, O_PATH | O_CLOEXEC, 0, FR_RESOLVE);
+    if (fd < 0) return -1;
+    char p[64];
+    fr_fd_path(fd, p, sizeof p);
+    unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | extra | fr_locked_flags(fd);
+    int rc = mount(NULL, p, NULL, flags, NULL);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+static void fr_do_mount(const struct fr_container_spec *s, int rootfd, const struct fr_mount *m) {
+    int fd = fr_open_in_root(rootfd, m->target, m->kind);
+    if (fd < 0) fr_die(s, FR_STAGE_MOUNT, m->target);
+    char p[64];
+    fr_fd_path(fd, p, sizeof p);
+    int is_bind = (m->flags & MS_BIND) != 0;
+    unsigned long flags = is_bind ? (m->flags & ~(unsigned long)MS_RDONLY) : m->flags;
+    if (mount(m->source, p, m->fstype, flags, m->data) != 0) fr_die(s, FR_STAGE_MOUNT, m->target);
+    close(fd);
+    if (is_bind && (m->flags & MS_RDONLY)) {
+        if (fr_remount_readonly(rootfd, m->target, m->flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC)) != 0)
+            fr_die(s, FR_STAGE_MOUNT, m->target);
+    }
+}
+
+static void fr_make_device(const struct fr_container_spec *s, int rootfd, const struct fr_device *d) {
+    char buf[FR_PATH_MAX];
+    const char *name = fr_split(d->path, buf, sizeof buf);
+    if (!name) { errno = EINVAL; fr_die(s, FR_STAGE_DEVICE, d->path); }
+    int pfd = fr_open_in_root(rootfd, buf[0] ? buf : "/", FR_MOUNT_DIR);
+    if (pfd < 0) fr_die(s, FR_STAGE_DEVICE, d->path);
+    if (mknodat(pfd, name, S_IFCHR | (d->mode & 07777), makedev(d->major, d->minor)) != 0 && errno != EEXIST)
+        fr_die(s, FR_STAGE_DEVICE, d->path);
+    if (fchmodat(pfd, name, d->mode & 07777, 0) != 0) fr_die(s, FR_STAGE_DEVICE, d->path);
+    if (fchownat(pfd, name, 0, 0, AT_SYMLINK_NOFOLLOW) != 0) fr_die(s, FR_STAGE_DEVICE, d->path);
+    close(pfd);
+}
+
+static void fr_make_symlink(const struct fr_container_spec *s, int rootfd, const struct fr_symlink *l) {
+    char buf[FR_PATH_MAX];
+    const char *name = fr_split(l->path, buf, sizeof buf);
+    if (!name) { errno = EINVAL; fr_die(s, FR_STAGE_SYMLINK, l->path); }
+    int pfd = fr_open_in_root(rootfd, buf[0] ? buf : "/", FR_MOUNT_DIR);
+    if (pfd < 0) fr_die(s, FR_STAGE_SYMLINK, l->path);
+    if (symlinkat(l->target, pfd, name) != 0 && errno != EEXIST) fr_die(s, FR_STAGE_SYMLINK, l->path);
+    close(pfd);
+}
+
+/// Hides a path: /dev/null over a file, an empty read-only tmpfs over a directory.
+static void fr_mask(const struct fr_container_spec *s, int rootfd, const char *path) {
+    int fd = fr_openat2(rootfd, path, O_PATH | O_CLOEXEC | O_NOFOLLOW, 0, FR_RESOLVE | RESOLVE_NO_SYMLINKS);
+    if (fd < 0) {
+        if (errno == ENOENT) return;
+        fr_die(s, FR_STAGE_MASK, path);
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) fr_die(s, FR_STAGE_MASK, path);
+    char p[64];
+    fr_fd_path(fd, p, sizeof p);
+    int rc;
+    if (S_ISDIR(st.st_mode))
+        rc = mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0555");
+    else
+        rc = mount("/dev/null", p, NULL, MS_BIND, NULL);
+    if (rc != 0) fr_die(s, FR_STAGE_MASK, path);
+    close(fd);
+}
+
+static void fr_readonly(const struct fr_container_spec *s, int rootfd, const char *path) {
+    int fd = fr_openat2(rootfd, path, O_PATH | O_CLOEXEC | O_NOFOLLOW, 0, FR_RESOLVE | RESOLVE_NO_SYMLINKS);
+    if (fd < 0) {
+        if (errno == ENOENT) return;
+        fr_die(s, FR_STAGE_READONLY, path);
+    }
+    char p[64];
+    fr_fd_path(fd, p, sizeof p);
+    if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) != 0) fr_die(s, FR_STAGE_READONLY, path);
+    close(fd);
+    if (fr_remount_readonly(rootfd, path, 0) != 0) fr_die(s, FR_STAGE_READONLY, path);
+}
+
+static int fr_capset(uint64_t eff, uint64_t perm, uint64_t inh) {
+    struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct data[2];
+    data[0].effective = (uint32_t)eff;
+    data[1].effective = (uint32_t)(eff >> 32);
+    data[0].permitted = (uint32_t)perm;
+    data[1].permitted = (uint32_t)(perm >> 32);
+    data[0].inheritable = (uint32_t)inh;
+    data[1].inheritable = (uint32_t)(inh >> 32);
+    return (int)syscall(SYS_capset, &hdr, data);
+}
+
+/// execve with a PATH search inside the container (execvpe would read the parent's PATH).
+static void fr_exec(const struct fr_container_spec *s) {
+    const char *file = s->argv[0];
+    char *const *argv = (char *const *)s->argv;
+    char *const *envp = (char *const *)s->envp;
+    int has_slash = 0;
+    for (const char *c = file; *c; c++)
+        if (*c == '/') has_slash = 1;
+    if (has_slash || !s->path_env || !*file) {
+        execve(file, argv, envp);
+        fr_die(s, FR_STAGE_EXEC, file);
+    }
+    char buf[FR_PATH_MAX];
+    int seen_eacces = 0;
+    const char *p = s->path_env;
+    for (;;) {
+        const char *end = p;
+        while (*end && *end != ':') end++;
+        size_t dl = (size_t)(end - p);
+        if (dl == 0) { buf[0] = '.'; dl = 1; }
+        else if (dl < sizeof buf) memcpy(buf, p, dl);
+        if (dl + 1 + fr_strlen(file) < sizeof buf) {
+            buf[dl] = '/';
+            fr_copy(buf + dl + 1, sizeof buf - dl - 1, file);
+            execve(buf, argv, envp);
+            if (errno == EACCES) seen_eacces = 1;
+            else if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP && errno != ENAMETOOLONG)
+                fr_die(s, FR_STAGE_EXEC, buf);
+        }
+        if (!*end) break;
+        p = end + 1;
+    }
+    errno = seen_eacces ? EACCES : ENOENT;
+    fr_die(s, FR_STAGE_EXEC, file);
+}
+
+static int fr_child(void *arg) {
+    const struct fr_container_spec *s = (const struct fr_container_spec *)arg;
+
+    // Signals: the parent blocked all of them around clone(); handlers are the parent's
+    // (Swift's runtime may have some, SIGINT may be ignored). Reset to defaults, then unblock.
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    for (int i = 1; i < NSIG; i++) sigaction(i, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    if (sigprocmask(SIG_SETMASK, &none, NULL) != 0) fr_die(s, FR_STAGE_SIGNALS, NULL);
+
+    // Nobody may ptrace us or read our memory through /proc until execve (CVE-2019-5736).
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    umask(0);
+
+    // stdio: move the three fds above 2 first, so the dup2s below cannot clobber each other.
+    int io[3] = { s->stdin_fd, s->stdout_fd, s->stderr_fd };
+    for (int i = 0; i < 3; i++) {
+        io[i] = fcntl(io[i], F_DUPFD_CLOEXEC, 3);
+        if (io[i] < 0) fr_die(s, FR_STAGE_STDIO, NULL);
+    }
+    for (int i = 0; i < 3; i++)
+        if (dup2(io[i], i) < 0) fr_die(s, FR_STAGE_STDIO, NULL);
+    // Everything else the parent had open is closed now, not at exec (CVE-2024-21626).
+    int keep[3] = { s->err_fd, s->sync_fd, s->netns_fd };
+    if (fr_close_all_except(keep, 3) != 0) fr_die(s, FR_STAGE_CLOSE_FDS, NULL);
+
+    // A session of our own: the terminal's ^C goes to fargate-run, not straight to containers.
+    if (setsid() < 0) fr_die(s, FR_STAGE_SETSID, NULL);
+
+    // Wait until the parent has moved us into the container's cgroup.
+    char go = 0;
+    ssize_t r;
+    do { r = read(s->sync_fd, &go, 1); } while (r < 0 && errno == EINTR);
+    if (r != 1) { errno = r < 0 ? errno : EPIPE; fr_die(s, FR_STAGE_SYNC, NULL); }
+    close(s->sync_fd);
+
+    if (s->unshare_cgroupns && unshare(CLONE_NEWCGROUP) != 0) fr_die(s, FR_STAGE_CGROUPNS, NULL);
+    if (s->netns_fd >= 0) {
+        if (setns(s->netns_fd, CLONE_NEWNET) != 0) fr_die(s, FR_STAGE_NETNS, NULL);
+        close(s->netns_fd);
+    }
+    if (s->hostname && sethostname(s->hostname, fr_strlen(s->hostname)) != 0)
+        fr_die(s, FR_STAGE_HOSTNAME, s->hostname);
+
+    // Nothing we mount may propagate back to the host.
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fr_die(s, FR_STAGE_PROPAGATION, "/");
+
+    if (s->overlay_data) {
+        if (mount("overlay", s->rootfs, "overlay", 0, s->overlay_data) != 0)
+            fr_die(s, FR_STAGE_ROOTFS, s->rootfs);
+    } else if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) != 0) {
+        fr_die(s, FR_STAGE_ROOTFS, s->rootfs);
+    }
+    int rootfd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0) fr_die(s, FR_STAGE_ROOTFS, s->rootfs);
+
+    for (size_t i = 0; i < s->nmounts; i++) fr_do_mount(s, rootfd, &s->mounts[i]);
+    for (size_t i = 0; i < s->ndevices; i++) fr_make_device(s, rootfd, &s->devices[i]);
+    for (size_t i = 0; i < s->nsymlinks; i++) fr_make_symlink(s, rootfd, &s->symlinks[i]);
+
+    // pivot_root(".", ".") stacks the old root on the new one; detaching it leaves only the new.
+    if (fchdir(rootfd) != 0) fr_die(s, FR_STAGE_PIVOT, s->rootfs);
+    if (syscall(SYS_pivot_root, ".", ".") != 0) fr_die(s, FR_STAGE_PIVOT, s->rootfs);
+    if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) != 0) fr_die(s, FR_STAGE_PIVOT, "old root");
+    if (umount2(".", MNT_DETACH) != 0) fr_die(s, FR_STAGE_PIVOT, "old root");
+    if (chdir("/") != 0) fr_die(s, FR_STAGE_PIVOT, "/");
+    close(rootfd);
+    rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0) fr_die(s, FR_STAGE_PIVOT, "/");
+
+    for (size_t i = 0; i < s->nmasked; i++) fr_mask(s, rootfd, s->masked_paths[i]);
+    for (size_t i = 0; i < s->nreadonly; i++) fr_readonly(s, rootfd, s->readonly_paths[i]);
+    if (s->readonly_rootfs && fr_remount_readonly(rootfd, "/", 0) != 0) fr_die(s, FR_STAGE_READONLY, "/");
+
+    // Working directory: created inside the root, entered, then checked: a cwd outside the root
+    // (a leaked fd, a magic link) shows as "(unreachable)..." in getcwd.
+    if (s->cwd) {
+        int cfd = fr_open_in_root(rootfd, s->cwd, FR_MOUNT_DIR);
+        if (cfd < 0) fr_die(s, FR_STAGE_CWD, s->cwd);
+        if (fchdir(cfd) != 0) fr_die(s, FR_STAGE_CWD, s->cwd);
+        close(cfd);
+        char here[FR_PATH_MAX];
+        if (!getcwd(here, sizeof here) || here[0] != '/') { errno = EPERM; fr_die(s, FR_STAGE_CWD, s->cwd); }
+    }
+    close(rootfd);
+
+    for (size_t i = 0; i < s->nrlimits; i++) {
+        struct rlimit rl = { (rlim_t)s->rlimits[i].soft, (rlim_t)s->rlimits[i].hard };
+        if (setrlimit(s->rlimits[i].resource, &rl) != 0) fr_die(s, FR_STAGE_RLIMIT, NULL);
+    }
+
+    // User. Supplementary groups are always set, so none of fargate-run's leak in.
+    if (syscall(SYS_setgroups, s->ngroups, s->groups) != 0) fr_die(s, FR_STAGE_USER, "setgroups");
+    if (syscall(SYS_setresgid, s->gid, s->gid, s->gid) != 0) fr_die(s, FR_STAGE_USER, "setresgid");
+    if (s->uid != 0 && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) fr_die(s, FR_STAGE_USER, "keepcaps");
+    if (syscall(SYS_setresuid, s->uid, s->uid, s->uid) != 0) fr_die(s, FR_STAGE_USER, "setresuid");
+    if (s->uid != 0) prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+
+    if (s->set_caps) {
+        for (int cap = 0; cap < 64; cap++) {
+            if (s->cap_bounding & (1ULL << cap)) continue;
+            if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
+                fr_die(s, FR_STAGE_CAPS, "bounding set");
+        }
+        if (fr_capset(s->cap_effective, s->cap_permitted, s->cap_inheritable) != 0)
+            fr_die(s, FR_STAGE_CAPS, "capset");
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+            fr_die(s, FR_STAGE_CAPS, "ambient set");
+    }
+    if (s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fr_die(s, FR_STAGE_NO_NEW_PRIVS, NULL);
+
+    umask(022);
+    if (s->seccomp_filter) {
+        struct sock_fprog prog = { s->seccomp_len, (struct sock_filter *)s->seccomp_filter };
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) fr_die(s, FR_STAGE_SECCOMP, NULL);
+    }
+    fr_exec(s);
+    return 125;
+}
+
+pid_t fr_spawn(const struct fr_container_spec *spec, int *pidfd_out) {
+    void *stack = mmap(NULL, FR_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) return -1;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int pidfd = -1;
+    pid_t pid = clone(fr_child, (char *)stack + FR_STACK_SIZE, spec->clone_flags | CLONE_PIDFD | SIGCHLD,
+                      (void *)spec, &pidfd);
+    int saved = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    munmap(stack, FR_STACK_SIZE);  // the child has its own copy of the mapping
+    if (pid < 0) { errno = saved; return -1; }
+    *pidfd_out = pidfd;
+    return pid;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Network namespace creation, in a throwaway child so no thread of the caller changes namespace.
+
+struct fr_netns_arg {
+    const char *path;
+    int err_fd;
+};
+
+static void fr_netns_fail(int fd, int stage) {
+    int msg[2] = { stage, errno };
+    ssize_t r;
+    do { r = write(fd, msg, sizeof msg); } while (r < 0 && errno == EINTR);
+    _exit(1);
+}
+
+static int fr_netns_child(void *arg) {
+    const struct fr_netns_arg *a = (const struct fr_netns_arg *)arg;
+    if (unshare(CLONE_NEWNET) != 0) fr_netns_fail(a->err_fd, 1);
+    if (mount("/proc/self/ns/net", a->path, NULL, MS_BIND, NULL) != 0) fr_netns_fail(a->err_fd, 2);
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) fr_netns_fail(a->err_fd, 3);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    fr_copy(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+    if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) fr_netns_fail(a->err_fd, 3);
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) fr_netns_fail(a->err_fd, 3);
+    _exit(0);
+}
+
+int fr_netns_create(const char *path, int *stage) {
+    int p[2];
+    *stage = 0;
+    if (pipe2(p, O_CLOEXEC) != 0) return -1;
+    struct fr_netns_arg a = { path, p[1] };
+    void *stack = mmap(NULL, 64 * 1024, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) { close(p[0]); close(p[1]); return -1; }
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t pid = clone(fr_netns_child, (char *)stack + 64 * 1024, SIGCHLD, &a);
+    int saved = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    munmap(stack, 64 * 1024);
+    close(p[1]);
+    if (pid < 0) { close(p[0]); errno = saved; return -1; }
+    int msg[2] = { 0, 0 };
+    ssize_t r;
+    do { r = read(p[0], msg, sizeof msg); } while (r < 0 && errno == EINTR);
+    close(p[0]);
+    int status = 0;
+    while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR) {}
+    if (r == (ssize_t)sizeof msg) {
+        *stage = msg[0];
+        errno = msg[1];
+        return -1;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) { errno = ECHILD; return -1; }
+    return 0;
+}

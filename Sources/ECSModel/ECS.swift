@@ -1,0 +1,57 @@
+import Foundation
+
+/// The Amazon ECS API's shapes (generated from the API model into `Generated/Shapes+Generated.swift`),
+/// under one namespace so that `ECS.Task` never collides with Swift's `Task`.
+public enum ECS {}
+
+extension ECS {
+    /// An API timestamp. The API sends epoch seconds; the AWS CLI prints ISO-8601. Both decode;
+    /// it always encodes as ISO-8601 with fractional seconds, as `aws ecs describe-tasks` prints.
+    public struct Timestamp: Codable, Hashable, Sendable, Comparable, CustomStringConvertible {
+        public var date: Date
+
+        public init(_ date: Date) { self.date = date }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let seconds = try? c.decode(Double.self) {
+                date = Date(timeIntervalSince1970: seconds)
+                return
+            }
+            let text = try c.decode(String.self)
+            guard let d = Timestamp.parse(text) else {
+                throw DecodingError.dataCorruptedError(in: c, debugDescription: "not an ISO-8601 timestamp: \(text)")
+            }
+            date = d
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(description)
+        }
+
+        /// ISO-8601 in UTC with microseconds, e.g. `2026-11-23T04:42:00.123456+00:00`.
+        public var description: String { Timestamp.format(date) }
+
+        public static func < (a: Timestamp, b: Timestamp) -> Bool { a.date < b.date }
+
+        public static func format(_ date: Date) -> String {
+            let t = date.timeIntervalSince1970
+            var seconds = time_t(floor(t))
+            var micros = Int(((t - floor(t)) * 1_000_000).rounded())
+            if micros == 1_000_000 { seconds += 1; micros = 0 }
+            var tmv = tm()
+            gmtime_r(&seconds, &tmv)
+            return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00", Int(tmv.tm_year) + 1900, Int(tmv.tm_mon) + 1,
+                          Int(tmv.tm_mday), Int(tmv.tm_hour), Int(tmv.tm_min), Int(tmv.tm_sec), micros)
+        }
+
+        public static func parse(_ s: String) -> Date? {
+            let f = ISO8601DateFormatter()
+            f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            if let d = f.date(from: s) { return d }
+            f.formatOptions = [.withInternetDateTime]
+            return f.date(from: s)
+        }
+    }
+}

@@ -1,0 +1,143 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// Small, errno-preserving file helpers used by every module that touches the host.
+public enum FileSystem {
+    /// Reads a whole (small) file, such as a cgroup or /proc file.
+    public static func readString(_ path: String) throws(SystemError) -> String {
+        let fd = try syscallRetrying("open", path: path) { open(path, O_RDONLY | O_CLOEXEC) }
+        defer { close(fd) }
+        var out = [UInt8]()
+        var buf = [UInt8](repeating: 0, count: 8192)
+        while true {
+            let n = try syscallRetrying("read", path: path) { buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
+            if n == 0 { break }
+            out.append(contentsOf: buf[0..<n])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Writes `value` to an existing file in one write(2), as cgroup and /proc files require.
+    public static func writeString(_ path: String, _ value: String) throws(SystemError) {
+        let fd = try syscallRetrying("open", path: path) { open(path, O_WRONLY | O_CLOEXEC) }
+        defer { close(fd) }
+        var bytes = Array(value.utf8)
+        let n = try syscallRetrying("write", path: path) { bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) } }
+        if n != bytes.count { throw SystemError("write", path: path, errno: EIO) }
+    }
+
+    /// Creates a file with `contents` atomically: a temporary file in the same directory is
+    /// written, fsynced and renamed over `path`.
+    public static func writeAtomically(_ path: String, _ contents: [UInt8], mode: mode_t = 0o644) throws(SystemError) {
+        let tmp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = try syscallRetrying("open", path: tmp) { open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode) }
+        var ok = false
+        defer {
+            close(fd)
+            if !ok { unlink(tmp) }
+        }
+        var off = 0
+        while off < contents.count {
+            let n = try syscallRetrying("write", path: tmp) {
+                contents.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
+            }
+            off += n
+        }
+        try syscallRetrying("fsync", path: tmp) { fsync(fd) }
+        try syscallRetrying("rename", path: path) { rename(tmp, path) }
+        ok = true
+    }
+
+    /// mkdir -p with the given mode for each created component.
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(SystemError) {
+        if path.isEmpty || path == "/" { return }
+        var st = stat()
+        if stat(path, &st) == 0 {
+            if (st.st_mode & S_IFMT) == S_IFDIR { return }
+            throw SystemError("mkdir", path: path, errno: ENOTDIR)
+        }
+        let parent = (path as NSString).deletingLastPathComponent
+        if parent != path { try makeDirectories(parent, mode: mode) }
+        if mkdir(path, mode) != 0 && errno != EEXIST { throw SystemError("mkdir", path: path) }
+    }
+
+    /// The directory part of a path ("/a/b" -> "/a", "/a" -> "/", "a" -> ".").
+    public static func parent(of path: String) -> String {
+        guard let i = path.lastIndex(of: "/") else { return "." }
+        return i == path.startIndex ? "/" : String(path[..<i])
+    }
+
+    public static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0
+    }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Removes a directory tree without following symlinks and without crossing into other
+    /// mounts: a mount point found inside makes it fail (EBUSY) rather than delete what is
+    /// mounted there.
+    public static func removeTree(_ path: String) throws(SystemError) {
+        var st = stat()
+        if lstat(path, &st) != 0 {
+            if errno == ENOENT { return }
+            throw SystemError("lstat", path: path)
+        }
+        if (st.st_mode & S_IFMT) != S_IFDIR {
+            try syscallRetrying("unlink", path: path) { unlink(path) }
+            return
+        }
+        let dfd = try syscallRetrying("open", path: path) { open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+        try removeContents(dirfd: dfd, path: path, device: st.st_dev)
+        close(dfd)
+        try syscallRetrying("rmdir", path: path) { rmdir(path) }
+    }
+
+    private static func removeContents(dirfd: Int32, path: String, device: dev_t) throws(SystemError) {
+        guard let dir = fdopendir(dup(dirfd)) else { throw SystemError("fdopendir", path: path) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let ent = readdir(dir) {
+            let name = withUnsafeBytes(of: ent.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name == "." || name == ".." { continue }
+            names.append(name)
+        }
+        for name in names {
+            var st = stat()
+            if fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 {
+                if errno == ENOENT { continue }
+                throw SystemError("fstatat", path: path + "/" + name)
+            }
+            if (st.st_mode & S_IFMT) == S_IFDIR {
+                if st.st_dev != device { throw SystemError("remove", path: path + "/" + name, errno: EBUSY) }
+                let child = try syscallRetrying("openat", path: path + "/" + name) {
+                    openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                }
+                do { try removeContents(dirfd: child, path: path + "/" + name, device: device) } catch {
+                    close(child)
+                    throw error
+                }
+                close(child)
+                try syscallRetrying("unlinkat", path: path + "/" + name) { unlinkat(dirfd, name, AT_REMOVEDIR) }
+            } else {
+                try syscallRetrying("unlinkat", path: path + "/" + name) { unlinkat(dirfd, name, 0) }
+            }
+        }
+    }
+
+    /// Makes sure fds 0, 1 and 2 are open (to /dev/null if not), so that no pipe or file we open
+    /// later lands on them and is mistaken for standard I/O in a child.
+    public static func ensureStandardDescriptors() {
+        for fd: Int32 in 0...2 where fcntl(fd, F_GETFD) == -1 {
+            let n = open("/dev/null", O_RDWR)
+            if n >= 0 && n != fd { dup2(n, fd); close(n) }
+        }
+    }
+}

@@ -1,0 +1,292 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShim
+import Foundation
+import LinuxSupport
+import Synchronization
+
+/// How a process ended.
+public struct TerminationStatus: Sendable, Equatable, Codable {
+    /// True for a normal exit, false when killed by a signal.
+    public var exited: Bool
+    /// The exit code, or the signal number.
+    public var value: Int32
+
+    public init(exited: Bool, value: Int32) {
+        self.exited = exited
+        self.value = value
+    }
+
+    /// The shell's convention: the exit code, or 128 + signal.
+    public var code: Int32 { exited ? value : 128 + value }
+}
+
+/// A started container init process (pid 1 of its pid namespace, unless it shares one).
+///
+/// Waiting and signalling go through a pidfd, so a recycled pid can never be hit.
+public final class ContainerProcess: Sendable {
+    /// The host pid.
+    public let pid: pid_t
+    private let pidfd: Int32
+    private let state = Mutex<(status: TerminationStatus?, waiters: [CheckedContinuation<TerminationStatus, Never>])>((nil, []))
+
+    init(pid: pid_t, pidfd: Int32) {
+        self.pid = pid
+        self.pidfd = pidfd
+        // One blocked thread per container waits for its exit; a task has at most ten.
+        let fd = pidfd
+        Thread.detachNewThread { [self] in
+            var exited: Int32 = 0, value: Int32 = 0
+            let status: TerminationStatus
+            if fr_pidfd_wait(fd, &exited, &value) == 0 {
+                status = TerminationStatus(exited: exited != 0, value: value)
+            } else {
+                status = TerminationStatus(exited: false, value: SIGKILL)
+            }
+            let waiters = self.state.withLock { s -> [CheckedContinuation<TerminationStatus, Never>] in
+                s.status = status
+                defer { s.waiters = [] }
+                return s.waiters
+            }
+            for w in waiters { w.resume(returning: status) }
+        }
+    }
+
+    deinit { close(pidfd) }
+
+    /// The exit status once the process has ended.
+    public var status: TerminationStatus? { state.withLock { $0.status } }
+
+    /// Waits for the process to end and returns how.
+    public func wait() async -> TerminationStatus {
+        await withCheckedContinuation { c in
+            let done = state.withLock { s -> TerminationStatus? in
+                if let st = s.status { return st }
+                s.waiters.append(c)
+                return nil
+            }
+            if let done { c.resume(returning: done) }
+        }
+    }
+
+    /// Sends a signal. Returns false when the process has already ended.
+    @discardableResult
+    public func signal(_ sig: Int32) -> Bool {
+        fr_pidfd_send_signal(pidfd, sig) == 0
+    }
+}
+
+/// Starts containers: clone() into new namespaces, join the cgroup, then the C init does the rest.
+public enum ContainerLauncher {
+    /// Starts `spec`. The process is in `cgroup` before it runs any of its own code.
+    ///
+    /// - Parameters:
+    ///   - stdout: fd the container writes its stdout to (e.g. a pipe's write end).
+    ///   - stderr: fd for stderr. stdin is /dev/null.
+    /// - Throws: `SandboxError.spawn` naming the step that failed (e.g. "exec sh: No such file").
+    public static func start(_ spec: ContainerSpec, cgroup: Cgroup?, stdout: Int32, stderr: Int32) throws -> ContainerProcess {
+        let arena = CArena()
+        defer { arena.free() }
+
+        var netnsFd: Int32 = -1
+        if let ns = spec.networkNamespace {
+            netnsFd = open(ns, O_RDONLY | O_CLOEXEC)
+            if netnsFd < 0 { throw SandboxError.system(SystemError("open network namespace", path: ns)) }
+        }
+        defer { if netnsFd >= 0 { close(netnsFd) } }
+        let devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        guard devnull >= 0 else { throw SandboxError.system(SystemError("open", path: "/dev/null")) }
+        defer { close(devnull) }
+
+        var sync: [Int32] = [-1, -1], errp: [Int32] = [-1, -1]
+        guard fr_pipe_cloexec(&sync) == 0 else { throw SandboxError.system(SystemError("pipe2")) }
+        guard fr_pipe_cloexec(&errp) == 0 else {
+            close(sync[0]); close(sync[1])
+            throw SandboxError.system(SystemError("pipe2"))
+        }
+        var syncWrite = sync[1], errRead = errp[0]
+        defer {
+            if syncWrite >= 0 { close(syncWrite) }
+            if errRead >= 0 { close(errRead) }
+        }
+
+        var c = fr_container_spec()
+        c.clone_flags = Int32(FR_CLONE_NEWPID | FR_CLONE_NEWNS | FR_CLONE_NEWIPC | FR_CLONE_NEWUTS) | (spec.networkNamespace == nil ? Int32(FR_CLONE_NEWNET) : 0)
+        c.unshare_cgroupns = 1
+        c.netns_fd = netnsFd
+        c.stdin_fd = devnull
+        c.stdout_fd = stdout
+        c.stderr_fd = stderr
+        c.sync_fd = sync[0]
+        c.err_fd = errp[1]
+        switch spec.rootfs {
+        case .overlay(let lower, let upper, let work, let target):
+            let data = "lowerdir=\(lower.joined(separator: ":")),upperdir=\(upper),workdir=\(work)"
+            // The kernel takes mount options in one page.
+            guard data.utf8.count < 4000 else {
+                throw SandboxError.invalidSpec("overlay options for \(target) are \(data.utf8.count) bytes, over the kernel's page (too many or too deep layers)")
+            }
+            c.overlay_data = arena.string(data)
+            c.rootfs = arena.string(target)
+        case .directory(let dir):
+            c.rootfs = arena.string(dir)
+        }
+        let mounts = arena.buffer(of: fr_mount.self, count: spec.mounts.count)
+        for (i, m) in spec.mounts.enumerated() {
+            mounts[i] = fr_mount(source: m.source.map(arena.string), target: arena.string(m.target), fstype: m.fstype.map(arena.string),
+                                 flags: m.flags, data: m.data.map(arena.string), kind: m.kind.rawValue)
+        }
+        c.mounts = UnsafePointer(mounts.baseAddress)
+        c.nmounts = spec.mounts.count
+        let devices = arena.buffer(of: fr_device.self, count: spec.devices.count)
+        for (i, d) in spec.devices.enumerated() {
+            devices[i] = fr_device(path: arena.string(d.path), mode: d.mode, major: d.major, minor: d.minor)
+        }
+        c.devices = UnsafePointer(devices.baseAddress)
+        c.ndevices = spec.devices.count
+        let links = arena.buffer(of: fr_symlink.self, count: spec.symlinks.count)
+        for (i, l) in spec.symlinks.enumerated() { links[i] = fr_symlink(target: arena.string(l.target), path: arena.string(l.path)) }
+        c.symlinks = UnsafePointer(links.baseAddress)
+        c.nsymlinks = spec.symlinks.count
+        c.masked_paths = arena.stringArray(spec.maskedPaths)
+        c.nmasked = spec.maskedPaths.count
+        c.readonly_paths = arena.stringArray(spec.readonlyPaths)
+        c.nreadonly = spec.readonlyPaths.count
+        c.readonly_rootfs = spec.readonlyRootfs ? 1 : 0
+        c.hostname = spec.hostname.map(arena.string)
+        guard !spec.arguments.isEmpty else { throw SandboxError.invalidSpec("no command to run: entryPoint and command are both empty") }
+        c.argv = arena.stringArray(spec.arguments)
+        c.envp = arena.stringArray(spec.environment)
+        c.path_env = arena.string(spec.searchPath)
+        c.cwd = arena.string(spec.workingDirectory.isEmpty ? "/" : spec.workingDirectory)
+        c.uid = spec.user.uid
+        c.gid = spec.user.gid
+        let groups = arena.buffer(of: UInt32.self, count: spec.user.additionalGids.count)
+        for (i, g) in spec.user.additionalGids.enumerated() { groups[i] = g }
+        c.groups = UnsafePointer(groups.baseAddress)
+        c.ngroups = spec.user.additionalGids.count
+        c.set_caps = 1
+        let caps = Capability.mask(spec.capabilities)
+        c.cap_bounding = caps
+        c.cap_effective = caps
+        c.cap_permitted = caps
+        c.cap_inheritable = 0
+        let rl = arena.buffer(of: fr_rlimit.self, count: spec.rlimits.count)
+        for (i, r) in spec.rlimits.enumerated() { rl[i] = fr_rlimit(resource: r.resource, soft: r.soft, hard: r.hard) }
+        c.rlimits = UnsafePointer(rl.baseAddress)
+        c.nrlimits = spec.rlimits.count
+        c.no_new_privs = spec.noNewPrivileges ? 1 : 0
+        if let prog = spec.seccompProgram {
+            let buf = arena.buffer(of: UInt64.self, count: prog.count)
+            for (i, ins) in prog.enumerated() { buf[i] = ins }
+            c.seccomp_filter = UnsafeRawPointer(buf.baseAddress)
+            c.seccomp_len = UInt16(prog.count)
+        }
+
+        var pidfd: Int32 = -1
+        let pid = withUnsafePointer(to: &c) { fr_spawn($0, &pidfd) }
+        let spawnErrno = errno
+        close(sync[0])
+        close(errp[1])
+        guard pid > 0 else { throw SandboxError.system(SystemError("clone", errno: spawnErrno)) }
+        let process = ContainerProcess(pid: pid, pidfd: pidfd)
+
+        do {
+            try cgroup?.add(pid: pid)
+        } catch {
+            process.signal(SIGKILL)
+            throw error
+        }
+        var go: UInt8 = 1
+        guard write(syncWrite, &go, 1) == 1 else {
+            process.signal(SIGKILL)
+            throw SandboxError.system(SystemError("write sync pipe"))
+        }
+        close(syncWrite)
+        syncWrite = -1
+
+        // EOF means execve succeeded (the pipe is close-on-exec); a record means it did not.
+        var report = fr_spawn_error()
+        let size = MemoryLayout<fr_spawn_error>.size
+        var got = 0
+        withUnsafeMutableBytes(of: &report) { raw in
+            while got < size {
+                let n = read(errRead, raw.baseAddress! + got, size - got)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                got += n
+            }
+        }
+        if got == size {
+            let detail = withUnsafeBytes(of: report.detail) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            throw SandboxError.spawn(stage: stageName(report.stage), detail: detail, errno: report.err)
+        }
+        return process
+    }
+
+    static func stageName(_ stage: Int32) -> String {
+        switch UInt32(stage) {
+        case FR_STAGE_SIGNALS.rawValue: return "reset signals"
+        case FR_STAGE_STDIO.rawValue: return "set up stdio"
+        case FR_STAGE_SETSID.rawValue: return "setsid"
+        case FR_STAGE_SYNC.rawValue: return "wait for cgroup"
+        case FR_STAGE_CGROUPNS.rawValue: return "unshare cgroup namespace"
+        case FR_STAGE_NETNS.rawValue: return "join network namespace"
+        case FR_STAGE_HOSTNAME.rawValue: return "sethostname"
+        case FR_STAGE_PROPAGATION.rawValue: return "make mounts private"
+        case FR_STAGE_ROOTFS.rawValue: return "mount rootfs"
+        case FR_STAGE_MOUNT.rawValue: return "mount"
+        case FR_STAGE_DEVICE.rawValue: return "create device"
+        case FR_STAGE_SYMLINK.rawValue: return "create symlink"
+        case FR_STAGE_PIVOT.rawValue: return "pivot_root"
+        case FR_STAGE_MASK.rawValue: return "mask path"
+        case FR_STAGE_READONLY.rawValue: return "make read-only"
+        case FR_STAGE_CWD.rawValue: return "working directory"
+        case FR_STAGE_RLIMIT.rawValue: return "setrlimit"
+        case FR_STAGE_USER.rawValue: return "set user"
+        case FR_STAGE_CAPS.rawValue: return "set capabilities"
+        case FR_STAGE_NO_NEW_PRIVS.rawValue: return "set no_new_privs"
+        case FR_STAGE_CLOSE_FDS.rawValue: return "close inherited fds"
+        case FR_STAGE_SECCOMP.rawValue: return "load seccomp filter"
+        case FR_STAGE_EXEC.rawValue: return "exec"
+        default: return "stage \(stage)"
+        }
+    }
+}
+
+/// Owns the C copies of strings and arrays handed to the shim; freed in one go.
+final class CArena {
+    private var cStrings: [UnsafeMutablePointer<CChar>] = []
+    private var buffers: [UnsafeMutableRawPointer] = []
+
+    func string(_ s: String) -> UnsafePointer<CChar> {
+        let p = strdup(s)!
+        cStrings.append(p)
+        return UnsafePointer(p)
+    }
+
+    /// A NULL-terminated array of C strings.
+    func stringArray(_ strings: [String]) -> UnsafePointer<UnsafePointer<CChar>?> {
+        let arr = buffer(of: UnsafePointer<CChar>?.self, count: strings.count + 1)
+        for (i, s) in strings.enumerated() { arr[i] = string(s) }
+        arr[strings.count] = nil
+        return UnsafePointer(arr.baseAddress!)
+    }
+
+    /// Zero-filled storage for `count` trivial values.
+    func buffer<T>(of: T.Type, count: Int) -> UnsafeMutableBufferPointer<T> {
+        let bytes = MemoryLayout<T>.stride * max(count, 1)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: MemoryLayout<T>.alignment)
+        raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+        buffers.append(raw)
+        return UnsafeMutableBufferPointer(start: raw.assumingMemoryBound(to: T.self), count: count)
+    }
+
+    func free() {
+        for p in cStrings { Glibc.free(p) }
+        for b in buffers { b.deallocate() }
+        cStrings = []
+        buffers = []
+    }
+}

@@ -1,0 +1,46 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LinuxSupport
+import TestSupport
+import Testing
+
+struct FileSystemTests {
+    @Test func systemErrorNamesOperationPathAndErrno() {
+        let e = SystemError("mkdir", path: "/x/y", errno: ENOENT)
+        #expect(e.description == "mkdir /x/y: No such file or directory (errno 2)")
+    }
+
+    @Test func readAndWriteRoundTrip() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let p = dir.path + "/f"
+        try FileSystem.writeAtomically(p, Array("abc".utf8))
+        #expect(try FileSystem.readString(p) == "abc")
+        try FileSystem.writeString(p, "de")
+        #expect(try FileSystem.readString(p) == "dec", "write(2) into an existing file does not truncate")
+    }
+
+    @Test func readingAMissingFileThrowsWithThePath() {
+        #expect(throws: SystemError("open", path: "/nonexistent/file", errno: ENOENT)) {
+            try FileSystem.readString("/nonexistent/file")
+        }
+    }
+
+    @Test func makeDirectoriesAndRemoveTree() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try FileSystem.makeDirectories(dir.path + "/a/b/c")
+        try FileSystem.writeAtomically(dir.path + "/a/b/c/file", [1, 2, 3])
+        #expect(symlink("/etc", dir.path + "/a/link") == 0)
+        try FileSystem.removeTree(dir.path + "/a")
+        #expect(!FileSystem.exists(dir.path + "/a"))
+        #expect(FileSystem.exists("/etc/passwd"), "symlinks are removed, never followed")
+    }
+
+    @Test func parentOfPaths() {
+        #expect(FileSystem.parent(of: "/a/b") == "/a")
+        #expect(FileSystem.parent(of: "/a") == "/")
+        #expect(FileSystem.parent(of: "a") == ".")
+    }
+}

@@ -1,0 +1,65 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import LinuxSupport
+import Sandbox
+import TestSupport
+import Testing
+
+/// Starts real containers from an unpacked busybox rootfs. Needs root.
+@Suite(.enabled(if: Prerequisites.rootOrCI, Prerequisites.rootReason), .serialized)
+struct ContainerLaunchTests {
+    /// Runs `args` in a fresh container over an overlay of the busybox rootfs and returns
+    /// (exit status, stdout, stderr).
+    func runContainer(_ args: [String], configure: (inout ContainerSpec) -> Void = { _ in }) async throws -> (TerminationStatus, String, String) {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let lower = tmp.path + "/lower", upper = tmp.path + "/upper", work = tmp.path + "/work", target = tmp.path + "/rootfs"
+        for d in [lower, upper, work, target] { try FileSystem.makeDirectories(d) }
+        try TestImages.unpackBusybox(into: lower)
+        let host = try CgroupHost.probe()
+        var spec = ContainerSpec(rootfs: .overlay(lower: [lower], upper: upper, work: work, target: target), arguments: args,
+                                 environment: ["PATH=/bin:/usr/bin:/sbin:/usr/sbin"], hostname: "box",
+                                 mounts: DefaultProfile.mounts(cgroups: host), devices: DefaultProfile.devices,
+                                 symlinks: DefaultProfile.symlinks, maskedPaths: DefaultProfile.maskedPaths,
+                                 readonlyPaths: DefaultProfile.readonlyPaths(cgroups: host), rlimits: HostCapabilities.achievable(DefaultProfile.rlimits).limits)
+        configure(&spec)
+        let cg = try Cgroup.create(host: host, relativePath: "fargate-run-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))",
+                                   limits: ResourceLimits(memoryMax: 256 << 20))
+        defer { try? cg.remove() }
+        var outp: [Int32] = [0, 0], errp: [Int32] = [0, 0]
+        #expect(pipe(&outp) == 0 && pipe(&errp) == 0)
+        let process: ContainerProcess
+        do {
+            process = try ContainerLauncher.start(spec, cgroup: cg, stdout: outp[1], stderr: errp[1])
+        } catch {
+            close(outp[0]); close(outp[1]); close(errp[0]); close(errp[1])
+            throw error
+        }
+        close(outp[1]); close(errp[1])
+        let out = FileHandle(fileDescriptor: outp[0], closeOnDealloc: true).readDataToEndOfFile()
+        let err = FileHandle(fileDescriptor: errp[0], closeOnDealloc: true).readDataToEndOfFile()
+        let status = await process.wait()
+        #expect(mountsContaining(tmp.path).isEmpty, "the overlay must live only in the container's mount namespace")
+        return (status, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+
+    @Test func runsACommandAndReportsItsExitCode() async throws {
+        let (status, out, _) = try await runContainer(["sh", "-c", "echo hello; exit 7"])
+        #expect(out == "hello\n")
+        #expect(status == TerminationStatus(exited: true, value: 7))
+    }
+
+    @Test func isPidOneWithItsOwnHostname() async throws {
+        let (status, out, _) = try await runContainer(["sh", "-c", "echo $$; hostname"])
+        #expect(status.code == 0)
+        #expect(out == "1\nbox\n")
+    }
+
+    @Test func missingCommandFailsBeforeExec() async throws {
+        await #expect(throws: SandboxError.self) {
+            _ = try await runContainer(["no-such-program"])
+        }
+    }
+}

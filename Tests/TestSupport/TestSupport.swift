@@ -1,0 +1,132 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Testing
+
+/// What the integration tests need from the machine, checked once.
+///
+/// A test that needs root or a kernel feature is enabled only where it can run, with the reason
+/// shown when it is not. Under CI (`CI=true`) nothing is skipped: the prerequisite is treated as
+/// present, so a machine that lacks it fails the test loudly instead of hiding it.
+public enum Prerequisites {
+    public static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
+    public static let isRoot = getuid() == 0
+    /// Root, or CI (where root is required and its absence must fail).
+    public static let rootOrCI = isRoot || isCI
+    public static let rootReason: Comment = "needs root (namespaces, mounts, cgroups); CI runs it as root"
+}
+
+/// The repository's root, found from this file's location.
+public let repositoryRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    while url.path != "/" {
+        url.deleteLastPathComponent()
+        if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url.path }
+    }
+    fatalError("Package.swift not found above \(#filePath)")
+}()
+
+/// A fresh directory, removed by `remove()`.
+public struct TemporaryDirectory: Sendable {
+    public let path: String
+
+    public init(_ prefix: String = "fr-test") throws {
+        var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
+        guard let p = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw POSIXError(.init(rawValue: errno) ?? .EIO)
+        }
+        path = String(cString: p)
+    }
+
+    public func remove() {
+        _ = try? run("/bin/rm", ["-rf", "--one-file-system", path])
+    }
+}
+
+/// Result of running a program.
+public struct RunResult: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+}
+
+/// Runs a program to completion, capturing its output.
+@discardableResult
+public func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                input: String? = nil, currentDirectory: String? = nil) throws -> RunResult {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: executable)
+    p.arguments = arguments
+    if let environment { p.environment = environment }
+    if let currentDirectory { p.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = FileHandle.nullDevice
+    try p.run()
+    // Read both pipes concurrently so a full stderr pipe cannot block the child.
+    let errData = LockedData()
+    let t = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+    t.start()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    while !errData.isSet { usleep(1000) }
+    return RunResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+                     stderr: String(decoding: errData.get(), as: UTF8.self))
+}
+
+final class LockedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data: Data?
+    func set(_ d: Data) { lock.lock(); data = d; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return data != nil }
+    func get() -> Data { lock.lock(); defer { lock.unlock() }; return data ?? Data() }
+}
+
+/// The busybox test image built by rootfs-tools, once per test process.
+public enum TestImages {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var built: String?
+
+    /// Directory holding `oci/` and `busybox.tar` (see rootfs-tools/build-busybox-image.sh).
+    public static func busybox() throws -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        if let built { return built }
+        let dir = repositoryRoot + "/.build/test-images/busybox"
+        let r = try run("/bin/bash", [repositoryRoot + "/rootfs-tools/build-busybox-image.sh", dir])
+        guard r.status == 0 else { throw TestFailure("build-busybox-image.sh failed: \(r.stderr)") }
+        built = dir
+        return dir
+    }
+
+    /// The OCI reference of the busybox image.
+    public static func busyboxOCI() throws -> String { "oci:" + (try busybox()) + "/oci:latest" }
+
+    /// An unpacked copy of the busybox rootfs in `dir` (made with tar, for tests below the
+    /// image layer).
+    public static func unpackBusybox(into dir: String) throws {
+        let tar = try busybox() + "/busybox.tar"
+        let list = try run("/bin/tar", ["-tf", tar])
+        guard let layer = list.stdout.split(separator: "\n").first(where: { $0.hasSuffix("/layer.tar") }) else {
+            throw TestFailure("no layer in \(tar)")
+        }
+        let r = try run("/bin/sh", ["-c", "tar -xOf '\(tar)' '\(layer)' | tar -x -C '\(dir)'"])
+        guard r.status == 0 else { throw TestFailure("unpack: \(r.stderr)") }
+    }
+}
+
+public struct TestFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ d: String) { description = d }
+}
+
+/// Mount points whose path contains `fragment`, from /proc/self/mountinfo.
+public func mountsContaining(_ fragment: String) -> [String] {
+    guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return [] }
+    return text.split(separator: "\n").compactMap { line in
+        let f = line.split(separator: " ")
+        return f.count > 4 && f[4].contains(fragment) ? String(f[4]) : nil
+    }
+}

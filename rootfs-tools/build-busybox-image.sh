@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Builds the busybox test image from Debian's busybox-static package, without Docker Hub:
+#   OUT/oci/            OCI image layout, tag "latest"   (use as oci:OUT/oci:latest)
+#   OUT/busybox.tar     docker-save archive, busybox:latest (use as docker-archive:OUT/busybox.tar)
+#   OUT/digests         the manifest, config and layer digests
+#
+# The same busybox binary gives the same digests: every timestamp, owner and order is fixed.
+# Usage: build-busybox-image.sh OUT [--arch amd64|arm64]
+set -euo pipefail
+
+out=${1:?usage: build-busybox-image.sh OUT [--arch ARCH]}
+arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
+if [ "${2:-}" = "--arch" ]; then arch=${3:?--arch needs a value}; fi
+busybox=${BUSYBOX:-/bin/busybox}
+epoch=${SOURCE_DATE_EPOCH:-0}
+
+[ -x "$busybox" ] || { echo "build-busybox-image: $busybox not found: apt-get install busybox-static" >&2; exit 1; }
+banner=$("$busybox" --help 2>&1 || true)
+if [[ "$banner" != BusyBox* ]]; then
+  echo "build-busybox-image: $busybox does not run as busybox" >&2; exit 1
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+root=$work/rootfs
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,tmp,root,var/www,home}
+install -m 0755 "$busybox" "$root/bin/busybox"
+# Link every applet where busybox expects it (bin/sh, usr/bin/wget, sbin/ip...).
+"$busybox" --list-full | while read -r applet; do
+  [ "$applet" = "bin/busybox" ] && continue
+  mkdir -p "$root/$(dirname "$applet")"
+  depth=$(awk -F/ '{print NF-1}' <<<"$applet")
+  up=$(printf '../%.0s' $(seq 1 "$depth"))
+  ln -sf "${up}bin/busybox" "$root/$applet"
+done
+printf 'root:x:0:0:root:/root:/bin/sh\nwww:x:33:33:www:/var/www:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
+printf 'root:x:0:\nwww:x:33:\nstaff:x:50:www\nnogroup:x:65534:\n' >"$root/etc/group"
+echo 'hello from busybox' >"$root/var/www/index.html"
+chmod 1777 "$root/tmp"
+chmod 0700 "$root/root"
+find "$root" -type d ! -path "$root/tmp" ! -path "$root/root" -exec chmod 0755 {} +
+find "$root" -type f ! -path "$root/bin/busybox" -exec chmod 0644 {} +
+find "$root" -exec touch -h -d "@$epoch" {} +
+
+tarflags=(--sort=name --format=gnu --owner=0 --group=0 --numeric-owner --mtime="@$epoch")
+tar "${tarflags[@]}" -C "$root" -cf "$work/layer.tar" .
+gzip -n -9 -c "$work/layer.tar" >"$work/layer.tar.gz"
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+size() { stat -c %s "$1"; }
+diff_id=$(sha "$work/layer.tar")
+layer_digest=$(sha "$work/layer.tar.gz")
+created=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)
+version=$(awk 'NR==1{print $2}' <<<"$banner")
+
+printf '{"architecture":"%s","config":{"Cmd":["sh"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Labels":{"org.opencontainers.image.title":"busybox","org.opencontainers.image.version":"%s"},"StopSignal":"SIGTERM","WorkingDir":"/"},"created":"%s","history":[{"created":"%s","created_by":"rootfs-tools/build-busybox-image.sh"}],"os":"linux","rootfs":{"diff_ids":["sha256:%s"],"type":"layers"}}' \
+  "$arch" "$version" "$created" "$created" "$diff_id" >"$work/config.json"
+config_digest=$(sha "$work/config.json")
+
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:%s","size":%s}]}' \
+  "$config_digest" "$(size "$work/config.json")" "$layer_digest" "$(size "$work/layer.tar.gz")" >"$work/manifest.json"
+manifest_digest=$(sha "$work/manifest.json")
+
+# OCI image layout.
+rm -rf "$out/oci"
+mkdir -p "$out/oci/blobs/sha256"
+cp "$work/layer.tar.gz" "$out/oci/blobs/sha256/$layer_digest"
+cp "$work/config.json" "$out/oci/blobs/sha256/$config_digest"
+cp "$work/manifest.json" "$out/oci/blobs/sha256/$manifest_digest"
+printf '{"imageLayoutVersion":"1.0.0"}' >"$out/oci/oci-layout"
+printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"platform":{"architecture":"%s","os":"linux"},"annotations":{"org.opencontainers.image.ref.name":"latest"}}]}' \
+  "$manifest_digest" "$(size "$work/manifest.json")" "$arch" >"$out/oci/index.json"
+
+# docker save archive (the classic layout Docker wrote before 25.0: <id>/layer.tar).
+d=$work/docker
+mkdir -p "$d/$diff_id"
+cp "$work/layer.tar" "$d/$diff_id/layer.tar"
+cp "$work/config.json" "$d/$config_digest.json"
+printf '[{"Config":"%s.json","RepoTags":["busybox:latest"],"Layers":["%s/layer.tar"]}]' "$config_digest" "$diff_id" >"$d/manifest.json"
+printf '{"busybox":{"latest":"%s"}}' "$diff_id" >"$d/repositories"
+find "$d" -exec touch -h -d "@$epoch" {} +
+tar "${tarflags[@]}" -C "$d" -cf "$out/busybox.tar" manifest.json repositories "$config_digest.json" "$diff_id"
+
+printf 'manifest sha256:%s\nconfig sha256:%s\nlayer sha256:%s\ndiff_id sha256:%s\n' \
+  "$manifest_digest" "$config_digest" "$layer_digest" "$diff_id" >"$out/digests"
+echo "busybox $version ($arch): oci:$out/oci:latest and docker-archive:$out/busybox.tar (manifest sha256:$manifest_digest)"
