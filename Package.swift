@@ -37,6 +37,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/TaskNetwork"),
         .target(name: "Metering", dependencies: [
+            "LinuxSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
         ], path: "Sources/Metering"),
         .target(name: "TaskRuntime", dependencies: [
@@ -52,12 +53,13 @@ let package = Package(
         // Helpers for every test target: prerequisites, the test image, temporary directories.
         .target(name: "TestSupport", dependencies: [], path: "Tests/TestSupport"),
         .testTarget(name: "ECSModelTests", dependencies: ["ECSModel", "TestSupport"], resources: [.copy("Resources")]),
-        .testTarget(name: "ImagesTests", dependencies: ["Images", "TestSupport"]),
+        .testTarget(name: "ImagesTests", dependencies: ["Images", "CShim", "LinuxSupport", "TestSupport"]),
         .testTarget(name: "LinuxSupportTests", dependencies: ["LinuxSupport", "TestSupport"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "TestSupport"]),
         .testTarget(name: "TaskNetworkTests", dependencies: ["TaskNetwork", "TestSupport"]),
         .testTarget(name: "MeteringTests", dependencies: ["Metering", "TestSupport"]),
         .testTarget(name: "TaskRuntimeTests", dependencies: ["TaskRuntime", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
+        // Drives the built fargate-run binary as users do; depends on it so `swift test` builds it.
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "fargate-run"]),
     ]
 )

@@ -43,6 +43,10 @@
 _Static_assert(FR_CLONE_NEWPID == CLONE_NEWPID && FR_CLONE_NEWNET == CLONE_NEWNET && FR_CLONE_NEWNS == CLONE_NEWNS &&
                FR_CLONE_NEWIPC == CLONE_NEWIPC && FR_CLONE_NEWUTS == CLONE_NEWUTS && FR_CLONE_NEWCGROUP == CLONE_NEWCGROUP,
                "namespace flag values");
+_Static_assert(FR_O_PATH == O_PATH && FR_AT_EMPTY_PATH == AT_EMPTY_PATH && FR_RESOLVE_IN_ROOT == RESOLVE_IN_ROOT &&
+               FR_RESOLVE_NO_MAGICLINKS == RESOLVE_NO_MAGICLINKS && FR_RESOLVE_NO_SYMLINKS == RESOLVE_NO_SYMLINKS &&
+               FR_RESOLVE_BENEATH == RESOLVE_BENEATH && FR_RESOLVE_NO_XDEV == RESOLVE_NO_XDEV,
+               "open flag values");
 
 #define FR_PATH_MAX 4096
 #define FR_STACK_SIZE (512 * 1024)
@@ -140,6 +144,10 @@ long long fr_fs_type(const char *path) {
     struct statfs sf;
     if (statfs(path, &sf) != 0) return -1;
     return (long long)sf.f_type;
+}
+
+uint64_t fr_makedev(uint32_t major, uint32_t minor) {
+    return (uint64_t)makedev(major, minor);
 }
 
 int fr_pipe_cloexec(int fds[2]) {

@@ -130,3 +130,11 @@ public func mountsContaining(_ fragment: String) -> [String] {
         return f.count > 4 && f[4].contains(fragment) ? String(f[4]) : nil
     }
 }
+
+/// Writes a file in place (Foundation's atomic writes leave TemporaryDirectory.* in /tmp).
+public func writeFile(_ path: String, _ bytes: some Collection<UInt8>) throws {
+    guard let f = fopen(path, "wb") else { throw TestFailure("cannot write \(path)") }
+    defer { fclose(f) }
+    let a = Array(bytes)
+    guard fwrite(a, 1, a.count, f) == a.count else { throw TestFailure("short write to \(path)") }
+}

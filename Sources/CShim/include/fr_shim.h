@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/xattr.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -23,6 +24,17 @@ enum {
     FR_CLONE_NEWIPC = 0x08000000,
     FR_CLONE_NEWPID = 0x20000000,
     FR_CLONE_NEWNET = 0x40000000,
+};
+
+/// _GNU_SOURCE constants Swift's Glibc module does not export.
+enum {
+    FR_O_PATH = 010000000,
+    FR_AT_EMPTY_PATH = 0x1000,
+    FR_RESOLVE_NO_XDEV = 0x01,
+    FR_RESOLVE_NO_MAGICLINKS = 0x02,
+    FR_RESOLVE_NO_SYMLINKS = 0x04,
+    FR_RESOLVE_BENEATH = 0x08,
+    FR_RESOLVE_IN_ROOT = 0x10,
 };
 
 /// What to do with a mount target that does not exist yet.
@@ -134,6 +146,8 @@ int fr_pidfd_wait(int pidfd, int *exited, int *status);
 /// waitid(P_PID, WNOHANG|WEXITED): 1 if reaped, 0 if still running, -1 on error.
 int fr_try_reap(pid_t pid, int *exited, int *status);
 int fr_close_range_cloexec(unsigned int first);
+/// makedev(3), a macro Swift cannot call.
+uint64_t fr_makedev(uint32_t major, uint32_t minor);
 /// pipe2(O_CLOEXEC).
 int fr_pipe_cloexec(int fds[2]);
 int fr_set_child_subreaper(void);

@@ -1,0 +1,252 @@
+/// Checks a task definition the way ECS does when it is registered for Fargate, collecting every
+/// problem with its JSON path instead of stopping at the first.
+public enum TaskDefinitionValidator {
+    /// Containers a Fargate task may have.
+    public static let maxContainers = 10
+
+    public static func validate(_ d: ECS.TaskDefinition) -> [ValidationIssue] {
+        var v = Collector()
+        validateTask(d, &v)
+        let containers = d.containerDefinitions ?? []
+        for (i, c) in containers.enumerated() { validateContainer(c, path: "containerDefinitions[\(i)]", task: d, &v) }
+        validateContainerSet(d, containers, &v)
+        return v.issues
+    }
+
+    /// The task size, when cpu and memory are valid.
+    public static func size(of d: ECS.TaskDefinition) -> FargateSize? {
+        guard let c = d.cpu.flatMap(FargateSize.parseCPU), let m = d.memory.flatMap(FargateSize.parseMemory) else { return nil }
+        return FargateSize(cpu: c, memory: m)
+    }
+
+    struct Collector {
+        var issues: [ValidationIssue] = []
+        mutating func add(_ path: String, _ message: String) { issues.append(ValidationIssue(path, message)) }
+    }
+
+    static func isName(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.count <= 255 && s.utf8.allSatisfy { c in
+            (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 45 || c == 95
+        }
+    }
+
+    static func validateTask(_ d: ECS.TaskDefinition, _ v: inout Collector) {
+        if let f = d.family {
+            if !isName(f) { v.add("family", "\"\(f)\" must be 1-255 letters, digits, hyphens or underscores") }
+        } else {
+            v.add("family", "required")
+        }
+        switch d.networkMode?.rawValue {
+        case "awsvpc": break
+        case nil: v.add("networkMode", "required on Fargate: must be \"awsvpc\"")
+        case let m?: v.add("networkMode", "\"\(m)\" is not supported on Fargate: must be \"awsvpc\"")
+        }
+        var cpu: Int?, memory: Int?
+        if let c = d.cpu {
+            cpu = FargateSize.parseCPU(c)
+            if cpu == nil { v.add("cpu", "\"\(c)\" is not a cpu value: use units (\"256\") or vCPU (\"0.25 vCPU\")") }
+        } else {
+            v.add("cpu", "required on Fargate (one of 256, 512, 1024, 2048, 4096, 8192, 16384)")
+        }
+        if let m = d.memory {
+            memory = FargateSize.parseMemory(m)
+            if memory == nil { v.add("memory", "\"\(m)\" is not a memory value: use MiB (\"512\") or GB (\"0.5 GB\")") }
+        } else {
+            v.add("memory", "required on Fargate")
+        }
+        if let cpu, let memory, !FargateSize(cpu: cpu, memory: memory).isAllowed {
+            if let choices = FargateSize.memoryChoices(forCPU: cpu) {
+                v.add("memory", "\(memory) MiB is not allowed with cpu \(cpu): allowed \(choices)")
+            } else {
+                v.add("cpu", "\(cpu) is not a Fargate cpu value: allowed 256, 512, 1024, 2048, 4096, 8192, 16384")
+            }
+        }
+        if let pm = d.pidMode, pm.rawValue != "task" { v.add("pidMode", "\"\(pm)\" is not supported on Fargate: only \"task\"") }
+        if d.ipcMode != nil { v.add("ipcMode", "not supported on Fargate") }
+        if let pc = d.placementConstraints, !pc.isEmpty { v.add("placementConstraints", "not supported on Fargate") }
+        if let ia = d.inferenceAccelerators, !ia.isEmpty { v.add("inferenceAccelerators", "not supported on Fargate") }
+        if let size = d.ephemeralStorage?.sizeInGiB, !(21...200).contains(size) {
+            v.add("ephemeralStorage.sizeInGiB", "\(size) is out of range: 21 to 200 (the default is 20)")
+        }
+        if let rp = d.runtimePlatform {
+            if let a = rp.cpuArchitecture, !ECS.CPUArchitecture.allowedValues.contains(a.rawValue) {
+                v.add("runtimePlatform.cpuArchitecture", "\"\(a)\" is not one of X86_64, ARM64")
+            }
+            if let os = rp.operatingSystemFamily, os.rawValue != "LINUX" {
+                v.add("runtimePlatform.operatingSystemFamily", "\"\(os)\" is not supported here: only LINUX")
+            }
+        }
+        if let rc = d.requiresCompatibilities {
+            for (i, c) in rc.enumerated() where !ECS.Compatibility.allowedValues.contains(c.rawValue) {
+                v.add("requiresCompatibilities[\(i)]", "\"\(c)\" is not one of \(ECS.Compatibility.allowedValues.joined(separator: ", "))")
+            }
+        }
+        for (i, vol) in (d.volumes ?? []).enumerated() {
+            let p = "volumes[\(i)]"
+            if vol.name == nil { v.add(p + ".name", "required") }
+            if vol.host?.sourcePath != nil { v.add(p + ".host.sourcePath", "host paths are not supported on Fargate") }
+            if vol.dockerVolumeConfiguration != nil { v.add(p + ".dockerVolumeConfiguration", "not supported on Fargate") }
+        }
+        let containers = d.containerDefinitions ?? []
+        if containers.isEmpty { v.add("containerDefinitions", "at least one container is required") }
+        if containers.count > maxContainers {
+            v.add("containerDefinitions", "\(containers.count) containers: a task may have at most \(maxContainers)")
+        }
+    }
+
+    static func validateContainer(_ c: ECS.ContainerDefinition, path p: String, task: ECS.TaskDefinition, _ v: inout Collector) {
+        if let n = c.name {
+            if !isName(n) { v.add(p + ".name", "\"\(n)\" must be 1-255 letters, digits, hyphens or underscores") }
+        } else {
+            v.add(p + ".name", "required")
+        }
+        if c.image?.isEmpty ?? true { v.add(p + ".image", "required") }
+        if let cpu = c.cpu, cpu < 0 { v.add(p + ".cpu", "\(cpu) must not be negative") }
+        if let m = c.memory, m < 6 { v.add(p + ".memory", "\(m) MiB is below the 6 MiB minimum") }
+        if let r = c.memoryReservation, r < 6 { v.add(p + ".memoryReservation", "\(r) MiB is below the 6 MiB minimum") }
+        if let m = c.memory, let r = c.memoryReservation, r > m {
+            v.add(p + ".memoryReservation", "\(r) MiB exceeds memory (\(m) MiB)")
+        }
+        for (field, value) in [("startTimeout", c.startTimeout), ("stopTimeout", c.stopTimeout)] {
+            if let t = value, !(2...120).contains(t) { v.add(p + "." + field, "\(t) is out of range: 2 to 120 seconds") }
+        }
+        if c.hostname != nil { v.add(p + ".hostname", "not allowed with the awsvpc network mode") }
+        if c.privileged != nil && c.privileged != false { v.add(p + ".privileged", "not supported on Fargate") }
+        if c.links != nil { v.add(p + ".links", "not supported on Fargate (containers share localhost under awsvpc)") }
+        if c.disableNetworking != nil { v.add(p + ".disableNetworking", "not supported on Fargate") }
+        if c.dnsServers != nil { v.add(p + ".dnsServers", "not supported on Fargate") }
+        if c.dnsSearchDomains != nil { v.add(p + ".dnsSearchDomains", "not supported on Fargate") }
+        if c.extraHosts != nil { v.add(p + ".extraHosts", "not supported on Fargate") }
+        if c.dockerSecurityOptions != nil { v.add(p + ".dockerSecurityOptions", "not supported on Fargate") }
+        if let lp = c.linuxParameters {
+            if lp.maxSwap != nil { v.add(p + ".linuxParameters.maxSwap", "not supported on Fargate") }
+            if lp.swappiness != nil { v.add(p + ".linuxParameters.swappiness", "not supported on Fargate") }
+            if lp.devices != nil { v.add(p + ".linuxParameters.devices", "not supported on Fargate") }
+            for (i, cap) in (lp.capabilities?.add ?? []).enumerated() where cap != "SYS_PTRACE" {
+                v.add(p + ".linuxParameters.capabilities.add[\(i)]", "\"\(cap)\" cannot be added on Fargate: only SYS_PTRACE")
+            }
+        }
+        for (i, r) in (c.resourceRequirements ?? []).enumerated() where r.type?.rawValue == "GPU" {
+            v.add(p + ".resourceRequirements[\(i)]", "GPUs are not supported on Fargate")
+        }
+        for (i, pm) in (c.portMappings ?? []).enumerated() {
+            let pp = p + ".portMappings[\(i)]"
+            if let cp = pm.containerPort {
+                if !(1...65535).contains(cp) { v.add(pp + ".containerPort", "\(cp) is not a port (1 to 65535)") }
+                if let hp = pm.hostPort, hp != cp {
+                    v.add(pp + ".hostPort", "\(hp) must be absent or equal to containerPort (\(cp)) with awsvpc")
+                }
+            } else if pm.containerPortRange == nil {
+                v.add(pp + ".containerPort", "required (or containerPortRange)")
+            }
+            if let proto = pm.protocol, !ECS.TransportProtocol.allowedValues.contains(proto.rawValue) {
+                v.add(pp + ".protocol", "\"\(proto)\" is not one of tcp, udp")
+            }
+        }
+        for (i, e) in (c.environment ?? []).enumerated() where e.name?.isEmpty ?? true {
+            v.add(p + ".environment[\(i)].name", "required")
+        }
+        if let log = c.logConfiguration {
+            if let d = log.logDriver, !["awslogs", "splunk", "awsfirelens"].contains(d.rawValue) {
+                v.add(p + ".logConfiguration.logDriver", "\"\(d)\" is not supported on Fargate: awslogs, splunk or awsfirelens")
+            }
+        }
+        if let w = c.workingDirectory, !w.hasPrefix("/") {
+            v.add(p + ".workingDirectory", "\"\(w)\" must be an absolute path")
+        }
+    }
+
+    static func validateContainerSet(_ d: ECS.TaskDefinition, _ containers: [ECS.ContainerDefinition], _ v: inout Collector) {
+        var firstIndex: [String: Int] = [:]
+        for (i, c) in containers.enumerated() {
+            guard let n = c.name else { continue }
+            if let j = firstIndex[n] {
+                v.add("containerDefinitions[\(i)].name", "\"\(n)\" is already the name of containerDefinitions[\(j)]")
+            } else {
+                firstIndex[n] = i
+            }
+        }
+        if !containers.isEmpty && !containers.contains(where: { $0.essential ?? true }) {
+            v.add("containerDefinitions", "at least one container must be essential")
+        }
+        if let size = size(of: d) {
+            let cpuSum = containers.reduce(0) { $0 + ($1.cpu ?? 0) }
+            if cpuSum > size.cpu { v.add("containerDefinitions", "container cpu adds up to \(cpuSum), more than the task's \(size.cpu)") }
+            let memSum = containers.reduce(0) { $0 + ($1.memory ?? $1.memoryReservation ?? 0) }
+            if memSum > size.memory {
+                v.add("containerDefinitions", "container memory adds up to \(memSum) MiB, more than the task's \(size.memory) MiB")
+            }
+            for (i, c) in containers.enumerated() {
+                if let m = c.memory, m > size.memory {
+                    v.add("containerDefinitions[\(i)].memory", "\(m) MiB exceeds the task's \(size.memory) MiB")
+                }
+            }
+        }
+        // The same port published twice in one task (they share one network namespace).
+        var ports: [String: String] = [:]
+        for (i, c) in containers.enumerated() {
+            for (j, pm) in (c.portMappings ?? []).enumerated() {
+                guard let cp = pm.containerPort else { continue }
+                let key = "\(pm.protocol?.rawValue ?? "tcp")/\(cp)"
+                let here = "containerDefinitions[\(i)].portMappings[\(j)]"
+                if let other = ports[key] {
+                    v.add(here + ".containerPort", "\(key) is already mapped by \(other)")
+                } else {
+                    ports[key] = here
+                }
+            }
+        }
+        validateDependencies(containers, firstIndex, &v)
+    }
+
+    static func validateDependencies(_ containers: [ECS.ContainerDefinition], _ index: [String: Int], _ v: inout Collector) {
+        for (i, c) in containers.enumerated() {
+            for (j, dep) in (c.dependsOn ?? []).enumerated() {
+                let p = "containerDefinitions[\(i)].dependsOn[\(j)]"
+                guard let target = dep.containerName else { v.add(p + ".containerName", "required"); continue }
+                guard let t = index[target] else {
+                    v.add(p + ".containerName", "\"\(target)\" is not a container of this task")
+                    continue
+                }
+                if target == c.name { v.add(p + ".containerName", "a container cannot depend on itself") }
+                guard let cond = dep.condition else { v.add(p + ".condition", "required"); continue }
+                switch cond.rawValue {
+                case "START": break
+                case "COMPLETE", "SUCCESS":
+                    if containers[t].essential ?? true {
+                        v.add(p + ".condition", "\(cond) cannot be used on \"\(target)\", which is essential")
+                    }
+                case "HEALTHY":
+                    if containers[t].healthCheck == nil {
+                        v.add(p + ".condition", "HEALTHY needs a healthCheck on \"\(target)\"")
+                    }
+                default:
+                    v.add(p + ".condition", "\"\(cond)\" is not one of START, COMPLETE, SUCCESS, HEALTHY")
+                }
+            }
+        }
+        // Cycles, reported once per cycle with its members.
+        var state = [Int](repeating: 0, count: containers.count)  // 0 new, 1 on stack, 2 done
+        var stack: [Int] = []
+        var reported = Set<String>()
+        func visit(_ i: Int) -> Void {
+            state[i] = 1
+            stack.append(i)
+            for dep in containers[i].dependsOn ?? [] {
+                guard let name = dep.containerName, let t = index[name], t != i else { continue }
+                if state[t] == 1, let start = stack.firstIndex(of: t) {
+                    let cycle = stack[start...].map { containers[$0].name ?? "?" }
+                    let key = cycle.sorted().joined(separator: ",")
+                    if reported.insert(key).inserted {
+                        v.add("containerDefinitions[\(t)].dependsOn", "dependency cycle: \((cycle + [cycle[0]]).joined(separator: " -> "))")
+                    }
+                } else if state[t] == 0 {
+                    visit(t)
+                }
+            }
+            stack.removeLast()
+            state[i] = 2
+        }
+        for i in containers.indices where state[i] == 0 { visit(i) }
+    }
+}

@@ -1,0 +1,393 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Crypto
+import Foundation
+import LinuxSupport
+
+/// An image ready to run: its verified config and its layers unpacked, bottom layer first.
+public struct PreparedImage: Sendable {
+    /// The reference as the user wrote it.
+    public var reference: String
+    /// The manifest digest (what ECS reports as `imageDigest`).
+    public var manifestDigest: Digest
+    public var config: ImageConfig
+    /// Snapshot directories, bottom layer first.
+    public var layers: [String]
+    public var platform: Platform
+}
+
+/// Progress of a pull or unpack, for the terminal.
+public enum ImageProgress: Sendable {
+    case resolving(reference: String)
+    /// `done` of `total` bytes of layer `digest` fetched (total may be unknown: 0).
+    case fetching(reference: String, layer: Digest, done: Int64, total: Int64)
+    case unpacking(reference: String, layer: Digest, done: Int64, total: Int64)
+    case layerReady(reference: String, layer: Digest, cached: Bool)
+    case ready(reference: String, digest: Digest)
+}
+
+/// What `images ls` shows.
+public struct ImageRecord: Codable, Sendable, Equatable {
+    public var reference: String
+    public var manifestDigest: Digest
+    public var configDigest: Digest
+    public var platform: String
+    public var diffIDs: [Digest]
+    /// Unpacked size of the layers in bytes.
+    public var size: Int64
+    public var lastUsed: Date
+}
+
+/// Images and layer snapshots under one state root:
+/// `<root>/images` (content store and records) and `<root>/snapshots/<diffID hex>` (one
+/// directory per unpacked layer, shared by every container and task of this root).
+public final class ImageStore: Sendable {
+    public let content: ContentStore
+    public let snapshotRoot: String
+    let recordRoot: String
+
+    public init(root: String) throws {
+        content = try ContentStore(root: root + "/images")
+        snapshotRoot = root + "/snapshots"
+        recordRoot = root + "/images/records"
+        try FileSystem.makeDirectories(snapshotRoot, mode: 0o711)
+        try FileSystem.makeDirectories(recordRoot, mode: 0o700)
+    }
+
+    public func snapshotPath(_ diffID: Digest) -> String { snapshotRoot + "/" + diffID.hex }
+
+    /// Resolves, verifies and unpacks `reference` for `platform`.
+    public func prepare(_ raw: String, platform: Platform = .host, cwd: String = FileManager.default.currentDirectoryPath,
+                        progress: @escaping @Sendable (ImageProgress) -> Void = { _ in }) throws(ImageError) -> PreparedImage {
+        let reference = try ImageReference(parsing: raw, relativeTo: cwd)
+        progress(.resolving(reference: raw))
+        let source: LocalImageSource
+        switch reference {
+        case .oci(let dir, let tag):
+            source = try OCILayoutSource(directory: dir, tag: tag, reference: raw)
+        case .ociArchive(let file, let tag):
+            source = try OCILayoutSource(archive: file, tag: tag, reference: raw, scratch: content.root + "/ingest")
+        case .dockerArchive(let file, let ref):
+            source = try DockerArchiveSource(file: file, reference: ref, display: raw, store: content)
+        case .registry(let r):
+            throw .unsupported(what: raw, detail: "pulling from registries (\(r.registry)) is not available yet; use oci:DIR[:TAG] or docker-archive:FILE")
+        }
+        let (manifestDigest, manifest, configBytes) = try source.resolve(platform: platform)
+        let config: ImageConfig
+        do { config = try JSONDecoder().decode(ImageConfig.self, from: Data(configBytes)) } catch {
+            throw .malformed(what: "config of \(raw)", detail: "\(error)")
+        }
+        if let arch = config.architecture, arch != platform.architecture {
+            throw .noMatchingPlatform(reference: raw, wanted: platform.description, available: ["\(config.os ?? "linux")/\(arch)"])
+        }
+        guard config.rootfs.diff_ids.count == manifest.layers.count else {
+            throw .malformed(what: raw, detail: "the manifest lists \(manifest.layers.count) layers but the config \(config.rootfs.diff_ids.count) diff_ids")
+        }
+        try content.put(configBytes)
+        var layers: [String] = []
+        var size: Int64 = 0
+        for (desc, diffID) in zip(manifest.layers, config.rootfs.diff_ids) {
+            guard MediaType.layerTypes.contains(desc.mediaType) else {
+                throw .unsupported(what: "layer \(desc.digest) of \(raw)", detail: "media type \(desc.mediaType) is not a layer type this runtime can unpack")
+            }
+            let path = try ensureSnapshot(diffID: diffID, layer: desc, reference: raw, progress: progress) { () throws(ImageError) in
+                try source.layerPath(desc)
+            }
+            layers.append(path)
+            size += desc.size
+        }
+        progress(.ready(reference: raw, digest: manifestDigest))
+        let record = ImageRecord(reference: raw, manifestDigest: manifestDigest, configDigest: Digest.of(configBytes),
+                                 platform: platform.description, diffIDs: config.rootfs.diff_ids, size: size, lastUsed: Date())
+        saveRecord(record)
+        return PreparedImage(reference: raw, manifestDigest: manifestDigest, config: config, layers: layers, platform: platform)
+    }
+
+    /// Unpacks a layer into its snapshot unless it is there already. Concurrent callers for the
+    /// same layer wait for the first; the snapshot appears only when complete (renamed into place).
+    func ensureSnapshot(diffID: Digest, layer: Descriptor, reference: String, progress: @escaping @Sendable (ImageProgress) -> Void,
+                        blob: () throws(ImageError) -> String) throws(ImageError) -> String {
+        let dest = snapshotPath(diffID)
+        if FileSystem.isDirectory(dest) {
+            progress(.layerReady(reference: reference, layer: layer.digest, cached: true))
+            return dest
+        }
+        let lock = try content.lock("snapshot-" + diffID.hex)
+        defer { lock.unlock() }
+        if FileSystem.isDirectory(dest) {
+            progress(.layerReady(reference: reference, layer: layer.digest, cached: true))
+            return dest
+        }
+        let source = try blob()
+        let tmp = snapshotRoot + "/.tmp-\(diffID.short)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        guard mkdir(tmp, 0o755) == 0 else { throw .io(SystemError("mkdir", path: tmp)) }
+        do throws(ImageError) {
+            let total = layer.size
+            _ = try LayerUnpacker.unpack(source: source, diffID: diffID, into: tmp, name: "\(layer.digest.short) of \(reference)") { done in
+                progress(.unpacking(reference: reference, layer: layer.digest, done: done, total: total))
+            }
+            guard rename(tmp, dest) == 0 else { throw ImageError.io(SystemError("rename", path: dest)) }
+        } catch {
+            try? FileSystem.removeTree(tmp)
+            throw error
+        }
+        progress(.layerReady(reference: reference, layer: layer.digest, cached: false))
+        return dest
+    }
+
+    func saveRecord(_ r: ImageRecord) {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        enc.dateEncodingStrategy = .iso8601
+        guard let data = try? enc.encode(r) else { return }
+        let name = Digest.of(Array(r.reference.utf8)).hex
+        try? FileSystem.writeAtomically(recordRoot + "/" + name + ".json", Array(data))
+    }
+
+    /// Every image prepared in this root, most recently used first.
+    public func records() -> [ImageRecord] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: recordRoot) else { return [] }
+        let dec = JSONDecoder()
+        dec.dateDecodingStrategy = .iso8601
+        return names.filter { $0.hasSuffix(".json") }.compactMap { n in
+            guard let d = FileManager.default.contents(atPath: recordRoot + "/" + n) else { return nil }
+            return try? dec.decode(ImageRecord.self, from: d)
+        }.sorted { $0.lastUsed > $1.lastUsed }
+    }
+}
+
+/// A local image source: resolves to a verified manifest and config and hands out layer blobs.
+protocol LocalImageSource {
+    func resolve(platform: Platform) throws(ImageError) -> (Digest, ImageManifest, [UInt8])
+    /// A file holding the layer blob (its content is verified through the diffID on unpack).
+    func layerPath(_ layer: Descriptor) throws(ImageError) -> String
+}
+
+/// Reads a blob file fully and checks it against its descriptor.
+func readVerified(_ path: String, _ desc: Descriptor, what: String, limit: Int64 = 16 << 20) throws(ImageError) -> [UInt8] {
+    guard desc.size <= limit else { throw .malformed(what: what, detail: "\(desc.size) bytes is too large for a \(desc.mediaType)") }
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw .notFound(reference: what, detail: "blob \(desc.digest) missing at \(path)")
+    }
+    let bytes = Array(data)
+    if Int64(bytes.count) != desc.size { throw .sizeMismatch(what: what, expected: desc.size, actual: Int64(bytes.count)) }
+    let actual = Digest.of(bytes)
+    if actual != desc.digest { throw .digestMismatch(what: what, expected: desc.digest.description, actual: actual.description) }
+    return bytes
+}
+
+func decodeJSON<T: Decodable>(_ type: T.Type, _ bytes: [UInt8], what: String) throws(ImageError) -> T {
+    do { return try JSONDecoder().decode(T.self, from: Data(bytes)) } catch {
+        throw .malformed(what: what, detail: "not a valid \(T.self): \(error)")
+    }
+}
+
+/// Picks the manifest for `platform` from an index; the error lists what the index offers.
+func selectManifest(_ index: ImageIndex, platform: Platform, reference: String) throws(ImageError) -> Descriptor {
+    let manifests = index.manifests.filter { MediaType.isManifest($0.mediaType) }
+    if let m = manifests.first(where: { $0.platform.map(platform.matches) ?? false }) { return m }
+    if manifests.count == 1, manifests[0].platform == nil { return manifests[0] }
+    throw .noMatchingPlatform(reference: reference, wanted: platform.description,
+                              available: manifests.compactMap { $0.platform?.description })
+}
+
+/// An OCI image layout directory (or an oci-archive unpacked into a scratch directory).
+final class OCILayoutSource: LocalImageSource {
+    let directory: String
+    let tag: String?
+    let reference: String
+    private var scratch: String?
+
+    init(directory: String, tag: String?, reference: String) throws(ImageError) {
+        self.directory = directory
+        self.tag = tag
+        self.reference = reference
+        guard FileSystem.isDirectory(directory) else { throw .notFound(reference: reference, detail: "no directory \(directory)") }
+        guard FileSystem.exists(directory + "/index.json") else {
+            throw .notFound(reference: reference, detail: "\(directory) is not an OCI image layout (no index.json)")
+        }
+    }
+
+    /// oci-archive: the tar is unpacked (safely, with the layer writer) into a scratch directory.
+    convenience init(archive: String, tag: String?, reference: String, scratch: String) throws(ImageError) {
+        guard FileSystem.exists(archive) else { throw .notFound(reference: reference, detail: "no file \(archive)") }
+        let dir = scratch + "/oci-archive-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        guard mkdir(dir, 0o700) == 0 else { throw .io(SystemError("mkdir", path: dir)) }
+        do {
+            _ = try LayerUnpacker.unpack(source: archive, diffID: nil, into: dir, name: archive)
+            try self.init(directory: dir, tag: tag, reference: reference)
+        } catch {
+            try? FileSystem.removeTree(dir)
+            throw error
+        }
+        self.scratch = dir
+    }
+
+    deinit {
+        if let scratch { try? FileSystem.removeTree(scratch) }
+    }
+
+    func blobPath(_ d: Digest) -> String { directory + "/blobs/sha256/" + d.hex }
+
+    func resolve(platform: Platform) throws(ImageError) -> (Digest, ImageManifest, [UInt8]) {
+        guard let data = FileManager.default.contents(atPath: directory + "/index.json") else {
+            throw .io(SystemError("read", path: directory + "/index.json"))
+        }
+        let index = try decodeJSON(ImageIndex.self, Array(data), what: directory + "/index.json")
+        let refName = "org.opencontainers.image.ref.name"
+        var desc: Descriptor
+        if let tag {
+            let named = index.manifests.filter { $0.annotations?[refName] == tag }
+            guard let first = named.first else {
+                let tags = index.manifests.compactMap { $0.annotations?[refName] }
+                throw .notFound(reference: reference, detail: "no tag \"\(tag)\" in \(directory) (tags: \(tags.isEmpty ? "none" : tags.joined(separator: ", ")))")
+            }
+            desc = named.count == 1 ? first : try selectManifest(ImageIndex(schemaVersion: 2, manifests: named), platform: platform, reference: reference)
+        } else if index.manifests.count == 1 {
+            desc = index.manifests[0]
+        } else {
+            desc = try selectManifest(index, platform: platform, reference: reference)
+        }
+        // A tag may name a nested index (a multi-platform image).
+        var depth = 0
+        while MediaType.isIndex(desc.mediaType) {
+            depth += 1
+            if depth > 4 { throw .malformed(what: reference, detail: "indexes nested too deep") }
+            let bytes = try readVerified(blobPath(desc.digest), desc, what: "index \(desc.digest) of \(reference)")
+            desc = try selectManifest(try decodeJSON(ImageIndex.self, bytes, what: "index \(desc.digest)"), platform: platform, reference: reference)
+        }
+        guard MediaType.isManifest(desc.mediaType) else {
+            throw .unsupported(what: reference, detail: "\(desc.mediaType) is not an image manifest")
+        }
+        let mbytes = try readVerified(blobPath(desc.digest), desc, what: "manifest \(desc.digest) of \(reference)")
+        let manifest = try decodeJSON(ImageManifest.self, mbytes, what: "manifest \(desc.digest)")
+        let cbytes = try readVerified(blobPath(manifest.config.digest), manifest.config, what: "config of \(reference)")
+        return (desc.digest, manifest, cbytes)
+    }
+
+    func layerPath(_ layer: Descriptor) throws(ImageError) -> String {
+        let p = blobPath(layer.digest)
+        guard FileSystem.exists(p) else { throw .notFound(reference: reference, detail: "layer blob \(layer.digest) missing from \(directory)") }
+        return p
+    }
+}
+
+/// A `docker save` archive: manifest.json, a config and one tar per layer (old `<id>/layer.tar`
+/// or the OCI-style `blobs/sha256/<hex>` Docker 25 writes). Unpacked safely into a scratch
+/// directory; layers are then read from there.
+final class DockerArchiveSource: LocalImageSource {
+    struct Entry: Decodable {
+        var Config: String
+        var RepoTags: [String]?
+        var Layers: [String]
+    }
+
+    let file: String
+    let wanted: String?
+    let display: String
+    let store: ContentStore
+    let scratch: String
+    private var layerFiles: [Digest: String] = [:]
+
+    init(file: String, reference: String?, display: String, store: ContentStore) throws(ImageError) {
+        self.file = file
+        wanted = reference
+        self.display = display
+        self.store = store
+        guard FileSystem.exists(file) else { throw .notFound(reference: display, detail: "no file \(file)") }
+        scratch = store.root + "/ingest/docker-archive-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        guard mkdir(scratch, 0o700) == 0 else { throw .io(SystemError("mkdir", path: scratch)) }
+        do {
+            _ = try LayerUnpacker.unpack(source: file, diffID: nil, into: scratch, name: file)
+        } catch {
+            try? FileSystem.removeTree(scratch)
+            throw error
+        }
+    }
+
+    deinit { try? FileSystem.removeTree(scratch) }
+
+    func resolve(platform: Platform) throws(ImageError) -> (Digest, ImageManifest, [UInt8]) {
+        guard let data = FileManager.default.contents(atPath: scratch + "/manifest.json") else {
+            throw .malformed(what: display, detail: "no manifest.json: not a docker save archive")
+        }
+        let entries = try decodeJSON([Entry].self, Array(data), what: "manifest.json of \(file)")
+        let entry: Entry
+        if let wanted {
+            let normalized = [wanted, wanted.contains(":") ? wanted : wanted + ":latest"]
+            guard let e = entries.first(where: { ($0.RepoTags ?? []).contains(where: normalized.contains) }) else {
+                let tags = entries.flatMap { $0.RepoTags ?? [] }
+                throw .notFound(reference: display, detail: "no image tagged \(wanted) in \(file) (tags: \(tags.joined(separator: ", ")))")
+            }
+            entry = e
+        } else {
+            guard entries.count == 1 else {
+                throw .malformed(what: display, detail: "\(file) holds \(entries.count) images; name one as docker-archive:FILE:NAME:TAG")
+            }
+            entry = entries[0]
+        }
+        let configBytes = try readMember(entry.Config)
+        var layers: [Descriptor] = []
+        for name in entry.Layers {
+            let path = try memberPath(name)
+            let (digest, size, mediaType) = try hashFile(path)
+            layerFiles[digest] = path
+            layers.append(Descriptor(mediaType: mediaType, digest: digest, size: size))
+        }
+        // docker-archive has no manifest; build the OCI manifest skopeo would, so the image has
+        // a stable digest to report.
+        let configDesc = Descriptor(mediaType: MediaType.ociConfig, digest: Digest.of(configBytes), size: Int64(configBytes.count))
+        let manifest = ImageManifest(schemaVersion: 2, mediaType: MediaType.ociManifest, config: configDesc, layers: layers)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let mbytes: [UInt8]
+        do { mbytes = Array(try enc.encode(manifest)) } catch { throw .malformed(what: display, detail: "\(error)") }
+        let digest = try store.put(mbytes)
+        return (digest, manifest, configBytes)
+    }
+
+    func layerPath(_ layer: Descriptor) throws(ImageError) -> String {
+        guard let p = layerFiles[layer.digest] else { throw .notFound(reference: display, detail: "layer \(layer.digest)") }
+        return p
+    }
+
+    private func memberPath(_ name: String) throws(ImageError) -> String {
+        guard !name.split(separator: "/").contains(".."), !name.hasPrefix("/") else {
+            throw .malformed(what: display, detail: "manifest.json names \(name) outside the archive")
+        }
+        let p = scratch + "/" + name
+        guard FileSystem.exists(p) else { throw .malformed(what: display, detail: "manifest.json names \(name), which the archive lacks") }
+        return p
+    }
+
+    private func readMember(_ name: String) throws(ImageError) -> [UInt8] {
+        let p = try memberPath(name)
+        guard let d = FileManager.default.contents(atPath: p) else { throw .io(SystemError("read", path: p)) }
+        return Array(d)
+    }
+
+    /// Digest, size and layer media type (from the magic bytes) of a layer file.
+    private func hashFile(_ path: String) throws(ImageError) -> (Digest, Int64, String) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .io(SystemError("open", path: path)) }
+        defer { close(fd) }
+        var hasher = SHA256()
+        var buf = [UInt8](repeating: 0, count: 1 << 20)
+        var total: Int64 = 0
+        var magic: [UInt8] = []
+        while true {
+            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; throw .io(SystemError("read", path: path)) }
+            if n == 0 { break }
+            if magic.count < 4 { magic += buf[0..<min(n, 4 - magic.count)] }
+            buf.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            total += Int64(n)
+        }
+        let type: String
+        if magic.starts(with: [0x1f, 0x8b]) { type = MediaType.ociLayerGzip }
+        else if magic.starts(with: [0x28, 0xb5, 0x2f, 0xfd]) { type = MediaType.ociLayerZstd }
+        else { type = MediaType.ociLayer }
+        return (Digest(hasher: hasher), total, type)
+    }
+}

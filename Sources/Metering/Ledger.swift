@@ -1,0 +1,204 @@
+import Foundation
+import GRDB
+import LinuxSupport
+
+/// One task's bill: what was requested, for how long, and what it cost.
+public struct BillingRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "billing_records"
+
+    public var taskArn: String
+    public var family: String
+    public var revision: Int
+    /// Task cpu units (1024 = 1 vCPU) and memory in MiB, as requested.
+    public var cpu: Int64
+    public var memory: Int64
+    public var ephemeralStorageGiB: Int64
+    /// "X86_64" or "ARM64".
+    public var architecture: String
+    /// The price-table key used ("linux/x86_64").
+    public var pricePlatform: String
+    public var region: String
+    /// Billing interval in microseconds since the epoch: pull start to task end.
+    public var billingStartMicros: Int64
+    public var billingEndMicros: Int64
+    public var billedSeconds: Int64
+    public var costNanos: Int64
+    /// The rates applied, kept with the record so old rows stay explainable after a price change.
+    public var vcpuHourNanos: Int64
+    public var gbHourNanos: Int64
+    public var stopCode: String?
+    /// Measured use from the task's cgroup: CPU time and peak memory.
+    public var cpuUsageNanos: Int64?
+    public var memoryPeakBytes: Int64?
+
+    public init(taskArn: String, family: String, revision: Int, cpu: Int64, memory: Int64, ephemeralStorageGiB: Int64,
+                architecture: String, pricePlatform: String, region: String, billingStartMicros: Int64,
+                billingEndMicros: Int64, billedSeconds: Int64, costNanos: Int64, vcpuHourNanos: Int64, gbHourNanos: Int64,
+                stopCode: String?, cpuUsageNanos: Int64?, memoryPeakBytes: Int64?) {
+        self.taskArn = taskArn
+        self.family = family
+        self.revision = revision
+        self.cpu = cpu
+        self.memory = memory
+        self.ephemeralStorageGiB = ephemeralStorageGiB
+        self.architecture = architecture
+        self.pricePlatform = pricePlatform
+        self.region = region
+        self.billingStartMicros = billingStartMicros
+        self.billingEndMicros = billingEndMicros
+        self.billedSeconds = billedSeconds
+        self.costNanos = costNanos
+        self.vcpuHourNanos = vcpuHourNanos
+        self.gbHourNanos = gbHourNanos
+        self.stopCode = stopCode
+        self.cpuUsageNanos = cpuUsageNanos
+        self.memoryPeakBytes = memoryPeakBytes
+    }
+
+    public var cost: Money { Money(nanos: costNanos) }
+    public var billingStart: Date { Date(timeIntervalSince1970: Double(billingStartMicros) / 1e6) }
+    public var billingEnd: Date { Date(timeIntervalSince1970: Double(billingEndMicros) / 1e6) }
+
+    enum CodingKeys: String, CodingKey, ColumnExpression {
+        case taskArn = "task_arn", family, revision, cpu, memory, ephemeralStorageGiB = "ephemeral_storage_gib", architecture
+        case pricePlatform = "price_platform", region, billingStartMicros = "billing_start_us", billingEndMicros = "billing_end_us"
+        case billedSeconds = "billed_seconds", costNanos = "cost_nanos", vcpuHourNanos = "vcpu_hour_nanos"
+        case gbHourNanos = "gb_hour_nanos", stopCode = "stop_code", cpuUsageNanos = "cpu_usage_ns", memoryPeakBytes = "memory_peak_bytes"
+    }
+}
+
+/// A task whose billing has started and not yet been closed: written when the pull starts, so a
+/// crash of fargate-run leaves evidence instead of a silently unbilled task.
+public struct OpenTask: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "open_tasks"
+    public var taskArn: String
+    public var family: String
+    public var billingStartMicros: Int64
+    public var pid: Int32
+
+    enum CodingKeys: String, CodingKey, ColumnExpression {
+        case taskArn = "task_arn", family, billingStartMicros = "billing_start_us", pid
+    }
+
+    public init(taskArn: String, family: String, billingStartMicros: Int64, pid: Int32) {
+        self.taskArn = taskArn
+        self.family = family
+        self.billingStartMicros = billingStartMicros
+        self.pid = pid
+    }
+}
+
+/// The metering ledger: SQLite in WAL mode in the state root.
+///
+/// Billing records are append-only (triggers refuse UPDATE and DELETE) and unique per task, so a
+/// task can never be billed twice; a record and the removal of its open-task marker commit in
+/// one transaction, so no task is ever both open and billed, or neither.
+public final class Ledger: Sendable {
+    let db: DatabaseQueue
+    public let path: String
+
+    public init(path: String) throws {
+        self.path = path
+        var config = Configuration()
+        // Two tasks in one root finish at the same time; let the second writer wait.
+        config.busyMode = .timeout(30)
+        config.prepareDatabase { db in
+            // WAL is a property of the file: set once, by whoever opens it first.
+            if try String.fetchOne(db, sql: "PRAGMA journal_mode") != "wal" {
+                try db.execute(sql: "PRAGMA journal_mode = WAL")
+            }
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            // Switching to WAL and migrating need the database to themselves, and SQLite does
+            // not wait for that: two processes opening a new ledger at once take turns here.
+            let lock = try FileLock(path + ".lock")
+            defer { lock.unlock() }
+            db = try DatabaseQueue(path: path, configuration: config)
+            try Ledger.migrator.migrate(db)
+        } catch {
+            throw MeteringError.ledger("cannot open \(path): \(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE billing_records (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    task_arn TEXT NOT NULL UNIQUE,
+                    family TEXT NOT NULL,
+                    revision INTEGER NOT NULL,
+                    cpu INTEGER NOT NULL CHECK (cpu > 0),
+                    memory INTEGER NOT NULL CHECK (memory > 0),
+                    ephemeral_storage_gib INTEGER NOT NULL,
+                    architecture TEXT NOT NULL,
+                    price_platform TEXT NOT NULL,
+                    region TEXT NOT NULL,
+                    billing_start_us INTEGER NOT NULL,
+                    billing_end_us INTEGER NOT NULL CHECK (billing_end_us >= billing_start_us),
+                    billed_seconds INTEGER NOT NULL CHECK (billed_seconds >= 60),
+                    cost_nanos INTEGER NOT NULL CHECK (cost_nanos >= 0),
+                    vcpu_hour_nanos INTEGER NOT NULL,
+                    gb_hour_nanos INTEGER NOT NULL,
+                    stop_code TEXT,
+                    cpu_usage_ns INTEGER,
+                    memory_peak_bytes INTEGER,
+                    recorded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+                );
+                CREATE TRIGGER billing_records_no_update BEFORE UPDATE ON billing_records
+                    BEGIN SELECT RAISE(ABORT, 'billing records are append-only'); END;
+                CREATE TRIGGER billing_records_no_delete BEFORE DELETE ON billing_records
+                    BEGIN SELECT RAISE(ABORT, 'billing records are append-only'); END;
+                CREATE TABLE open_tasks (
+                    task_arn TEXT PRIMARY KEY,
+                    family TEXT NOT NULL,
+                    billing_start_us INTEGER NOT NULL,
+                    pid INTEGER NOT NULL
+                );
+                """)
+        }
+        return m
+    }
+
+    /// Marks a task's billing as started (at its pull start).
+    public func open(_ task: OpenTask) throws {
+        do { try db.write { db in try task.insert(db) } } catch {
+            throw MeteringError.ledger("cannot record the start of \(task.taskArn): \(error)")
+        }
+    }
+
+    /// Appends the task's record and closes its open marker, atomically.
+    public func close(_ record: BillingRecord) throws {
+        do {
+            try db.write { db in
+                try record.insert(db)
+                try db.execute(sql: "DELETE FROM open_tasks WHERE task_arn = ?", arguments: [record.taskArn])
+            }
+        } catch {
+            throw MeteringError.ledger("cannot record the bill of \(record.taskArn): \(error)")
+        }
+    }
+
+    /// Billing records, oldest first, optionally only those ending at or after `since`.
+    public func records(since: Date? = nil, family: String? = nil) throws -> [BillingRecord] {
+        do {
+            return try db.read { db in
+                var q = BillingRecord.order(BillingRecord.CodingKeys.billingStartMicros, Column("id"))
+                if let since { q = q.filter(BillingRecord.CodingKeys.billingEndMicros >= Int64(since.timeIntervalSince1970 * 1e6)) }
+                if let family { q = q.filter(BillingRecord.CodingKeys.family == family) }
+                return try q.fetchAll(db)
+            }
+        } catch {
+            throw MeteringError.ledger("cannot read \(path): \(error)")
+        }
+    }
+
+    /// Tasks whose billing started and never closed.
+    public func openTasks() throws -> [OpenTask] {
+        do { return try db.read { db in try OpenTask.fetchAll(db) } } catch {
+            throw MeteringError.ledger("cannot read \(path): \(error)")
+        }
+    }
+}

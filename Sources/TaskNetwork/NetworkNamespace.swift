@@ -1,0 +1,50 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShim
+import LinuxSupport
+
+/// A named network namespace, pinned by a bind mount at `/run/netns/<name>` exactly as
+/// `ip netns add` does, so `ip netns exec <name> ...` works for debugging and CNI plugins get a
+/// path. Loopback is up from the start. The task's containers join it with setns().
+public struct NetworkNamespace: Sendable, Equatable {
+    public static let directory = "/run/netns"
+
+    public let name: String
+    public var path: String { NetworkNamespace.directory + "/" + name }
+
+    public init(name: String) {
+        self.name = name
+    }
+
+    /// Creates the namespace. Nothing is left behind when it fails.
+    public static func create(name: String) throws(SystemError) -> NetworkNamespace {
+        let ns = NetworkNamespace(name: name)
+        try FileSystem.makeDirectories(directory)
+        let p = ns.path
+        let fd = try syscallRetrying("create", path: p) { open(p, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0) }
+        close(fd)
+        var stage: Int32 = 0
+        if fr_netns_create(p, &stage) != 0 {
+            let e = errno
+            umount2(p, Int32(MNT_DETACH))
+            unlink(p)
+            let step = ["create network namespace", "unshare(CLONE_NEWNET)", "bind-mount network namespace", "bring up loopback in"][Int(min(max(stage, 0), 3))]
+            throw SystemError(step, path: p, errno: e)
+        }
+        return ns
+    }
+
+    /// Whether the namespace file is still mounted.
+    public var exists: Bool { FileSystem.exists(path) }
+
+    /// Unmounts and removes the namespace file. The namespace itself is freed by the kernel once
+    /// no process is in it. Removing one that is gone is not an error.
+    public func remove() throws(SystemError) {
+        let p = path
+        if umount2(p, Int32(MNT_DETACH)) != 0 && errno != EINVAL && errno != ENOENT {
+            throw SystemError("umount", path: p)
+        }
+        if unlink(p) != 0 && errno != ENOENT { throw SystemError("unlink", path: p) }
+    }
+}

@@ -1,0 +1,27 @@
+import Foundation
+import LinuxSupport
+
+/// The directory holding everything of one fargate-run installation: images, layer snapshots,
+/// task state and logs, and the ledger. Two roots share nothing.
+public struct StateRoot: Sendable {
+    public let path: String
+
+    /// `--root`, else `FARGATE_RUN_ROOT`, else /var/lib/fargate-run.
+    public static func resolve(_ flag: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let flag, !flag.isEmpty { return flag }
+        if let env = environment["FARGATE_RUN_ROOT"], !env.isEmpty { return env }
+        return "/var/lib/fargate-run"
+    }
+
+    public init(path: String) throws {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        self.path = absolute
+        try FileSystem.makeDirectories(absolute, mode: 0o711)
+        try FileSystem.makeDirectories(tasksDirectory, mode: 0o700)
+    }
+
+    public var tasksDirectory: String { path + "/tasks" }
+    public var ledgerPath: String { path + "/ledger.sqlite" }
+    public func taskDirectory(_ id: String) -> String { tasksDirectory + "/" + id }
+    public func logDirectory(_ id: String) -> String { taskDirectory(id) + "/logs" }
+}

@@ -1,0 +1,581 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ECSModel
+import Foundation
+import Images
+import LinuxSupport
+import Logging
+import Metering
+import Sandbox
+import TaskNetwork
+
+/// Settings of one fargate-run invocation that are not part of the task definition.
+public struct RunConfiguration: Sendable {
+    public var root: StateRoot
+    /// A cgroup (path from the hierarchy root, or relative to ours) to create task cgroups in.
+    public var cgroupParent: String?
+    public var prices: PriceTable
+    public var region: String
+    public var account: String
+    public var cluster: String
+    /// Where relative image paths (oci:DIR) are resolved.
+    public var workingDirectory: String
+    /// Task-level pids limit (fork bombs stop here).
+    public var pidsLimit: Int64
+
+    public init(root: StateRoot, cgroupParent: String? = nil, prices: PriceTable = .usEast1, region: String? = nil,
+                account: String = "000000000000", cluster: String = "fargate-run",
+                workingDirectory: String = FileManager.default.currentDirectoryPath, pidsLimit: Int64 = 4096) {
+        self.root = root
+        self.cgroupParent = cgroupParent
+        self.prices = prices
+        self.region = region ?? prices.region
+        self.account = account
+        self.cluster = cluster
+        self.workingDirectory = workingDirectory
+        self.pidsLimit = pidsLimit
+    }
+}
+
+/// How a task ended, for the CLI.
+public struct TaskResult: Sendable {
+    /// The final task description, shaped like `aws ecs describe-tasks` output.
+    public var task: ECS.Task
+    /// 0 when every essential container exited 0; else the first non-zero exit code of an
+    /// essential container, in the order they stopped; 125 when fargate-run itself failed.
+    public var exitCode: Int32
+    /// Set when fargate-run itself failed (not the containers): a one-line message.
+    public var failure: String?
+}
+
+/// What a running task reports besides container output.
+public protocol TaskObserver: Sendable {
+    func imageProgress(_ event: ImageProgress)
+    func statusChanged(_ task: ECS.Task)
+    func warning(_ message: String)
+}
+
+/// Runs one task through the ECS lifecycle:
+/// PROVISIONING (cgroup, network namespace) → PENDING (images) → ACTIVATING (containers, in
+/// dependency order) → RUNNING → DEACTIVATING → STOPPING (reverse dependency order, stop signal
+/// then SIGKILL after stopTimeout) → DEPROVISIONING (everything removed) → STOPPED, billed.
+public actor TaskRunner {
+    enum Event: Sendable {
+        case exited(String, TerminationStatus)
+        case stopRequested(code: String, reason: String)
+        case forceKill
+        case killTimeout(String)
+        case startTimeout(String)
+    }
+
+    final class ContainerState {
+        let plan: TaskPlan.Container
+        var lastStatus = "PENDING"
+        var image: PreparedImage?
+        var process: ContainerProcess?
+        var cgroup: Cgroup?
+        var exitCode: Int32?
+        var reason: String?
+        var runtimeId: String
+        var stopSignal: Int32 = SIGTERM
+        var signalled = false
+        var directory: String
+
+        init(plan: TaskPlan.Container, runtimeId: String, directory: String) {
+            self.plan = plan
+            self.runtimeId = runtimeId
+            self.directory = directory
+        }
+    }
+
+    public let plan: TaskPlan
+    public let config: RunConfiguration
+    public nonisolated let taskId: String
+    public nonisolated let taskArn: String
+    let observer: any TaskObserver
+    let sink: any LogSink
+    let logger: Logger
+    let events: AsyncStream<Event>
+    let eventInput: AsyncStream<Event>.Continuation
+
+    var task: ECS.Task
+    var containers: [ContainerState] = []
+    var taskCgroup: Cgroup?
+    var network: NetworkNamespace?
+    var ledger: Ledger?
+    var stopping = false
+    var stopCode: String?
+    /// Essential containers in the order they stopped.
+    var essentialExits: [Int32] = []
+    var failure: String?
+    var pump: LogPump?
+    /// Rlimits every container gets, computed once per task (with at most one warning).
+    var rlimits: [ContainerSpec.Rlimit] = []
+
+    public init(plan: TaskPlan, config: RunConfiguration, sink: any LogSink, observer: any TaskObserver, logger: Logger? = nil) {
+        self.plan = plan
+        self.config = config
+        self.sink = sink
+        self.observer = observer
+        var id = ""
+        for _ in 0..<16 { id += String(format: "%02x", UInt8.random(in: 0...255)) }
+        taskId = id
+        taskArn = "arn:aws:ecs:\(config.region):\(config.account):task/\(config.cluster)/\(id)"
+        var l = logger ?? Logger(label: "fargate-run.task")
+        l[metadataKey: "task"] = .string(String(id.prefix(12)))
+        self.logger = l
+        (events, eventInput) = AsyncStream.makeStream(of: Event.self)
+        task = ECS.Task()
+    }
+
+    /// Asks the task to stop (SIGINT/SIGTERM to fargate-run, or StopTask). The stop signal
+    /// goes to every container, SIGKILL after its stopTimeout.
+    public nonisolated func requestStop(code: String = "UserInitiated", reason: String = "Task stopped by user") {
+        eventInput.yield(.stopRequested(code: code, reason: reason))
+    }
+
+    /// SIGKILLs every container now (a second ^C).
+    public nonisolated func forceStop() {
+        eventInput.yield(.forceKill)
+    }
+
+    /// Runs the task to its end. Never throws: a failure is a stopped task with a reason.
+    public func run() async -> TaskResult {
+        let now = Date()
+        task = ECS.Task(availabilityZone: "\(config.region)-local", capacityProviderName: "FARGATE",
+                        clusterArn: "arn:aws:ecs:\(config.region):\(config.account):cluster/\(config.cluster)",
+                        connectivity: ECS.Connectivity(rawValue: "CONNECTED"), connectivityAt: ECS.Timestamp(now), containers: [],
+                        cpu: String(plan.size.cpu), createdAt: ECS.Timestamp(now), desiredStatus: "RUNNING",
+                        group: "family:\(plan.family)", healthStatus: ECS.HealthStatus(rawValue: "UNKNOWN"),
+                        lastStatus: "PROVISIONING", launchType: ECS.LaunchType(rawValue: "FARGATE"),
+                        memory: String(plan.size.memory), platformVersion: "1.4.0", platformFamily: "Linux",
+                        startedBy: "fargate-run", taskArn: taskArn, taskDefinitionArn: plan.taskDefinitionArn, version: 1,
+                        ephemeralStorage: ECS.EphemeralStorage(sizeInGiB: plan.ephemeralStorageGiB))
+        let dir = config.root.taskDirectory(taskId)
+        for c in plan.containers {
+            // ECS runtime ids are "<task id>-<10 digits>"; ours are stable per container name.
+            var h: UInt32 = 2_166_136_261
+            for b in c.name.utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
+            let rid = "\(taskId)-\(String(format: "%010u", h))"
+            containers.append(ContainerState(plan: c, runtimeId: rid, directory: dir + "/containers/" + c.name))
+        }
+        publish()
+
+        do {
+            try FileSystem.makeDirectories(config.root.logDirectory(taskId), mode: 0o700)
+            pump = try LogPump(sink: sink)
+            try provision()
+            try pullImages()
+            setStatus("ACTIVATING")
+            startReadyContainers()
+            try await supervise()
+        } catch {
+            if failure == nil { failure = "\(error)" }
+            if stopCode == nil {
+                stopCode = "TaskFailedToStart"
+                task.stopCode = ECS.TaskStopCode(rawValue: "TaskFailedToStart")
+                task.stoppedReason = task.stoppedReason ?? "Task failed to start"
+            }
+            logger.error("task failed", metadata: ["error": "\(error)"])
+            await killEverything()
+        }
+        await deprovision()
+        return TaskResult(task: task, exitCode: exitCode(), failure: failure)
+    }
+
+    // MARK: Phases
+
+    func provision() throws {
+        let host = try CgroupHost.probe(parent: config.cgroupParent)
+        let cpuQuota = Int64(plan.size.cpu) * 100_000 / 1024
+        taskCgroup = try Cgroup.create(host: host, relativePath: "fargate-run-\(taskId)",
+                                       limits: ResourceLimits(cpuQuota: cpuQuota, memoryMax: Int64(plan.size.memory) << 20,
+                                                              noSwap: true, pidsMax: config.pidsLimit),
+                                       delegateControllers: true)
+        network = try NetworkNamespace.create(name: "fr-" + String(taskId.prefix(16)))
+        let (limits, warnings) = HostCapabilities.achievable(DefaultProfile.rlimits)
+        rlimits = limits
+        for w in warnings { observer.warning(w) }
+        logger.debug("provisioned", metadata: ["cgroup": "\(taskCgroup!.paths[0])", "netns": "\(network!.path)"])
+    }
+
+    func pullImages() throws {
+        setStatus("PENDING")
+        let start = Date()
+        task.pullStartedAt = ECS.Timestamp(start)
+        let ledger = try Ledger(path: config.root.ledgerPath)
+        self.ledger = ledger
+        try ledger.open(OpenTask(taskArn: taskArn, family: plan.family, billingStartMicros: micros(start), pid: getpid()))
+        publish()
+        let store = try ImageStore(root: config.root.path)
+        var prepared: [String: PreparedImage] = [:]
+        let observer = self.observer
+        for c in containers {
+            if let p = prepared[c.plan.image] {
+                c.image = p
+                continue
+            }
+            do {
+                let p = try store.prepare(c.plan.image, platform: plan.platform, cwd: config.workingDirectory) { observer.imageProgress($0) }
+                prepared[c.plan.image] = p
+                c.image = p
+            } catch {
+                let reason = "CannotPullContainerError: \(error)"
+                c.reason = String(reason.prefix(1024))
+                c.lastStatus = "STOPPED"
+                task.stoppedReason = c.reason
+                task.pullStoppedAt = ECS.Timestamp(Date())
+                throw error
+            }
+        }
+        task.pullStoppedAt = ECS.Timestamp(Date())
+        publish()
+    }
+
+    /// Starts every pending container whose dependencies are met; gives up on those whose
+    /// dependencies can no longer be met.
+    func startReadyContainers() {
+        var progress = true
+        while progress && !stopping {
+            progress = false
+            for c in containers where c.lastStatus == "PENDING" {
+                switch dependencyState(c) {
+                case .wait: continue
+                case .never(let why):
+                    c.lastStatus = "STOPPED"
+                    c.reason = "DependencyFailed: \(why)"
+                    progress = true
+                    if c.plan.essential {
+                        beginStop(code: "TaskFailedToStart", reason: "Essential container \(c.plan.name) did not start: \(why)")
+                        return
+                    }
+                case .ready:
+                    progress = true
+                    start(c)
+                    if stopping { return }
+                }
+            }
+        }
+        if !stopping, task.startedAt == nil,
+           containers.allSatisfy({ !$0.plan.essential || $0.lastStatus != "PENDING" }),
+           containers.contains(where: { $0.lastStatus == "RUNNING" }) {
+            task.startedAt = ECS.Timestamp(Date())
+            setStatus("RUNNING")
+        }
+        // Bound the wait for COMPLETE/SUCCESS dependencies by startTimeout.
+        for c in containers where c.lastStatus == "PENDING" {
+            if let t = c.plan.startTimeout, !c.signalled {
+                c.signalled = true
+                let input = eventInput
+                let name = c.plan.name
+                Task {
+                    try? await Task.sleep(for: .seconds(t))
+                    input.yield(.startTimeout(name))
+                }
+            }
+        }
+    }
+
+    enum DependencyState { case ready, wait, never(String) }
+
+    func dependencyState(_ c: ContainerState) -> DependencyState {
+        for (name, condition) in c.plan.dependsOn {
+            guard let d = containers.first(where: { $0.plan.name == name }) else { return .never("\(name) does not exist") }
+            let stoppedWithoutRunning = d.lastStatus == "STOPPED" && d.exitCode == nil
+            switch condition {
+            case "START":
+                if stoppedWithoutRunning { return .never("dependency \(name) never started") }
+                if d.lastStatus == "PENDING" { return .wait }
+            case "COMPLETE":
+                if stoppedWithoutRunning { return .never("dependency \(name) never started") }
+                if d.lastStatus != "STOPPED" { return .wait }
+            case "SUCCESS":
+                if stoppedWithoutRunning { return .never("dependency \(name) never started") }
+                if d.lastStatus != "STOPPED" { return .wait }
+                if d.exitCode != 0 { return .never("dependency \(name) exited with \(d.exitCode ?? -1), SUCCESS needs 0") }
+            default:
+                return .never("condition \(condition) on \(name) is not supported yet")
+            }
+        }
+        return .ready
+    }
+
+    func start(_ c: ContainerState) {
+        do {
+            try launch(c)
+            c.lastStatus = "RUNNING"
+            publish()
+            let input = eventInput
+            let name = c.plan.name
+            if let p = c.process {
+                Task {
+                    let status = await p.wait()
+                    input.yield(.exited(name, status))
+                }
+            }
+        } catch {
+            c.lastStatus = "STOPPED"
+            var code: Int32 = 125
+            if case SandboxError.spawn(let stage, _, let errno) = error, stage == "exec" { code = errno == ENOENT ? 127 : 126 }
+            c.exitCode = code
+            c.reason = String("CannotStartContainerError: \(error)".prefix(1024))
+            logger.error("container failed to start", metadata: ["container": "\(c.plan.name)", "error": "\(error)"])
+            if c.plan.essential {
+                if failure == nil && code == 125 { failure = "container \(c.plan.name): \(error)" }
+                essentialExits.append(code)
+                beginStop(code: "TaskFailedToStart", reason: c.reason!)
+            }
+            publish()
+        }
+    }
+
+    func launch(_ c: ContainerState) throws {
+        guard let image = c.image, let taskCgroup, let network, let pump else { throw SandboxError.invalidSpec("task not provisioned") }
+        let def = c.plan.definition
+        let runtime = image.config.config
+        let upper = c.directory + "/upper", work = c.directory + "/work", rootfs = c.directory + "/rootfs"
+        for d in [upper, work, rootfs] { try FileSystem.makeDirectories(d, mode: 0o755) }
+        let user = try ImageUser.resolve(def.user ?? runtime?.User, layers: image.layers)
+        let hostname = String(taskId.prefix(12))
+        let args = ProcessResolution.arguments(definition: def, image: runtime)
+        guard !args.isEmpty else {
+            throw SandboxError.invalidSpec("no command: the task definition has no entryPoint or command and the image no Entrypoint or Cmd")
+        }
+        let env = ProcessResolution.environment(definition: def, image: runtime, extra: [("HOSTNAME", hostname)])
+        let spec = ContainerSpec(
+            rootfs: .overlay(lower: image.layers.reversed(), upper: upper, work: work, target: rootfs),
+            arguments: args, environment: env,
+            workingDirectory: def.workingDirectory ?? (runtime?.WorkingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"),
+            user: user, hostname: hostname, networkNamespace: network.path,
+            mounts: DefaultProfile.mounts(cgroups: taskCgroup.host), devices: DefaultProfile.devices,
+            symlinks: DefaultProfile.symlinks, maskedPaths: DefaultProfile.maskedPaths,
+            readonlyPaths: DefaultProfile.readonlyPaths(cgroups: taskCgroup.host),
+            readonlyRootfs: def.readonlyRootFilesystem ?? false, rlimits: rlimits)
+        var limits = ResourceLimits(noSwap: true)
+        if let cpu = def.cpu, cpu > 0 { limits.cpuShares = Int64(max(cpu, 2)) }
+        if let m = def.memory { limits.memoryMax = Int64(m) << 20 }
+        if let r = def.memoryReservation { limits.memoryLow = Int64(r) << 20 }
+        let cg = try taskCgroup.child(c.plan.name, limits: limits)
+        c.cgroup = cg
+        c.stopSignal = ProcessResolution.stopSignal(runtime)
+
+        var outp: [Int32] = [-1, -1], errp: [Int32] = [-1, -1]
+        guard pipe(&outp) == 0 else { throw SystemError("pipe") }
+        guard pipe(&errp) == 0 else { close(outp[0]); close(outp[1]); throw SystemError("pipe") }
+        for fd in outp + errp { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        defer { close(outp[1]); close(errp[1]) }
+        let logFile = config.root.logDirectory(taskId) + "/" + c.plan.name + ".log"
+        do {
+            try pump.add(fd: outp[0], container: c.plan.name, stream: .stdout, logFile: logFile)
+        } catch {
+            close(outp[0]); close(errp[0])
+            throw error
+        }
+        try pump.add(fd: errp[0], container: c.plan.name, stream: .stderr, logFile: logFile)
+        logger.debug("starting container", metadata: ["container": "\(c.plan.name)", "argv": "\(args)"])
+        c.process = try ContainerLauncher.start(spec, cgroup: cg, stdout: outp[1], stderr: errp[1])
+    }
+
+    /// The event loop: container exits, stop requests, timers, until every container has stopped.
+    func supervise() async throws {
+        if allStopped() { return }
+        for await event in events {
+            switch event {
+            case .exited(let name, let status):
+                guard let c = containers.first(where: { $0.plan.name == name }) else { continue }
+                containerExited(c, status)
+            case .stopRequested(let code, let reason):
+                beginStop(code: code, reason: reason)
+            case .forceKill:
+                for c in containers where c.lastStatus == "RUNNING" { c.process?.signal(SIGKILL) }
+            case .killTimeout(let name):
+                if let c = containers.first(where: { $0.plan.name == name }), c.lastStatus == "RUNNING" {
+                    logger.info("stop timeout reached, killing", metadata: ["container": "\(name)"])
+                    c.process?.signal(SIGKILL)
+                }
+            case .startTimeout(let name):
+                if let c = containers.first(where: { $0.plan.name == name }), c.lastStatus == "PENDING", !stopping {
+                    c.lastStatus = "STOPPED"
+                    c.reason = "ContainerRuntimeTimeoutError: dependencies of \(name) were not met within its startTimeout"
+                    if c.plan.essential { beginStop(code: "TaskFailedToStart", reason: c.reason!) }
+                    publish()
+                }
+            }
+            if allStopped() { return }
+        }
+    }
+
+    func allStopped() -> Bool {
+        containers.allSatisfy { $0.lastStatus == "STOPPED" || ($0.lastStatus == "PENDING" && stopping) }
+    }
+
+    func containerExited(_ c: ContainerState, _ status: TerminationStatus) {
+        c.lastStatus = "STOPPED"
+        c.exitCode = status.code
+        if let cg = c.cgroup, cg.stats().oomKills > 0, !status.exited {
+            c.reason = "OutOfMemoryError: Container killed due to memory usage"
+        }
+        logger.info("container exited", metadata: ["container": "\(c.plan.name)", "exitCode": "\(status.code)"])
+        if c.plan.essential {
+            essentialExits.append(status.code)
+            if task.executionStoppedAt == nil { task.executionStoppedAt = ECS.Timestamp(Date()) }
+            if !stopping { beginStop(code: "EssentialContainerExited", reason: "Essential container in task exited") }
+        }
+        publish()
+        if stopping {
+            signalNextWave()
+        } else {
+            startReadyContainers()
+        }
+    }
+
+    func beginStop(code: String, reason: String) {
+        guard !stopping else { return }
+        stopping = true
+        stopCode = code
+        task.desiredStatus = "STOPPED"
+        task.stopCode = ECS.TaskStopCode(rawValue: code)
+        task.stoppedReason = task.stoppedReason ?? reason
+        task.stoppingAt = ECS.Timestamp(Date())
+        for c in containers where c.lastStatus == "PENDING" { c.lastStatus = "STOPPED" }
+        setStatus("DEACTIVATING")
+        setStatus("STOPPING")
+        signalNextWave()
+    }
+
+    /// Stops containers in reverse dependency order: a container gets its stop signal once no
+    /// running container depends on it.
+    func signalNextWave() {
+        let running = containers.filter { $0.lastStatus == "RUNNING" }
+        for c in running where !c.signalled {
+            let neededBy = running.contains { other in other !== c && other.plan.dependsOn.contains { $0.container == c.plan.name } }
+            if neededBy { continue }
+            c.signalled = true
+            logger.debug("stopping container", metadata: ["container": "\(c.plan.name)", "signal": "\(c.stopSignal)"])
+            c.process?.signal(c.stopSignal)
+            let input = eventInput
+            let name = c.plan.name
+            let timeout = c.plan.stopTimeout
+            Task {
+                try? await Task.sleep(for: .seconds(timeout))
+                input.yield(.killTimeout(name))
+            }
+        }
+    }
+
+    func killEverything() async {
+        for c in containers where c.process != nil && c.lastStatus == "RUNNING" {
+            c.process?.signal(SIGKILL)
+            if let status = await c.process?.wait() {
+                c.exitCode = status.code
+                c.lastStatus = "STOPPED"
+            }
+        }
+    }
+
+    /// Removes everything the task made; runs whatever happened before. Errors are reported
+    /// as warnings: the rest of the teardown still runs.
+    func deprovision() async {
+        if task.desiredStatus != "STOPPED" {
+            task.desiredStatus = "STOPPED"
+        }
+        setStatus("DEPROVISIONING")
+        if let pump {
+            await pump.close()
+        }
+        var cpuUsage: Int64?
+        var memoryPeak: Int64?
+        if let cg = taskCgroup {
+            let s = cg.stats()
+            cpuUsage = Int64(s.cpuUsageNanos)
+            memoryPeak = s.memoryPeak.map { Int64($0) }
+            do { try cg.remove() } catch { observer.warning("removing cgroup \(cg.paths[0]): \(error)") }
+        }
+        if let network {
+            do { try network.remove() } catch { observer.warning("removing network namespace \(network.path): \(error)") }
+        }
+        for c in containers {
+            do { try FileSystem.removeTree(c.directory) } catch { observer.warning("removing \(c.directory): \(error)") }
+        }
+        try? FileSystem.removeTree(config.root.taskDirectory(taskId) + "/containers")
+        let end = Date()
+        task.stoppedAt = ECS.Timestamp(end)
+        if task.executionStoppedAt == nil { task.executionStoppedAt = ECS.Timestamp(end) }
+        setStatus("STOPPED")
+        if let ledger, let start = task.pullStartedAt?.date {
+            let startUs = micros(start), endUs = micros(end)
+            let seconds = Billing.billedSeconds(startMicros: startUs, endMicros: endUs)
+            let platformKey = plan.cpuArchitecture == "ARM64" ? "linux/arm64" : "linux/x86_64"
+            do {
+                let rates = try config.prices.rates(for: platformKey)
+                let cost = Billing.cost(seconds: seconds, cpuUnits: Int64(plan.size.cpu), memoryMiB: Int64(plan.size.memory),
+                                        ephemeralStorageGiB: Int64(plan.ephemeralStorageGiB), rates: rates,
+                                        storageGBHour: config.prices.ephemeralStorageGBHour)
+                try ledger.close(BillingRecord(
+                    taskArn: taskArn, family: plan.family, revision: plan.revision, cpu: Int64(plan.size.cpu),
+                    memory: Int64(plan.size.memory), ephemeralStorageGiB: Int64(plan.ephemeralStorageGiB),
+                    architecture: plan.cpuArchitecture, pricePlatform: platformKey, region: config.prices.region,
+                    billingStartMicros: startUs, billingEndMicros: endUs, billedSeconds: seconds, costNanos: cost.nanos,
+                    vcpuHourNanos: rates.vcpuHour.nanos, gbHourNanos: rates.gbHour.nanos, stopCode: stopCode,
+                    cpuUsageNanos: cpuUsage, memoryPeakBytes: memoryPeak))
+            } catch {
+                observer.warning("\(error)")
+                if failure == nil { failure = "\(error)" }
+            }
+        }
+        publish()
+    }
+
+    func exitCode() -> Int32 {
+        if failure != nil { return 125 }
+        if let nonzero = essentialExits.first(where: { $0 != 0 }) { return nonzero }
+        return 0
+    }
+
+    // MARK: Description
+
+    func setStatus(_ s: String) {
+        task.lastStatus = s
+        publish()
+    }
+
+    /// Updates the task description (and its file in the state root) and tells the observer.
+    func publish() {
+        task.containers = containers.map { c in
+            ECS.Container(containerArn: "arn:aws:ecs:\(config.region):\(config.account):container/\(config.cluster)/\(taskId)/\(c.runtimeId)",
+                          taskArn: taskArn, name: c.plan.name, image: c.plan.image,
+                          imageDigest: c.image?.manifestDigest.description, runtimeId: c.runtimeId, lastStatus: c.lastStatus,
+                          exitCode: c.exitCode.map(Int.init), reason: c.reason,
+                          healthStatus: ECS.HealthStatus(rawValue: "UNKNOWN"),
+                          cpu: String(c.plan.definition.cpu ?? 0), memory: c.plan.definition.memory.map(String.init),
+                          memoryReservation: c.plan.definition.memoryReservation.map(String.init))
+        }
+        let state = TaskState(task: task, pids: Dictionary(uniqueKeysWithValues: containers.compactMap { c in c.process.map { (c.plan.name, $0.pid) } }),
+                              networkNamespace: network?.path, cgroupDirectories: taskCgroup?.directories ?? [], ownerPid: getpid())
+        if let data = try? TaskState.encoder.encode(state) {
+            try? FileSystem.writeAtomically(config.root.taskDirectory(taskId) + "/state.json", Array(data))
+        }
+        observer.statusChanged(task)
+    }
+
+    func micros(_ d: Date) -> Int64 { Int64((d.timeIntervalSince1970 * 1_000_000).rounded()) }
+}
+
+/// The task's state file (`<root>/tasks/<id>/state.json`): the ECS description plus what is
+/// needed to inspect or clean up the task from another process.
+public struct TaskState: Codable, Sendable {
+    public var task: ECS.Task
+    /// Host pids of the containers' init processes.
+    public var pids: [String: Int32]
+    public var networkNamespace: String?
+    /// The task cgroup's directories (one per v1 hierarchy, one on v2).
+    public var cgroupDirectories: [String]
+    public var ownerPid: Int32
+
+    static var encoder: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return e
+    }
+}

@@ -1,0 +1,106 @@
+import ECSModel
+import Foundation
+import Testing
+
+struct DecodingTests {
+    @Test func registerTaskDefinitionInput() throws {
+        let json = """
+            {"family": "app", "networkMode": "awsvpc", "cpu": "1 vCPU", "memory": "2GB",
+             "tags": [{"key": "team", "value": "core"}],
+             "containerDefinitions": [{"name": "web", "image": "nginx:1.27", "essential": true,
+               "portMappings": [{"containerPort": 80, "protocol": "tcp"}],
+               "environment": [{"name": "A", "value": "1"}], "stopTimeout": 10,
+               "dependsOn": [{"containerName": "init", "condition": "SUCCESS"}]},
+              {"name": "init", "image": "busybox", "essential": false, "command": ["true"]}]}
+            """
+        let loaded = try TaskDefinitionLoader.load(data: Data(json.utf8))
+        let d = loaded.definition
+        #expect(d.family == "app")
+        #expect(d.networkMode == .awsvpc)
+        #expect(loaded.tags?.first?.key == "team")
+        #expect(d.containerDefinitions?.count == 2)
+        let web = try #require(d.containerDefinitions?.first)
+        #expect(web.portMappings?.first?.containerPort == 80)
+        #expect(web.portMappings?.first?.protocol == .tcp)
+        #expect(web.dependsOn?.first?.condition == .success)
+        #expect(web.stopTimeout == 10)
+        #expect(TaskDefinitionValidator.size(of: d) == FargateSize(cpu: 1024, memory: 2048))
+    }
+
+    @Test func describeTaskDefinitionOutput() throws {
+        let json = """
+            {"taskDefinition": {"taskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/app:7",
+              "family": "app", "revision": 7, "status": "ACTIVE", "networkMode": "awsvpc",
+              "registeredAt": "2024-05-01T10:00:00.123000+00:00", "registeredBy": "arn:aws:iam::123456789012:user/x",
+              "compatibilities": ["EC2", "FARGATE"], "requiresAttributes": [{"name": "ecs.capability.task-eni"}],
+              "cpu": "256", "memory": "512",
+              "containerDefinitions": [{"name": "a", "image": "busybox", "cpu": 0, "essential": true,
+                                        "mountPoints": [], "volumesFrom": [], "portMappings": [], "environment": []}]},
+             "tags": []}
+            """
+        let d = try TaskDefinitionLoader.load(data: Data(json.utf8)).definition
+        #expect(d.revision == 7)
+        #expect(d.status == .active)
+        #expect(d.registeredAt?.description == "2024-05-01T10:00:00.123000+00:00")
+        #expect(d.taskDefinitionArn?.hasSuffix(":7") == true)
+        #expect(TaskDefinitionValidator.validate(d).isEmpty)
+    }
+
+    @Test func epochTimestampsFromTheRawAPI() throws {
+        let json = #"{"taskDefinition": {"family": "x", "registeredAt": 1714557600.5, "containerDefinitions": []}}"#
+        let d = try TaskDefinitionLoader.load(data: Data(json.utf8)).definition
+        #expect(d.registeredAt?.date.timeIntervalSince1970 == 1_714_557_600.5)
+    }
+
+    @Test func wrongTypeNamesThePathAndTheExpectedType() {
+        let json = #"{"family": "x", "containerDefinitions": [{"name": "a", "portMappings": [{"containerPort": "80"}]}]}"#
+        #expect {
+            try TaskDefinitionLoader.load(data: Data(json.utf8))
+        } throws: { error in
+            let e = error as! TaskDefinitionError
+            return e.issues == [ValidationIssue("containerDefinitions[0].portMappings[0].containerPort", "expected an integer")]
+        }
+    }
+
+    @Test func notJSON() {
+        #expect(throws: TaskDefinitionError.self) { try TaskDefinitionLoader.load(data: Data("{".utf8)) }
+        #expect(throws: TaskDefinitionError.self) { try TaskDefinitionLoader.load(data: Data("[1]".utf8)) }
+    }
+
+    @Test func missingFileNamesTheFile() {
+        #expect {
+            try TaskDefinitionLoader.load(file: "/nonexistent/task.json")
+        } throws: { error in
+            "\(error)".contains("/nonexistent/task.json")
+        }
+    }
+}
+
+struct FargateSizeTests {
+    @Test(arguments: [("256", 256), ("1024", 1024), ("1 vCPU", 1024), ("1 vcpu", 1024), ("0.25 vCPU", 256), (".5 vCPU", 512),
+                      ("16 vCPU", 16384), (" 2 vCPU ", 2048)])
+    func cpuStrings(_ s: String, _ units: Int) {
+        #expect(FargateSize.parseCPU(s) == units)
+    }
+
+    @Test(arguments: ["", "abc", "0", "-256", "1.5.2 vCPU", "0.3 vCPU", "vCPU"])
+    func badCPUStrings(_ s: String) {
+        #expect(FargateSize.parseCPU(s) == nil)
+    }
+
+    @Test(arguments: [("512", 512), ("2GB", 2048), ("2 GB", 2048), ("0.5 GB", 512), ("30 gb", 30720), ("1024 MiB", 1024)])
+    func memoryStrings(_ s: String, _ mib: Int) {
+        #expect(FargateSize.parseMemory(s) == mib)
+    }
+
+    @Test func allowedCombinations() {
+        #expect(FargateSize(cpu: 256, memory: 512).isAllowed)
+        #expect(FargateSize(cpu: 256, memory: 2048).isAllowed)
+        #expect(!FargateSize(cpu: 256, memory: 3072).isAllowed)
+        #expect(FargateSize(cpu: 4096, memory: 30720).isAllowed)
+        #expect(!FargateSize(cpu: 8192, memory: 17408).isAllowed, "8 vCPU steps by 4 GB")
+        #expect(FargateSize(cpu: 16384, memory: 122_880).isAllowed)
+        #expect(!FargateSize(cpu: 128, memory: 512).isAllowed)
+        #expect(FargateSize(cpu: 256, memory: 512).description == "0.25 vCPU, 0.5 GB")
+    }
+}

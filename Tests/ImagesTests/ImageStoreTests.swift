@@ -1,0 +1,78 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Images
+import LinuxSupport
+import TestSupport
+import Testing
+
+/// Prepares the busybox image from real files; unpacking sets ownership and device nodes, so
+/// it needs root.
+@Suite(.enabled(if: Prerequisites.rootOrCI, Prerequisites.rootReason))
+struct ImageStoreTests {
+    @Test func ociLayoutAndDockerArchiveShareOneSnapshot() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let images = try TestImages.busybox()
+        let store = try ImageStore(root: dir.path)
+        let a = try store.prepare("oci:\(images)/oci:latest")
+        let b = try store.prepare("docker-archive:\(images)/busybox.tar")
+        #expect(a.layers == b.layers, "the same diffID is unpacked once and shared")
+        #expect(a.config.config?.Cmd == ["sh"])
+        #expect(a.config.config?.Env?.first?.hasPrefix("PATH=") == true)
+        let digests = try String(contentsOfFile: images + "/digests", encoding: .utf8)
+        #expect(digests.contains("manifest \(a.manifestDigest)"))
+        // The unpacked rootfs is the busybox tree, owned by root, with the applet links.
+        var st = stat()
+        #expect(lstat(a.layers[0] + "/bin/busybox", &st) == 0)
+        #expect(st.st_uid == 0 && st.st_mode & 0o777 == 0o755)
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: a.layers[0] + "/bin/sh") == "../bin/busybox")
+        #expect(st.st_mtim.tv_sec == 0, "mtimes come from the layer")
+        #expect(store.records().map(\.reference).sorted() == ["docker-archive:\(images)/busybox.tar", "oci:\(images)/oci:latest"])
+        // No scratch directory of the docker archive is left.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/images/ingest").isEmpty)
+    }
+
+    @Test func unknownTagListsTheTags() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try ImageStore(root: dir.path)
+        #expect {
+            try store.prepare("oci:\(try TestImages.busybox())/oci:nope")
+        } throws: { e in
+            "\(e)".contains("no tag \"nope\"") && "\(e)".contains("tags: latest")
+        }
+        #expect(throws: ImageError.self) { try store.prepare("oci:/nonexistent/dir:latest") }
+        #expect(throws: ImageError.self) { try store.prepare("docker-archive:/nonexistent.tar") }
+    }
+
+    @Test func aCorruptedLayerIsRefusedAndLeavesNoSnapshot() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let copy = dir.path + "/oci"
+        #expect(try run("/bin/cp", ["-a", try TestImages.busybox() + "/oci", copy]).status == 0)
+        let digests = try String(contentsOfFile: try TestImages.busybox() + "/digests", encoding: .utf8)
+        let layerHex = digests.split(separator: "\n").first { $0.hasPrefix("layer ") }!.split(separator: ":").last!
+        let blob = copy + "/blobs/sha256/" + layerHex
+        // Flip one byte in the middle of the gzip stream.
+        var data = try Data(contentsOf: URL(fileURLWithPath: blob))
+        data[data.count / 2] ^= 0xff
+        try writeFile(blob, data)
+        let store = try ImageStore(root: dir.path + "/root")
+        #expect(throws: ImageError.self) { try store.prepare("oci:\(copy):latest") }
+        let left = try FileManager.default.contentsOfDirectory(atPath: store.snapshotRoot)
+        #expect(left.isEmpty, "neither a snapshot nor a temporary directory remains: \(left)")
+    }
+
+    @Test func wrongPlatformIsNamed() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try ImageStore(root: dir.path)
+        #expect {
+            try store.prepare("oci:\(try TestImages.busybox())/oci:latest", platform: Platform(architecture: "riscv64"))
+        } throws: { e in
+            "\(e)".contains("linux/riscv64") && "\(e)".contains("linux/amd64")
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import Metering
+import TestSupport
+import Testing
+
+struct LedgerTests {
+    func record(_ arn: String, family: String = "app", seconds: Int64 = 60, cost: Int64 = 205_708, start: Int64 = 1_700_000_000_000_000) -> BillingRecord {
+        BillingRecord(taskArn: arn, family: family, revision: 3, cpu: 256, memory: 512, ephemeralStorageGiB: 20,
+                      architecture: "X86_64", pricePlatform: "linux/x86_64", region: "us-east-1",
+                      billingStartMicros: start, billingEndMicros: start + seconds * 1_000_000, billedSeconds: seconds,
+                      costNanos: cost, vcpuHourNanos: 40_480_000, gbHourNanos: 4_445_000, stopCode: "EssentialContainerExited",
+                      cpuUsageNanos: 12_000_000, memoryPeakBytes: 4096)
+    }
+
+    @Test func roundTripThroughARealSQLiteFile() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.path + "/ledger.sqlite"
+        do {
+            let ledger = try Ledger(path: path)
+            try ledger.open(OpenTask(taskArn: "arn:a", family: "app", billingStartMicros: 1, pid: 42))
+            #expect(try ledger.openTasks().map(\.taskArn) == ["arn:a"])
+            try ledger.close(record("arn:a"))
+            #expect(try ledger.openTasks().isEmpty, "closing a task removes its open marker in the same transaction")
+        }
+        // A second process (here: a second connection) sees the committed rows.
+        let reopened = try Ledger(path: path)
+        #expect(try reopened.records() == [record("arn:a")])
+        let mode = try run("/usr/bin/sqlite3", [path, "PRAGMA journal_mode;"])
+        #expect(mode.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "wal")
+    }
+
+    @Test func aTaskIsNeverBilledTwice() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let ledger = try Ledger(path: dir.path + "/l.sqlite")
+        try ledger.close(record("arn:a"))
+        #expect(throws: MeteringError.self) { try ledger.close(record("arn:a")) }
+        #expect(try ledger.records().count == 1)
+    }
+
+    @Test func recordsAreAppendOnly() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.path + "/l.sqlite"
+        let ledger = try Ledger(path: path)
+        try ledger.close(record("arn:a"))
+        let upd = try run("/usr/bin/sqlite3", [path, "UPDATE billing_records SET cost_nanos = 0;"])
+        #expect(upd.status != 0)
+        #expect(upd.stderr.contains("append-only"))
+        let del = try run("/usr/bin/sqlite3", [path, "DELETE FROM billing_records;"])
+        #expect(del.status != 0)
+        #expect(try ledger.records().first?.costNanos == 205_708)
+    }
+
+    @Test func reportTotalsEqualTheSumOfRows() throws {
+        let rows = [record("arn:aws:ecs:us-east-1:0:task/c/aaaaaaaaaaaaaaaa", seconds: 60, cost: 205_708),
+                    record("arn:aws:ecs:us-east-1:0:task/c/bbbbbbbbbbbbbbbb", family: "web", seconds: 3600, cost: 12_342_500)]
+        let report = CostReport(records: rows)
+        #expect(report.totalCost == Money(nanos: 12_548_208))
+        #expect(report.totalSeconds == 3660)
+        let table = report.render(.table)
+        #expect(table.contains("TOTAL"))
+        #expect(table.contains("$0.012548208"))
+        #expect(table.contains("aaaaaaaaaaaa"))
+        let csv = report.render(.csv).split(separator: "\n")
+        #expect(csv.count == 3)
+        #expect(csv[0].hasPrefix("task_arn,family,revision"))
+        #expect(csv[2].hasSuffix(",3600,0.0123425"))
+        let json = try JSONSerialization.jsonObject(with: Data(report.render(.json).utf8)) as! [String: Any]
+        #expect(json["totalCost"] as? String == "0.012548208")
+        #expect((json["tasks"] as? [Any])?.count == 2)
+    }
+
+    @Test func filtersByFamilyAndTime() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let ledger = try Ledger(path: dir.path + "/l.sqlite")
+        try ledger.close(record("arn:1", family: "a", start: 1_000_000_000_000_000))
+        try ledger.close(record("arn:2", family: "b", start: 2_000_000_000_000_000))
+        #expect(try ledger.records(family: "a").map(\.taskArn) == ["arn:1"])
+        #expect(try ledger.records(since: Date(timeIntervalSince1970: 1_500_000_000)).map(\.taskArn) == ["arn:2"])
+    }
+
+    @Test func priceFileRoundTrip() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let data = try JSONEncoder().encode(PriceTable.usEast1)
+        try writeFile(dir.path + "/p.json", data)
+        #expect(try PriceTable.load(dir.path + "/p.json") == PriceTable.usEast1)
+        #expect(throws: MeteringError.self) { try PriceTable.usEast1.rates(for: "windows/x86_64") }
+    }
+}

@@ -1,0 +1,79 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// The fargate-run executable built by `swift build` / `swift test`.
+public let fargateRunBinary: String = {
+    if let p = ProcessInfo.processInfo.environment["FARGATE_RUN_BIN"] { return p }
+    var candidates: [String] = []
+    if let exe = Bundle.main.executablePath {
+        var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        // Linux: .../debug/fargate-runPackageTests.xctest is the test binary itself.
+        for _ in 0..<3 {
+            candidates.append(dir.appendingPathComponent("fargate-run").path)
+            dir.deleteLastPathComponent()
+        }
+    }
+    candidates.append(repositoryRoot + "/.build/debug/fargate-run")
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates.last!
+}()
+
+/// A fargate-run started in the background, its output collected as it comes.
+public final class BackgroundProcess: @unchecked Sendable {
+    let process = Process()
+    private let lock = NSLock()
+    private var out = Data(), err = Data()
+
+    public init(_ executable: String, _ arguments: [String], currentDirectory: String? = nil) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
+        let o = Pipe(), e = Pipe()
+        process.standardOutput = o
+        process.standardError = e
+        process.standardInput = FileHandle.nullDevice
+        o.fileHandleForReading.readabilityHandler = { [weak self] h in
+            let d = h.availableData
+            guard let self else { return }
+            self.lock.lock(); self.out.append(d); self.lock.unlock()
+        }
+        e.fileHandleForReading.readabilityHandler = { [weak self] h in
+            let d = h.availableData
+            guard let self else { return }
+            self.lock.lock(); self.err.append(d); self.lock.unlock()
+        }
+        try process.run()
+    }
+
+    public var pid: pid_t { process.processIdentifier }
+    public var stdout: String { lock.lock(); defer { lock.unlock() }; return String(decoding: out, as: UTF8.self) }
+    public var stderr: String { lock.lock(); defer { lock.unlock() }; return String(decoding: err, as: UTF8.self) }
+
+    public func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+
+    /// Waits for the exit (bounded), returning its status; SIGKILLs it past the deadline.
+    public func wait(timeout: Double = 60) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning {
+            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return nil
+        }
+        process.waitUntilExit()
+        usleep(50_000)  // let the readability handlers deliver the last bytes
+        return process.terminationStatus
+    }
+}
+
+/// Polls `condition` every 20 ms until it holds or `timeout` seconds pass.
+public func eventually(timeout: Double = 20, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return true }
+        usleep(20_000)
+    }
+    return try condition()
+}
