@@ -27,6 +27,8 @@ public struct TaskPlan: Sendable {
     public var cpuArchitecture: String
     public var platform: Platform
     public var containers: [Container]
+    /// Members of the definition this runtime does not honour (yet), each naming the member.
+    public var warnings: [String] = []
 
     public static let defaultStopTimeout = 30
 
@@ -37,6 +39,19 @@ public struct TaskPlan: Sendable {
         let issues = TaskDefinitionValidator.validate(d)
         guard issues.isEmpty, let size = TaskDefinitionValidator.size(of: d), let family = d.family else {
             throw TaskDefinitionError(issues: issues)
+        }
+        // Valid on ECS, but this runtime does not run health checks yet: refuse rather than
+        // start a task whose dependent container would silently never start.
+        var unsupported: [ValidationIssue] = []
+        for (i, c) in (d.containerDefinitions ?? []).enumerated() {
+            for (j, dep) in (c.dependsOn ?? []).enumerated() where dep.condition?.rawValue == "HEALTHY" {
+                unsupported.append(ValidationIssue("containerDefinitions[\(i)].dependsOn[\(j)].condition",
+                                                   "HEALTHY is valid on ECS but not supported by this version of fargate-run, which does not run health checks yet"))
+            }
+        }
+        if !unsupported.isEmpty { throw TaskDefinitionError(issues: unsupported) }
+        for (i, c) in (d.containerDefinitions ?? []).enumerated() where c.healthCheck != nil {
+            warnings.append("containerDefinitions[\(i)].healthCheck is not run by this version: \(c.name ?? "?")'s healthStatus stays UNKNOWN")
         }
         self.family = family
         revision = d.revision ?? 1

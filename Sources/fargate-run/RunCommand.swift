@@ -71,6 +71,7 @@ struct Run: AsyncParsableCommand {
             throw ExitCode(runtimeFailureExitCode)
         }
         let console = Console(containerOut: output == .json ? 2 : 1, quiet: quiet, containerNames: plan.containers.map(\.name))
+        for w in plan.warnings { console.warning(w) }
         let runner = TaskRunner(plan: plan, config: RunConfiguration(root: root, cgroupParent: cgroupParent, prices: priceTable),
                                 sink: console, observer: console, logger: logger)
 

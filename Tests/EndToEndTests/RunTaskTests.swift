@@ -314,6 +314,20 @@ struct RunTaskTests {
         #expect(sqlite.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
     }
 
+    @Test func theRootComesFromTheEnvironmentAndRunIsTheDefaultCommand() throws {
+        let h = try Harness()
+        defer { h.cleanup() }
+        let t = try h.task(#"{"family": "env", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["true"]}]}"#)
+        let envRoot = h.dir.path + "/from-env"
+        var env = ProcessInfo.processInfo.environment
+        env["FARGATE_RUN_ROOT"] = envRoot
+        let r = try run(fargateRunBinary, ["run", "-q", t], environment: env)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect((try FileManager.default.contentsOfDirectory(atPath: envRoot + "/tasks")).count == 1)
+        #expect(FileManager.default.fileExists(atPath: envRoot + "/ledger.sqlite"))
+        #expect(h.taskIds().isEmpty, "the other root is untouched")
+    }
+
     @Test func validateSummarisesAValidDefinition() throws {
         let h = try Harness()
         defer { h.cleanup() }
