@@ -17,6 +17,8 @@ let package = Package(
     targets: [
         // The only C: the in-namespace container init and thin syscall wrappers.
         .target(name: "CShim", path: "Sources/CShim"),
+        .systemLibrary(name: "CSeccomp", path: "Sources/CSeccomp", pkgConfig: "libseccomp",
+                       providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CArchive", path: "Sources/CArchive", pkgConfig: "libarchive",
                        providers: [.apt(["libarchive-dev"])]),
 
@@ -29,7 +31,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/Images"),
         .target(name: "Sandbox", dependencies: [
-            "CShim", "LinuxSupport",
+            "CShim", "CSeccomp", "FargateInit", "LinuxSupport",
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/Sandbox"),
         .target(name: "TaskNetwork", dependencies: [
@@ -44,11 +46,18 @@ let package = Package(
             "ECSModel", "Images", "Sandbox", "TaskNetwork", "Metering",
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/TaskRuntime"),
+        // The container init and pid-namespace holder: freestanding C, compiled by the plugin
+        // and embedded as bytes, run from a sealed memfd.
+        .plugin(name: "EmbedInitPlugin", capability: .buildTool(), path: "Sources/EmbedInitPlugin"),
+        .target(name: "FargateInit", path: "Sources/FargateInit", exclude: ["init.c", "embed.sh"],
+                plugins: ["EmbedInitPlugin"]),
         .executableTarget(name: "fargate-run", dependencies: [
             "TaskRuntime", "ECSModel", "Images", "Metering",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/fargate-run"),
+        // Runs inside test containers and tries what a hostile workload would; static.
+        .executableTarget(name: "fargate-probe", path: "Tests/Probe", linkerSettings: [.unsafeFlags(["-static-executable", "-Xlinker", "--gc-sections", "-Xlinker", "--strip-all"])]),
 
         // Helpers for every test target: prerequisites, the test image, temporary directories.
         .target(name: "TestSupport", dependencies: [], path: "Tests/TestSupport"),
@@ -60,6 +69,6 @@ let package = Package(
         .testTarget(name: "MeteringTests", dependencies: ["Metering", "TestSupport"]),
         .testTarget(name: "TaskRuntimeTests", dependencies: ["TaskRuntime", "TestSupport"]),
         // Drives the built fargate-run binary as users do; depends on it so `swift test` builds it.
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "fargate-run"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "fargate-run", "fargate-probe"]),
     ]
 )

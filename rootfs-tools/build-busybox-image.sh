@@ -4,13 +4,22 @@
 #   OUT/busybox.tar     docker-save archive, busybox:latest (use as docker-archive:OUT/busybox.tar)
 #   OUT/digests         the manifest, config and layer digests
 #
-# The same busybox binary gives the same digests: every timestamp, owner and order is fixed.
-# Usage: build-busybox-image.sh OUT [--arch amd64|arm64]
+# The same inputs give the same digests: every timestamp, owner and order is fixed.
+# Usage: build-busybox-image.sh OUT [--arch amd64|arm64] [--add SRC:DEST]...
+#   --add copies a file into the image (mode 0755), e.g. a test program.
 set -euo pipefail
 
-out=${1:?usage: build-busybox-image.sh OUT [--arch ARCH]}
+out=${1:?usage: build-busybox-image.sh OUT [--arch ARCH] [--add SRC:DEST]...}
+shift
 arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
-if [ "${2:-}" = "--arch" ]; then arch=${3:?--arch needs a value}; fi
+adds=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --arch) arch=${2:?--arch needs a value}; shift 2 ;;
+    --add) adds+=("${2:?--add needs SRC:DEST}"); shift 2 ;;
+    *) echo "build-busybox-image: unknown option $1" >&2; exit 2 ;;
+  esac
+done
 busybox=${BUSYBOX:-/bin/busybox}
 epoch=${SOURCE_DATE_EPOCH:-0}
 
@@ -36,10 +45,16 @@ done
 printf 'root:x:0:0:root:/root:/bin/sh\nwww:x:33:33:www:/var/www:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
 printf 'root:x:0:\nwww:x:33:\nstaff:x:50:www\nnogroup:x:65534:\n' >"$root/etc/group"
 echo 'hello from busybox' >"$root/var/www/index.html"
+for a in "${adds[@]+"${adds[@]}"}"; do
+  src=${a%%:*} dest=${a#*:}
+  [ -f "$src" ] || { echo "build-busybox-image: --add $src: no such file" >&2; exit 1; }
+  mkdir -p "$root/$(dirname "$dest")"
+  install -m 0755 "$src" "$root/$dest"
+done
 chmod 1777 "$root/tmp"
 chmod 0700 "$root/root"
 find "$root" -type d ! -path "$root/tmp" ! -path "$root/root" -exec chmod 0755 {} +
-find "$root" -type f ! -path "$root/bin/busybox" -exec chmod 0644 {} +
+find "$root" -type f ! -perm -u+x -exec chmod 0644 {} +
 find "$root" -exec touch -h -d "@$epoch" {} +
 
 tarflags=(--sort=name --format=gnu --owner=0 --group=0 --numeric-owner --mtime="@$epoch")

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
+#include <linux/mount.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <net/if.h>
@@ -150,6 +151,10 @@ uint64_t fr_makedev(uint32_t major, uint32_t minor) {
     return (uint64_t)makedev(major, minor);
 }
 
+int fr_memfd(const char *name, unsigned int flags) {
+    return memfd_create(name, MFD_CLOEXEC | flags);
+}
+
 int fr_pipe_cloexec(int fds[2]) {
     return pipe2(fds, O_CLOEXEC);
 }
@@ -272,9 +277,24 @@ static unsigned long fr_locked_flags(int fd) {
 }
 
 /// Remounts the mount now at `path` (inside rootfd) read-only, keeping its other flags.
+/// mount_setattr (5.12+) works on the fd itself; older kernels go through /proc/self/fd.
 static int fr_remount_readonly(int rootfd, const char *path, unsigned long extra) {
     int fd = fr_openat2(rootfd, path, O_PATH | O_CLOEXEC, 0, FR_RESOLVE);
     if (fd < 0) return -1;
+    struct mount_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.attr_set = MOUNT_ATTR_RDONLY | ((extra & MS_NOSUID) ? MOUNT_ATTR_NOSUID : 0) |
+                    ((extra & MS_NODEV) ? MOUNT_ATTR_NODEV : 0) | ((extra & MS_NOEXEC) ? MOUNT_ATTR_NOEXEC : 0);
+    if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof attr) == 0) {
+        close(fd);
+        return 0;
+    }
+    if (errno != ENOSYS) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
     char p[64];
     fr_fd_path(fd, p, sizeof p);
     unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | extra | fr_locked_flags(fd);
@@ -373,6 +393,10 @@ static void fr_exec(const struct fr_container_spec *s) {
     const char *file = s->argv[0];
     char *const *argv = (char *const *)s->argv;
     char *const *envp = (char *const *)s->envp;
+    if (s->exec_fd >= 0) {
+        syscall(SYS_execveat, s->exec_fd, "", argv, envp, AT_EMPTY_PATH);
+        fr_die(s, FR_STAGE_EXEC, file);
+    }
     int has_slash = 0;
     for (const char *c = file; *c; c++)
         if (*c == '/') has_slash = 1;
@@ -431,8 +455,8 @@ static int fr_child(void *arg) {
     for (int i = 0; i < 3; i++)
         if (dup2(io[i], i) < 0) fr_die(s, FR_STAGE_STDIO, NULL);
     // Everything else the parent had open is closed now, not at exec (CVE-2024-21626).
-    int keep[3] = { s->err_fd, s->sync_fd, s->netns_fd };
-    if (fr_close_all_except(keep, 3) != 0) fr_die(s, FR_STAGE_CLOSE_FDS, NULL);
+    int keep[4] = { s->err_fd, s->sync_fd, s->netns_fd, s->exec_fd };
+    if (fr_close_all_except(keep, 4) != 0) fr_die(s, FR_STAGE_CLOSE_FDS, NULL);
 
     // A session of our own: the terminal's ^C goes to fargate-run, not straight to containers.
     if (setsid() < 0) fr_die(s, FR_STAGE_SETSID, NULL);
@@ -499,7 +523,17 @@ static int fr_child(void *arg) {
         if (setrlimit(s->rlimits[i].resource, &rl) != 0) fr_die(s, FR_STAGE_RLIMIT, NULL);
     }
 
-    // User. Supplementary groups are always set, so none of fargate-run's leak in.
+    // Bounding set first, while we are still root with every capability (dropping needs
+    // CAP_SETPCAP); then the user, keeping the permitted set across setresuid; then the final
+    // sets. runc's finalizeNamespace does the same.
+    if (s->set_caps) {
+        for (int cap = 0; cap < 64; cap++) {
+            if (s->cap_bounding & (1ULL << cap)) continue;
+            if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
+                fr_die(s, FR_STAGE_CAPS, "bounding set");
+        }
+    }
+    // Supplementary groups are always set, so none of fargate-run's leak in.
     if (syscall(SYS_setgroups, s->ngroups, s->groups) != 0) fr_die(s, FR_STAGE_USER, "setgroups");
     if (syscall(SYS_setresgid, s->gid, s->gid, s->gid) != 0) fr_die(s, FR_STAGE_USER, "setresgid");
     if (s->uid != 0 && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) fr_die(s, FR_STAGE_USER, "keepcaps");
@@ -507,11 +541,6 @@ static int fr_child(void *arg) {
     if (s->uid != 0) prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
 
     if (s->set_caps) {
-        for (int cap = 0; cap < 64; cap++) {
-            if (s->cap_bounding & (1ULL << cap)) continue;
-            if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
-                fr_die(s, FR_STAGE_CAPS, "bounding set");
-        }
         if (fr_capset(s->cap_effective, s->cap_permitted, s->cap_inheritable) != 0)
             fr_die(s, FR_STAGE_CAPS, "capset");
         if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
@@ -531,6 +560,19 @@ static int fr_child(void *arg) {
 pid_t fr_spawn(const struct fr_container_spec *spec, int *pidfd_out) {
     void *stack = mmap(NULL, FR_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) return -1;
+    // Joining a shared pid namespace: setns(CLONE_NEWPID) changes only where this thread's
+    // next child is created; we switch back to our own namespace right after clone().
+    int own_pidns = -1;
+    if (spec->pidns_fd >= 0) {
+        own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+        if (own_pidns < 0 || setns(spec->pidns_fd, CLONE_NEWPID) != 0) {
+            int e = errno;
+            if (own_pidns >= 0) close(own_pidns);
+            munmap(stack, FR_STACK_SIZE);
+            errno = e;
+            return -1;
+        }
+    }
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -539,6 +581,10 @@ pid_t fr_spawn(const struct fr_container_spec *spec, int *pidfd_out) {
                       (void *)spec, &pidfd);
     int saved = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (own_pidns >= 0) {
+        setns(own_pidns, CLONE_NEWPID);
+        close(own_pidns);
+    }
     munmap(stack, FR_STACK_SIZE);  // the child has its own copy of the mapping
     if (pid < 0) { errno = saved; return -1; }
     *pidfd_out = pidfd;

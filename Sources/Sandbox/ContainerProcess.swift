@@ -89,12 +89,17 @@ public enum ContainerLauncher {
         let arena = CArena()
         defer { arena.free() }
 
-        var netnsFd: Int32 = -1
+        var netnsFd: Int32 = -1, pidnsFd: Int32 = -1
         if let ns = spec.networkNamespace {
             netnsFd = open(ns, O_RDONLY | O_CLOEXEC)
             if netnsFd < 0 { throw SandboxError.system(SystemError("open network namespace", path: ns)) }
         }
         defer { if netnsFd >= 0 { close(netnsFd) } }
+        if let ns = spec.pidNamespace {
+            pidnsFd = open(ns, O_RDONLY | O_CLOEXEC)
+            if pidnsFd < 0 { throw SandboxError.system(SystemError("open pid namespace", path: ns)) }
+        }
+        defer { if pidnsFd >= 0 { close(pidnsFd) } }
         let devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)
         guard devnull >= 0 else { throw SandboxError.system(SystemError("open", path: "/dev/null")) }
         defer { close(devnull) }
@@ -112,9 +117,13 @@ public enum ContainerLauncher {
         }
 
         var c = fr_container_spec()
-        c.clone_flags = Int32(FR_CLONE_NEWPID | FR_CLONE_NEWNS | FR_CLONE_NEWIPC | FR_CLONE_NEWUTS) | (spec.networkNamespace == nil ? Int32(FR_CLONE_NEWNET) : 0)
+        c.clone_flags = Int32(FR_CLONE_NEWNS | FR_CLONE_NEWIPC | FR_CLONE_NEWUTS)
+            | (spec.pidNamespace == nil ? Int32(FR_CLONE_NEWPID) : 0)
+            | (spec.networkNamespace == nil ? Int32(FR_CLONE_NEWNET) : 0)
         c.unshare_cgroupns = 1
         c.netns_fd = netnsFd
+        c.pidns_fd = pidnsFd
+        c.exec_fd = spec.executable?.fd ?? -1
         c.stdin_fd = devnull
         c.stdout_fd = stdout
         c.stderr_fd = stderr

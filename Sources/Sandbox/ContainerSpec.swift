@@ -86,6 +86,12 @@ public struct ContainerSpec: Sendable {
     public var hostname: String?
     /// Path of a network namespace to join (bind-mounted nsfs file); nil creates a new one.
     public var networkNamespace: String?
+    /// Path of a pid namespace to create the process in (e.g. /proc/PID/ns/pid of a task's
+    /// pause process); nil gives the container a pid namespace of its own, where it is pid 1.
+    public var pidNamespace: String?
+    /// Run this sealed program (with `arguments` as its argv) instead of looking argv[0] up
+    /// in the container; used for the init.
+    public var executable: SealedExecutable?
     public var mounts: [Mount]
     public var devices: [Device]
     public var symlinks: [Symlink]
@@ -120,6 +126,8 @@ public struct ContainerSpec: Sendable {
         self.rlimits = rlimits
         self.noNewPrivileges = noNewPrivileges
         self.seccompProgram = seccompProgram
+        self.pidNamespace = nil
+        self.executable = nil
     }
 
     /// The PATH inside the container, from `environment`, for finding argv[0].

@@ -49,13 +49,14 @@ public enum ImageUser {
                 gid = g.gid
             }
         }
-        let extra = userName.map { groups(forUser: $0, gid: gid, layers: layers) } ?? []
+        let extra = userName.map { groups(forUser: $0, gid: gid, layers: layers) } ?? [gid]
         return ContainerSpec.User(uid: uid, gid: gid, additionalGids: extra)
     }
 
+    /// The primary group first (as runc sets it), then the groups listing the user as a member.
     static func groups(forUser name: String, gid: UInt32, layers: [String]) -> [UInt32] {
         let g = parseGroup(readFile("etc/group", layers: layers) ?? "")
-        var out: [UInt32] = []
+        var out: [UInt32] = [gid]
         for entry in g where entry.members.contains(name) && entry.gid != gid && !out.contains(entry.gid) { out.append(entry.gid) }
         return out
     }

@@ -27,6 +27,8 @@ public struct TaskPlan: Sendable {
     public var cpuArchitecture: String
     public var platform: Platform
     public var containers: [Container]
+    /// pidMode "task": the task's containers share one pid namespace.
+    public var sharedPidNamespace: Bool
     /// Members of the definition this runtime does not honour (yet), each naming the member.
     public var warnings: [String] = []
 
@@ -58,6 +60,7 @@ public struct TaskPlan: Sendable {
         taskDefinitionArn = d.taskDefinitionArn ?? "arn:aws:ecs:\(region):\(account):task-definition/\(family):\(revision)"
         self.size = size
         ephemeralStorageGiB = d.ephemeralStorage?.sizeInGiB ?? 20
+        sharedPidNamespace = d.pidMode?.rawValue == "task"
         cpuArchitecture = d.runtimePlatform?.cpuArchitecture?.rawValue ?? (Platform.host.architecture == "arm64" ? "ARM64" : "X86_64")
         platform = Platform(architecture: cpuArchitecture == "ARM64" ? "arm64" : "amd64")
         containers = (d.containerDefinitions ?? []).enumerated().map { i, c in

@@ -110,8 +110,11 @@ public actor TaskRunner {
     var essentialExits: [Int32] = []
     var failure: String?
     var pump: LogPump?
-    /// Rlimits every container gets, computed once per task (with at most one warning).
-    var rlimits: [ContainerSpec.Rlimit] = []
+    /// The pause process holding the task's shared pid namespace (pidMode "task").
+    var pause: ContainerProcess?
+    var pauseCgroup: Cgroup?
+    /// fargate-init in a sealed memfd, made once when a container or the pause process needs it.
+    var initExecutable: SealedExecutable?
 
     public init(plan: TaskPlan, config: RunConfiguration, sink: any LogSink, observer: any TaskObserver, logger: Logger? = nil) {
         self.plan = plan
@@ -191,13 +194,38 @@ public actor TaskRunner {
         let cpuQuota = Int64(plan.size.cpu) * 100_000 / 1024
         taskCgroup = try Cgroup.create(host: host, relativePath: "fargate-run-\(taskId)",
                                        limits: ResourceLimits(cpuQuota: cpuQuota, memoryMax: Int64(plan.size.memory) << 20,
-                                                              noSwap: true, pidsMax: config.pidsLimit),
+                                                              noSwap: true, pidsMax: config.pidsLimit,
+                                                              devices: DeviceRule.containerDefault),
                                        delegateControllers: true)
         network = try NetworkNamespace.create(name: "fr-" + String(taskId.prefix(16)))
-        let (limits, warnings) = HostCapabilities.achievable(DefaultProfile.rlimits)
-        rlimits = limits
-        for w in warnings { observer.warning(w) }
+        if plan.sharedPidNamespace { try startPause() }
         logger.debug("provisioned", metadata: ["cgroup": "\(taskCgroup!.paths[0])", "netns": "\(network!.path)"])
+    }
+
+    func sealedInit() throws -> SealedExecutable {
+        if let initExecutable { return initExecutable }
+        let e = try SealedExecutable.fargateInit()
+        initExecutable = e
+        return e
+    }
+
+    /// pidMode "task": a pause process is pid 1 of a pid namespace every container joins. It
+    /// has an empty read-only root, no capabilities and the default seccomp filter, so a
+    /// container that can see it (as pid 1) gains nothing through /proc/1.
+    func startPause() throws {
+        guard let taskCgroup, let network else { return }
+        let root = config.root.taskDirectory(taskId) + "/pause-root"
+        try FileSystem.makeDirectories(root, mode: 0o555)
+        var spec = ContainerSpec(rootfs: .directory(root), arguments: ["fargate-init", "--pause"], environment: [],
+                                 workingDirectory: "/", hostname: String(taskId.prefix(12)), networkNamespace: network.path,
+                                 readonlyRootfs: true, capabilities: [], rlimits: [],
+                                 seccompProgram: try SeccompProfile.program(for: []))
+        spec.executable = try sealedInit()
+        let cg = try taskCgroup.child("pause", limits: ResourceLimits())
+        pauseCgroup = cg
+        let devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)
+        defer { close(devnull) }
+        pause = try ContainerLauncher.start(spec, cgroup: cg, stdout: devnull, stderr: devnull)
     }
 
     func pullImages() throws {
@@ -343,15 +371,22 @@ public actor TaskRunner {
             throw SandboxError.invalidSpec("no command: the task definition has no entryPoint or command and the image no Entrypoint or Cmd")
         }
         let env = ProcessResolution.environment(definition: def, image: runtime, extra: [("HOSTNAME", hostname)])
-        let spec = ContainerSpec(
+        let caps = try ContainerSecurity.capabilities(def.linuxParameters)
+        let (rlimits, warnings) = HostCapabilities.achievable(try ContainerSecurity.rlimits(def.ulimits))
+        for w in warnings { observer.warning("container \(c.plan.name): \(w)") }
+        let initEnabled = def.linuxParameters?.initProcessEnabled ?? false
+        var spec = ContainerSpec(
             rootfs: .overlay(lower: image.layers.reversed(), upper: upper, work: work, target: rootfs),
-            arguments: args, environment: env,
+            arguments: initEnabled ? ["fargate-init", "--"] + args : args, environment: env,
             workingDirectory: def.workingDirectory ?? (runtime?.WorkingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"),
             user: user, hostname: hostname, networkNamespace: network.path,
             mounts: DefaultProfile.mounts(cgroups: taskCgroup.host), devices: DefaultProfile.devices,
             symlinks: DefaultProfile.symlinks, maskedPaths: DefaultProfile.maskedPaths,
             readonlyPaths: DefaultProfile.readonlyPaths(cgroups: taskCgroup.host),
-            readonlyRootfs: def.readonlyRootFilesystem ?? false, rlimits: rlimits)
+            readonlyRootfs: def.readonlyRootFilesystem ?? false, capabilities: caps, rlimits: rlimits,
+            seccompProgram: try SeccompProfile.program(for: caps))
+        if initEnabled { spec.executable = try sealedInit() }
+        if let pause { spec.pidNamespace = "/proc/\(pause.pid)/ns/pid" }
         var limits = ResourceLimits(noSwap: true)
         if let cpu = def.cpu, cpu > 0 { limits.cpuShares = Int64(max(cpu, 2)) }
         if let m = def.memory { limits.memoryMax = Int64(m) << 20 }
@@ -413,6 +448,9 @@ public actor TaskRunner {
     func containerExited(_ c: ContainerState, _ status: TerminationStatus) {
         c.lastStatus = "STOPPED"
         c.exitCode = status.code
+        // In a shared pid namespace the container's other processes outlive its main one;
+        // a stopped container has none left.
+        if pause != nil { c.cgroup?.killAll() }
         if let cg = c.cgroup, cg.stats().oomKills > 0, !status.exited {
             c.reason = "OutOfMemoryError: Container killed due to memory usage"
         }
@@ -481,6 +519,10 @@ public actor TaskRunner {
             task.desiredStatus = "STOPPED"
         }
         setStatus("DEPROVISIONING")
+        if let pause {
+            pause.signal(SIGKILL)
+            _ = await pause.wait()
+        }
         if let pump {
             await pump.close()
         }

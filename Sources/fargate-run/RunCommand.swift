@@ -45,6 +45,9 @@ struct Run: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "No status lines or progress; container output and errors only.")
     var quiet = false
 
+    @Option(name: .long, help: "Most processes and threads the whole task may have (fork bombs stop here).")
+    var pidsLimit: Int64 = 4096
+
     func run() async throws {
         global.bootstrapLogging()
         let logger = Logger(label: "fargate-run")
@@ -72,7 +75,7 @@ struct Run: AsyncParsableCommand {
         }
         let console = Console(containerOut: output == .json ? 2 : 1, quiet: quiet, containerNames: plan.containers.map(\.name))
         for w in plan.warnings { console.warning(w) }
-        let runner = TaskRunner(plan: plan, config: RunConfiguration(root: root, cgroupParent: cgroupParent, prices: priceTable),
+        let runner = TaskRunner(plan: plan, config: RunConfiguration(root: root, cgroupParent: cgroupParent, prices: priceTable, pidsLimit: pidsLimit),
                                 sink: console, observer: console, logger: logger)
 
         // ^C once: stop the task as StopTask would. Twice: kill it.
@@ -195,6 +198,37 @@ struct Report: AsyncParsableCommand {
         let open = try ledger.openTasks()
         if !open.isEmpty {
             FileHandle.standardError.write(Data("fargate-run: \(open.count) task(s) started billing and never closed (fargate-run was killed?): \(open.map(\.taskArn).joined(separator: ", "))\n".utf8))
+        }
+    }
+}
+
+struct Inspect: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show how a running task's containers are isolated, read from /proc of the real processes.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Task id, unique id prefix, or ARN.")
+    var task: String
+
+    @Option(name: .long, help: "text or json.")
+    var output: OutputFormat = .text
+
+    func run() async throws {
+        let root = try StateRoot(path: StateRoot.resolve(global.root))
+        do {
+            let id = try TaskInspector.findTask(task, root: root)
+            let report = try TaskInspector.report(task: id, root: root)
+            if output == .json {
+                let enc = JSONEncoder()
+                enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try enc.encode(report), as: UTF8.self))
+            } else {
+                print(TaskInspector.render(report), terminator: "")
+            }
+        } catch let e as TaskInspector.NotFound {
+            FileHandle.standardError.write(Data("fargate-run: \(e)\n".utf8))
+            throw ExitCode(1)
         }
     }
 }

@@ -18,14 +18,16 @@ struct CgroupProbeTests {
         35 30 0:31 / /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime shared:16 - cgroup cgroup rw,memory
         36 30 0:32 / /sys/fs/cgroup/pids rw,nosuid,nodev,noexec,relatime shared:17 - cgroup cgroup rw,pids
         37 30 0:33 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd
+        38 30 0:34 / /sys/fs/cgroup/devices rw,nosuid,nodev,noexec,relatime shared:18 - cgroup cgroup rw,devices
         """
-    let hybridMembership = "9:name=systemd:/\n8:pids:/\n4:memory:/process_api/abc\n2:cpuacct:/\n1:cpu:/\n0::/\n"
+    let hybridMembership = "9:name=systemd:/\n8:pids:/\n5:devices:/\n4:memory:/process_api/abc\n2:cpuacct:/\n1:cpu:/\n0::/\n"
 
     @Test func hybridHostIsV1WithOneHierarchyPerController() throws {
         let h = try CgroupHost.probe(mountinfo: hybridMountinfo, membership: hybridMembership, parent: nil, isUnifiedRoot: false)
         #expect(h.version == .v1)
-        #expect(h.hierarchies.map(\.controllers) == [["cpu"], ["cpuacct"], ["memory"], ["pids"]])
-        #expect(h.hierarchies.map(\.directory) == ["/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpuacct", "/sys/fs/cgroup/memory/process_api/abc", "/sys/fs/cgroup/pids"])
+        #expect(h.hierarchies.map(\.controllers) == [["cpu"], ["cpuacct"], ["memory"], ["pids"], ["devices"]])
+        #expect(h.hierarchies.map(\.directory) == ["/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpuacct", "/sys/fs/cgroup/memory/process_api/abc",
+                                                   "/sys/fs/cgroup/pids", "/sys/fs/cgroup/devices"])
     }
 
     @Test func comountedControllersShareAHierarchy() throws {
@@ -33,9 +35,10 @@ struct CgroupProbeTests {
             33 30 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct
             35 30 0:31 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
             36 30 0:32 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids
+            37 30 0:33 / /sys/fs/cgroup/devices rw - cgroup cgroup rw,devices
             """
         let h = try CgroupHost.probe(mountinfo: mi, membership: "3:cpu,cpuacct:/user.slice\n2:memory:/user.slice\n1:pids:/user.slice\n", parent: nil, isUnifiedRoot: false)
-        #expect(h.hierarchies.count == 3)
+        #expect(h.hierarchies.count == 4)
         #expect(h.hierarchies[0].controllers == ["cpu", "cpuacct"])
         #expect(h.hierarchies[0].directory == "/sys/fs/cgroup/cpu,cpuacct/user.slice")
         #expect(h.hierarchies[0].mountData == "cpu,cpuacct")

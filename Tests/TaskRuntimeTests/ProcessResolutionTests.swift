@@ -81,7 +81,7 @@ struct ImageUserTests {
         defer { dir.remove() }
         #expect(try ImageUser.resolve(nil, layers: l).uid == 0)
         let app = try ImageUser.resolve("app", layers: l)
-        #expect(app.uid == 1000 && app.gid == 1000 && app.additionalGids == [50, 44])
+        #expect(app.uid == 1000 && app.gid == 1000 && app.additionalGids == [1000, 50, 44], "primary group first, as runc")
         #expect(try ImageUser.resolve("1000:50", layers: l).gid == 50)
         #expect(try ImageUser.resolve("app:staff", layers: l).gid == 50)
         #expect(try ImageUser.resolve("4242", layers: l).uid == 4242, "a numeric uid need not exist")

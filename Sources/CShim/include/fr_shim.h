@@ -81,6 +81,8 @@ struct fr_container_spec {
     int clone_flags;          ///< CLONE_NEW* flags for clone(); CLONE_NEWCGROUP is done later
     int unshare_cgroupns;     ///< unshare(CLONE_NEWCGROUP) after the parent moved us into our cgroup
     int netns_fd;             ///< setns() into this network namespace, or -1
+    int pidns_fd;             ///< create the child in this pid namespace (no CLONE_NEWPID), or -1
+    int exec_fd;              ///< execveat() this (sealed memfd) instead of searching argv[0], or -1
     int stdin_fd, stdout_fd, stderr_fd;
     int sync_fd;              ///< read end: the parent writes one byte once we are in our cgroup
     int err_fd;               ///< write end (CLOEXEC): a struct fr_spawn_error on failure, EOF on exec
@@ -129,6 +131,19 @@ struct fr_spawn_error {
     char detail[480];         ///< the path or name involved, NUL-terminated
 };
 
+/// One device cgroup rule: `type` 'a' (all), 'b' or 'c'; major/minor -1 for any; `access`
+/// bits 1 mknod, 2 read, 4 write.
+struct fr_device_rule {
+    char type;
+    int32_t major;
+    int32_t minor;
+    uint32_t access;
+};
+
+/// cgroup v2: loads an eBPF device program allowing exactly `rules` and attaches it to the
+/// cgroup (BPF_F_ALLOW_MULTI). On failure -1 with errno set; the verifier's log, if any, in `log`.
+int fr_device_filter_attach(int cgroup_fd, const struct fr_device_rule *rules, size_t nrules, char *log, size_t loglen);
+
 /// clone() a container init with `spec`. Returns the child's pid, or -1 with errno set.
 /// `*pidfd_out` receives a pidfd (CLONE_PIDFD, CLOEXEC) for race-free waiting and signalling.
 pid_t fr_spawn(const struct fr_container_spec *spec, int *pidfd_out);
@@ -148,6 +163,8 @@ int fr_try_reap(pid_t pid, int *exited, int *status);
 int fr_close_range_cloexec(unsigned int first);
 /// makedev(3), a macro Swift cannot call.
 uint64_t fr_makedev(uint32_t major, uint32_t minor);
+/// memfd_create(name, MFD_CLOEXEC | flags).
+int fr_memfd(const char *name, unsigned int flags);
 /// pipe2(O_CLOEXEC).
 int fr_pipe_cloexec(int fds[2]);
 int fr_set_child_subreaper(void);

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CShim
 import Foundation
 import LinuxSupport
 
@@ -19,9 +20,11 @@ public struct ResourceLimits: Sendable, Equatable, Codable {
     public var noSwap: Bool
     /// Maximum number of tasks (processes and threads).
     public var pidsMax: Int64?
+    /// Device nodes that may be opened or created; nil leaves access as inherited.
+    public var devices: [DeviceRule]?
 
     public init(cpuQuota: Int64? = nil, cpuPeriod: Int64 = 100_000, cpuShares: Int64? = nil, memoryMax: Int64? = nil,
-                memoryLow: Int64? = nil, noSwap: Bool = false, pidsMax: Int64? = nil) {
+                memoryLow: Int64? = nil, noSwap: Bool = false, pidsMax: Int64? = nil, devices: [DeviceRule]? = nil) {
         self.cpuQuota = cpuQuota
         self.cpuPeriod = cpuPeriod
         self.cpuShares = cpuShares
@@ -29,6 +32,7 @@ public struct ResourceLimits: Sendable, Equatable, Codable {
         self.memoryLow = memoryLow
         self.noSwap = noSwap
         self.pidsMax = pidsMax
+        self.devices = devices
     }
 
     /// v2 cpu.weight from v1 shares, as runc converts it (libcontainer/cgroups/utils.go):
@@ -72,6 +76,11 @@ public struct Cgroup: Sendable {
     init(host: CgroupHost, relativePath: String) {
         self.host = host
         self.relativePath = relativePath
+    }
+
+    /// A cgroup that already exists (made by another process), for reading.
+    public init(existing host: CgroupHost, relativePath: String) {
+        self.init(host: host, relativePath: relativePath)
     }
 
     /// Creates the cgroup (failing if it exists, so two tasks never share one) and applies limits.
@@ -137,6 +146,7 @@ public struct Cgroup: Sendable {
             if let m = l.memoryLow { try FileSystem.writeString(dir + "/memory.low", "\(m)") }
             if l.noSwap, FileSystem.exists(dir + "/memory.swap.max") { try FileSystem.writeString(dir + "/memory.swap.max", "0") }
             if let p = l.pidsMax { try FileSystem.writeString(dir + "/pids.max", "\(p)") }
+            if let rules = l.devices { try attachDeviceFilter(dir, rules) }
         case .v1:
             if let q = l.cpuQuota, let d = directory(for: "cpu") {
                 try FileSystem.writeString(d + "/cpu.cfs_period_us", "\(l.cpuPeriod)")
@@ -155,6 +165,24 @@ public struct Cgroup: Sendable {
                 if l.noSwap, FileSystem.exists(d + "/memory.swappiness") { try? FileSystem.writeString(d + "/memory.swappiness", "0") }
             }
             if let p = l.pidsMax, let d = directory(for: "pids") { try FileSystem.writeString(d + "/pids.max", "\(p)") }
+            if let rules = l.devices, let d = directory(for: "devices") {
+                try FileSystem.writeString(d + "/devices.deny", "a")
+                for r in rules { try FileSystem.writeString(d + "/devices.allow", r.description) }
+            }
+        }
+    }
+
+    /// v2: devices are controlled by an eBPF program attached to the cgroup.
+    private func attachDeviceFilter(_ dir: String, _ rules: [DeviceRule]) throws {
+        let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw SystemError("open", path: dir) }
+        defer { close(fd) }
+        var c = rules.map(\.cRule)
+        var log = [CChar](repeating: 0, count: 4096)
+        if fr_device_filter_attach(fd, &c, c.count, &log, log.count) != 0 {
+            let e = errno
+            let verifier = String(cString: log)
+            throw SandboxError.cgroup("attaching the device filter to \(dir): \(SystemError("bpf", errno: e).description.dropFirst(5))\(verifier.isEmpty ? "" : " (verifier: \(verifier))")")
         }
     }
 

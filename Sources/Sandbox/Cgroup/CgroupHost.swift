@@ -26,11 +26,11 @@ public struct CgroupHost: Sendable {
     }
 
     public let version: CgroupVersion
-    /// v2: one hierarchy. v1: the hierarchies holding cpu, cpuacct, memory and pids.
+    /// v2: one hierarchy. v1: the hierarchies holding cpu, cpuacct, memory, pids and devices.
     public let hierarchies: [Hierarchy]
 
     /// The v1 controllers fargate-run manages; each must be mounted somewhere.
-    public static let v1Controllers = ["cpu", "cpuacct", "memory", "pids"]
+    public static let v1Controllers = ["cpu", "cpuacct", "memory", "pids", "devices"]
     /// The v2 controllers fargate-run enables for its cgroups.
     public static let v2Controllers = ["cpu", "memory", "pids"]
 
