@@ -75,13 +75,18 @@ int fr_device_filter_attach(int cgroup_fd, const struct fr_device_rule *rules, s
     attr.insn_cnt = (uint32_t)n;
     attr.insns = (uint64_t)(uintptr_t)prog;
     attr.license = (uint64_t)(uintptr_t)"Apache-2.0";
-    if (log && loglen) {
+    int prog_fd = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof attr);
+    if (prog_fd < 0 && log && loglen) {
+        // Load again with the verifier's log, only to explain the failure. A log that does not
+        // fit makes the load fail with ENOSPC, so it is never asked for on the first try.
+        int first = errno;
         log[0] = 0;
         attr.log_buf = (uint64_t)(uintptr_t)log;
         attr.log_size = (uint32_t)loglen;
         attr.log_level = 1;
+        (void)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof attr);
+        errno = first;
     }
-    int prog_fd = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof attr);
     if (prog_fd < 0) return -1;
     memset(&attr, 0, sizeof attr);
     attr.target_fd = (uint32_t)cgroup_fd;

@@ -48,15 +48,7 @@ final class Console: LogSink, TaskObserver, Sendable {
         return f.string(from: Date())
     }
 
-    func write(_ fd: Int32, _ s: String) {
-        var bytes = Array(s.utf8)
-        var off = 0
-        while off < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
-            if n < 0 { if errno == EINTR { continue }; return }
-            off += n
-        }
-    }
+    func write(_ fd: Int32, _ s: String) { writeOut(fd, s) }
 
     /// Writes a line to stderr, first clearing an in-place progress line.
     func status(_ s: String) {
@@ -147,5 +139,17 @@ final class Console: LogSink, TaskObserver, Sendable {
         var i = 0
         while v >= 1024 && i < units.count - 1 { v /= 1024; i += 1 }
         return i == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[i])
+    }
+}
+
+/// Writes all of `text` to fd 1 or 2. A reader that went away (EPIPE) loses the text; it never
+/// takes fargate-run down with it (SIGPIPE is ignored).
+func writeOut(_ fd: Int32, _ text: String) {
+    var bytes = Array(text.utf8)
+    var off = 0
+    while off < bytes.count {
+        let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
+        if n < 0 { if errno == EINTR { continue }; return }
+        off += n
     }
 }

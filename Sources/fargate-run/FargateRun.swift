@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import Foundation
 import LinuxSupport
@@ -19,6 +22,10 @@ struct FargateRun: AsyncParsableCommand {
 
     static func main() async {
         FileSystem.ensureStandardDescriptors()
+        // A closed output pipe (`fargate-run task.json | head`, a reader that died) must not
+        // kill us in the middle of a task: writes fail with EPIPE instead and the task still
+        // stops and cleans up. Containers reset every signal to its default.
+        signal(SIGPIPE, SIG_IGN)
         do {
             var command = try parseAsRoot()
             if var async = command as? AsyncParsableCommand {

@@ -61,16 +61,16 @@ struct Run: AsyncParsableCommand {
         } catch let e as TaskDefinitionError {
             var e = e
             e.file = taskDefinition
-            FileHandle.standardError.write(Data("fargate-run: \(e)\n".utf8))
+            writeOut(2, "fargate-run: \(e)\n")
             throw ExitCode(invalidInputExitCode)
         } catch {
-            FileHandle.standardError.write(Data("fargate-run: \(error)\n".utf8))
+            writeOut(2, "fargate-run: \(error)\n")
             throw ExitCode(runtimeFailureExitCode)
         }
 
         let root: StateRoot
         do { root = try StateRoot(path: StateRoot.resolve(global.root)) } catch {
-            FileHandle.standardError.write(Data("fargate-run: state root: \(error)\n".utf8))
+            writeOut(2, "fargate-run: state root: \(error)\n")
             throw ExitCode(runtimeFailureExitCode)
         }
         let console = Console(containerOut: output == .json ? 2 : 1, quiet: quiet, containerNames: plan.containers.map(\.name))
@@ -95,10 +95,10 @@ struct Run: AsyncParsableCommand {
             enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             struct Described: Encodable { var tasks: [ECS.Task]; var failures: [String] = [] }
             let data = try enc.encode(Described(tasks: [result.task]))
-            FileHandle.standardOutput.write(data + Data("\n".utf8))
+            writeOut(1, String(decoding: data, as: UTF8.self) + "\n")
         }
         if let failure = result.failure {
-            FileHandle.standardError.write(Data("fargate-run: \(failure)\n".utf8))
+            writeOut(2, "fargate-run: \(failure)\n")
         }
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }
@@ -160,7 +160,7 @@ struct Validate: AsyncParsableCommand {
                 enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
                 print(String(decoding: try enc.encode(e.issues), as: UTF8.self))
             } else {
-                FileHandle.standardError.write(Data("fargate-run: \(e)\n".utf8))
+                writeOut(2, "fargate-run: \(e)\n")
             }
             throw ExitCode(invalidInputExitCode)
         }
@@ -194,10 +194,10 @@ struct Report: AsyncParsableCommand {
         let root = try StateRoot(path: StateRoot.resolve(global.root))
         let ledger = try Ledger(path: root.ledgerPath)
         let report = CostReport(records: try ledger.records(since: sinceDate, family: family))
-        FileHandle.standardOutput.write(Data(report.render(CostReport.Format(rawValue: format.rawValue)!).utf8))
+        writeOut(1, report.render(CostReport.Format(rawValue: format.rawValue)!))
         let open = try ledger.openTasks()
         if !open.isEmpty {
-            FileHandle.standardError.write(Data("fargate-run: \(open.count) task(s) started billing and never closed (fargate-run was killed?): \(open.map(\.taskArn).joined(separator: ", "))\n".utf8))
+            writeOut(2, "fargate-run: \(open.count) task(s) started billing and never closed (fargate-run was killed?): \(open.map(\.taskArn).joined(separator: ", "))\n")
         }
     }
 }
@@ -227,7 +227,7 @@ struct Inspect: AsyncParsableCommand {
                 print(TaskInspector.render(report), terminator: "")
             }
         } catch let e as TaskInspector.NotFound {
-            FileHandle.standardError.write(Data("fargate-run: \(e)\n".utf8))
+            writeOut(2, "fargate-run: \(e)\n")
             throw ExitCode(1)
         }
     }

@@ -20,7 +20,7 @@ struct StderrLogHandler: LogHandler {
         if let m = event.metadata { all.merge(m) { $1 } }
         let fields = all.sorted { $0.key < $1.key }.map { "\($0.key)=\(StderrLogHandler.quote("\($0.value)"))" }
         let line = ([Console.timestamp(), event.level.rawValue, label + ":", "\(event.message)"] + fields).joined(separator: " ") + "\n"
-        FileHandle.standardError.write(Data(line.utf8))
+        writeOut(2, line)
     }
 
     static func quote(_ s: String) -> String {

@@ -27,7 +27,7 @@ struct Harness {
 
     /// Options follow the subcommand, as ArgumentParser wants them.
     func withRoot(_ args: [String]) -> [String] {
-        if let first = args.first, ["run", "validate", "report"].contains(first) { return [first, "--root", root] + args.dropFirst() }
+        if let first = args.first, ["run", "validate", "report", "inspect"].contains(first) { return [first, "--root", root] + args.dropFirst() }
         return ["--root", root] + args
     }
 
@@ -47,6 +47,14 @@ struct Harness {
     func state(_ id: String) -> [String: Any]? {
         guard let d = FileManager.default.contents(atPath: root + "/tasks/\(id)/state.json") else { return nil }
         return try? JSONSerialization.jsonObject(with: d) as? [String: Any]
+    }
+
+    /// The task whose state says RUNNING, with its state.
+    func runningTask() -> (String, [String: Any])? {
+        for id in taskIds() {
+            if let s = state(id), ((s["task"] as? [String: Any])?["lastStatus"] as? String) == "RUNNING" { return (id, s) }
+        }
+        return nil
     }
 
     /// Everything of task `id` still on the machine: mounts, the network namespace, cgroups,
@@ -150,6 +158,7 @@ struct RunTaskTests {
               {"name": "b", "image": "IMAGE", "command": ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]}]}
             """#)
         let p = try h.background(["--output", "json", t])
+        defer { p.stop() }
         var pids: [String: Int32] = [:]
         var id = ""
         let running = eventually {
@@ -200,6 +209,7 @@ struct RunTaskTests {
               {"name": "app", "image": "IMAGE", "command": ["sleep", "1000"], "stopTimeout": 2}]}
             """#)
         let p = try h.background(["--output", "json", t])
+        defer { p.stop() }
         var pid: Int32 = 0
         try #require(eventually {
             guard let id = h.taskIds().first, let ps = h.state(id)?["pids"] as? [String: Int], let a = ps["app"] else { return false }
@@ -293,6 +303,7 @@ struct RunTaskTests {
         let t = try h.task(#"{"family": "billed", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["true"]}]}"#)
         // Two tasks in one root at the same time.
         let p1 = try h.background([t]), p2 = try h.background([t])
+        defer { p1.stop(); p2.stop() }
         #expect(p1.wait() == 0)
         #expect(p2.wait() == 0)
         let report = try h.fargateRun(["report", "--format", "json"])
@@ -312,6 +323,20 @@ struct RunTaskTests {
         #expect(table.contains("TOTAL") && table.contains("$0.000411416"))
         let sqlite = try run("/usr/bin/sqlite3", [h.root + "/ledger.sqlite", "SELECT count(*) FROM open_tasks;"])
         #expect(sqlite.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+    }
+
+    @Test func aReaderThatGoesAwayDoesNotStrandTheTask() throws {
+        // `fargate-run task.json | head -1`: the pipe closes while containers still write.
+        let h = try Harness()
+        defer { h.cleanup() }
+        let t = try h.task(#"{"family": "pipe", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["sh", "-c", "for i in $(seq 1 3000); do echo line $i; done; sleep 1; echo end"]}]}"#)
+        let r = try run("/bin/sh", ["-c", "'\(fargateRunBinary)' --root '\(h.root)' '\(t)' 2>&1 | head -n 1"])
+        #expect(r.stdout.split(separator: "\n").count == 1)
+        let id = try #require(h.taskIds().first)
+        #expect(eventually(timeout: 30) { (h.state(id)?["task"] as? [String: Any])?["lastStatus"] as? String == "STOPPED" })
+        #expect(h.leftovers(id).isEmpty, "\(h.leftovers(id))")
+        let billed = try run("/usr/bin/sqlite3", [h.root + "/ledger.sqlite", "SELECT count(*) FROM billing_records;"])
+        #expect(billed.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "1", "the task still ended and was billed")
     }
 
     @Test func theRootComesFromTheEnvironmentAndRunIsTheDefaultCommand() throws {

@@ -157,9 +157,26 @@ static void hog(long mb) {
     fflush(stdout);
 }
 
+/// Forks children that wait, until fork fails or `max` are made; reports how many.
+static void forks(long max) {
+    long n = 0;
+    int err = 0;
+    for (; n < max; n++) {
+        pid_t p = fork();
+        if (p < 0) { err = errno; break; }
+        if (p == 0) { pause(); _exit(0); }
+    }
+    printf("forked %ld %s\n", n, errname(err));
+    char buf[32] = {0};
+    int fd = open("/sys/fs/cgroup/pids/pids.current", O_RDONLY);
+    if (fd < 0) fd = open("/sys/fs/cgroup/pids.current", O_RDONLY);
+    if (fd >= 0) { if (read(fd, buf, sizeof buf - 1) > 0) printf("pids.current %s", buf); close(fd); }
+    fflush(stdout);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: probe syscalls|files|fds|exe|hog MB|all\n");
+        fprintf(stderr, "usage: probe syscalls|files|fds|exe|hog MB|forks MAX|all\n");
         return 2;
     }
     const char *what = argv[1];
@@ -168,5 +185,6 @@ int main(int argc, char **argv) {
     if (!strcmp(what, "files") || !strcmp(what, "all")) files();
     if (!strcmp(what, "exe") || !strcmp(what, "all")) exe();
     if (!strcmp(what, "hog")) hog(argc > 2 ? atol(argv[2]) : 1024);
+    if (!strcmp(what, "forks")) forks(argc > 2 ? atol(argv[2]) : 100000);
     return 0;
 }

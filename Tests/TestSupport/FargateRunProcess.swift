@@ -52,6 +52,14 @@ public final class BackgroundProcess: @unchecked Sendable {
 
     public func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
 
+    /// Stops it the way a user would (SIGINT, so the task tears down), SIGKILL only if that
+    /// does not end it. For `defer`, so a failing test never leaves a task running.
+    public func stop() {
+        guard process.isRunning else { return }
+        signal(SIGINT)
+        _ = wait(timeout: 30)
+    }
+
     /// Waits for the exit (bounded), returning its status; SIGKILLs it past the deadline.
     public func wait(timeout: Double = 60) -> Int32? {
         let deadline = Date().addingTimeInterval(timeout)

@@ -104,6 +104,21 @@ public enum TestImages {
     /// The OCI reference of the busybox image.
     public static func busyboxOCI() throws -> String { "oci:" + (try busybox()) + "/oci:latest" }
 
+    nonisolated(unsafe) private static var probeBuilt: String?
+
+    /// busybox plus /usr/local/bin/probe (Tests/Probe), as an OCI reference.
+    public static func probeOCI() throws -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        if let probeBuilt { return probeBuilt }
+        let probe = FileSystemPaths.sibling(of: fargateRunBinary, "fargate-probe")
+        let dir = repositoryRoot + "/.build/test-images/probe"
+        let r = try run("/bin/bash", [repositoryRoot + "/rootfs-tools/build-busybox-image.sh", dir, "--add", probe + ":/usr/local/bin/probe"])
+        guard r.status == 0 else { throw TestFailure("building the probe image failed: \(r.stderr)") }
+        probeBuilt = "oci:" + dir + "/oci:latest"
+        return probeBuilt!
+    }
+
     /// An unpacked copy of the busybox rootfs in `dir` (made with tar, for tests below the
     /// image layer).
     public static func unpackBusybox(into dir: String) throws {
@@ -137,4 +152,10 @@ public func writeFile(_ path: String, _ bytes: some Collection<UInt8>) throws {
     defer { fclose(f) }
     let a = Array(bytes)
     guard fwrite(a, 1, a.count, f) == a.count else { throw TestFailure("short write to \(path)") }
+}
+
+enum FileSystemPaths {
+    static func sibling(of path: String, _ name: String) -> String {
+        URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(name).path
+    }
 }

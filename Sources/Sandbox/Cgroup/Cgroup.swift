@@ -178,10 +178,10 @@ public struct Cgroup: Sendable {
         guard fd >= 0 else { throw SystemError("open", path: dir) }
         defer { close(fd) }
         var c = rules.map(\.cRule)
-        var log = [CChar](repeating: 0, count: 4096)
+        var log = [CChar](repeating: 0, count: 65536)
         if fr_device_filter_attach(fd, &c, c.count, &log, log.count) != 0 {
             let e = errno
-            let verifier = String(cString: log)
+            let verifier = String(String(cString: log).suffix(400))
             throw SandboxError.cgroup("attaching the device filter to \(dir): \(SystemError("bpf", errno: e).description.dropFirst(5))\(verifier.isEmpty ? "" : " (verifier: \(verifier))")")
         }
     }
