@@ -461,14 +461,6 @@ static int fr_child(void *arg) {
     // A session of our own: the terminal's ^C goes to fargate-run, not straight to containers.
     if (setsid() < 0) fr_die(s, FR_STAGE_SETSID, NULL);
 
-    // Wait until the parent has moved us into the container's cgroup.
-    char go = 0;
-    ssize_t r;
-    do { r = read(s->sync_fd, &go, 1); } while (r < 0 && errno == EINTR);
-    if (r != 1) { errno = r < 0 ? errno : EPIPE; fr_die(s, FR_STAGE_SYNC, NULL); }
-    close(s->sync_fd);
-
-    if (s->unshare_cgroupns && unshare(CLONE_NEWCGROUP) != 0) fr_die(s, FR_STAGE_CGROUPNS, NULL);
     if (s->netns_fd >= 0) {
         if (setns(s->netns_fd, CLONE_NEWNET) != 0) fr_die(s, FR_STAGE_NETNS, NULL);
         close(s->netns_fd);
@@ -488,9 +480,20 @@ static int fr_child(void *arg) {
     int rootfd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0) fr_die(s, FR_STAGE_ROOTFS, s->rootfs);
 
-    for (size_t i = 0; i < s->nmounts; i++) fr_do_mount(s, rootfd, &s->mounts[i]);
+    size_t early = s->nmounts_early < s->nmounts ? s->nmounts_early : s->nmounts;
+    for (size_t i = 0; i < early; i++) fr_do_mount(s, rootfd, &s->mounts[i]);
     for (size_t i = 0; i < s->ndevices; i++) fr_make_device(s, rootfd, &s->devices[i]);
     for (size_t i = 0; i < s->nsymlinks; i++) fr_make_symlink(s, rootfd, &s->symlinks[i]);
+
+    // Wait until the parent has moved us into the container's cgroup: from here on every
+    // limit applies, and the cgroup namespace made next is rooted at our own cgroup.
+    char go = 0;
+    ssize_t r;
+    do { r = read(s->sync_fd, &go, 1); } while (r < 0 && errno == EINTR);
+    if (r != 1) { errno = r < 0 ? errno : EPIPE; fr_die(s, FR_STAGE_SYNC, NULL); }
+    close(s->sync_fd);
+    if (s->unshare_cgroupns && unshare(CLONE_NEWCGROUP) != 0) fr_die(s, FR_STAGE_CGROUPNS, NULL);
+    for (size_t i = early; i < s->nmounts; i++) fr_do_mount(s, rootfd, &s->mounts[i]);
 
     // pivot_root(".", ".") stacks the old root on the new one; detaching it leaves only the new.
     if (fchdir(rootfd) != 0) fr_die(s, FR_STAGE_PIVOT, s->rootfs);

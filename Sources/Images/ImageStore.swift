@@ -142,7 +142,7 @@ public final class ImageStore: Sendable {
         enc.dateEncodingStrategy = .iso8601
         guard let data = try? enc.encode(r) else { return }
         let name = Digest.of(Array(r.reference.utf8)).hex
-        try? FileSystem.writeAtomically(recordRoot + "/" + name + ".json", Array(data))
+        try? FileSystem.writeAtomically(recordRoot + "/" + name + ".json", Array(data), durable: false)
     }
 
     /// Every image prepared in this root, most recently used first.

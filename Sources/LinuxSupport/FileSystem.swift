@@ -29,8 +29,10 @@ public enum FileSystem {
     }
 
     /// Creates a file with `contents` atomically: a temporary file in the same directory is
-    /// written, fsynced and renamed over `path`.
-    public static func writeAtomically(_ path: String, _ contents: [UInt8], mode: mode_t = 0o644) throws(SystemError) {
+    /// written and renamed over `path`, so readers see the old or the new content, never part.
+    /// `durable` also fsyncs before the rename, for data that must survive a power cut; status
+    /// files that are rewritten many times a second do not need it.
+    public static func writeAtomically(_ path: String, _ contents: [UInt8], mode: mode_t = 0o644, durable: Bool = true) throws(SystemError) {
         let tmp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = try syscallRetrying("open", path: tmp) { open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode) }
         var ok = false
@@ -45,7 +47,7 @@ public enum FileSystem {
             }
             off += n
         }
-        try syscallRetrying("fsync", path: tmp) { fsync(fd) }
+        if durable { try syscallRetrying("fsync", path: tmp) { fsync(fd) } }
         try syscallRetrying("rename", path: path) { rename(tmp, path) }
         ok = true
     }

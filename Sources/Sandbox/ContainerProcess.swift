@@ -148,6 +148,8 @@ public enum ContainerLauncher {
         }
         c.mounts = UnsafePointer(mounts.baseAddress)
         c.nmounts = spec.mounts.count
+        // cgroup filesystems must be mounted inside the new cgroup namespace, after the join.
+        c.nmounts_early = spec.mounts.firstIndex { $0.target == "/sys/fs/cgroup" || $0.target.hasPrefix("/sys/fs/cgroup/") } ?? spec.mounts.count
         let devices = arena.buffer(of: fr_device.self, count: spec.devices.count)
         for (i, d) in spec.devices.enumerated() {
             devices[i] = fr_device(path: arena.string(d.path), mode: d.mode, major: d.major, minor: d.minor)

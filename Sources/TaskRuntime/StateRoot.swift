@@ -22,6 +22,8 @@ public struct StateRoot: Sendable {
 
     public var tasksDirectory: String { path + "/tasks" }
     public var ledgerPath: String { path + "/ledger.sqlite" }
+    /// Derived data that is safe to delete (compiled seccomp programs).
+    public var cacheDirectory: String { path + "/cache" }
     public func taskDirectory(_ id: String) -> String { tasksDirectory + "/" + id }
     public func logDirectory(_ id: String) -> String { taskDirectory(id) + "/logs" }
 }

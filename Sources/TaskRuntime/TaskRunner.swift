@@ -103,7 +103,9 @@ public actor TaskRunner {
     var containers: [ContainerState] = []
     var taskCgroup: Cgroup?
     var network: NetworkNamespace?
-    var ledger: Ledger?
+    /// Opening the ledger and committing the open-task marker (an fdatasync) runs beside the
+    /// pull and the container starts; it must only finish before the bill is written.
+    var ledgerOpening: Task<Ledger, any Error>?
     var stopping = false
     var stopCode: String?
     /// Essential containers in the order they stopped.
@@ -168,11 +170,16 @@ public actor TaskRunner {
         do {
             try FileSystem.makeDirectories(config.root.logDirectory(taskId), mode: 0o700)
             pump = try LogPump(sink: sink)
+            mark("start")
             try provision()
+            mark("provisioned")
             try pullImages()
+            mark("images ready")
             setStatus("ACTIVATING")
             startReadyContainers()
+            mark("containers started")
             try await supervise()
+            mark("containers exited")
         } catch {
             if failure == nil { failure = "\(error)" }
             if stopCode == nil {
@@ -197,7 +204,9 @@ public actor TaskRunner {
                                                               noSwap: true, pidsMax: config.pidsLimit,
                                                               devices: DeviceRule.containerDefault),
                                        delegateControllers: true)
+        mark("task cgroup")
         network = try NetworkNamespace.create(name: "fr-" + String(taskId.prefix(16)))
+        mark("netns")
         if plan.sharedPidNamespace { try startPause() }
         logger.debug("provisioned", metadata: ["cgroup": "\(taskCgroup!.paths[0])", "netns": "\(network!.path)"])
     }
@@ -219,7 +228,7 @@ public actor TaskRunner {
         var spec = ContainerSpec(rootfs: .directory(root), arguments: ["fargate-init", "--pause"], environment: [],
                                  workingDirectory: "/", hostname: String(taskId.prefix(12)), networkNamespace: network.path,
                                  readonlyRootfs: true, capabilities: [], rlimits: [],
-                                 seccompProgram: try SeccompProfile.program(for: []))
+                                 seccompProgram: try SeccompProfile.program(for: [], cacheDirectory: config.root.cacheDirectory))
         spec.executable = try sealedInit()
         let cg = try taskCgroup.child("pause", limits: ResourceLimits())
         pauseCgroup = cg
@@ -232,9 +241,13 @@ public actor TaskRunner {
         setStatus("PENDING")
         let start = Date()
         task.pullStartedAt = ECS.Timestamp(start)
-        let ledger = try Ledger(path: config.root.ledgerPath)
-        self.ledger = ledger
-        try ledger.open(OpenTask(taskArn: taskArn, family: plan.family, billingStartMicros: micros(start), pid: getpid()))
+        let marker = OpenTask(taskArn: taskArn, family: plan.family, billingStartMicros: micros(start), pid: getpid())
+        let path = config.root.ledgerPath
+        ledgerOpening = Task.detached {
+            let ledger = try Ledger(path: path)
+            try ledger.open(marker)
+            return ledger
+        }
         publish()
         let store = try ImageStore(root: config.root.path)
         var prepared: [String: PreparedImage] = [:]
@@ -384,7 +397,7 @@ public actor TaskRunner {
             symlinks: DefaultProfile.symlinks, maskedPaths: DefaultProfile.maskedPaths,
             readonlyPaths: DefaultProfile.readonlyPaths(cgroups: taskCgroup.host),
             readonlyRootfs: def.readonlyRootFilesystem ?? false, capabilities: caps, rlimits: rlimits,
-            seccompProgram: try SeccompProfile.program(for: caps))
+            seccompProgram: try SeccompProfile.program(for: caps, cacheDirectory: config.root.cacheDirectory))
         if initEnabled { spec.executable = try sealedInit() }
         if let pause { spec.pidNamespace = "/proc/\(pause.pid)/ns/pid" }
         var limits = ResourceLimits(noSwap: true)
@@ -409,7 +422,9 @@ public actor TaskRunner {
         }
         try pump.add(fd: errp[0], container: c.plan.name, stream: .stderr, logFile: logFile)
         logger.debug("starting container", metadata: ["container": "\(c.plan.name)", "argv": "\(args)"])
+        mark("spec \(c.plan.name)")
         c.process = try ContainerLauncher.start(spec, cgroup: cg, stdout: outp[1], stderr: errp[1])
+        mark("exec \(c.plan.name)")
     }
 
     /// The event loop: container exits, stop requests, timers, until every container has stopped.
@@ -526,6 +541,7 @@ public actor TaskRunner {
         if let pump {
             await pump.close()
         }
+        mark("logs drained")
         var cpuUsage: Int64?
         var memoryPeak: Int64?
         if let cg = taskCgroup {
@@ -534,22 +550,26 @@ public actor TaskRunner {
             memoryPeak = s.memoryPeak.map { Int64($0) }
             do { try cg.remove() } catch { observer.warning("removing cgroup \(cg.paths[0]): \(error)") }
         }
+        mark("cgroups removed")
         if let network {
             do { try network.remove() } catch { observer.warning("removing network namespace \(network.path): \(error)") }
         }
+        mark("netns removed")
         for c in containers {
             do { try FileSystem.removeTree(c.directory) } catch { observer.warning("removing \(c.directory): \(error)") }
         }
         try? FileSystem.removeTree(config.root.taskDirectory(taskId) + "/containers")
+        mark("directories removed")
         let end = Date()
         task.stoppedAt = ECS.Timestamp(end)
         if task.executionStoppedAt == nil { task.executionStoppedAt = ECS.Timestamp(end) }
         setStatus("STOPPED")
-        if let ledger, let start = task.pullStartedAt?.date {
+        if let ledgerOpening, let start = task.pullStartedAt?.date {
             let startUs = micros(start), endUs = micros(end)
             let seconds = Billing.billedSeconds(startMicros: startUs, endMicros: endUs)
             let platformKey = plan.cpuArchitecture == "ARM64" ? "linux/arm64" : "linux/x86_64"
             do {
+                let ledger = try await ledgerOpening.value
                 let rates = try config.prices.rates(for: platformKey)
                 let cost = Billing.cost(seconds: seconds, cpuUnits: Int64(plan.size.cpu), memoryMiB: Int64(plan.size.memory),
                                         ephemeralStorageGiB: Int64(plan.ephemeralStorageGiB), rates: rates,
@@ -567,6 +587,7 @@ public actor TaskRunner {
             }
         }
         publish()
+        mark("billed")
     }
 
     func exitCode() -> Int32 {
@@ -596,10 +617,13 @@ public actor TaskRunner {
         let state = TaskState(task: task, pids: Dictionary(uniqueKeysWithValues: containers.compactMap { c in c.process.map { (c.plan.name, $0.pid) } }),
                               networkNamespace: network?.path, cgroupDirectories: taskCgroup?.directories ?? [], ownerPid: getpid())
         if let data = try? TaskState.encoder.encode(state) {
-            try? FileSystem.writeAtomically(config.root.taskDirectory(taskId) + "/state.json", Array(data))
+            // A status file: atomic, but not worth an fsync on every transition.
+            try? FileSystem.writeAtomically(config.root.taskDirectory(taskId) + "/state.json", Array(data), durable: false)
         }
         observer.statusChanged(task)
     }
+
+    nonisolated func mark(_ what: String) { PhaseTiming.mark(what) }
 
     func micros(_ d: Date) -> Int64 { Int64((d.timeIntervalSince1970 * 1_000_000).rounded()) }
 }
@@ -619,5 +643,30 @@ public struct TaskState: Codable, Sendable {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         return e
+    }
+}
+
+/// FARGATE_RUN_TIMING=1 prints, on stderr, when each phase of a run ended, in milliseconds
+/// since the process started: what the start-latency benchmark looks at.
+public enum PhaseTiming {
+    public static let enabled = ProcessInfo.processInfo.environment["FARGATE_RUN_TIMING"] == "1"
+    /// The process start time, from /proc/self/stat (clock ticks since boot) against uptime.
+    static let processStart: Double = {
+        var ts = timespec()
+        clock_gettime(CLOCK_BOOTTIME, &ts)
+        let now = Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+        guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return now }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 19, let ticks = Double(fields[19]) else { return now }
+        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }()
+
+    public static func mark(_ what: String) {
+        guard enabled else { return }
+        var ts = timespec()
+        clock_gettime(CLOCK_BOOTTIME, &ts)
+        let ms = (Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9 - processStart) * 1000
+        FileHandle.standardError.write(Data(String(format: "timing %7.2f ms %@\n", ms, what).utf8))
     }
 }

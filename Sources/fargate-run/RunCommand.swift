@@ -49,6 +49,7 @@ struct Run: AsyncParsableCommand {
     var pidsLimit: Int64 = 4096
 
     func run() async throws {
+        PhaseTiming.mark("main")
         global.bootstrapLogging()
         let logger = Logger(label: "fargate-run")
         let loaded: LoadedTaskDefinition
@@ -68,6 +69,7 @@ struct Run: AsyncParsableCommand {
             throw ExitCode(runtimeFailureExitCode)
         }
 
+        PhaseTiming.mark("definition loaded")
         let root: StateRoot
         do { root = try StateRoot(path: StateRoot.resolve(global.root)) } catch {
             writeOut(2, "fargate-run: state root: \(error)\n")
@@ -89,6 +91,7 @@ struct Run: AsyncParsableCommand {
         }
         let result = await runner.run()
         signals.cancel()
+        PhaseTiming.mark("runner done")
 
         if output == .json {
             let enc = JSONEncoder()

@@ -90,6 +90,10 @@ struct fr_container_spec {
     const char *rootfs;       ///< host path of the directory that becomes "/"
     const char *overlay_data; ///< overlay mount options for rootfs, or NULL to bind rootfs to itself
     const struct fr_mount *mounts; size_t nmounts;
+    /// Mounts [0, nmounts_early) are made before the child waits to be moved into its cgroup,
+    /// overlapping the parent's (slow, RCU-synchronized) cgroup migration; the rest (the
+    /// cgroup filesystems, which must see the new cgroup namespace) after.
+    size_t nmounts_early;
     const struct fr_device *devices; size_t ndevices;
     const struct fr_symlink *symlinks; size_t nsymlinks;
     const char *const *masked_paths; size_t nmasked;
