@@ -80,12 +80,29 @@ struct IsolationTests {
         let (lines, _, status, _) = try p.run(["probe", "fds"])
         #expect(status == 0)
         #expect(lines.last == "leaked_fds 0", "\(lines)")
-        for n in [3, 5, 7, 9] {
+        for n in 3...20 {
             let (_, task, s, _) = try p.run(["true"], extra: #", "workingDirectory": "/proc/self/fd/\#(n)""#)
             #expect(s == 125, "a working directory through /proc/self/fd/\(n) is refused")
             let reason = (try? container(task, "c"))?["reason"] as? String ?? ""
             #expect(reason.hasPrefix("CannotStartContainerError: working directory /proc/self/fd/\(n)"), "\(reason)")
         }
+    }
+
+    @Test func cgroupParentPlacesTheTaskCgroup() throws {
+        let p = try Probe()
+        defer { p.h.cleanup() }
+        let parent = "fr-test-parent-\(getpid())-\(UInt16.random(in: 0...UInt16.max))"
+        let t = try p.h.task(#"{"family": "parent", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "c", "image": "\#(p.image)", "command": ["cat", "/proc/self/cgroup"]}]}"#)
+        let r = try p.h.fargateRun(["-q", "--cgroup-parent", parent, t])
+        #expect(r.status == 0, "\(r.stderr)")
+        let id = try #require(p.h.taskIds().first)
+        let dirs = p.h.state(id)?["cgroupDirectories"] as? [String] ?? []
+        #expect(!dirs.isEmpty && dirs.allSatisfy { $0.hasSuffix("/\(parent)/fargate-run-\(id)") }, "\(dirs)")
+        // Inside its cgroup namespace the container sees itself at the root.
+        #expect(r.stdout.split(separator: "\n").allSatisfy { $0.hasSuffix(":/") }, "\(r.stdout)")
+        #expect(p.h.leftovers(id).isEmpty)
+        // The parent was made for us; remove it.
+        for d in dirs { rmdir(FileSystemPath.parent(d)) }
     }
 
     @Test(arguments: [false, true])
@@ -320,4 +337,8 @@ struct IsolationTests {
         _ = bg.wait(timeout: 30)
         #expect(try p.h.fargateRun(["inspect", id]).status == 1, "a stopped task cannot be inspected")
     }
+}
+
+enum FileSystemPath {
+    static func parent(_ p: String) -> String { URL(fileURLWithPath: p).deletingLastPathComponent().path }
 }

@@ -91,6 +91,8 @@ public struct Cgroup: Sendable {
         var made: [String] = []
         do {
             for (h, dir) in zip(host.hierarchies, cg.directories) {
+                // A --cgroup-parent that does not exist yet is created (and left, like Docker's).
+                try FileSystem.makeDirectories(FileSystem.parent(of: dir))
                 if host.version == .v2 { try enableControllers(in: FileSystem.parent(of: dir), stopAt: h.mountPoint) }
                 try syscallRetrying("mkdir", path: dir) { mkdir(dir, 0o755) }
                 made.append(dir)
