@@ -43,7 +43,7 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
         ], path: "Sources/Metering"),
         .target(name: "TaskRuntime", dependencies: [
-            "ECSModel", "Images", "Sandbox", "TaskNetwork", "Metering",
+            "ECSModel", "Images", "Sandbox", "TaskNetwork", "Metering", "LinuxSupport",
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/TaskRuntime"),
         // The container init and pid-namespace holder: freestanding C, compiled by the plugin
@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "FargateInit", path: "Sources/FargateInit", exclude: ["init.c", "embed.sh"],
                 plugins: ["EmbedInitPlugin"]),
         .executableTarget(name: "fargate-run", dependencies: [
-            "TaskRuntime", "ECSModel", "Images", "Metering",
+            "TaskRuntime", "ECSModel", "Images", "Metering", "TaskNetwork", "LinuxSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/fargate-run"),

@@ -23,10 +23,13 @@ public struct RunConfiguration: Sendable {
     public var workingDirectory: String
     /// Task-level pids limit (fork bombs stop here).
     public var pidsLimit: Int64
+    /// Subnet, bridge, published-port address, DNS, security groups.
+    public var network: NetworkOptions
 
     public init(root: StateRoot, cgroupParent: String? = nil, prices: PriceTable = .usEast1, region: String? = nil,
                 account: String = "000000000000", cluster: String = "fargate-run",
-                workingDirectory: String = FileManager.default.currentDirectoryPath, pidsLimit: Int64 = 4096) {
+                workingDirectory: String = FileManager.default.currentDirectoryPath, pidsLimit: Int64 = 4096,
+                network: NetworkOptions = NetworkOptions()) {
         self.root = root
         self.cgroupParent = cgroupParent
         self.prices = prices
@@ -35,6 +38,7 @@ public struct RunConfiguration: Sendable {
         self.cluster = cluster
         self.workingDirectory = workingDirectory
         self.pidsLimit = pidsLimit
+        self.network = network
     }
 }
 
@@ -103,6 +107,10 @@ public actor TaskRunner {
     var containers: [ContainerState] = []
     var taskCgroup: Cgroup?
     var network: NetworkNamespace?
+    /// The task's IP, published ports and security groups, once attached.
+    var attachment: TaskNetworkAttachment?
+    /// /etc/hosts, /etc/resolv.conf and /etc/hostname of every container.
+    var nameFiles: [ContainerSpec.Mount] = []
     /// Opening the ledger and committing the open-task marker (an fdatasync) runs beside the
     /// pull and the container starts; it must only finish before the bill is written.
     var ledgerOpening: Task<Ledger, any Error>?
@@ -199,16 +207,65 @@ public actor TaskRunner {
     func provision() throws {
         let host = try CgroupHost.probe(parent: config.cgroupParent)
         let cpuQuota = Int64(plan.size.cpu) * 100_000 / 1024
+        // Each resource is recorded in the state file before it is made, so that `gc` can find
+        // it if this process dies in between.
+        taskCgroup = Cgroup(existing: host, relativePath: "fargate-run-\(taskId)")
+        publish()
         taskCgroup = try Cgroup.create(host: host, relativePath: "fargate-run-\(taskId)",
                                        limits: ResourceLimits(cpuQuota: cpuQuota, memoryMax: Int64(plan.size.memory) << 20,
                                                               noSwap: true, pidsMax: config.pidsLimit,
                                                               devices: DeviceRule.containerDefault),
                                        delegateControllers: true)
         mark("task cgroup")
-        network = try NetworkNamespace.create(name: "fr-" + String(taskId.prefix(16)))
+        let ns = NetworkNamespace(name: "fr-" + String(taskId.prefix(16)))
+        network = ns
+        publish()
+        network = try NetworkNamespace.create(name: ns.name)
         mark("netns")
+        let holder = PortRegistry.Holder(root: config.root.path, taskId: taskId, family: plan.family, owner: .current)
+        let networking = TaskNetworking(options: config.network)
+        attachment = try networking.attach(taskId: taskId, netns: ns.path, ports: try publishedPorts(), holder: holder, region: config.region)
+        publish()
+        mark("network attached")
+        try writeNameFiles()
         if plan.sharedPidNamespace { try startPause() }
-        logger.debug("provisioned", metadata: ["cgroup": "\(taskCgroup!.paths[0])", "netns": "\(network!.path)"])
+    }
+
+    /// Every portMappings entry, published on the configured host address.
+    func publishedPorts() throws -> [PublishedPort] {
+        var out: [PublishedPort] = []
+        for c in plan.containers {
+            for pm in c.definition.portMappings ?? [] {
+                let proto = pm.protocol?.rawValue ?? "tcp"
+                var ports: [Int] = []
+                if let p = pm.containerPort { ports = [p] } else if let range = pm.containerPortRange {
+                    let parts = range.split(separator: "-").compactMap { Int($0) }
+                    guard parts.count == 2, parts[0] >= 1, parts[1] <= 65535, parts[0] <= parts[1], parts[1] - parts[0] < 1000 else {
+                        throw NetworkError.config("container \(c.name): containerPortRange \"\(range)\" must be FIRST-LAST within 1-65535, at most 1000 ports")
+                    }
+                    ports = Array(parts[0]...parts[1])
+                }
+                for p in ports {
+                    out.append(PublishedPort(hostIP: config.network.publishAddress, hostPort: pm.hostPort ?? p, containerPort: p, proto: proto))
+                }
+            }
+        }
+        return out
+    }
+
+    func writeNameFiles() throws {
+        let dir = config.root.taskDirectory(taskId) + "/etc"
+        try FileSystem.makeDirectories(dir, mode: 0o755)
+        let hostname = attachment?.hostname ?? String(taskId.prefix(12))
+        let (resolv, warning) = NameFiles.resolvConf(servers: config.network.dnsServers)
+        if let warning { observer.warning(warning) }
+        try FileSystem.writeAtomically(dir + "/hosts", Array(NameFiles.hosts(ip: attachment?.ip, hostname: hostname).utf8), durable: false)
+        try FileSystem.writeAtomically(dir + "/resolv.conf", Array(resolv.utf8), durable: false)
+        try FileSystem.writeAtomically(dir + "/hostname", Array((hostname + "\n").utf8), durable: false)
+        let ro = UInt(MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        nameFiles = ["hosts", "resolv.conf", "hostname"].map {
+            ContainerSpec.Mount(source: dir + "/" + $0, target: "/etc/" + $0, fstype: nil, flags: ro, kind: .file)
+        }
     }
 
     func sealedInit() throws -> SealedExecutable {
@@ -378,7 +435,7 @@ public actor TaskRunner {
         let upper = c.directory + "/upper", work = c.directory + "/work", rootfs = c.directory + "/rootfs"
         for d in [upper, work, rootfs] { try FileSystem.makeDirectories(d, mode: 0o755) }
         let user = try ImageUser.resolve(def.user ?? runtime?.User, layers: image.layers)
-        let hostname = String(taskId.prefix(12))
+        let hostname = attachment?.hostname ?? String(taskId.prefix(12))
         let args = ProcessResolution.arguments(definition: def, image: runtime)
         guard !args.isEmpty else {
             throw SandboxError.invalidSpec("no command: the task definition has no entryPoint or command and the image no Entrypoint or Cmd")
@@ -393,7 +450,7 @@ public actor TaskRunner {
             arguments: initEnabled ? ["fargate-init", "--"] + args : args, environment: env,
             workingDirectory: def.workingDirectory ?? (runtime?.WorkingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"),
             user: user, hostname: hostname, networkNamespace: network.path,
-            mounts: DefaultProfile.mounts(cgroups: taskCgroup.host), devices: DefaultProfile.devices,
+            mounts: DefaultProfile.mounts(cgroups: taskCgroup.host) + nameFiles, devices: DefaultProfile.devices,
             symlinks: DefaultProfile.symlinks, maskedPaths: DefaultProfile.maskedPaths,
             readonlyPaths: DefaultProfile.readonlyPaths(cgroups: taskCgroup.host),
             readonlyRootfs: def.readonlyRootFilesystem ?? false, capabilities: caps, rlimits: rlimits,
@@ -551,6 +608,9 @@ public actor TaskRunner {
             do { try cg.remove() } catch { observer.warning("removing cgroup \(cg.paths[0]): \(error)") }
         }
         mark("cgroups removed")
+        if let attachment {
+            for problem in TaskNetworking(options: config.network).detach(attachment) { observer.warning("network teardown: \(problem)") }
+        }
         if let network {
             do { try network.remove() } catch { observer.warning("removing network namespace \(network.path): \(error)") }
         }
@@ -605,6 +665,17 @@ public actor TaskRunner {
 
     /// Updates the task description (and its file in the state root) and tells the observer.
     func publish() {
+        if let a = attachment {
+            let eni = "eni-" + String(taskId.prefix(17))
+            task.attachments = [ECS.Attachment(id: String(taskId.prefix(8)) + "-" + String(taskId.dropFirst(8).prefix(4)) + "-eni",
+                                               type: "ElasticNetworkInterface", status: "ATTACHED", details: [
+                ECS.KeyValuePair(name: "subnetId", value: "subnet-\(a.networkName)"),
+                ECS.KeyValuePair(name: "networkInterfaceId", value: eni),
+                ECS.KeyValuePair(name: "macAddress", value: a.mac),
+                ECS.KeyValuePair(name: "privateDnsName", value: a.hostname),
+                ECS.KeyValuePair(name: "privateIPv4Address", value: a.ip),
+            ])]
+        }
         task.containers = containers.map { c in
             ECS.Container(containerArn: "arn:aws:ecs:\(config.region):\(config.account):container/\(config.cluster)/\(taskId)/\(c.runtimeId)",
                           taskArn: taskArn, name: c.plan.name, image: c.plan.image,
@@ -614,8 +685,26 @@ public actor TaskRunner {
                           cpu: String(c.plan.definition.cpu ?? 0), memory: c.plan.definition.memory.map(String.init),
                           memoryReservation: c.plan.definition.memoryReservation.map(String.init))
         }
+        if let a = attachment {
+            for i in task.containers!.indices {
+                let c = containers[i]
+                task.containers![i].networkInterfaces = [ECS.NetworkInterface(attachmentId: task.attachments?.first?.id, privateIpv4Address: a.ip)]
+                let own = Set((c.plan.definition.portMappings ?? []).flatMap { pm -> [Int] in
+                    if let p = pm.containerPort { return [p] }
+                    let r = (pm.containerPortRange ?? "").split(separator: "-").compactMap { Int($0) }
+                    return r.count == 2 && r[0] <= r[1] ? Array(r[0]...r[1]) : []
+                })
+                let bindings = a.ports.filter { own.contains($0.containerPort) }.map {
+                    ECS.NetworkBinding(bindIP: $0.hostIP, containerPort: $0.containerPort, hostPort: $0.hostPort,
+                                       protocol: ECS.TransportProtocol(rawValue: $0.proto))
+                }
+                if !bindings.isEmpty { task.containers![i].networkBindings = bindings }
+            }
+        }
         let state = TaskState(task: task, pids: Dictionary(uniqueKeysWithValues: containers.compactMap { c in c.process.map { (c.plan.name, $0.pid) } }),
-                              networkNamespace: network?.path, cgroupDirectories: taskCgroup?.directories ?? [], ownerPid: getpid())
+                              networkNamespace: network?.path, cgroupDirectories: taskCgroup?.directories ?? [], ownerPid: getpid(),
+                              owner: TaskRunner.owner, network: attachment, billing: billingInfo,
+                              containerDirectories: containers.map(\.directory))
         if let data = try? TaskState.encoder.encode(state) {
             // A status file: atomic, but not worth an fsync on every transition.
             try? FileSystem.writeAtomically(config.root.taskDirectory(taskId) + "/state.json", Array(data), durable: false)
@@ -624,6 +713,13 @@ public actor TaskRunner {
     }
 
     nonisolated func mark(_ what: String) { PhaseTiming.mark(what) }
+
+    nonisolated static let owner = ProcessIdentity.current
+
+    var billingInfo: TaskState.BillingInfo {
+        TaskState.BillingInfo(family: plan.family, revision: plan.revision, cpu: plan.size.cpu, memory: plan.size.memory,
+                              ephemeralStorageGiB: plan.ephemeralStorageGiB, architecture: plan.cpuArchitecture)
+    }
 
     func micros(_ d: Date) -> Int64 { Int64((d.timeIntervalSince1970 * 1_000_000).rounded()) }
 }
@@ -638,6 +734,22 @@ public struct TaskState: Codable, Sendable {
     /// The task cgroup's directories (one per v1 hierarchy, one on v2).
     public var cgroupDirectories: [String]
     public var ownerPid: Int32
+    /// The fargate-run process running the task (pid and start time: pids are recycled).
+    public var owner: ProcessIdentity?
+    public var network: TaskNetworkAttachment?
+    /// What `gc` needs to bill a task whose fargate-run died.
+    public var billing: BillingInfo?
+    public var containerDirectories: [String]?
+
+    /// The task's size and prices key, as billed.
+    public struct BillingInfo: Codable, Sendable {
+        public var family: String
+        public var revision: Int
+        public var cpu: Int
+        public var memory: Int
+        public var ephemeralStorageGiB: Int
+        public var architecture: String
+    }
 
     static var encoder: JSONEncoder {
         let e = JSONEncoder()

@@ -7,6 +7,7 @@ import ECSModel
 import Foundation
 import Logging
 import Metering
+import TaskNetwork
 import TaskRuntime
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
@@ -48,6 +49,8 @@ struct Run: AsyncParsableCommand {
     @Option(name: .long, help: "Most processes and threads the whole task may have (fork bombs stop here).")
     var pidsLimit: Int64 = 4096
 
+    @OptionGroup var network: NetworkFlags
+
     func run() async throws {
         PhaseTiming.mark("main")
         global.bootstrapLogging()
@@ -77,7 +80,14 @@ struct Run: AsyncParsableCommand {
         }
         let console = Console(containerOut: output == .json ? 2 : 1, quiet: quiet, containerNames: plan.containers.map(\.name))
         for w in plan.warnings { console.warning(w) }
-        let runner = TaskRunner(plan: plan, config: RunConfiguration(root: root, cgroupParent: cgroupParent, prices: priceTable, pidsLimit: pidsLimit),
+        // Tasks whose fargate-run died are cleaned up before a new one starts.
+        let networkOptions = try network.options()
+        for c in GarbageCollector(root: root, prices: priceTable, network: networkOptions).collect() {
+            console.warning("cleaned up task \(c.taskId.prefix(12)) left by a fargate-run that died: \(c.removed.joined(separator: ", "))")
+            for p in c.problems { console.warning("task \(c.taskId.prefix(12)): \(p)") }
+        }
+        let runner = TaskRunner(plan: plan, config: RunConfiguration(root: root, cgroupParent: cgroupParent, prices: priceTable, pidsLimit: pidsLimit,
+                                                                       network: networkOptions),
                                 sink: console, observer: console, logger: logger)
 
         // ^C once: stop the task as StopTask would. Twice: kill it.
@@ -104,6 +114,56 @@ struct Run: AsyncParsableCommand {
             writeOut(2, "fargate-run: \(failure)\n")
         }
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+    }
+}
+
+/// How tasks are connected: subnet, bridge, published ports, DNS, security groups.
+struct NetworkFlags: ParsableArguments {
+    @Option(name: .long, help: "Task subnet (default 198.19.0.0/16, a block LANs and VPNs do not use).")
+    var subnet: String = NetworkOptions().subnet
+
+    @Option(name: .long, help: "Host bridge the tasks attach to.")
+    var bridge: String = NetworkOptions().bridge
+
+    @Flag(name: .long, help: "Do not masquerade traffic leaving the task subnet.")
+    var noNat = false
+
+    @Option(name: .long, help: "Host address published ports listen on (default 127.0.0.1).")
+    var publishAddress: String = NetworkOptions().publishAddress
+
+    @Option(name: .long, help: "A CNI conflist to use as is (e.g. macvlan onto the LAN) instead of fargate-run's bridge.")
+    var networkConfig: String?
+
+    @Option(name: .long, help: "DNS server for the containers (repeatable; default: the host's).")
+    var dns: [String] = []
+
+    @Option(name: .long, help: "Domain of the task hostname (default ec2.internal in us-east-1, REGION.compute.internal elsewhere).")
+    var dnsDomain: String?
+
+    @Option(name: .long, help: "Security group of the task (repeatable; default: default). Tasks sharing a group reach each other; others cannot.")
+    var securityGroup: [String] = []
+
+    func options() throws -> NetworkOptions {
+        var o = NetworkOptions()
+        o.subnet = subnet
+        o.bridge = bridge
+        o.outboundNAT = !noNat
+        o.publishAddress = publishAddress
+        o.conflistPath = networkConfig
+        o.dnsServers = dns
+        o.dnsDomain = dnsDomain
+        if !securityGroup.isEmpty { o.securityGroups = securityGroup }
+        let ipv4 = #"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})"#
+        guard subnet.range(of: ipv4 + #"/(\d{1,2})$"#, options: .regularExpression) != nil else {
+            throw ValidationError("--subnet \"\(subnet)\" is not an IPv4 CIDR such as 198.19.0.0/16")
+        }
+        guard publishAddress.range(of: ipv4 + "$", options: .regularExpression) != nil else {
+            throw ValidationError("--publish-address \"\(publishAddress)\" is not an IPv4 address")
+        }
+        guard bridge.range(of: #"^[A-Za-z0-9_.-]{1,15}$"#, options: .regularExpression) != nil else {
+            throw ValidationError("--bridge \"\(bridge)\" is not an interface name (1-15 of A-Z a-z 0-9 _ . -)")
+        }
+        return o
     }
 }
 
@@ -232,6 +292,56 @@ struct Inspect: AsyncParsableCommand {
         } catch let e as TaskInspector.NotFound {
             writeOut(2, "fargate-run: \(e)\n")
             throw ExitCode(1)
+        }
+    }
+}
+
+struct GC: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gc",
+        abstract: "Clean up tasks whose fargate-run died: processes, network, namespace, cgroups; bill them. `run` does this too.")
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let root = try StateRoot(path: StateRoot.resolve(global.root))
+        let collected = GarbageCollector(root: root).collect()
+        if collected.isEmpty { print("nothing to clean up") }
+        for c in collected {
+            print("task \(c.taskId): removed \(c.removed.isEmpty ? "nothing" : c.removed.joined(separator: ", "))")
+            for p in c.problems { writeOut(2, "fargate-run: task \(c.taskId): \(p)\n") }
+        }
+    }
+}
+
+struct PS: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ps", abstract: "List the running tasks of the state root.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(name: .shortAndLong, help: "All tasks, stopped ones too.")
+    var all = false
+
+    func run() async throws {
+        let root = try StateRoot(path: StateRoot.resolve(global.root))
+        let ids = (try? FileManager.default.contentsOfDirectory(atPath: root.tasksDirectory)) ?? []
+        var rows: [[String]] = [["TASK", "FAMILY", "STATUS", "IP", "PORTS", "CONTAINERS", "CREATED"]]
+        var states = ids.compactMap { id in (try? TaskInspector.state(id, root: root)).map { (id, $0) } }
+        states.sort { ($0.1.task.createdAt?.date ?? .distantPast) > ($1.1.task.createdAt?.date ?? .distantPast) }
+        for (id, s) in states {
+            let running = s.task.lastStatus != "STOPPED" && (s.owner?.isAlive ?? (kill(s.ownerPid, 0) == 0))
+            guard all || running else { continue }
+            let ports = s.network?.ports.map { "\($0.hostIP):\($0.hostPort)->\($0.containerPort)/\($0.proto)" }.joined(separator: ",") ?? ""
+            let containers = (s.task.containers ?? []).map { "\($0.name ?? "?"):\($0.lastStatus ?? "?")" }.joined(separator: ",")
+            let created = s.task.createdAt.map { ISO8601DateFormatter().string(from: $0.date) } ?? ""
+            rows.append([String(id.prefix(12)), s.billing.map { "\($0.family):\($0.revision)" } ?? "?",
+                         running ? (s.task.lastStatus ?? "?") : (s.task.lastStatus == "STOPPED" ? "STOPPED" : "DEAD (run gc)"),
+                         s.network?.ip ?? "-", ports.isEmpty ? "-" : ports, containers, created])
+        }
+        var widths = [Int](repeating: 0, count: rows[0].count)
+        for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
+        for r in rows {
+            print(r.enumerated().map { i, c in i == r.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }.joined(separator: "  "))
         }
     }
 }

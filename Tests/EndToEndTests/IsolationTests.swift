@@ -145,11 +145,13 @@ struct IsolationTests {
     @Test func statusMatchesDockersDefaults() throws {
         let p = try Probe()
         defer { p.h.cleanup() }
-        let (lines, _, _, _) = try p.run(["grep", "-E", "^(Cap|NoNewPrivs|Seccomp:)", "/proc/self/status"])
-        let r = Dictionary(uniqueKeysWithValues: lines.map { l -> (String, String) in
+        let (lines, _, status, err) = try p.run(["grep", "-E", "^(Cap|NoNewPrivs|Seccomp:)", "/proc/self/status"])
+        #expect(status == 0, "\(err)")
+        var r: [String: String] = [:]
+        for l in lines {
             let p = l.split(separator: ":", maxSplits: 1)
-            return (String(p[0]), p[1].trimmingCharacters(in: .whitespaces))
-        })
+            if p.count == 2 { r[String(p[0])] = p[1].trimmingCharacters(in: .whitespaces) }
+        }
         // CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW
         // SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP
         #expect(r["CapEff"] == "00000000a80425fb")
@@ -271,7 +273,7 @@ struct IsolationTests {
         usleep(2_000_000)
         let rate = (usageNanos() - u0) / 1e9 / Date().timeIntervalSince(t0)
         #expect(rate <= 0.30, "CPU seconds per wall second: \(rate)")
-        #expect(rate >= 0.15, "it did spin: \(rate)")
+        #expect(rate >= 0.05, "it did spin (a loose bound: the machine may be busy): \(rate)")
         bg.signal(SIGINT)
         #expect(bg.wait(timeout: 30) == 137)
     }

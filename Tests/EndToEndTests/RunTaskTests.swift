@@ -27,7 +27,7 @@ struct Harness {
 
     /// Options follow the subcommand, as ArgumentParser wants them.
     func withRoot(_ args: [String]) -> [String] {
-        if let first = args.first, ["run", "validate", "report", "inspect"].contains(first) { return [first, "--root", root] + args.dropFirst() }
+        if let first = args.first, ["run", "validate", "report", "inspect", "gc", "ps"].contains(first) { return [first, "--root", root] + args.dropFirst() }
         return ["--root", root] + args
     }
 

@@ -3,11 +3,14 @@
 # linux-image-<ver>-amd64) and an initramfs of busybox-static and the kernel modules needed to
 # mount the host's root over virtio-9p. Nothing comes from outside Debian's archive.
 #   OUT/vmlinuz  OUT/initrd.img  OUT/kernel-version
+#   OUT/modules/lib/modules/VERSION   every module of that kernel, depmod-indexed: the VM
+#                                     bind-mounts it so the kernel loads what it needs
+#                                     (netfilter for CNI, ...) on demand
 # Usage: build-vm.sh OUT          (idempotent: does nothing when OUT is complete)
 set -euo pipefail
 out=${1:?usage: build-vm.sh OUT}
 here=$(cd "$(dirname "$0")" && pwd)
-if [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.img" ] && [ "$out/initrd.img" -nt "$here/init.sh" ] && [ "$out/initrd.img" -nt "$0" ]; then
+if [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.img" ] && [ -d "$out/modules/lib/modules" ] && [ "$out/initrd.img" -nt "$here/init.sh" ] && [ "$out/initrd.img" -nt "$0" ]; then
   exit 0
 fi
 command -v busybox >/dev/null || { echo "build-vm.sh: busybox-static is needed (apt-get install busybox-static)" >&2; exit 1; }
@@ -40,7 +43,12 @@ add() {
   for d in $deps; do add "$d"; done
   order+=("$f")
 }
-for m in virtio_pci 9pnet_virtio 9p overlay veth bridge br_netfilter; do add "$m"; done
+# Only what mounting the root needs goes into the initramfs; the rest is loaded on demand.
+for m in virtio_pci 9pnet_virtio 9p overlay; do add "$m"; done
+rm -rf "$out/modules"
+mkdir -p "$out/modules/lib/modules"
+cp -a "$mods" "$out/modules/lib/modules/"
+depmod -b "$out/modules" "$ver"
 
 root=$work/initramfs
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,host,newroot,mods,tmp}

@@ -29,6 +29,15 @@ mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 # Overlay upper directories cannot live on an overlay: give containers real tmpfs.
 for d in /tmp /run /var/lib/fargate-run /var/tmp; do mkdir -p "$d"; mount -t tmpfs -o size=75% tmpfs "$d"; done
+# The kernel's own modules, so it can load what it needs (netfilter, bridge, veth...).
+for w in $(cat /proc/cmdline); do
+  case "$w" in fr.modules=*) mods=$(echo "${w#fr.modules=}" | base64 -d) ;; esac
+done
+if [ -n "${mods:-}" ] && [ -d "$mods/lib/modules/$(uname -r)" ]; then
+  mkdir -p "/lib/modules/$(uname -r)"
+  mount --bind "$mods/lib/modules/$(uname -r)" "/lib/modules/$(uname -r)"
+  for m in br_netfilter veth bridge; do modprobe "$m" 2>/dev/null; done
+fi
 ip link set lo up 2>/dev/null
 hostname fargate-run-vm
 cmdline=$(cat /proc/cmdline)

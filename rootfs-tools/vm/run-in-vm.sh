@@ -13,7 +13,8 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 b64() { printf '%s' "$1" | base64 -w0; }
 # cgroup_no_v1=all: nothing may mount a v1 hierarchy; the VM is v2 only.
-append="console=ttyS0 quiet panic=-1 cgroup_no_v1=all fr.cmd=$(b64 "$cmd") fr.cwd=$(b64 "$dir")"
+vmabs=$(cd "$vm" && pwd)
+append="console=ttyS0 quiet panic=-1 cgroup_no_v1=all fr.cmd=$(b64 "$cmd") fr.cwd=$(b64 "$dir") fr.modules=$(b64 "$vmabs/modules")"
 set +e
 timeout "${FR_VM_TIMEOUT:-2400}" "$qemu" -accel tcg,thread=multi -machine q35 -cpu max -smp "${FR_VM_CPUS:-2}" \
   -m "${FR_VM_MEMORY:-4096}" -kernel "$vm/vmlinuz" -initrd "$vm/initrd.img" -append "$append" \

@@ -1,0 +1,205 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import LinuxSupport
+
+/// How tasks are networked on this host (command-line options, not task-definition fields).
+public struct NetworkOptions: Sendable {
+    /// The task subnet. 198.19.0.0/16 is the upper half of RFC 2544's benchmarking block: not
+    /// routed on the internet, not used by home or office LANs or VPNs (10/8, 172.16/12,
+    /// 192.168/16), nor by CGNAT or Tailscale (100.64/10), nor by the fake-IP range proxies
+    /// such as Clash use (198.18/16).
+    public var subnet = "198.19.0.0/16"
+    public var bridge = "fr0"
+    /// Masquerade traffic leaving the subnet (tasks reach the outside as from the host).
+    public var outboundNAT = true
+    /// Host address published ports listen on.
+    public var publishAddress = "127.0.0.1"
+    /// A user's own CNI conflist (e.g. macvlan onto the LAN), used as is.
+    public var conflistPath: String?
+    /// DNS servers for containers; empty takes the host's.
+    public var dnsServers: [String] = []
+    /// Domain of the task hostname (ip-A-B-C-D.<domain>); nil derives it from the region.
+    public var dnsDomain: String?
+    public var securityGroups: [String] = ["default"]
+    public var pluginDirectories = ["/usr/lib/cni", "/opt/cni/bin"]
+    /// Host-wide state: IPAM leases and port reservations are shared by every state root,
+    /// because the bridge, its subnet and the host ports are.
+    public var hostStateDirectory = "/run/fargate-run"
+
+    public init() {}
+
+    public var networkName: String { "fargate-run-" + bridge }
+
+    /// The conflist fargate-run uses unless given one: bridge with host-local IPAM and a default
+    /// route, portmap for published ports, firewall so tasks pass a FORWARD policy of DROP.
+    public func defaultConflist() throws -> CNIConfigList {
+        let list: [String: Any] = [
+            "cniVersion": "1.0.0",
+            "name": networkName,
+            "plugins": [
+                ["type": "bridge", "bridge": bridge, "isGateway": true, "ipMasq": outboundNAT, "hairpinMode": true,
+                 "ipam": ["type": "host-local", "ranges": [[["subnet": subnet]]], "routes": [["dst": "0.0.0.0/0"]],
+                          "dataDir": hostStateDirectory + "/ipam"]] as [String: Any],
+                ["type": "portmap", "capabilities": ["portMappings": true], "snat": true] as [String: Any],
+                ["type": "firewall"],
+            ],
+        ]
+        return try CNIConfigList(data: JSONSerialization.data(withJSONObject: list, options: [.sortedKeys]))
+    }
+}
+
+/// A task's network, as set up: recorded in the task's state so it can be torn down by
+/// another process (`fargate-run gc`) when the one that made it died.
+public struct TaskNetworkAttachment: Codable, Sendable, Equatable {
+    public var taskId: String
+    public var netns: String
+    public var ip: String
+    public var prefixLength: Int
+    public var gateway: String?
+    public var mac: String?
+    public var subnet: String
+    public var hostname: String
+    public var ports: [PublishedPort]
+    public var securityGroups: [String]
+    /// Whether fargate-run's own conflist (and so its security groups) was used.
+    public var defaultNetwork: Bool
+    public var networkName: String
+    /// The conflist and CNI result, for DEL.
+    public var conflist: Data
+    public var result: Data
+    public var runtimeConfig: Data
+}
+
+/// Sets up and tears down one task's network: ports reserved, CNI ADD, security groups.
+public struct TaskNetworking: Sendable {
+    public let options: NetworkOptions
+    let runner: CNIRunner
+    let ports: PortRegistry
+
+    public init(options: NetworkOptions) {
+        self.options = options
+        runner = CNIRunner(pluginDirectories: options.pluginDirectories)
+        ports = PortRegistry(directory: options.hostStateDirectory + "/ports")
+    }
+
+    public var securityGroups: SecurityGroups {
+        SecurityGroups(subnet: options.subnet, networkName: options.networkName, lockDirectory: options.hostStateDirectory)
+    }
+
+    /// Connects the task's network namespace. Nothing is left behind when it fails.
+    public func attach(taskId: String, netns: String, ports wanted: [PublishedPort], holder: PortRegistry.Holder,
+                       region: String) throws -> TaskNetworkAttachment {
+        let list: CNIConfigList
+        if let path = options.conflistPath {
+            guard let d = FileManager.default.contents(atPath: path) else { throw NetworkError.config("cannot read \(path)") }
+            do { list = try CNIConfigList(data: d) } catch { throw NetworkError.config("\(path): \(error)") }
+        } else {
+            list = try options.defaultConflist()
+        }
+        try ports.reserve(wanted, holder: holder)
+        let mappings: [[String: Any]] = wanted.map {
+            ["hostPort": $0.hostPort, "containerPort": $0.containerPort, "protocol": $0.proto, "hostIP": $0.hostIP]
+        }
+        let runtimeConfig: [String: Any] = mappings.isEmpty ? [:] : ["portMappings": mappings]
+        let result: CNIResult
+        do {
+            result = try runner.add(list, containerID: taskId, netns: netns, runtimeConfig: runtimeConfig)
+        } catch {
+            ports.release(wanted, taskId: taskId)
+            throw error
+        }
+        let attachment = TaskNetworkAttachment(
+            taskId: taskId, netns: netns, ip: result.address, prefixLength: result.prefixLength, gateway: result.gateway,
+            mac: result.mac, subnet: options.subnet, hostname: TaskNetworking.hostname(ip: result.address, domain: options.dnsDomain ?? TaskNetworking.domain(region: region)),
+            ports: wanted, securityGroups: options.conflistPath == nil ? options.securityGroups : [],
+            defaultNetwork: options.conflistPath == nil, networkName: list.name, conflist: list.raw, result: result.raw,
+            runtimeConfig: (try? JSONSerialization.data(withJSONObject: runtimeConfig)) ?? Data("{}".utf8))
+        if attachment.defaultNetwork {
+            do {
+                try securityGroups.join(ip: result.address, groups: attachment.securityGroups, taskId: taskId)
+            } catch {
+                _ = detach(attachment)
+                throw error
+            }
+        }
+        return attachment
+    }
+
+    /// Undoes `attach`. Every step runs even when an earlier one fails; failures are returned.
+    public func detach(_ a: TaskNetworkAttachment) -> [String] {
+        var problems: [String] = []
+        if a.defaultNetwork {
+            let groups = SecurityGroups(subnet: a.subnet, networkName: a.networkName, lockDirectory: options.hostStateDirectory)
+            do { try groups.leave(ip: a.ip, groups: a.securityGroups, taskId: a.taskId) } catch { problems.append("security groups: \(error)") }
+        }
+        do {
+            let list = try CNIConfigList(data: a.conflist)
+            let rc = (try? JSONSerialization.jsonObject(with: a.runtimeConfig) as? [String: Any]) ?? [:]
+            try runner.del(list, containerID: a.taskId, netns: a.netns, prevResult: a.result, runtimeConfig: rc)
+        } catch {
+            problems.append("CNI DEL: \(error)")
+        }
+        ports.release(a.ports, taskId: a.taskId)
+        return problems
+    }
+
+    /// Checks the task's network is still as set up (CNI CHECK).
+    public func check(_ a: TaskNetworkAttachment) throws {
+        let list = try CNIConfigList(data: a.conflist)
+        let rc = (try? JSONSerialization.jsonObject(with: a.runtimeConfig) as? [String: Any]) ?? [:]
+        try runner.check(list, containerID: a.taskId, netns: a.netns, prevResult: a.result, runtimeConfig: rc)
+    }
+
+    /// Fargate's hostname for an IP: ip-198-19-0-5.ec2.internal.
+    public static func hostname(ip: String, domain: String) -> String {
+        "ip-" + ip.replacingOccurrences(of: ".", with: "-") + "." + domain
+    }
+
+    /// EC2's internal DNS domain: ec2.internal in us-east-1, REGION.compute.internal elsewhere.
+    public static func domain(region: String) -> String {
+        region == "us-east-1" ? "ec2.internal" : "\(region).compute.internal"
+    }
+}
+
+/// /etc/hosts, /etc/resolv.conf and /etc/hostname for a task's containers.
+public enum NameFiles {
+    public static func hosts(ip: String?, hostname: String) -> String {
+        var s = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+        let short = hostname.split(separator: ".").first.map(String.init) ?? hostname
+        if let ip { s += "\(ip)\t\(hostname) \(short)\n" } else { s += "127.0.1.1\t\(hostname) \(short)\n" }
+        return s
+    }
+
+    /// The host's resolvers, unless they are loopback-only (a local stub such as
+    /// systemd-resolved's 127.0.0.53 is unreachable from the task's namespace): then
+    /// systemd-resolved's upstream list, else none and a warning.
+    public static func resolvConf(servers: [String], hostFiles: [String] = ["/etc/resolv.conf", "/run/systemd/resolve/resolv.conf"]) -> (String, String?) {
+        if !servers.isEmpty { return (servers.map { "nameserver \($0)\n" }.joined(), nil) }
+        for file in hostFiles {
+            guard let text = try? FileSystem.readString(file) else { continue }
+            // search and options belong to the file whose resolvers are taken.
+            var ns: [String] = [], search: [String] = [], opts: [String] = []
+            for line in text.split(separator: "\n") {
+                let f = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+                guard f.count >= 2 else { continue }
+                switch f[0] {
+                case "nameserver": if !isLoopback(String(f[1])) { ns.append(String(f[1])) }
+                case "search": search = f.dropFirst().map(String.init)
+                case "options": opts = f.dropFirst().map(String.init)
+                default: break
+                }
+            }
+            if !ns.isEmpty {
+                var s = ns.map { "nameserver \($0)\n" }.joined()
+                if !search.isEmpty { s += "search \(search.joined(separator: " "))\n" }
+                if !opts.isEmpty { s += "options \(opts.joined(separator: " "))\n" }
+                return (s, nil)
+            }
+        }
+        return ("", "the host has no resolver reachable from a task (only loopback ones); containers get no DNS: pass --dns")
+    }
+
+    static func isLoopback(_ ip: String) -> Bool { ip.hasPrefix("127.") || ip == "::1" }
+}

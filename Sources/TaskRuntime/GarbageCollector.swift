@@ -1,0 +1,153 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ECSModel
+import Foundation
+import LinuxSupport
+import Metering
+import Sandbox
+import TaskNetwork
+
+/// Finds tasks whose fargate-run died (SIGKILL, OOM, a crash) and removes what they left:
+/// container processes, network (security-group rules, CNI DEL, IPAM lease, port
+/// reservations), the network namespace, cgroups and container directories. The task is billed
+/// up to the moment its processes were killed here, and marked STOPPED.
+public struct GarbageCollector: Sendable {
+    public let root: StateRoot
+    public let prices: PriceTable
+    public let network: NetworkOptions
+
+    public init(root: StateRoot, prices: PriceTable = .usEast1, network: NetworkOptions = NetworkOptions()) {
+        self.root = root
+        self.prices = prices
+        self.network = network
+    }
+
+    public struct Collected: Sendable {
+        public var taskId: String
+        public var removed: [String]
+        public var problems: [String]
+    }
+
+    /// Tasks of this root that are not STOPPED but whose owner process is gone.
+    public func abandonedTasks() -> [(String, TaskState)] {
+        let ids = (try? FileManager.default.contentsOfDirectory(atPath: root.tasksDirectory)) ?? []
+        return ids.compactMap { id in
+            guard let state = try? TaskInspector.state(id, root: root), state.task.lastStatus != "STOPPED" else { return nil }
+            if let owner = state.owner { return owner.isAlive ? nil : (id, state) }
+            return kill(state.ownerPid, 0) == 0 ? nil : (id, state)
+        }
+    }
+
+    public func collect() -> [Collected] {
+        abandonedTasks().map { collect(id: $0.0, state: $0.1) }
+    }
+
+    func collect(id: String, state: TaskState) -> Collected {
+        var removed: [String] = [], problems: [String] = []
+        // 1. Processes: everything in the task's cgroups (the pause process too).
+        var killed = Set<pid_t>()
+        for dir in state.cgroupDirectories where FileSystem.isDirectory(dir) {
+            for sub in cgroupTree(dir) {
+                for pid in (try? FileSystem.readString(sub + "/cgroup.procs"))?.split(separator: "\n").compactMap({ pid_t($0) }) ?? []
+                where !killed.contains(pid) && kill(pid, SIGKILL) == 0 {
+                    killed.insert(pid)
+                }
+            }
+        }
+        if !killed.isEmpty { removed.append("\(killed.count) processes") }
+        // Wait (bounded) for the kernel to let go of them.
+        for _ in 0..<200 {
+            let alive = state.cgroupDirectories.contains { dir in
+                cgroupTree(dir).contains { !((try? FileSystem.readString($0 + "/cgroup.procs")) ?? "").isEmpty }
+            }
+            if !alive { break }
+            usleep(10_000)
+        }
+        let end = Date()
+        // 2. Network: groups, CNI DEL, leases, ports.
+        if let a = state.network {
+            var opts = network
+            opts.subnet = a.subnet
+            let p = TaskNetworking(options: opts).detach(a)
+            problems += p
+            removed.append("network \(a.ip)")
+        }
+        // Reservations of this task even if the attachment never made it into the state.
+        let registry = PortRegistry(directory: network.hostStateDirectory + "/ports")
+        let stale = registry.held(root: root.path).filter { $0.1.taskId == id }.map(\.0)
+        if !stale.isEmpty {
+            registry.release(stale, taskId: id)
+            removed.append("\(stale.count) port reservations")
+        }
+        if let ns = state.networkNamespace, FileSystem.exists(ns) {
+            do {
+                try NetworkNamespace(name: (ns as NSString).lastPathComponent).remove()
+                removed.append("network namespace \(ns)")
+            } catch { problems.append("\(error)") }
+        }
+        // 3. cgroups, deepest first.
+        for dir in state.cgroupDirectories where FileSystem.isDirectory(dir) {
+            for sub in cgroupTree(dir).reversed() where rmdir(sub) != 0 && errno != ENOENT {
+                problems.append(SystemError("rmdir", path: sub).description)
+            }
+            removed.append("cgroup \(dir)")
+        }
+        // 4. Container directories.
+        let containers = root.taskDirectory(id) + "/containers"
+        if FileSystem.exists(containers) {
+            do {
+                try FileSystem.removeTree(containers)
+                removed.append("container directories")
+            } catch { problems.append("\(error)") }
+        }
+        // 5. Bill it, up to now: its containers ran until we killed them.
+        var task = state.task
+        if let billing = state.billing, let start = task.pullStartedAt?.date {
+            do {
+                let ledger = try Ledger(path: root.ledgerPath)
+                if try ledger.openTasks().contains(where: { $0.taskArn == task.taskArn }) {
+                    let key = billing.architecture == "ARM64" ? "linux/arm64" : "linux/x86_64"
+                    let rates = try prices.rates(for: key)
+                    let startUs = Int64(start.timeIntervalSince1970 * 1e6), endUs = Int64(end.timeIntervalSince1970 * 1e6)
+                    let seconds = Billing.billedSeconds(startMicros: startUs, endMicros: endUs)
+                    let cost = Billing.cost(seconds: seconds, cpuUnits: Int64(billing.cpu), memoryMiB: Int64(billing.memory),
+                                            ephemeralStorageGiB: Int64(billing.ephemeralStorageGiB), rates: rates,
+                                            storageGBHour: prices.ephemeralStorageGBHour)
+                    try ledger.close(BillingRecord(
+                        taskArn: task.taskArn ?? id, family: billing.family, revision: billing.revision, cpu: Int64(billing.cpu),
+                        memory: Int64(billing.memory), ephemeralStorageGiB: Int64(billing.ephemeralStorageGiB),
+                        architecture: billing.architecture, pricePlatform: key, region: prices.region, billingStartMicros: startUs,
+                        billingEndMicros: endUs, billedSeconds: seconds, costNanos: cost.nanos, vcpuHourNanos: rates.vcpuHour.nanos,
+                        gbHourNanos: rates.gbHour.nanos, stopCode: "TaskFailedToStart", cpuUsageNanos: nil, memoryPeakBytes: nil))
+                    removed.append("billed \(seconds) s")
+                }
+            } catch { problems.append("ledger: \(error)") }
+        }
+        // 6. The task's state says what happened.
+        let owner = state.owner.map { "\($0.pid)" } ?? "\(state.ownerPid)"
+        task.lastStatus = "STOPPED"
+        task.desiredStatus = "STOPPED"
+        task.stoppedAt = ECS.Timestamp(end)
+        task.stopCode = task.stopCode ?? ECS.TaskStopCode(rawValue: "TaskFailedToStart")
+        task.stoppedReason = "fargate-run (pid \(owner)) ended without stopping the task; cleaned up by gc"
+        for i in task.containers?.indices ?? [].indices where task.containers![i].lastStatus != "STOPPED" {
+            task.containers![i].lastStatus = "STOPPED"
+            task.containers![i].reason = "ContainerRuntimeTimeoutError: its runtime process died; killed by gc"
+        }
+        var newState = state
+        newState.task = task
+        if let data = try? TaskState.encoder.encode(newState) {
+            try? FileSystem.writeAtomically(root.taskDirectory(id) + "/state.json", Array(data), durable: false)
+        }
+        return Collected(taskId: id, removed: removed, problems: problems)
+    }
+
+    func cgroupTree(_ dir: String) -> [String] {
+        var out = [dir]
+        if let names = try? FileManager.default.contentsOfDirectory(atPath: dir) {
+            for n in names.sorted() where FileSystem.isDirectory(dir + "/" + n) { out += cgroupTree(dir + "/" + n) }
+        }
+        return out
+    }
+}

@@ -1,0 +1,209 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import TestSupport
+import Testing
+
+/// awsvpc-like networking through the CNI plugins. Each test has its own bridge and /24, so
+/// what it counts is its own; traffic goes only to loopback and to the tasks' namespaces.
+@Suite(.enabled(if: Prerequisites.rootOrCI, Prerequisites.rootReason))
+struct NetworkTests {
+    struct Net {
+        let h: Harness
+        let bridge: String
+        let subnet: String
+        let port: Int
+
+        init() throws {
+            h = try Harness()
+            let n = Int.random(in: 10...250)
+            bridge = "frt\(getpid() % 1000)x\(n)"
+            subnet = "198.19.\(n).0/24"
+            port = Int.random(in: 20000...40000)
+        }
+
+        var args: [String] { ["--bridge", bridge, "--subnet", subnet] }
+
+        func cleanup() {
+            _ = try? run("/usr/sbin/ip", ["link", "del", bridge])
+            h.cleanup()
+        }
+
+        /// Veths on our bridge, leases of our network, our security-group rules, netns of our tasks.
+        func footprint() throws -> [String] {
+            var out: [String] = []
+            out += try run("/usr/sbin/ip", ["-o", "link", "show", "master", bridge]).stdout.split(separator: "\n").map { "veth \($0.prefix(40))" }
+            let leases = "/run/fargate-run/ipam/fargate-run-\(bridge)"
+            out += ((try? FileManager.default.contentsOfDirectory(atPath: leases)) ?? []).filter { $0.hasPrefix("198.") }.map { "lease \($0)" }
+            let rules = try run("/usr/sbin/iptables", ["-S"]).stdout + (try run("/usr/sbin/iptables", ["-t", "nat", "-S"]).stdout)
+            out += rules.split(separator: "\n").filter { $0.contains(subnet.replacingOccurrences(of: "/24", with: "")) }.map { "rule \($0)" }
+            for id in h.taskIds() where FileManager.default.fileExists(atPath: "/run/netns/fr-" + String(id.prefix(16))) {
+                out.append("netns of \(id)")
+            }
+            out += ((try? FileManager.default.contentsOfDirectory(atPath: "/run/fargate-run/ports")) ?? []).filter { $0.hasSuffix("-\(port)") }.map { "port \($0)" }
+            return out
+        }
+    }
+
+    @Test func containersTalkOverLocalhostAndTheTaskIPAndTheHostReachesPublishedPorts() throws {
+        let n = try Net()
+        defer { n.cleanup() }
+        let t = try n.h.task(#"""
+            {"family": "talk", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [
+              {"name": "web", "image": "IMAGE", "essential": false, "portMappings": [{"containerPort": \#(n.port)}],
+               "command": ["sh", "-c", "trap 'exit 0' TERM; mkdir -p /www; echo page-\#(n.port) > /www/index.html; httpd -f -p \#(n.port) -h /www & wait"]},
+              {"name": "client", "image": "IMAGE", "dependsOn": [{"containerName": "web", "condition": "START"}],
+               "command": ["sh", "-c", "for i in $(seq 1 50); do wget -q -O - http://127.0.0.1:\#(n.port)/ && break; sleep 0.1; done; ip=$(ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1); echo ip=$ip; wget -q -O - http://$ip:\#(n.port)/; hostname; cat /etc/hosts; sleep 3"]}]}
+            """#)
+        let p = try n.h.background(n.args + ["--output", "json", t])
+        defer { p.stop() }
+        var state: [String: Any] = [:]
+        try #require(eventually { if let (_, s) = n.h.runningTask(), (s["pids"] as? [String: Int])?.count == 2 { state = s; return true }; return false })
+        // The host reaches the published port on 127.0.0.1.
+        var page = ""
+        #expect(eventually(timeout: 10) {
+            page = (try? run("/bin/busybox", ["wget", "-q", "-O", "-", "http://127.0.0.1:\(n.port)/"]).stdout) ?? ""
+            return page == "page-\(n.port)\n"
+        }, "host client got: \(page)")
+        #expect(p.wait(timeout: 30) == 0, "\(p.stderr)")
+        let lines = p.stderr.split(separator: "\n").filter { $0.hasPrefix("client | ") }.map { String($0.dropFirst(9)) }
+        #expect(lines.filter { $0 == "page-\(n.port)" }.count == 2, "over localhost and over the task IP: \(lines)")
+        let ip = lines.first { $0.hasPrefix("ip=") }.map { String($0.dropFirst(3)) } ?? ""
+        #expect(ip.hasPrefix(n.subnet.replacingOccurrences(of: "0/24", with: "")), "\(ip) in \(n.subnet)")
+        let hostname = "ip-" + ip.replacingOccurrences(of: ".", with: "-") + ".ec2.internal"
+        #expect(lines.contains(hostname))
+        #expect(lines.contains("\(ip)\t\(hostname) ip-\(ip.replacingOccurrences(of: ".", with: "-"))"))
+        // The description carries the ENI, the IP and the binding.
+        let task = try firstTask(p.stdout)
+        let details = (task["attachments"] as? [[String: Any]])?.first?["details"] as? [[String: String]] ?? []
+        #expect(details.contains { $0["name"] == "privateIPv4Address" && $0["value"] == ip })
+        let web = try container(task, "web")
+        let binding = (web["networkBindings"] as? [[String: Any]])?.first
+        #expect(binding?["hostPort"] as? Int == n.port && binding?["bindIP"] as? String == "127.0.0.1")
+        #expect(((web["networkInterfaces"] as? [[String: Any]])?.first?["privateIpv4Address"] as? String) == ip)
+        #expect((state["network"] as? [String: Any])?["ip"] as? String == ip)
+        let left = try n.footprint()
+        #expect(left.isEmpty, "\(left)")
+    }
+
+    @Test func twoTasksGetDifferentIPsAndSecurityGroupsDecideWhoConnects() throws {
+        let n = try Net()
+        defer { n.cleanup() }
+        let server = try n.h.task(#"{"family": "server", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "s", "image": "IMAGE", "command": ["sh", "-c", "mkdir -p /www; echo secret > /www/index.html; httpd -f -p 8080 -h /www"], "stopTimeout": 2}]}"#, name: "server.json")
+        let bg = try n.h.background(n.args + ["--security-group", "backend", server])
+        defer { bg.stop() }
+        var serverIP = ""
+        try #require(eventually {
+            guard let (_, s) = n.h.runningTask(), let ip = (s["network"] as? [String: Any])?["ip"] as? String else { return false }
+            serverIP = ip
+            return true
+        })
+        func probe(_ groups: [String]) throws -> (ip: String, reply: String) {
+            let t = try n.h.task(#"{"family": "probe", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "p", "image": "IMAGE", "command": ["sh", "-c", "ip -4 -o addr show eth0 | awk '{print $4}'; for i in 1 2 3; do wget -q -O - http://\#(serverIP):8080/ 2>&1 && exit 0; sleep 0.2; done; echo refused"]}]}"#, name: "probe.json")
+            let r = try n.h.fargateRun(n.args + groups.flatMap { ["--security-group", $0] } + ["-q", t])
+            let out = r.stdout.split(separator: "\n").map { String($0.dropFirst(4)) }
+            return (out.first ?? "", out.last ?? "")
+        }
+        let same = try probe(["backend"])
+        #expect(same.reply == "secret", "same group connects: \(same)")
+        #expect(!same.ip.hasPrefix(serverIP + "/"), "two tasks, two IPs: \(same.ip) vs \(serverIP)")
+        let other = try probe(["frontend"])
+        #expect(other.reply == "refused", "no common group: \(other)")
+        let both = try probe(["frontend", "backend"])
+        #expect(both.reply == "secret", "one common group is enough")
+        let none = try probe([])
+        #expect(none.reply == "refused", "no flag is the group default, which the server is not in")
+        bg.stop()
+        let left = try n.footprint()
+        #expect(left.isEmpty, "\(left)")
+    }
+
+    @Test func aHeldHostPortStopsTheSecondTaskBeforeItStarts() throws {
+        let n = try Net()
+        defer { n.cleanup() }
+        let t = try n.h.task(#"{"family": "holder", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "portMappings": [{"containerPort": \#(n.port)}], "command": ["sleep", "1000"], "stopTimeout": 2}]}"#)
+        let first = try n.h.background(n.args + [t])
+        defer { first.stop() }
+        var holderId = ""
+        try #require(eventually { if let (id, _) = n.h.runningTask() { holderId = id; return true }; return false })
+        let before = try n.footprint()
+        let r = try n.h.fargateRun(n.args + ["--output", "json", t])
+        #expect(r.status == 125)
+        let line = r.stderr.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(line.contains("host port 127.0.0.1:\(n.port)/tcp is already published by task \(holderId) (holder)"), "\(line)")
+        let after = try n.footprint()
+        #expect(after == before, "the second task left nothing half-made")
+        first.stop()
+        let left = try n.footprint()
+        #expect(left.isEmpty, "\(left)")
+    }
+
+    @Test func twentyTasksInALoopLeaveNothingBehind() throws {
+        let n = try Net()
+        defer { n.cleanup() }
+        let t = try n.h.task(#"{"family": "loop", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "portMappings": [{"containerPort": \#(n.port)}], "command": ["true"]}]}"#)
+        for i in 0..<20 {
+            let r = try n.h.fargateRun(n.args + ["--security-group", "g\(i % 3)", "-q", t])
+            #expect(r.status == 0, "run \(i): \(r.stderr)")
+        }
+        let left = try n.footprint()
+        #expect(left.isEmpty, "\(left)")
+        #expect(n.h.taskIds().count == 20)
+    }
+
+    @Test func afterSIGKILLgcRemovesTheDeadTasksNetwork() throws {
+        let n = try Net()
+        defer { n.cleanup() }
+        let t = try n.h.task(#"{"family": "killed", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "portMappings": [{"containerPort": \#(n.port)}], "command": ["sleep", "1000"]}]}"#)
+        let p = try n.h.background(n.args + ["--security-group", "killed", t])
+        var id = ""
+        try #require(eventually { if let (tid, _) = n.h.runningTask() { id = tid; return true }; return false })
+        let made = try n.footprint()
+        #expect(!made.isEmpty, "the task has a network to leave behind")
+        p.signal(SIGKILL)
+        _ = p.wait()
+        let gc = try n.h.fargateRun(["gc"])
+        #expect(gc.status == 0)
+        #expect(gc.stdout.contains("task \(id): removed"), "\(gc.stdout)")
+        let left = try n.footprint()
+        #expect(left.isEmpty, "\(left)")
+        #expect(n.h.leftovers(id).isEmpty, "\(n.h.leftovers(id))")
+        let report = try json(try n.h.fargateRun(["report", "--format", "json"]).stdout)
+        #expect((report["tasks"] as? [[String: Any]])?.count == 1, "the killed task is billed, up to the gc")
+        #expect(try n.h.fargateRun(["gc"]).stdout == "nothing to clean up\n")
+    }
+
+    @Test func aUsersOwnConflistIsUsedAsIs() throws {
+        // macvlan onto a veth this test makes: the LAN setup users ask for, without a LAN.
+        let n = try Net()
+        defer { n.cleanup() }
+        let parent = "frlan\(getpid() % 10000)"
+        #expect(try run("/usr/sbin/ip", ["link", "add", parent, "type", "veth", "peer", "name", parent + "p"]).status == 0)
+        defer { _ = try? run("/usr/sbin/ip", ["link", "del", parent]) }
+        _ = try run("/usr/sbin/ip", ["link", "set", parent, "up"])
+        let conf = n.h.dir.path + "/macvlan.conflist"
+        try #"{"cniVersion": "1.0.0", "name": "lan-\#(parent)", "plugins": [{"type": "macvlan", "master": "\#(parent)", "mode": "bridge", "ipam": {"type": "host-local", "ranges": [[{"subnet": "198.19.251.0/24"}]], "dataDir": "\#(n.h.dir.path)/ipam"}}]}"#
+            .write(toFile: conf, atomically: false, encoding: .utf8)
+        let t = try n.h.task(#"{"family": "lan", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["sh", "-c", "ip -4 -o addr show eth0 | awk '{print $4}'"]}]}"#)
+        let r = try n.h.fargateRun(["--network-config", conf, "-q", t])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.hasPrefix("a | 198.19.251."), "\(r.stdout)")
+        #expect(try run("/usr/sbin/ip", ["-o", "link", "show", "type", "macvlan"]).stdout.isEmpty, "DEL removed the macvlan")
+    }
+
+    @Test func psListsRunningTasksWithTheirIPAndPorts() throws {
+        let n = try Net()
+        defer { n.cleanup() }
+        let t = try n.h.task(#"{"family": "listed", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "portMappings": [{"containerPort": \#(n.port)}], "command": ["sleep", "1000"], "stopTimeout": 2}]}"#)
+        let p = try n.h.background(n.args + [t])
+        defer { p.stop() }
+        var ip = ""
+        try #require(eventually { if let (_, s) = n.h.runningTask(), let a = (s["network"] as? [String: Any])?["ip"] as? String { ip = a; return true }; return false })
+        let ps = try n.h.fargateRun(["ps"]).stdout
+        #expect(ps.contains("listed:1") && ps.contains(ip) && ps.contains("127.0.0.1:\(n.port)->\(n.port)/tcp") && ps.contains("RUNNING"), "\(ps)")
+        p.stop()
+        #expect(!(try n.h.fargateRun(["ps"]).stdout.contains("listed:1")))
+        #expect(try n.h.fargateRun(["ps", "-a"]).stdout.contains("STOPPED"))
+    }
+}

@@ -1,0 +1,120 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import LinuxSupport
+import TaskNetwork
+import TestSupport
+import Testing
+
+struct CNIConfigTests {
+    @Test func theDefaultConflistIsBridgePortmapFirewall() throws {
+        var o = NetworkOptions()
+        o.subnet = "198.19.7.0/24"
+        o.bridge = "frx"
+        let list = try o.defaultConflist()
+        #expect(list.name == "fargate-run-frx")
+        #expect(list.cniVersion == "1.0.0")
+        #expect((0..<list.plugins.count).map(list.pluginType) == ["bridge", "portmap", "firewall"])
+        let bridge = try JSONSerialization.jsonObject(with: list.plugins[0]) as! [String: Any]
+        #expect(bridge["bridge"] as? String == "frx")
+        #expect(bridge["ipMasq"] as? Bool == true)
+        let ipam = bridge["ipam"] as! [String: Any]
+        #expect(ipam["dataDir"] as? String == "/run/fargate-run/ipam")
+        #expect(((ipam["ranges"] as! [[[String: String]]])[0][0])["subnet"] == "198.19.7.0/24")
+        o.outboundNAT = false
+        let noNat = try JSONSerialization.jsonObject(with: try o.defaultConflist().plugins[0]) as! [String: Any]
+        #expect(noNat["ipMasq"] as? Bool == false)
+    }
+
+    @Test func badConflistsNameTheProblem() {
+        #expect { try CNIConfigList(data: Data("[]".utf8)) } throws: { "\($0)".contains("not a JSON object") }
+        #expect { try CNIConfigList(data: Data(#"{"cniVersion": "1.0.0", "plugins": [{"type": "bridge"}]}"#.utf8)) } throws: { "\($0)".contains("\"name\" is required") }
+        #expect { try CNIConfigList(data: Data(#"{"name": "x", "cniVersion": "1.0.0", "plugins": []}"#.utf8)) } throws: { "\($0)".contains("non-empty") }
+        #expect { try CNIConfigList(data: Data(#"{"name": "x", "cniVersion": "1.0.0", "plugins": [{}]}"#.utf8)) } throws: { "\($0)".contains("plugins[0].type") }
+    }
+
+    @Test func resultsGiveTheAddressGatewayAndMAC() throws {
+        let json = #"{"cniVersion": "1.0.0", "interfaces": [{"name": "fr0", "mac": "aa"}, {"name": "veth1", "mac": "bb"}, {"name": "eth0", "mac": "ee:67:bb:6a:ce:16", "sandbox": "/run/netns/x"}], "ips": [{"interface": 2, "address": "198.19.0.5/16", "gateway": "198.19.0.1"}], "routes": [{"dst": "0.0.0.0/0"}]}"#
+        let r = try CNIResult(data: Data(json.utf8))
+        #expect(r.address == "198.19.0.5")
+        #expect(r.prefixLength == 16)
+        #expect(r.gateway == "198.19.0.1")
+        #expect(r.mac == "ee:67:bb:6a:ce:16")
+        #expect(r.interface == "eth0")
+        #expect(throws: NetworkError.self) { try CNIResult(data: Data(#"{"ips": []}"#.utf8)) }
+    }
+
+    @Test func hostnamesAsEC2NamesThem() {
+        #expect(TaskNetworking.hostname(ip: "198.19.0.5", domain: TaskNetworking.domain(region: "us-east-1")) == "ip-198-19-0-5.ec2.internal")
+        #expect(TaskNetworking.domain(region: "eu-west-1") == "eu-west-1.compute.internal")
+    }
+
+    @Test func nameFiles() throws {
+        #expect(NameFiles.hosts(ip: "198.19.0.5", hostname: "ip-198-19-0-5.ec2.internal")
+            == "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n198.19.0.5\tip-198-19-0-5.ec2.internal ip-198-19-0-5\n")
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try writeFile(dir.path + "/stub", Array("nameserver 127.0.0.53\noptions edns0\n".utf8))
+        try writeFile(dir.path + "/upstream", Array("nameserver 10.0.0.2\nnameserver 127.0.0.1\nsearch corp.example\n".utf8))
+        let (conf, warning) = NameFiles.resolvConf(servers: [], hostFiles: [dir.path + "/stub", dir.path + "/upstream"])
+        #expect(conf == "nameserver 10.0.0.2\nsearch corp.example\n", "loopback resolvers are skipped: \(conf)")
+        #expect(warning == nil)
+        let (none, w) = NameFiles.resolvConf(servers: [], hostFiles: [dir.path + "/stub"])
+        #expect(none.isEmpty && w?.contains("--dns") == true)
+        #expect(NameFiles.resolvConf(servers: ["192.0.2.53"]).0 == "nameserver 192.0.2.53\n")
+    }
+}
+
+struct PortRegistryTests {
+    func holder(_ id: String, alive: Bool) -> PortRegistry.Holder {
+        PortRegistry.Holder(root: "/r", taskId: id, family: "f", owner: alive ? .current : ProcessIdentity(pid: 999_999, startTime: 1))
+    }
+
+    @Test func reservationsAreExclusiveNameTheHolderAndReleaseCleanly() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let reg = PortRegistry(directory: dir.path + "/ports")
+        let port = PublishedPort(hostIP: "127.0.0.1", hostPort: Int.random(in: 40000...50000), containerPort: 80, proto: "tcp")
+        let other = PublishedPort(hostIP: "127.0.0.1", hostPort: port.hostPort + 1, containerPort: 81, proto: "tcp")
+        try reg.reserve([port], holder: holder("task-a", alive: true))
+        #expect { try reg.reserve([other, port], holder: holder("task-b", alive: true)) } throws: {
+            "\($0)" == "host port \(port.description) is already published by task task-a (f) in /r"
+        }
+        #expect(reg.held(root: "/r").map(\.1.taskId) == ["task-a"], "all or nothing: task-b kept no port")
+        reg.release([port], taskId: "task-b")
+        #expect(reg.held(root: "/r").count == 1, "only the holder can release")
+        reg.release([port], taskId: "task-a")
+        #expect(reg.held(root: "/r").isEmpty)
+    }
+
+    @Test func aDeadHoldersReservationIsTakenOver() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let reg = PortRegistry(directory: dir.path + "/ports")
+        let port = PublishedPort(hostIP: "127.0.0.1", hostPort: Int.random(in: 40000...50000), containerPort: 80, proto: "udp")
+        try reg.reserve([port], holder: holder("dead", alive: false))
+        try reg.reserve([port], holder: holder("new", alive: true))
+        #expect(reg.held(root: "/r").map(\.1.taskId) == ["new"])
+    }
+
+    @Test func aPortBoundByAnotherProcessIsRefused() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        let bound = Int(UInt16(bigEndian: addr.sin_port))
+        let reg = PortRegistry(directory: dir.path + "/ports")
+        #expect { try reg.reserve([PublishedPort(hostIP: "127.0.0.1", hostPort: bound, containerPort: 1, proto: "tcp")], holder: holder("t", alive: true)) } throws: {
+            "\($0)".contains("in use by another process")
+        }
+        #expect(reg.held(root: "/r").isEmpty)
+    }
+}
