@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Start-to-exit latency of a one-container task running /bin/true with a cached image, against
-# `runc run` of an OCI bundle of the same rootfs, interleaved (fargate-run, runc, fargate-run,
-# runc...) so both see the same machine state. Prints per-tool median, p90 and the ratio.
+# `runc run` of an OCI bundle of the same rootfs, interleaved (fargate-run awsvpc,
+# fargate-run --network none, runc, ...) so all see the same machine state. runc's default
+# bundle gets an empty network namespace: `--network none` is the like-for-like comparison;
+# awsvpc adds the task's interface through CNI. Prints medians, p90s and the ratios.
 # fargate-run does more per start: a network namespace, the task and container cgroups, an
 # overlay mount, image resolution with digest checks, and a ledger record (SQLite, fsync).
 # Usage: Benchmarks/start-latency.sh [RUNS]
@@ -27,17 +29,22 @@ tar -xOf "$work/img/busybox.tar" "$(tar -tf "$work/img/busybox.tar" | grep layer
 "$bin" -q --root "$work/root" "$work/task.json" >/dev/null 2>&1
 runc run --bundle "$work/bundle" bench-warm >/dev/null 2>&1
 ns() { date +%s%N; }
-: >"$work/fr.txt"; : >"$work/runc.txt"
+: >"$work/fr.txt"; : >"$work/frnone.txt"; : >"$work/runc.txt"
+"$bin" -q --root "$work/root" --network none "$work/task.json" >/dev/null 2>&1
 for i in $(seq 1 "$runs"); do
   t0=$(ns); "$bin" -q --root "$work/root" "$work/task.json" >/dev/null 2>&1; t1=$(ns)
   echo $(( (t1 - t0) / 1000 )) >>"$work/fr.txt"
+  t0=$(ns); "$bin" -q --root "$work/root" --network none "$work/task.json" >/dev/null 2>&1; t1=$(ns)
+  echo $(( (t1 - t0) / 1000 )) >>"$work/frnone.txt"
   t0=$(ns); runc run --bundle "$work/bundle" "bench-$i" >/dev/null 2>&1; t1=$(ns)
   echo $(( (t1 - t0) / 1000 )) >>"$work/runc.txt"
 done
 stat() { sort -n "$1" | awk '{a[NR]=$1} END {printf "%d %d", a[int((NR+1)/2)], a[int(NR*0.9+0.5)]}'; }
 read -r fm fp <<<"$(stat "$work/fr.txt")"
+read -r nm np <<<"$(stat "$work/frnone.txt")"
 read -r rm rp <<<"$(stat "$work/runc.txt")"
 printf 'runs: %d interleaved\n' "$runs"
-printf 'fargate-run  median %6.1f ms  p90 %6.1f ms\n' "$(echo "$fm/1000" | bc -l)" "$(echo "$fp/1000" | bc -l)"
-printf 'runc run     median %6.1f ms  p90 %6.1f ms\n' "$(echo "$rm/1000" | bc -l)" "$(echo "$rp/1000" | bc -l)"
-printf 'ratio (fargate-run / runc), median: %.2f\n' "$(echo "$fm/$rm" | bc -l)"
+printf 'fargate-run (awsvpc)        median %6.1f ms  p90 %6.1f ms\n' "$(echo "$fm/1000" | bc -l)" "$(echo "$fp/1000" | bc -l)"
+printf 'fargate-run --network none  median %6.1f ms  p90 %6.1f ms\n' "$(echo "$nm/1000" | bc -l)" "$(echo "$np/1000" | bc -l)"
+printf 'runc run                    median %6.1f ms  p90 %6.1f ms\n' "$(echo "$rm/1000" | bc -l)" "$(echo "$rp/1000" | bc -l)"
+printf 'ratio to runc, median: awsvpc %.2f, network none %.2f\n' "$(echo "$fm/$rm" | bc -l)" "$(echo "$nm/$rm" | bc -l)"

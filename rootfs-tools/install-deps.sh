@@ -8,7 +8,7 @@ packages=(
   # build: the C libraries behind the system-library targets, and SQLite for the ledger
   pkg-config libarchive-dev libseccomp-dev libcap-dev libsqlite3-dev
   # run: network namespaces, CNI plugins and the firewall they drive
-  iproute2 iptables containernetworking-plugins
+  iproute2 iptables nftables containernetworking-plugins
   # test images and tests: busybox for images, sqlite3 to inspect the ledger, tar/gzip/zstd
   busybox-static sqlite3 tar gzip zstd
   # registry tests: Debian's registry and skopeo to push into it

@@ -6,6 +6,9 @@ import LinuxSupport
 
 /// How tasks are networked on this host (command-line options, not task-definition fields).
 public struct NetworkOptions: Sendable {
+    /// awsvpc: an interface with the task's own IP (CNI). none: loopback only, no IP, no ports.
+    public enum Mode: String, Sendable, CaseIterable { case awsvpc, none }
+    public var mode: Mode = .awsvpc
     /// The task subnet. 198.19.0.0/16 is the upper half of RFC 2544's benchmarking block: not
     /// routed on the internet, not used by home or office LANs or VPNs (10/8, 172.16/12,
     /// 192.168/16), nor by CGNAT or Tailscale (100.64/10), nor by the fake-IP range proxies
@@ -32,18 +35,17 @@ public struct NetworkOptions: Sendable {
 
     public var networkName: String { "fargate-run-" + bridge }
 
-    /// The conflist fargate-run uses unless given one: bridge with host-local IPAM and a default
-    /// route, portmap for published ports, firewall so tasks pass a FORWARD policy of DROP.
+    /// The conflist fargate-run uses unless given one: the bridge plugin with host-local IPAM
+    /// and a default route makes the task's interface. NAT, published ports and security
+    /// groups are host policy, kept in one nftables table (HostPolicy), not per-task plugins.
     public func defaultConflist() throws -> CNIConfigList {
         let list: [String: Any] = [
             "cniVersion": "1.0.0",
             "name": networkName,
             "plugins": [
-                ["type": "bridge", "bridge": bridge, "isGateway": true, "ipMasq": outboundNAT, "hairpinMode": true,
+                ["type": "bridge", "bridge": bridge, "isGateway": true, "ipMasq": false, "hairpinMode": true,
                  "ipam": ["type": "host-local", "ranges": [[["subnet": subnet]]], "routes": [["dst": "0.0.0.0/0"]],
                           "dataDir": hostStateDirectory + "/ipam"]] as [String: Any],
-                ["type": "portmap", "capabilities": ["portMappings": true], "snat": true] as [String: Any],
-                ["type": "firewall"],
             ],
         ]
         return try CNIConfigList(data: JSONSerialization.data(withJSONObject: list, options: [.sortedKeys]))
@@ -84,9 +86,7 @@ public struct TaskNetworking: Sendable {
         ports = PortRegistry(directory: options.hostStateDirectory + "/ports")
     }
 
-    public var securityGroups: SecurityGroups {
-        SecurityGroups(subnet: options.subnet, networkName: options.networkName, lockDirectory: options.hostStateDirectory)
-    }
+    public var policy: HostPolicy { HostPolicy(stateDirectory: options.hostStateDirectory) }
 
     /// Connects the task's network namespace. Nothing is left behind when it fails.
     public func attach(taskId: String, netns: String, ports wanted: [PublishedPort], holder: PortRegistry.Holder,
@@ -102,7 +102,8 @@ public struct TaskNetworking: Sendable {
         let mappings: [[String: Any]] = wanted.map {
             ["hostPort": $0.hostPort, "containerPort": $0.containerPort, "protocol": $0.proto, "hostIP": $0.hostIP]
         }
-        let runtimeConfig: [String: Any] = mappings.isEmpty ? [:] : ["portMappings": mappings]
+        // A user's conflist publishes ports with its own portmap plugin, if it has one.
+        let runtimeConfig: [String: Any] = mappings.isEmpty || options.conflistPath == nil ? [:] : ["portMappings": mappings]
         let result: CNIResult
         do {
             result = try runner.add(list, containerID: taskId, netns: netns, runtimeConfig: runtimeConfig)
@@ -118,7 +119,8 @@ public struct TaskNetworking: Sendable {
             runtimeConfig: (try? JSONSerialization.data(withJSONObject: runtimeConfig)) ?? Data("{}".utf8))
         if attachment.defaultNetwork {
             do {
-                try securityGroups.join(ip: result.address, groups: attachment.securityGroups, taskId: taskId)
+                try policy.join(network: list.name, subnet: options.subnet, bridge: options.bridge, outboundNAT: options.outboundNAT,
+                                taskId: taskId, member: HostPolicy.Member(ip: result.address, groups: attachment.securityGroups, ports: wanted))
             } catch {
                 _ = detach(attachment)
                 throw error
@@ -131,8 +133,7 @@ public struct TaskNetworking: Sendable {
     public func detach(_ a: TaskNetworkAttachment) -> [String] {
         var problems: [String] = []
         if a.defaultNetwork {
-            let groups = SecurityGroups(subnet: a.subnet, networkName: a.networkName, lockDirectory: options.hostStateDirectory)
-            do { try groups.leave(ip: a.ip, groups: a.securityGroups, taskId: a.taskId) } catch { problems.append("security groups: \(error)") }
+            do { try policy.leave(network: a.networkName, taskId: a.taskId) } catch { problems.append("host policy: \(error)") }
         }
         do {
             let list = try CNIConfigList(data: a.conflist)

@@ -29,11 +29,17 @@ public struct GarbageCollector: Sendable {
         public var problems: [String]
     }
 
-    /// Tasks of this root that are not STOPPED but whose owner process is gone.
+    /// Tasks of this root that have not finished but whose owner process is gone.
     public func abandonedTasks() -> [(String, TaskState)] {
-        let ids = (try? FileManager.default.contentsOfDirectory(atPath: root.tasksDirectory)) ?? []
+        let ids = (try? FileManager.default.contentsOfDirectory(atPath: root.activeDirectory)) ?? []
         return ids.compactMap { id in
-            guard let state = try? TaskInspector.state(id, root: root), state.task.lastStatus != "STOPPED" else { return nil }
+            guard let state = try? TaskInspector.state(id, root: root), state.task.lastStatus != "STOPPED" else {
+                // Finished, or never got far enough to write a state: nothing to clean.
+                if (try? TaskInspector.state(id, root: root))?.task.lastStatus == "STOPPED" || !FileSystem.exists(root.taskDirectory(id)) {
+                    unlink(root.activeDirectory + "/" + id)
+                }
+                return nil
+            }
             if let owner = state.owner { return owner.isAlive ? nil : (id, state) }
             return kill(state.ownerPid, 0) == 0 ? nil : (id, state)
         }
@@ -140,6 +146,7 @@ public struct GarbageCollector: Sendable {
         if let data = try? TaskState.encoder.encode(newState) {
             try? FileSystem.writeAtomically(root.taskDirectory(id) + "/state.json", Array(data), durable: false)
         }
+        unlink(root.activeDirectory + "/" + id)
         return Collected(taskId: id, removed: removed, problems: problems)
     }
 

@@ -18,9 +18,13 @@ public struct StateRoot: Sendable {
         self.path = absolute
         try FileSystem.makeDirectories(absolute, mode: 0o711)
         try FileSystem.makeDirectories(tasksDirectory, mode: 0o700)
+        try FileSystem.makeDirectories(activeDirectory, mode: 0o700)
     }
 
     public var tasksDirectory: String { path + "/tasks" }
+    /// One empty file per task that has not finished, so finding tasks to clean up after a
+    /// crash costs a directory listing, not reading every task ever run.
+    public var activeDirectory: String { path + "/active" }
     public var ledgerPath: String { path + "/ledger.sqlite" }
     /// Derived data that is safe to delete (compiled seccomp programs).
     public var cacheDirectory: String { path + "/cache" }

@@ -177,6 +177,7 @@ public actor TaskRunner {
 
         do {
             try FileSystem.makeDirectories(config.root.logDirectory(taskId), mode: 0o700)
+            try FileSystem.writeAtomically(config.root.activeDirectory + "/" + taskId, [], durable: false)
             pump = try LogPump(sink: sink)
             mark("start")
             try provision()
@@ -222,11 +223,16 @@ public actor TaskRunner {
         publish()
         network = try NetworkNamespace.create(name: ns.name)
         mark("netns")
-        let holder = PortRegistry.Holder(root: config.root.path, taskId: taskId, family: plan.family, owner: .current)
-        let networking = TaskNetworking(options: config.network)
-        attachment = try networking.attach(taskId: taskId, netns: ns.path, ports: try publishedPorts(), holder: holder, region: config.region)
-        publish()
-        mark("network attached")
+        let ports = try publishedPorts()
+        if config.network.mode == .awsvpc {
+            let holder = PortRegistry.Holder(root: config.root.path, taskId: taskId, family: plan.family, owner: .current)
+            let networking = TaskNetworking(options: config.network)
+            attachment = try networking.attach(taskId: taskId, netns: ns.path, ports: ports, holder: holder, region: config.region)
+            publish()
+            mark("network attached")
+        } else if !ports.isEmpty {
+            throw NetworkError.config("portMappings need the awsvpc network: with --network none a task has loopback only")
+        }
         try writeNameFiles()
         if plan.sharedPidNamespace { try startPause() }
     }
@@ -609,7 +615,9 @@ public actor TaskRunner {
         }
         mark("cgroups removed")
         if let attachment {
+            mark("network detach start")
             for problem in TaskNetworking(options: config.network).detach(attachment) { observer.warning("network teardown: \(problem)") }
+            mark("network detached")
         }
         if let network {
             do { try network.remove() } catch { observer.warning("removing network namespace \(network.path): \(error)") }
@@ -647,6 +655,7 @@ public actor TaskRunner {
             }
         }
         publish()
+        unlink(config.root.activeDirectory + "/" + taskId)
         mark("billed")
     }
 

@@ -118,7 +118,12 @@ struct Run: AsyncParsableCommand {
 }
 
 /// How tasks are connected: subnet, bridge, published ports, DNS, security groups.
+extension NetworkOptions.Mode: ExpressibleByArgument {}
+
 struct NetworkFlags: ParsableArguments {
+    @Option(name: .customLong("network"), help: "awsvpc (default): the task gets its own IP through CNI. none: loopback only.")
+    var mode: NetworkOptions.Mode = .awsvpc
+
     @Option(name: .long, help: "Task subnet (default 198.19.0.0/16, a block LANs and VPNs do not use).")
     var subnet: String = NetworkOptions().subnet
 
@@ -145,6 +150,7 @@ struct NetworkFlags: ParsableArguments {
 
     func options() throws -> NetworkOptions {
         var o = NetworkOptions()
+        o.mode = mode
         o.subnet = subnet
         o.bridge = bridge
         o.outboundNAT = !noNat

@@ -3,28 +3,46 @@ import Glibc
 #endif
 import Foundation
 import LinuxSupport
-import TaskNetwork
+@testable import TaskNetwork
 import TestSupport
 import Testing
 
 struct CNIConfigTests {
-    @Test func theDefaultConflistIsBridgePortmapFirewall() throws {
+    @Test func theDefaultConflistIsTheBridgePluginWithHostLocalIPAM() throws {
         var o = NetworkOptions()
         o.subnet = "198.19.7.0/24"
         o.bridge = "frx"
         let list = try o.defaultConflist()
         #expect(list.name == "fargate-run-frx")
         #expect(list.cniVersion == "1.0.0")
-        #expect((0..<list.plugins.count).map(list.pluginType) == ["bridge", "portmap", "firewall"])
+        #expect((0..<list.plugins.count).map(list.pluginType) == ["bridge"], "NAT, ports and groups are host policy, not plugins")
         let bridge = try JSONSerialization.jsonObject(with: list.plugins[0]) as! [String: Any]
         #expect(bridge["bridge"] as? String == "frx")
-        #expect(bridge["ipMasq"] as? Bool == true)
+        #expect(bridge["ipMasq"] as? Bool == false)
+        #expect(bridge["isGateway"] as? Bool == true)
         let ipam = bridge["ipam"] as! [String: Any]
         #expect(ipam["dataDir"] as? String == "/run/fargate-run/ipam")
         #expect(((ipam["ranges"] as! [[[String: String]]])[0][0])["subnet"] == "198.19.7.0/24")
-        o.outboundNAT = false
-        let noNat = try JSONSerialization.jsonObject(with: try o.defaultConflist().plugins[0]) as! [String: Any]
-        #expect(noNat["ipMasq"] as? Bool == false)
+    }
+
+    @Test func hostPolicyScript() {
+        let web = HostPolicy.Member(ip: "198.19.0.2", groups: ["default"], ports: [PublishedPort(hostIP: "127.0.0.1", hostPort: 8080, containerPort: 80, proto: "tcp")])
+        let db = HostPolicy.Member(ip: "198.19.0.3", groups: ["default", "data"], ports: [])
+        let batch = HostPolicy.Member(ip: "198.19.0.4", groups: ["data"], ports: [])
+        let net = HostPolicy.Network(name: "fargate-run-fr0", subnet: "198.19.0.0/16", bridge: "fr0", outboundNAT: true,
+                                     members: ["a": web, "b": db, "c": batch])
+        let s = HostPolicy.script([net])
+        #expect(s.hasPrefix("add table inet fargate_run\ndelete table inet fargate_run\ntable inet fargate_run {"), "one transaction replaces the table")
+        #expect(s.contains("ip saddr { 198.19.0.2, 198.19.0.3 } ip daddr { 198.19.0.2, 198.19.0.3 } accept comment \"group default\""))
+        #expect(s.contains("ip saddr { 198.19.0.3, 198.19.0.4 } ip daddr { 198.19.0.3, 198.19.0.4 } accept comment \"group data\""))
+        #expect(s.contains("reject with icmp type port-unreachable"))
+        #expect(s.contains("ip saddr 198.19.0.0/16 ip daddr 198.19.0.0/16 ct state established,related accept"), "groups are stateful")
+        #expect(s.contains("ip daddr 127.0.0.1 tcp dport 8080 dnat ip to 198.19.0.2:80"))
+        #expect(s.contains("ip saddr 198.19.0.0/16 ip daddr != 198.19.0.0/16 masquerade"))
+        var noNat = net
+        noNat.outboundNAT = false
+        #expect(!HostPolicy.script([noNat]).contains("ip daddr != 198.19.0.0/16 masquerade"))
+        #expect(HostPolicy.script([]) == "add table inet fargate_run\ndelete table inet fargate_run\n", "no member: no table")
     }
 
     @Test func badConflistsNameTheProblem() {

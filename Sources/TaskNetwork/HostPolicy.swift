@@ -1,0 +1,204 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import LinuxSupport
+
+/// The host side of task networking that is policy rather than plumbing: outbound NAT,
+/// published ports and security groups, for every fargate-run network on the host, in one
+/// nftables table (`inet fargate_run`).
+///
+/// The table is rebuilt from a registry of members (/run/fargate-run/networks/<name>.json) and
+/// replaced in one `nft -f` transaction on every change: atomic, about 5 ms, and nothing of it
+/// is left once the last task is gone. Doing this with the CNI portmap and firewall plugins and
+/// the bridge plugin's ipMasq cost 150-250 ms per task (each shells out to iptables many times;
+/// see Docs/NETWORKING.md), and per-task chains besides.
+///
+/// Security groups follow AWS's semantics: tasks sharing a group may open connections to each
+/// other on any port; tasks sharing none cannot; replies always pass (stateful); the host
+/// reaches published ports whatever the groups.
+public struct HostPolicy: Sendable {
+    public struct Member: Codable, Sendable, Equatable {
+        public var ip: String
+        public var groups: [String]
+        public var ports: [PublishedPort]
+    }
+
+    public struct Network: Codable, Sendable, Equatable {
+        public var name: String
+        public var subnet: String
+        public var bridge: String
+        public var outboundNAT: Bool
+        public var members: [String: Member]
+    }
+
+    public let stateDirectory: String
+
+    public init(stateDirectory: String = "/run/fargate-run") {
+        self.stateDirectory = stateDirectory
+    }
+
+    var registry: String { stateDirectory + "/networks" }
+    static let table = "fargate_run"
+
+    /// Adds a task to its network's policy and applies it.
+    public func join(network: String, subnet: String, bridge: String, outboundNAT: Bool, taskId: String, member: Member) throws {
+        try locked {
+            var net = load(network) ?? Network(name: network, subnet: subnet, bridge: bridge, outboundNAT: outboundNAT, members: [:])
+            let first = net.members.isEmpty
+            net.members[taskId] = member
+            try save(net)
+            do {
+                if first { try HostPolicy.allowThroughIptables(subnet: subnet, true) }
+                if !member.ports.filter({ $0.hostIP.hasPrefix("127.") }).isEmpty { try HostPolicy.routeLocalnet(bridge: bridge) }
+                if !member.groups.isEmpty && net.members.count > 1 { try HostPolicy.enableBridgeFiltering() }
+                try apply()
+            } catch {
+                net.members[taskId] = nil
+                try? save(net)
+                try? apply()
+                throw error
+            }
+        }
+    }
+
+    /// Removes a task from its network's policy and applies it.
+    public func leave(network: String, taskId: String) throws {
+        try locked {
+            guard var net = load(network) else { return }
+            net.members[taskId] = nil
+            try save(net)
+            try apply()
+            if net.members.isEmpty { try HostPolicy.allowThroughIptables(subnet: net.subnet, false) }
+        }
+    }
+
+    /// Our nft table as the kernel has it now ("" when absent).
+    public func ruleset() -> String {
+        (try? Subprocess.run(HostPolicy.nft, ["list", "table", "inet", HostPolicy.table], environment: [])).map { $0.status == 0 ? $0.stdoutText : "" } ?? ""
+    }
+
+    static let nft = "/usr/sbin/nft"
+
+    func locked<T>(_ body: () throws -> T) throws -> T {
+        try FileSystem.makeDirectories(registry, mode: 0o700)
+        let lock = try FileLock(stateDirectory + "/policy.lock")
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    func load(_ name: String) -> Network? {
+        guard let d = FileManager.default.contents(atPath: registry + "/" + name + ".json") else { return nil }
+        return try? JSONDecoder().decode(Network.self, from: d)
+    }
+
+    func save(_ net: Network) throws {
+        let path = registry + "/" + net.name + ".json"
+        if net.members.isEmpty {
+            unlink(path)
+            return
+        }
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        try FileSystem.writeAtomically(path, Array(try enc.encode(net)), mode: 0o600, durable: false)
+    }
+
+    func networks() -> [Network] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: registry)) ?? []
+        return names.filter { $0.hasSuffix(".json") }.compactMap { load(String($0.dropLast(5))) }.sorted { $0.name < $1.name }
+    }
+
+    /// Replaces the table with one built from every registered network.
+    func apply() throws {
+        let script = HostPolicy.script(networks())
+        let r = try Subprocess.run(HostPolicy.nft, ["-f", "-"], environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], stdin: Array(script.utf8))
+        guard r.status == 0 else {
+            throw NetworkError.plugin(plugin: "nft", command: "-f", message: r.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+    }
+
+    /// The whole table as an nft script: deleting and recreating it in one file makes the
+    /// change a single transaction.
+    static func script(_ networks: [Network]) -> String {
+        var s = "add table inet \(table)\ndelete table inet \(table)\n"
+        let active = networks.filter { !$0.members.isEmpty }
+        guard !active.isEmpty else { return s }
+        var forward: [String] = [], publish: [String] = [], postrouting: [String] = [], chains: [String] = []
+        for net in active {
+            let chain = "net_" + hash(net.name)
+            let members = net.members.sorted { $0.key < $1.key }.map(\.value)
+            forward.append("ip saddr \(net.subnet) ip daddr \(net.subnet) ct state established,related accept")
+            forward.append("ip saddr \(net.subnet) ip daddr \(net.subnet) jump \(chain)")
+            var rules: [String] = []
+            let groups = Set(members.flatMap(\.groups)).sorted()
+            for g in groups {
+                let ips = members.filter { $0.groups.contains(g) }.map(\.ip).sorted()
+                let set = "{ " + ips.joined(separator: ", ") + " }"
+                rules.append("ip saddr \(set) ip daddr \(set) accept comment \"group \(sanitize(g))\"")
+            }
+            rules.append("reject with icmp type port-unreachable comment \"no common security group\"")
+            chains.append("  chain \(chain) {\n" + rules.map { "    " + $0 + "\n" }.joined() + "  }\n")
+            for m in members {
+                for p in m.ports {
+                    publish.append("ip daddr \(p.hostIP) \(p.proto) dport \(p.hostPort) dnat ip to \(m.ip):\(p.containerPort)")
+                }
+            }
+            if net.outboundNAT { postrouting.append("ip saddr \(net.subnet) ip daddr != \(net.subnet) masquerade") }
+            // A published port reached from the host itself (127.0.0.1) must come back through
+            // the bridge, so its source is rewritten too.
+            postrouting.append("ip saddr 127.0.0.0/8 ip daddr \(net.subnet) masquerade")
+        }
+        s += "table inet \(table) {\n"
+        s += "  chain forward {\n    type filter hook forward priority filter - 10; policy accept;\n" + forward.map { "    " + $0 + "\n" }.joined() + "  }\n"
+        s += chains.joined()
+        s += "  chain publish {\n" + publish.map { "    " + $0 + "\n" }.joined() + "  }\n"
+        s += "  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n    fib daddr type local jump publish\n  }\n"
+        s += "  chain output {\n    type nat hook output priority -100; policy accept;\n    fib daddr type local jump publish\n  }\n"
+        s += "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n" + postrouting.map { "    " + $0 + "\n" }.joined() + "  }\n"
+        s += "}\n"
+        return s
+    }
+
+    static func sanitize(_ s: String) -> String { String(s.unicodeScalars.filter { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)) }.prefix(64)) }
+
+    static func hash(_ s: String) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        return String(String(h, radix: 16).prefix(10))
+    }
+
+    /// A packet passes only if every base chain accepts it: where iptables' FORWARD policy is
+    /// DROP (Docker sets it), the subnet's traffic needs an ACCEPT there too. Docker's
+    /// DOCKER-USER chain is the place it reserves for such rules, else FORWARD itself.
+    static func allowThroughIptables(subnet: String, _ add: Bool) throws {
+        let env = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]
+        guard FileSystem.exists("/usr/sbin/iptables"),
+              let policy = try? Subprocess.run("/usr/sbin/iptables", ["-w", "60", "-S", "FORWARD", "1"], environment: env) else { return }
+        let chain = (try? Subprocess.run("/usr/sbin/iptables", ["-w", "60", "-S", "DOCKER-USER"], environment: env).status) == 0 ? "DOCKER-USER" : "FORWARD"
+        for dir in ["-s", "-d"] {
+            let rule = [chain, dir, subnet, "-m", "comment", "--comment", "fargate-run", "-j", "ACCEPT"]
+            let present = (try? Subprocess.run("/usr/sbin/iptables", ["-w", "60", "-C"] + rule, environment: env).status) == 0
+            if add && !present && policy.stdoutText.contains("-P FORWARD DROP") {
+                _ = try Subprocess.run("/usr/sbin/iptables", ["-w", "60", "-I"] + rule, environment: env)
+            } else if !add && present {
+                _ = try Subprocess.run("/usr/sbin/iptables", ["-w", "60", "-D"] + rule, environment: env)
+            }
+        }
+    }
+
+    /// Bridged traffic between tasks passes the inet hooks only through br_netfilter.
+    static func enableBridgeFiltering() throws {
+        let knob = "/proc/sys/net/bridge/bridge-nf-call-iptables"
+        guard FileSystem.exists(knob) else {
+            throw NetworkError.config("security groups need br_netfilter (modprobe br_netfilter): without it tasks on one bridge reach each other unfiltered")
+        }
+        if (try? FileSystem.readString(knob))?.hasPrefix("1") != true { try FileSystem.writeString(knob, "1") }
+    }
+
+    /// DNAT of 127.0.0.1 to a task needs the kernel to route loopback-sourced packets out of
+    /// the bridge (as the portmap plugin does).
+    static func routeLocalnet(bridge: String) throws {
+        let knob = "/proc/sys/net/ipv4/conf/\(bridge)/route_localnet"
+        if FileSystem.exists(knob), (try? FileSystem.readString(knob))?.hasPrefix("1") != true { try FileSystem.writeString(knob, "1") }
+    }
+}
