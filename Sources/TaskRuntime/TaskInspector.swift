@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import LinuxSupport
 import Sandbox
+import TaskNetwork
 
 /// The isolation report of a running task: per container, its namespaces (and with whom each
 /// is shared), cgroup and effective limits, capabilities, seccomp, no_new_privs, user and
@@ -22,6 +23,9 @@ public struct TaskIsolationReport: Codable, Sendable {
     public var taskArn: String
     public var lastStatus: String
     public var taskCgroupLimits: ResourceLimits?
+    /// The task's IP, and the CNI plugins' CHECK of its interface: "ok" or what they found.
+    public var ip: String?
+    public var networkCheck: String?
     public var containers: [Container]
 }
 
@@ -60,9 +64,20 @@ public enum TaskInspector {
         }
         let cgroupHost = try? CgroupHost.probe()
         let taskCgroup = st.cgroupDirectories.first.map { dir in cgroupFromDirectory(dir, host: cgroupHost) } ?? nil
+        var check: String?
+        if let a = st.network {
+            var options = NetworkOptions()
+            options.subnet = a.subnet
+            do {
+                try TaskNetworking(options: options).check(a)
+                check = "ok"
+            } catch {
+                check = "\(error)"
+            }
+        }
         return TaskIsolationReport(
             taskArn: st.task.taskArn ?? id, lastStatus: st.task.lastStatus ?? "",
-            taskCgroupLimits: taskCgroup?.effectiveLimits(),
+            taskCgroupLimits: taskCgroup?.effectiveLimits(), ip: st.network?.ip, networkCheck: check,
             containers: containers.map { name, pid, iso in
                 var sharing: [String: String] = [:]
                 for (kind, inode) in iso.namespaces {
@@ -87,6 +102,7 @@ public enum TaskInspector {
     public static func render(_ r: TaskIsolationReport) -> String {
         var out = "task \(r.taskArn) (\(r.lastStatus))\n"
         if let l = r.taskCgroupLimits { out += "  task cgroup: \(describe(l))\n" }
+        if let ip = r.ip { out += "  network: \(ip), CNI CHECK \(r.networkCheck ?? "not run")\n" }
         for c in r.containers {
             let i = c.isolation
             out += "\ncontainer \(c.name) (host pid \(c.pid))\n"

@@ -319,6 +319,8 @@ struct IsolationTests {
         let report = try json(r.stdout)
         let cs = try #require(report["containers"] as? [[String: Any]])
         #expect(cs.count == 2)
+        #expect(report["networkCheck"] as? String == "ok", "CNI CHECK of the task's interface: \(report["networkCheck"] ?? "")")
+        #expect((report["ip"] as? String)?.hasPrefix("198.19.") == true)
         let a = try #require(cs.first { $0["name"] as? String == "a" }), b = try #require(cs.first { $0["name"] as? String == "b" })
         let sa = try #require(a["sharing"] as? [String: String]), sb = try #require(b["sharing"] as? [String: String])
         #expect(sa["net"] == "b" && sb["net"] == "a", "the task's containers share the network namespace")
