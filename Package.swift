@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // The only C: the in-namespace container init and thin syscall wrappers.
@@ -27,6 +29,7 @@ let package = Package(
         .target(name: "ECSModel", path: "Sources/ECSModel", exclude: ["Generator"]),
         .target(name: "Images", dependencies: [
             "CShim", "CArchive", "LinuxSupport",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/Images"),
@@ -60,7 +63,12 @@ let package = Package(
         .executableTarget(name: "fargate-probe", path: "Tests/Probe", linkerSettings: [.unsafeFlags(["-static-executable", "-Xlinker", "--gc-sections", "-Xlinker", "--strip-all"])]),
 
         // Helpers for every test target: prerequisites, the test image, temporary directories.
-        .target(name: "TestSupport", dependencies: [], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], path: "Tests/TestSupport"),
         .testTarget(name: "ECSModelTests", dependencies: ["ECSModel", "TestSupport"], resources: [.copy("Resources")]),
         .testTarget(name: "ImagesTests", dependencies: ["Images", "CShim", "LinuxSupport", "TestSupport"]),
         .testTarget(name: "LinuxSupportTests", dependencies: ["LinuxSupport", "TestSupport"]),

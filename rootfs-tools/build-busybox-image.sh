@@ -5,16 +5,19 @@
 #   OUT/digests         the manifest, config and layer digests
 #
 # The same inputs give the same digests: every timestamp, owner and order is fixed.
-# Usage: build-busybox-image.sh OUT [--arch amd64|arm64] [--add SRC:DEST]...
+# Usage: build-busybox-image.sh OUT [--arch amd64|arm64] [--add SRC:DEST]... [--zstd]
 #   --add copies a file into the image (mode 0755), e.g. a test program.
+#   --zstd compresses the OCI layer with zstd instead of gzip (tar+zstd media type).
 set -euo pipefail
 
 out=${1:?usage: build-busybox-image.sh OUT [--arch ARCH] [--add SRC:DEST]...}
 shift
 arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
 adds=()
+zstd=0
 while [ $# -gt 0 ]; do
   case "$1" in
+    --zstd) zstd=1; shift ;;
     --arch) arch=${2:?--arch needs a value}; shift 2 ;;
     --add) adds+=("${2:?--add needs SRC:DEST}"); shift 2 ;;
     *) echo "build-busybox-image: unknown option $1" >&2; exit 2 ;;
@@ -59,7 +62,14 @@ find "$root" -exec touch -h -d "@$epoch" {} +
 
 tarflags=(--sort=name --format=gnu --owner=0 --group=0 --numeric-owner --mtime="@$epoch")
 tar "${tarflags[@]}" -C "$root" -cf "$work/layer.tar" .
-gzip -n -9 -c "$work/layer.tar" >"$work/layer.tar.gz"
+layer_type=application/vnd.oci.image.layer.v1.tar+gzip
+if [ "$zstd" = 1 ]; then
+  command -v zstd >/dev/null || { echo "build-busybox-image: --zstd needs zstd (apt-get install zstd)" >&2; exit 1; }
+  zstd -q -19 -c "$work/layer.tar" >"$work/layer.tar.gz"
+  layer_type=application/vnd.oci.image.layer.v1.tar+zstd
+else
+  gzip -n -9 -c "$work/layer.tar" >"$work/layer.tar.gz"
+fi
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 size() { stat -c %s "$1"; }
@@ -72,8 +82,8 @@ printf '{"architecture":"%s","config":{"Cmd":["sh"],"Env":["PATH=/usr/local/sbin
   "$arch" "$version" "$created" "$created" "$diff_id" >"$work/config.json"
 config_digest=$(sha "$work/config.json")
 
-printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:%s","size":%s}]}' \
-  "$config_digest" "$(size "$work/config.json")" "$layer_digest" "$(size "$work/layer.tar.gz")" >"$work/manifest.json"
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"%s","digest":"sha256:%s","size":%s}]}' \
+  "$config_digest" "$(size "$work/config.json")" "$layer_type" "$layer_digest" "$(size "$work/layer.tar.gz")" >"$work/manifest.json"
 manifest_digest=$(sha "$work/manifest.json")
 
 # OCI image layout.

@@ -10,9 +10,9 @@ packages=(
   # run: network namespaces, CNI plugins and the firewall they drive
   iproute2 iptables nftables containernetworking-plugins
   # test images and tests: busybox for images, sqlite3 to inspect the ledger, tar/gzip/zstd
-  busybox-static sqlite3 tar gzip zstd
+  busybox-static sqlite3 tar gzip zstd python3
   # registry tests: Debian's registry and skopeo to push into it
-  docker-registry skopeo
+  docker-registry skopeo apache2-utils openssl
   # the cgroup v2 test VM
   qemu-system-x86 cpio kmod
   # benchmark peers

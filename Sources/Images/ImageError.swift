@@ -11,6 +11,7 @@ public enum ImageError: Error, CustomStringConvertible, Sendable, Equatable {
     case malformed(what: String, detail: String)
     case unsupported(what: String, detail: String)
     case unsafeLayerEntry(layer: String, entry: String, reason: String)
+    case authentication(registry: String, detail: String)
     case io(SystemError)
 
     public var description: String {
@@ -24,6 +25,7 @@ public enum ImageError: Error, CustomStringConvertible, Sendable, Equatable {
         case .malformed(let w, let d): return "\(w): \(d)"
         case .unsupported(let w, let d): return "\(w): \(d)"
         case .unsafeLayerEntry(let l, let e, let r): return "layer \(l): entry \"\(e)\" refused: \(r)"
+        case .authentication(let r, let d): return "authentication with registry \(r) failed: \(d)"
         case .io(let e): return e.description
         }
     }

@@ -34,9 +34,11 @@ public struct ImageRecord: Codable, Sendable, Equatable {
     public var configDigest: Digest
     public var platform: String
     public var diffIDs: [Digest]
-    /// Unpacked size of the layers in bytes.
+    /// Compressed size of the layers in bytes.
     public var size: Int64
     public var lastUsed: Date
+    /// The layer blobs, where they were downloaded into the content store.
+    public var layerDigests: [Digest]?
 }
 
 /// Images and layer snapshots under one state root:
@@ -57,23 +59,97 @@ public final class ImageStore: Sendable {
 
     public func snapshotPath(_ diffID: Digest) -> String { snapshotRoot + "/" + diffID.hex }
 
-    /// Resolves, verifies and unpacks `reference` for `platform`.
+    /// When to ask the registry again for an image it already has.
+    public enum PullPolicy: String, Sendable, CaseIterable {
+        /// Resolve the tag every time (Fargate does); blobs and layers already here are reused.
+        case always
+        /// Use what an earlier pull of the same reference left, without asking the registry.
+        case missing
+        /// Never contact a registry; fail if the image is not here.
+        case never
+    }
+
+    /// Resolves, verifies and unpacks `raw` for `platform`.
     public func prepare(_ raw: String, platform: Platform = .host, cwd: String = FileManager.default.currentDirectoryPath,
-                        progress: @escaping @Sendable (ImageProgress) -> Void = { _ in }) throws(ImageError) -> PreparedImage {
+                        registry: RegistryClient? = nil, pull: PullPolicy = .always,
+                        progress: @escaping @Sendable (ImageProgress) -> Void = { _ in }) async throws(ImageError) -> PreparedImage {
         let reference = try ImageReference(parsing: raw, relativeTo: cwd)
         progress(.resolving(reference: raw))
-        let source: LocalImageSource
-        switch reference {
-        case .oci(let dir, let tag):
-            source = try OCILayoutSource(directory: dir, tag: tag, reference: raw)
-        case .ociArchive(let file, let tag):
-            source = try OCILayoutSource(archive: file, tag: tag, reference: raw, scratch: content.root + "/ingest")
-        case .dockerArchive(let file, let ref):
-            source = try DockerArchiveSource(file: file, reference: ref, display: raw, store: content)
-        case .registry(let r):
-            throw .unsupported(what: raw, detail: "pulling from registries (\(r.registry)) is not available yet; use oci:DIR[:TAG] or docker-archive:FILE")
+        guard case .registry(let r) = reference else {
+            return try prepareLocal(raw, reference, platform: platform, progress: progress)
         }
-        let (manifestDigest, manifest, configBytes) = try source.resolve(platform: platform)
+        if pull != .always, let cached = cachedImage(raw, platform: platform) {
+            progress(.ready(reference: raw, digest: cached.manifestDigest))
+            return cached
+        }
+        if pull == .never { throw .notFound(reference: raw, detail: "not in the local store and --pull never forbids asking \(r.registry)") }
+        guard let registry else { throw .unsupported(what: raw, detail: "no registry client") }
+        let (manifestDigest, manifest, configBytes) = try await registry.resolve(r, platform: platform)
+        let config = try checkedConfig(raw, manifest, configBytes, platform: platform)
+        try content.put(configBytes)
+        let store = content
+        let work: [(Int, Descriptor, Digest)] = Array(zip(manifest.layers, config.rootfs.diff_ids)).enumerated().map { ($0.offset, $0.element.0, $0.element.1) }
+        var paths = [String](repeating: "", count: work.count)
+        // Up to three layers at a time; each is unpacked as soon as it has arrived.
+        var next = 0
+        let results = await withTaskGroup(of: (Int, Result<String, ImageError>).self) { group in
+            var out: [(Int, Result<String, ImageError>)] = []
+            func launch(_ item: (Int, Descriptor, Digest)) {
+                let (i, desc, diffID) = item
+                group.addTask {
+                    let outcome: Result<String, ImageError>
+                    do throws(ImageError) {
+                        outcome = .success(try await self.ensureSnapshot(diffID: diffID, layer: desc, reference: raw, progress: progress) { () async throws(ImageError) -> String in
+                            let lock = try store.lock("blob-" + desc.digest.hex)
+                            defer { lock.unlock() }
+                            if !store.contains(desc.digest) {
+                                try await registry.fetchBlob(r, desc, into: store, what: "layer \(desc.digest.short) of \(raw)") { done in
+                                    progress(.fetching(reference: raw, layer: desc.digest, done: done, total: desc.size))
+                                }
+                            }
+                            return store.path(for: desc.digest)
+                        })
+                    } catch {
+                        outcome = .failure(error)
+                    }
+                    return (i, outcome)
+                }
+            }
+            while next < min(3, work.count) { launch(work[next]); next += 1 }
+            while let done = await group.next() {
+                out.append(done)
+                if next < work.count { launch(work[next]); next += 1 }
+            }
+            return out
+        }
+        for (i, r) in results {
+            switch r {
+            case .success(let p): paths[i] = p
+            case .failure(let e): throw e
+            }
+        }
+        progress(.ready(reference: raw, digest: manifestDigest))
+        saveRecord(ImageRecord(reference: raw, manifestDigest: manifestDigest, configDigest: Digest.of(configBytes),
+                               platform: platform.description, diffIDs: config.rootfs.diff_ids,
+                               size: manifest.layers.reduce(0) { $0 + $1.size }, lastUsed: Date(),
+                               layerDigests: manifest.layers.map(\.digest)))
+        return PreparedImage(reference: raw, manifestDigest: manifestDigest, config: config, layers: paths, platform: platform)
+    }
+
+    /// The image an earlier pull of `raw` left, if its config and every layer are still here.
+    func cachedImage(_ raw: String, platform: Platform) -> PreparedImage? {
+        guard let rec = records().first(where: { $0.reference == raw && $0.platform == platform.description }),
+              let bytes = try? content.read(rec.configDigest),
+              let config = try? JSONDecoder().decode(ImageConfig.self, from: Data(bytes)) else { return nil }
+        let paths = rec.diffIDs.map(snapshotPath)
+        guard paths.allSatisfy(FileSystem.isDirectory) else { return nil }
+        var r = rec
+        r.lastUsed = Date()
+        saveRecord(r)
+        return PreparedImage(reference: raw, manifestDigest: rec.manifestDigest, config: config, layers: paths, platform: platform)
+    }
+
+    func checkedConfig(_ raw: String, _ manifest: ImageManifest, _ configBytes: [UInt8], platform: Platform) throws(ImageError) -> ImageConfig {
         let config: ImageConfig
         do { config = try JSONDecoder().decode(ImageConfig.self, from: Data(configBytes)) } catch {
             throw .malformed(what: "config of \(raw)", detail: "\(error)")
@@ -84,14 +160,32 @@ public final class ImageStore: Sendable {
         guard config.rootfs.diff_ids.count == manifest.layers.count else {
             throw .malformed(what: raw, detail: "the manifest lists \(manifest.layers.count) layers but the config \(config.rootfs.diff_ids.count) diff_ids")
         }
+        for desc in manifest.layers where !MediaType.layerTypes.contains(desc.mediaType) {
+            throw .unsupported(what: "layer \(desc.digest) of \(raw)", detail: "media type \(desc.mediaType) is not a layer type this runtime can unpack")
+        }
+        return config
+    }
+
+    func prepareLocal(_ raw: String, _ reference: ImageReference, platform: Platform,
+                      progress: @escaping @Sendable (ImageProgress) -> Void) throws(ImageError) -> PreparedImage {
+        let source: LocalImageSource
+        switch reference {
+        case .oci(let dir, let tag):
+            source = try OCILayoutSource(directory: dir, tag: tag, reference: raw)
+        case .ociArchive(let file, let tag):
+            source = try OCILayoutSource(archive: file, tag: tag, reference: raw, scratch: content.root + "/ingest")
+        case .dockerArchive(let file, let ref):
+            source = try DockerArchiveSource(file: file, reference: ref, display: raw, store: content)
+        case .registry:
+            throw .unsupported(what: raw, detail: "not a local source")
+        }
+        let (manifestDigest, manifest, configBytes) = try source.resolve(platform: platform)
+        let config = try checkedConfig(raw, manifest, configBytes, platform: platform)
         try content.put(configBytes)
         var layers: [String] = []
         var size: Int64 = 0
         for (desc, diffID) in zip(manifest.layers, config.rootfs.diff_ids) {
-            guard MediaType.layerTypes.contains(desc.mediaType) else {
-                throw .unsupported(what: "layer \(desc.digest) of \(raw)", detail: "media type \(desc.mediaType) is not a layer type this runtime can unpack")
-            }
-            let path = try ensureSnapshot(diffID: diffID, layer: desc, reference: raw, progress: progress) { () throws(ImageError) in
+            let path = try ensureSnapshotSync(diffID: diffID, layer: desc, reference: raw, progress: progress) { () throws(ImageError) in
                 try source.layerPath(desc)
             }
             layers.append(path)
@@ -106,8 +200,8 @@ public final class ImageStore: Sendable {
 
     /// Unpacks a layer into its snapshot unless it is there already. Concurrent callers for the
     /// same layer wait for the first; the snapshot appears only when complete (renamed into place).
-    func ensureSnapshot(diffID: Digest, layer: Descriptor, reference: String, progress: @escaping @Sendable (ImageProgress) -> Void,
-                        blob: () throws(ImageError) -> String) throws(ImageError) -> String {
+    func ensureSnapshotSync(diffID: Digest, layer: Descriptor, reference: String, progress: @escaping @Sendable (ImageProgress) -> Void,
+                            blob: () throws(ImageError) -> String) throws(ImageError) -> String {
         let dest = snapshotPath(diffID)
         if FileSystem.isDirectory(dest) {
             progress(.layerReady(reference: reference, layer: layer.digest, cached: true))
@@ -119,7 +213,31 @@ public final class ImageStore: Sendable {
             progress(.layerReady(reference: reference, layer: layer.digest, cached: true))
             return dest
         }
-        let source = try blob()
+        try unpack(source: try blob(), diffID: diffID, layer: layer, reference: reference, into: dest, progress: progress)
+        return dest
+    }
+
+    /// The same, for a blob that may first have to be downloaded.
+    func ensureSnapshot(diffID: Digest, layer: Descriptor, reference: String, progress: @escaping @Sendable (ImageProgress) -> Void,
+                        blob: () async throws(ImageError) -> String) async throws(ImageError) -> String {
+        let dest = snapshotPath(diffID)
+        if FileSystem.isDirectory(dest) {
+            progress(.layerReady(reference: reference, layer: layer.digest, cached: true))
+            return dest
+        }
+        let source = try await blob()
+        let lock = try content.lock("snapshot-" + diffID.hex)
+        defer { lock.unlock() }
+        if FileSystem.isDirectory(dest) {
+            progress(.layerReady(reference: reference, layer: layer.digest, cached: true))
+            return dest
+        }
+        try unpack(source: source, diffID: diffID, layer: layer, reference: reference, into: dest, progress: progress)
+        return dest
+    }
+
+    private func unpack(source: String, diffID: Digest, layer: Descriptor, reference: String, into dest: String,
+                        progress: @escaping @Sendable (ImageProgress) -> Void) throws(ImageError) {
         let tmp = snapshotRoot + "/.tmp-\(diffID.short)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         guard mkdir(tmp, 0o755) == 0 else { throw .io(SystemError("mkdir", path: tmp)) }
         do throws(ImageError) {
@@ -133,7 +251,57 @@ public final class ImageStore: Sendable {
             throw error
         }
         progress(.layerReady(reference: reference, layer: layer.digest, cached: false))
-        return dest
+    }
+
+    /// Forgets `reference` (its content stays until `prune`). False when it was not known.
+    @discardableResult
+    public func remove(reference: String) -> Bool {
+        let path = recordRoot + "/" + Digest.of(Array(reference.utf8)).hex + ".json"
+        return unlink(path) == 0
+    }
+
+    public struct PruneResult: Sendable, Equatable {
+        public var blobs: Int
+        public var snapshots: Int
+        public var bytes: Int64
+    }
+
+    /// Removes blobs and layer snapshots no image record references and no running task uses
+    /// (`inUse`: snapshot directories of running tasks), and leftovers of interrupted imports.
+    public func prune(inUse: Set<String>) -> PruneResult {
+        var result = PruneResult(blobs: 0, snapshots: 0, bytes: 0)
+        let records = records()
+        var blobs = Set<String>(), snapshots = Set<String>()
+        for r in records {
+            blobs.insert(r.manifestDigest.hex)
+            blobs.insert(r.configDigest.hex)
+            for d in r.layerDigests ?? [] { blobs.insert(d.hex) }
+            for d in r.diffIDs { snapshots.insert(d.hex) }
+        }
+        let fm = FileManager.default
+        for name in (try? fm.contentsOfDirectory(atPath: content.root + "/blobs/sha256")) ?? [] where !blobs.contains(name) {
+            let p = content.root + "/blobs/sha256/" + name
+            var st = stat()
+            if stat(p, &st) == 0 { result.bytes += Int64(st.st_size) }
+            if unlink(p) == 0 { result.blobs += 1 }
+        }
+        for name in (try? fm.contentsOfDirectory(atPath: snapshotRoot)) ?? [] {
+            let p = snapshotRoot + "/" + name
+            if snapshots.contains(name) || inUse.contains(p) { continue }
+            // An unpack in progress holds the snapshot's lock.
+            if name.hasPrefix(".tmp-") {
+                guard let attrs = try? fm.attributesOfItem(atPath: p), let m = attrs[.modificationDate] as? Date,
+                      Date().timeIntervalSince(m) > 3600 else { continue }
+            }
+            if (try? FileSystem.removeTree(p)) != nil { result.snapshots += 1 }
+        }
+        for name in (try? fm.contentsOfDirectory(atPath: content.root + "/ingest")) ?? [] {
+            let p = content.root + "/ingest/" + name
+            if let attrs = try? fm.attributesOfItem(atPath: p), let m = attrs[.modificationDate] as? Date, Date().timeIntervalSince(m) > 3600 {
+                try? FileSystem.removeTree(p)
+            }
+        }
+        return result
     }
 
     func saveRecord(_ r: ImageRecord) {

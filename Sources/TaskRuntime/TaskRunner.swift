@@ -25,11 +25,15 @@ public struct RunConfiguration: Sendable {
     public var pidsLimit: Int64
     /// Subnet, bridge, published-port address, DNS, security groups.
     public var network: NetworkOptions
+    /// For images named by registry; nil refuses them.
+    public var registry: RegistryClient?
+    public var pullPolicy: ImageStore.PullPolicy
 
     public init(root: StateRoot, cgroupParent: String? = nil, prices: PriceTable = .usEast1, region: String? = nil,
                 account: String = "000000000000", cluster: String = "fargate-run",
                 workingDirectory: String = FileManager.default.currentDirectoryPath, pidsLimit: Int64 = 4096,
-                network: NetworkOptions = NetworkOptions()) {
+                network: NetworkOptions = NetworkOptions(), registry: RegistryClient? = nil,
+                pullPolicy: ImageStore.PullPolicy = .always) {
         self.root = root
         self.cgroupParent = cgroupParent
         self.prices = prices
@@ -39,6 +43,8 @@ public struct RunConfiguration: Sendable {
         self.workingDirectory = workingDirectory
         self.pidsLimit = pidsLimit
         self.network = network
+        self.registry = registry
+        self.pullPolicy = pullPolicy
     }
 }
 
@@ -182,7 +188,7 @@ public actor TaskRunner {
             mark("start")
             try provision()
             mark("provisioned")
-            try pullImages()
+            try await pullImages()
             mark("images ready")
             setStatus("ACTIVATING")
             startReadyContainers()
@@ -300,7 +306,8 @@ public actor TaskRunner {
         pause = try ContainerLauncher.start(spec, cgroup: cg, stdout: devnull, stderr: devnull)
     }
 
-    func pullImages() throws {
+    /// Pulls (or imports) every distinct image of the task at once, as Fargate does.
+    func pullImages() async throws {
         setStatus("PENDING")
         let start = Date()
         task.pullStartedAt = ECS.Timestamp(start)
@@ -313,28 +320,44 @@ public actor TaskRunner {
         }
         publish()
         let store = try ImageStore(root: config.root.path)
-        var prepared: [String: PreparedImage] = [:]
-        let observer = self.observer
-        for c in containers {
-            if let p = prepared[c.plan.image] {
-                c.image = p
-                continue
+        var images: [String] = []
+        for c in containers where !images.contains(c.plan.image) { images.append(c.plan.image) }
+        let observer = self.observer, platform = plan.platform, cwd = config.workingDirectory
+        let registry = config.registry, pull = config.pullPolicy
+        let results = await withTaskGroup(of: (String, Result<PreparedImage, ImageError>).self) { group in
+            for image in images {
+                group.addTask {
+                    do throws(ImageError) {
+                        let p = try await store.prepare(image, platform: platform, cwd: cwd, registry: registry, pull: pull) { observer.imageProgress($0) }
+                        return (image, .success(p))
+                    } catch {
+                        return (image, .failure(error))
+                    }
+                }
             }
-            do {
-                let p = try store.prepare(c.plan.image, platform: plan.platform, cwd: config.workingDirectory) { observer.imageProgress($0) }
-                prepared[c.plan.image] = p
-                c.image = p
-            } catch {
-                let reason = "CannotPullContainerError: \(error)"
-                c.reason = String(reason.prefix(1024))
-                c.lastStatus = "STOPPED"
-                task.stoppedReason = c.reason
-                task.pullStoppedAt = ECS.Timestamp(Date())
-                throw error
-            }
+            var out: [String: Result<PreparedImage, ImageError>] = [:]
+            for await (image, r) in group { out[image] = r }
+            return out
         }
         task.pullStoppedAt = ECS.Timestamp(Date())
+        var firstError: ImageError?
+        for c in containers {
+            switch results[c.plan.image] {
+            case .success(let p)?:
+                c.image = p
+            case .failure(let e)?:
+                c.reason = String("CannotPullContainerError: \(e)".prefix(1024))
+                c.lastStatus = "STOPPED"
+                if firstError == nil {
+                    firstError = e
+                    task.stoppedReason = c.reason
+                }
+            case nil:
+                break
+            }
+        }
         publish()
+        if let firstError { throw firstError }
     }
 
     /// Starts every pending container whose dependencies are met; gives up on those whose
@@ -713,7 +736,8 @@ public actor TaskRunner {
         let state = TaskState(task: task, pids: Dictionary(uniqueKeysWithValues: containers.compactMap { c in c.process.map { (c.plan.name, $0.pid) } }),
                               networkNamespace: network?.path, cgroupDirectories: taskCgroup?.directories ?? [], ownerPid: getpid(),
                               owner: TaskRunner.owner, network: attachment, billing: billingInfo,
-                              containerDirectories: containers.map(\.directory))
+                              containerDirectories: containers.map(\.directory),
+                              layers: Array(Set(containers.flatMap { $0.image?.layers ?? [] })).sorted())
         if let data = try? TaskState.encoder.encode(state) {
             // A status file: atomic, but not worth an fsync on every transition.
             try? FileSystem.writeAtomically(config.root.taskDirectory(taskId) + "/state.json", Array(data), durable: false)
@@ -749,6 +773,8 @@ public struct TaskState: Codable, Sendable {
     /// What `gc` needs to bill a task whose fargate-run died.
     public var billing: BillingInfo?
     public var containerDirectories: [String]?
+    /// Snapshot directories the containers run on (`images prune` leaves them alone).
+    public var layers: [String]?
 
     /// The task's size and prices key, as billed.
     public struct BillingInfo: Codable, Sendable {

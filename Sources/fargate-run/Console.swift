@@ -14,9 +14,6 @@ final class Console: LogSink, TaskObserver, Sendable {
         var prefixWidth = 0
         var colors: [String: String] = [:]
         var lastStatus: String?
-        var progressLine: String?
-        var lastProgressDraw: Double = 0
-        var startedAt: [String: (Double, Int64)] = [:]
     }
 
     let containerOut: Int32
@@ -25,6 +22,7 @@ final class Console: LogSink, TaskObserver, Sendable {
     /// Whether stderr is a terminal: progress is redrawn in place there, plain lines otherwise.
     let interactive: Bool
     private let state = Mutex(State())
+    let board: ProgressBoard
 
     static let palette = ["36", "33", "32", "35", "34", "31", "96", "93", "92", "95"]
 
@@ -36,6 +34,7 @@ final class Console: LogSink, TaskObserver, Sendable {
         let env = ProcessInfo.processInfo.environment
         colored = isatty(containerOut) == 1 && env["NO_COLOR"] == nil && env["TERM"] != "dumb"
         interactive = isatty(2) == 1 && env["TERM"] != "dumb"
+        board = ProgressBoard(interactive: isatty(2) == 1 && env["TERM"] != "dumb") { writeOut(2, $0) }
         state.withLock { s in
             s.prefixWidth = containerNames.map(\.count).max() ?? 0
             for (i, n) in containerNames.enumerated() { s.colors[n] = Console.palette[i % Console.palette.count] }
@@ -50,15 +49,11 @@ final class Console: LogSink, TaskObserver, Sendable {
 
     func write(_ fd: Int32, _ s: String) { writeOut(fd, s) }
 
-    /// Writes a line to stderr, first clearing an in-place progress line.
+    /// Writes a line to stderr above the live progress block.
     func status(_ s: String) {
-        state.withLock { st in
-            if st.progressLine != nil && interactive {
-                write(2, "\r\u{1b}[K")
-                st.progressLine = nil
-            }
-        }
+        board.clear()
         write(2, s + "\n")
+        board.redrawIfNeeded(force: true)
     }
 
     // MARK: LogSink
@@ -101,44 +96,11 @@ final class Console: LogSink, TaskObserver, Sendable {
         switch event {
         case .resolving(let ref):
             status("fargate-run: preparing image \(ref)")
-        case .fetching(_, let layer, let done, let total), .unpacking(_, let layer, let done, let total):
-            let verb: String
-            if case .fetching = event { verb = "pulling" } else { verb = "unpacking" }
-            guard interactive else { return }
-            let now = Date().timeIntervalSince1970
-            let line = state.withLock { st -> String? in
-                let key = verb + layer.hex
-                if st.startedAt[key] == nil { st.startedAt[key] = (now, done) }
-                // Redraw at most ten times a second; the terminal is not the bottleneck's place.
-                if now - st.lastProgressDraw < 0.1 && done < total { return nil }
-                st.lastProgressDraw = now
-                let (t0, d0) = st.startedAt[key]!
-                let rate = now > t0 ? Double(done - d0) / (now - t0) : 0
-                let bar = Console.bar(done: done, total: total, width: 24)
-                let l = "  \(layer.short) \(verb) \(bar) \(Console.bytes(done))/\(Console.bytes(total)) \(Console.bytes(Int64(rate)))/s"
-                st.progressLine = l
-                return l
-            }
-            if let line { write(2, "\r\u{1b}[K" + line) }
-        case .layerReady(_, let layer, let cached):
-            status("  \(layer.short) \(cached ? "already unpacked" : "unpacked")")
         case .ready(let ref, let digest):
             status("fargate-run: image \(ref) ready (\(digest))")
+        default:
+            board.handle(event)
         }
-    }
-
-    static func bar(done: Int64, total: Int64, width: Int) -> String {
-        guard total > 0 else { return "[" + String(repeating: " ", count: width) + "]" }
-        let filled = min(width, Int(Double(done) / Double(total) * Double(width)))
-        return "[" + String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled) + "]"
-    }
-
-    static func bytes(_ n: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var v = Double(n)
-        var i = 0
-        while v >= 1024 && i < units.count - 1 { v /= 1024; i += 1 }
-        return i == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[i])
     }
 }
 

@@ -5,6 +5,7 @@ import ArgumentParser
 import Dispatch
 import ECSModel
 import Foundation
+import Images
 import Logging
 import Metering
 import TaskNetwork
@@ -51,6 +52,8 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var network: NetworkFlags
 
+    @OptionGroup var registry: RegistryFlags
+
     func run() async throws {
         PhaseTiming.mark("main")
         global.bootstrapLogging()
@@ -86,8 +89,9 @@ struct Run: AsyncParsableCommand {
             console.warning("cleaned up task \(c.taskId.prefix(12)) left by a fargate-run that died: \(c.removed.joined(separator: ", "))")
             for p in c.problems { console.warning("task \(c.taskId.prefix(12)): \(p)") }
         }
+        let client = try registry.client()
         let runner = TaskRunner(plan: plan, config: RunConfiguration(root: root, cgroupParent: cgroupParent, prices: priceTable, pidsLimit: pidsLimit,
-                                                                       network: networkOptions),
+                                                                       network: networkOptions, registry: client, pullPolicy: registry.pull),
                                 sink: console, observer: console, logger: logger)
 
         // ^C once: stop the task as StopTask would. Twice: kill it.
@@ -101,6 +105,7 @@ struct Run: AsyncParsableCommand {
         }
         let result = await runner.run()
         signals.cancel()
+        await client.shutdown()
         PhaseTiming.mark("runner done")
 
         if output == .json {

@@ -11,13 +11,13 @@ import Testing
 /// it needs root.
 @Suite(.enabled(if: Prerequisites.rootOrCI, Prerequisites.rootReason))
 struct ImageStoreTests {
-    @Test func ociLayoutAndDockerArchiveShareOneSnapshot() throws {
+    @Test func ociLayoutAndDockerArchiveShareOneSnapshot() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let images = try TestImages.busybox()
         let store = try ImageStore(root: dir.path)
-        let a = try store.prepare("oci:\(images)/oci:latest")
-        let b = try store.prepare("docker-archive:\(images)/busybox.tar")
+        let a = try await store.prepare("oci:\(images)/oci:latest")
+        let b = try await store.prepare("docker-archive:\(images)/busybox.tar")
         #expect(a.layers == b.layers, "the same diffID is unpacked once and shared")
         #expect(a.config.config?.Cmd == ["sh"])
         #expect(a.config.config?.Env?.first?.hasPrefix("PATH=") == true)
@@ -34,20 +34,20 @@ struct ImageStoreTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/images/ingest").isEmpty)
     }
 
-    @Test func unknownTagListsTheTags() throws {
+    @Test func unknownTagListsTheTags() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let store = try ImageStore(root: dir.path)
-        #expect {
-            try store.prepare("oci:\(try TestImages.busybox())/oci:nope")
+        await #expect {
+            try await store.prepare("oci:\(try TestImages.busybox())/oci:nope")
         } throws: { e in
             "\(e)".contains("no tag \"nope\"") && "\(e)".contains("tags: latest")
         }
-        #expect(throws: ImageError.self) { try store.prepare("oci:/nonexistent/dir:latest") }
-        #expect(throws: ImageError.self) { try store.prepare("docker-archive:/nonexistent.tar") }
+        await #expect(throws: ImageError.self) { try await store.prepare("oci:/nonexistent/dir:latest") }
+        await #expect(throws: ImageError.self) { try await store.prepare("docker-archive:/nonexistent.tar") }
     }
 
-    @Test func aCorruptedLayerIsRefusedAndLeavesNoSnapshot() throws {
+    @Test func aCorruptedLayerIsRefusedAndLeavesNoSnapshot() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let copy = dir.path + "/oci"
@@ -60,17 +60,17 @@ struct ImageStoreTests {
         data[data.count / 2] ^= 0xff
         try writeFile(blob, data)
         let store = try ImageStore(root: dir.path + "/root")
-        #expect(throws: ImageError.self) { try store.prepare("oci:\(copy):latest") }
+        await #expect(throws: ImageError.self) { try await store.prepare("oci:\(copy):latest") }
         let left = try FileManager.default.contentsOfDirectory(atPath: store.snapshotRoot)
         #expect(left.isEmpty, "neither a snapshot nor a temporary directory remains: \(left)")
     }
 
-    @Test func wrongPlatformIsNamed() throws {
+    @Test func wrongPlatformIsNamed() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let store = try ImageStore(root: dir.path)
-        #expect {
-            try store.prepare("oci:\(try TestImages.busybox())/oci:latest", platform: Platform(architecture: "riscv64"))
+        await #expect {
+            try await store.prepare("oci:\(try TestImages.busybox())/oci:latest", platform: Platform(architecture: "riscv64"))
         } throws: { e in
             "\(e)".contains("linux/riscv64") && "\(e)".contains("linux/amd64")
         }

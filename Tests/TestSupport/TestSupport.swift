@@ -104,6 +104,42 @@ public enum TestImages {
     /// The OCI reference of the busybox image.
     public static func busyboxOCI() throws -> String { "oci:" + (try busybox()) + "/oci:latest" }
 
+    nonisolated(unsafe) private static var zstdBuilt: String?
+
+    /// The busybox image with its layer compressed with zstd (same diffID as the gzip one).
+    public static func busyboxZstd() throws -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        if let zstdBuilt { return zstdBuilt }
+        let dir = repositoryRoot + "/.build/test-images/busybox-zstd"
+        let r = try run("/bin/bash", [repositoryRoot + "/rootfs-tools/build-busybox-image.sh", dir, "--zstd"])
+        guard r.status == 0 else { throw TestFailure("build-busybox-image.sh --zstd failed: \(r.stderr)") }
+        zstdBuilt = dir
+        return dir
+    }
+
+    nonisolated(unsafe) private static var multiBuilt: String?
+
+    /// The multi-platform index (rootfs-tools/build-multiarch-index.sh): its directory, holding
+    /// `oci/` and `digests` (index, amd64 and arm64 manifest digests).
+    public static func multiPlatform() throws -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        if let multiBuilt { return multiBuilt }
+        let dir = repositoryRoot + "/.build/test-images/multi"
+        let r = try run("/bin/bash", [repositoryRoot + "/rootfs-tools/build-multiarch-index.sh", dir])
+        guard r.status == 0 else { throw TestFailure("build-multiarch-index.sh failed: \(r.stderr)") }
+        multiBuilt = dir
+        return dir
+    }
+
+    /// A line "KEY VALUE" of a digests file.
+    public static func digest(_ key: String, in dir: String) throws -> String {
+        let text = try String(contentsOfFile: dir + "/digests", encoding: .utf8)
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(key + " ") }) else { throw TestFailure("no \(key) in \(dir)/digests") }
+        return String(line.dropFirst(key.count + 1))
+    }
+
     nonisolated(unsafe) private static var probeBuilt: String?
 
     /// busybox plus /usr/local/bin/probe (Tests/Probe), as an OCI reference.
