@@ -65,8 +65,11 @@ public struct FargateSize: Hashable, Sendable, CustomStringConvertible {
         let parts = num.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count <= 2, parts.allSatisfy({ $0.allSatisfy(\.isASCII) }) else { return nil }
         let whole = parts[0].isEmpty ? 0 : Int(parts[0])
+        // Checked arithmetic: "99999999999999999 vCPU" is an error, not a crash.
         guard let whole, whole >= 0 else { return nil }
-        var total = whole * factor
+        let (product, overflow) = whole.multipliedReportingOverflow(by: factor)
+        guard !overflow else { return nil }
+        var total = product
         if parts.count == 2 {
             let f = parts[1]
             guard !f.isEmpty, f.count <= 6, let fv = Int(f) else { return nil }

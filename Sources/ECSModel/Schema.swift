@@ -6,7 +6,10 @@ public enum ECSSchema {
         case list(member: String, min: Int?, max: Int?)
         case map(key: String, value: String)
         case string(enumValues: [String]?, min: Int?, max: Int?)
+        /// A 32-bit integer (the API's Integer and BoxedInteger).
         case integer
+        /// A 64-bit integer.
+        case long
         case boolean
         case timestamp
         case double

@@ -30,16 +30,36 @@ public struct TaskDefinitionError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// A task definition as read from a file: the definition itself and, for RegisterTaskDefinition
-/// input, its tags.
+/// A task definition as read from a file: the definition itself (with any member that did not
+/// match the API model removed), its tags, and the problems found while reading it.
 public struct LoadedTaskDefinition: Sendable {
     public var definition: ECS.TaskDefinition
     public var tags: [ECS.Tag]?
+    /// Problems with the document's shape: unknown members, wrong types, bad enum values.
+    public var issues: [ValidationIssue]
+    /// "taskDefinition." for describe-task-definition output, so paths match the file.
+    public var pathPrefix: String
+
+    public init(definition: ECS.TaskDefinition, tags: [ECS.Tag]? = nil, issues: [ValidationIssue] = [], pathPrefix: String = "") {
+        self.definition = definition
+        self.tags = tags
+        self.issues = issues
+        self.pathPrefix = pathPrefix
+    }
+
+    /// Every problem: the document's shape, then Fargate's rules (except where the shape
+    /// check already said what is wrong with that very member).
+    public var allIssues: [ValidationIssue] {
+        let reported = Set(issues.map(\.path))
+        return issues + TaskDefinitionValidator.validate(definition)
+            .map { ValidationIssue(pathPrefix + $0.path, $0.message) }
+            .filter { !reported.contains($0.path) }
+    }
 }
 
 /// Reads task definitions in the two shapes users have: RegisterTaskDefinition input (what they
-/// write, or what CDK and `aws ecs register-task-definition --cli-input-json` take) and
-/// `aws ecs describe-task-definition` output (`{"taskDefinition": {...}, "tags": [...]}`).
+/// write, or what `aws ecs register-task-definition --cli-input-json` takes) and `aws ecs
+/// describe-task-definition` output (`{"taskDefinition": {...}, "tags": [...]}`).
 public enum TaskDefinitionLoader {
     public static func load(file: String) throws -> LoadedTaskDefinition {
         guard let data = FileManager.default.contents(atPath: file) else {
@@ -51,25 +71,32 @@ public enum TaskDefinitionLoader {
         }
     }
 
+    /// Throws only when nothing usable can be read (not JSON, not an object); every other
+    /// problem is in the result's `issues`.
     public static func load(data: Data) throws -> LoadedTaskDefinition {
-        let object: Any
-        do { object = try JSONSerialization.jsonObject(with: data) } catch {
-            throw TaskDefinitionError(issues: [ValidationIssue("", "not valid JSON: \(error.localizedDescription)")])
+        let root: JSONValue
+        do { root = try JSONParser.parse(Array(data)) } catch {
+            throw TaskDefinitionError(issues: [ValidationIssue("", error.description)])
         }
-        guard let dict = object as? [String: Any] else {
-            throw TaskDefinitionError(issues: [ValidationIssue("", "expected a JSON object")])
+        guard case .object = root else {
+            throw TaskDefinitionError(issues: [ValidationIssue("", "expected a JSON object (a task definition), found \(root.kind)")])
         }
+        let described = root["taskDefinition"] != nil
+        let (issues, cleaned) = SchemaChecker.check(root, shape: described ? "DescribeTaskDefinitionResponse" : "RegisterTaskDefinitionRequest")
         let decoder = JSONDecoder()
+        let text = Data((cleaned ?? .object([])).text.utf8)
         do {
-            if dict["taskDefinition"] != nil {
-                struct Described: Decodable { var taskDefinition: ECS.TaskDefinition; var tags: [ECS.Tag]? }
-                let d = try decoder.decode(Described.self, from: data)
-                return LoadedTaskDefinition(definition: d.taskDefinition, tags: d.tags)
+            if described {
+                struct Described: Decodable { var taskDefinition: ECS.TaskDefinition?; var tags: [ECS.Tag]? }
+                let d = try decoder.decode(Described.self, from: text)
+                return LoadedTaskDefinition(definition: d.taskDefinition ?? ECS.TaskDefinition(), tags: d.tags, issues: issues,
+                                            pathPrefix: "taskDefinition.")
             }
-            let r = try decoder.decode(ECS.RegisterTaskDefinitionRequest.self, from: data)
-            return LoadedTaskDefinition(definition: ECS.TaskDefinition(r), tags: r.tags)
+            let r = try decoder.decode(ECS.RegisterTaskDefinitionRequest.self, from: text)
+            return LoadedTaskDefinition(definition: ECS.TaskDefinition(r), tags: r.tags, issues: issues)
         } catch let e as DecodingError {
-            throw TaskDefinitionError(issues: [issue(e)])
+            // The checker let through only what matches the model; this would be our bug.
+            throw TaskDefinitionError(issues: issues + [issue(e)])
         }
     }
 
@@ -82,25 +109,9 @@ public enum TaskDefinitionLoader {
             return s
         }
         switch e {
-        case .typeMismatch(let t, let c): return ValidationIssue(path(c.codingPath), "expected \(typeName(t))")
-        case .valueNotFound(let t, let c): return ValidationIssue(path(c.codingPath), "expected \(typeName(t)), found null")
+        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c): return ValidationIssue(path(c.codingPath), c.debugDescription)
         case .keyNotFound(let k, let c): return ValidationIssue(path(c.codingPath + [k]), "required")
-        case .dataCorrupted(let c): return ValidationIssue(path(c.codingPath), c.debugDescription)
         @unknown default: return ValidationIssue("", "\(e)")
-        }
-    }
-
-    static func typeName(_ t: Any.Type) -> String {
-        switch t {
-        case is String.Type: return "a string"
-        case is Int.Type, is Int64.Type: return "an integer"
-        case is Bool.Type: return "a boolean"
-        case is Double.Type: return "a number"
-        default:
-            let n = "\(t)"
-            if n.hasPrefix("Array") { return "a list" }
-            if n.hasPrefix("Dictionary") { return "an object" }
-            return "an object (\(n))"
         }
     }
 }

@@ -1,3 +1,12 @@
+/// The sysctls a Fargate task may set: those namespaced by the IPC or network namespace.
+public enum SystemControls {
+    public static func allowedOnFargate(_ name: String) -> Bool {
+        let ipc = ["kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax",
+                   "kernel.shmmni", "kernel.shm_rmid_forced"]
+        return ipc.contains(name) || name.hasPrefix("fs.mqueue.") || name.hasPrefix("net.")
+    }
+}
+
 /// Checks a task definition the way ECS does when it is registered for Fargate, collecting every
 /// problem with its JSON path instead of stopping at the first.
 public enum TaskDefinitionValidator {
@@ -76,16 +85,39 @@ public enum TaskDefinitionValidator {
                 v.add("runtimePlatform.operatingSystemFamily", "\"\(os)\" is not supported here: only LINUX")
             }
         }
-        if let rc = d.requiresCompatibilities {
-            for (i, c) in rc.enumerated() where !ECS.Compatibility.allowedValues.contains(c.rawValue) {
-                v.add("requiresCompatibilities[\(i)]", "\"\(c)\" is not one of \(ECS.Compatibility.allowedValues.joined(separator: ", "))")
-            }
+        if let rc = d.requiresCompatibilities, !rc.isEmpty, !rc.contains(where: { $0.rawValue == "FARGATE" }) {
+            v.add("requiresCompatibilities", "\(rc.map(\.rawValue)) does not include FARGATE: this definition cannot run on Fargate")
         }
+        if let pc = d.proxyConfiguration, let name = pc.containerName,
+           !(d.containerDefinitions ?? []).contains(where: { $0.name == name }) {
+            v.add("proxyConfiguration.containerName", "\"\(name)\" is not a container of this task")
+        }
+        var volumeNames: [String: Int] = [:]
         for (i, vol) in (d.volumes ?? []).enumerated() {
             let p = "volumes[\(i)]"
-            if vol.name == nil { v.add(p + ".name", "required") }
+            if let n = vol.name {
+                if !isName(n) { v.add(p + ".name", "\"\(n)\" must be 1-255 letters, digits, hyphens or underscores") }
+                if let j = volumeNames[n] { v.add(p + ".name", "\"\(n)\" is already the name of volumes[\(j)]") } else { volumeNames[n] = i }
+            } else {
+                v.add(p + ".name", "required")
+            }
             if vol.host?.sourcePath != nil { v.add(p + ".host.sourcePath", "host paths are not supported on Fargate") }
             if vol.dockerVolumeConfiguration != nil { v.add(p + ".dockerVolumeConfiguration", "not supported on Fargate") }
+            if vol.fsxWindowsFileServerVolumeConfiguration != nil {
+                v.add(p + ".fsxWindowsFileServerVolumeConfiguration", "FSx for Windows File Server volumes are not supported on Linux Fargate tasks")
+            }
+            if let efs = vol.efsVolumeConfiguration {
+                if let port = efs.transitEncryptionPort, !(1...65535).contains(port) {
+                    v.add(p + ".efsVolumeConfiguration.transitEncryptionPort", "\(port) is not a port (1 to 65535)")
+                }
+                if efs.authorizationConfig?.iam?.rawValue == "ENABLED" || efs.authorizationConfig?.accessPointId != nil,
+                   efs.transitEncryption?.rawValue != "ENABLED" {
+                    v.add(p + ".efsVolumeConfiguration.transitEncryption", "must be ENABLED when IAM authorization or an access point is used")
+                }
+                if let root = efs.rootDirectory, efs.authorizationConfig?.accessPointId != nil, root != "/" {
+                    v.add(p + ".efsVolumeConfiguration.rootDirectory", "must be omitted or \"/\" when an access point is used")
+                }
+            }
         }
         let containers = d.containerDefinitions ?? []
         if containers.isEmpty { v.add("containerDefinitions", "at least one container is required") }
@@ -154,6 +186,91 @@ public enum TaskDefinitionValidator {
         if let w = c.workingDirectory, !w.hasPrefix("/") {
             v.add(p + ".workingDirectory", "\"\(w)\" must be an absolute path")
         }
+        if let hc = c.healthCheck {
+            let hp = p + ".healthCheck"
+            if let cmd = hc.command {
+                if cmd.isEmpty || !["CMD", "CMD-SHELL"].contains(cmd[0]) {
+                    v.add(hp + ".command", "must start with \"CMD\" or \"CMD-SHELL\", found \(cmd.first.map { "\"\($0)\"" } ?? "an empty list")")
+                } else if cmd.count < 2 {
+                    v.add(hp + ".command", "\"\(cmd[0])\" needs a command after it")
+                }
+            } else {
+                v.add(hp + ".command", "required")
+            }
+            for (field, value, range) in [("interval", hc.interval, 5...300), ("timeout", hc.timeout, 2...60),
+                                          ("retries", hc.retries, 1...10), ("startPeriod", hc.startPeriod, 0...300)] {
+                if let x = value, !range.contains(x) { v.add(hp + "." + field, "\(x) is out of range: \(range.lowerBound) to \(range.upperBound)") }
+            }
+        }
+        if let rp = c.restartPolicy {
+            let rpp = p + ".restartPolicy"
+            if rp.enabled == nil { v.add(rpp + ".enabled", "required") }
+            if let codes = rp.ignoredExitCodes, codes.count > 50 { v.add(rpp + ".ignoredExitCodes", "\(codes.count) codes: at most 50") }
+            if let period = rp.restartAttemptPeriod, !(60...1800).contains(period) {
+                v.add(rpp + ".restartAttemptPeriod", "\(period) is out of range: 60 to 1800 seconds")
+            }
+        }
+        for (i, m) in (c.mountPoints ?? []).enumerated() {
+            let mp = p + ".mountPoints[\(i)]"
+            if let name = m.sourceVolume {
+                if !(task.volumes ?? []).contains(where: { $0.name == name }) {
+                    v.add(mp + ".sourceVolume", "\"\(name)\" is not a volume of this task (declare it in volumes)")
+                }
+            } else {
+                v.add(mp + ".sourceVolume", "required")
+            }
+            if let cp = m.containerPath {
+                if !cp.hasPrefix("/") { v.add(mp + ".containerPath", "\"\(cp)\" must be an absolute path") }
+            } else {
+                v.add(mp + ".containerPath", "required")
+            }
+        }
+        for (i, vf) in (c.volumesFrom ?? []).enumerated() {
+            let vp = p + ".volumesFrom[\(i)].sourceContainer"
+            guard let src = vf.sourceContainer else { v.add(vp, "required"); continue }
+            if src == c.name { v.add(vp, "a container cannot take volumes from itself") }
+            else if !(task.containerDefinitions ?? []).contains(where: { $0.name == src }) { v.add(vp, "\"\(src)\" is not a container of this task") }
+        }
+        for (i, u) in (c.ulimits ?? []).enumerated() {
+            if let s = u.softLimit, let h = u.hardLimit, s > h {
+                v.add(p + ".ulimits[\(i)].softLimit", "\(s) exceeds hardLimit (\(h))")
+            }
+        }
+        if let log = c.logConfiguration, log.logDriver?.rawValue == "awslogs" {
+            let opts = log.options ?? [:]
+            for key in ["awslogs-group", "awslogs-region", "awslogs-stream-prefix"] where opts[key]?.isEmpty ?? true {
+                v.add(p + ".logConfiguration.options." + key, key == "awslogs-stream-prefix" ? "required on Fargate" : "required with the awslogs driver")
+            }
+        }
+        for (i, pm) in (c.portMappings ?? []).enumerated() {
+            guard let range = pm.containerPortRange else { continue }
+            let pp = p + ".portMappings[\(i)]"
+            let parts = range.split(separator: "-").compactMap { Int($0) }
+            if parts.count != 2 || parts[0] < 1 || parts[1] > 65535 || parts[0] >= parts[1] {
+                v.add(pp + ".containerPortRange", "\"\(range)\" must be FIRST-LAST with 1 <= FIRST < LAST <= 65535")
+            }
+            if pm.containerPort != nil { v.add(pp + ".containerPort", "cannot be given with containerPortRange") }
+            if pm.hostPort != nil { v.add(pp + ".hostPort", "cannot be given with containerPortRange") }
+        }
+        if let lp = c.linuxParameters {
+            for (i, t) in (lp.tmpfs ?? []).enumerated() {
+                if let path = t.containerPath, !path.hasPrefix("/") {
+                    v.add(p + ".linuxParameters.tmpfs[\(i)].containerPath", "\"\(path)\" must be an absolute path")
+                }
+                if let size = t.size, size <= 0 { v.add(p + ".linuxParameters.tmpfs[\(i)].size", "\(size) MiB: must be positive") }
+            }
+            if let shm = lp.sharedMemorySize, shm <= 0 { v.add(p + ".linuxParameters.sharedMemorySize", "\(shm) MiB: must be positive") }
+        }
+        for (i, sc) in (c.systemControls ?? []).enumerated() {
+            guard let ns = sc.namespace else { v.add(p + ".systemControls[\(i)].namespace", "required"); continue }
+            if !SystemControls.allowedOnFargate(ns) {
+                v.add(p + ".systemControls[\(i)].namespace", "\"\(ns)\" cannot be set on Fargate: only the namespaced kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.* and net.* ones")
+            }
+            if sc.value == nil { v.add(p + ".systemControls[\(i)].value", "required") }
+        }
+        if let specs = c.credentialSpecs, !specs.isEmpty {
+            v.add(p + ".credentialSpecs", "not supported on Linux Fargate tasks")
+        }
     }
 
     static func validateContainerSet(_ d: ECS.TaskDefinition, _ containers: [ECS.ContainerDefinition], _ v: inout Collector) {
@@ -172,14 +289,17 @@ public enum TaskDefinitionValidator {
         if let size = size(of: d) {
             let cpuSum = containers.reduce(0) { $0 + ($1.cpu ?? 0) }
             if cpuSum > size.cpu { v.add("containerDefinitions", "container cpu adds up to \(cpuSum), more than the task's \(size.cpu)") }
-            let memSum = containers.reduce(0) { $0 + ($1.memory ?? $1.memoryReservation ?? 0) }
-            if memSum > size.memory {
-                v.add("containerDefinitions", "container memory adds up to \(memSum) MiB, more than the task's \(size.memory) MiB")
-            }
+            var oneTooBig = false
             for (i, c) in containers.enumerated() {
                 if let m = c.memory, m > size.memory {
                     v.add("containerDefinitions[\(i)].memory", "\(m) MiB exceeds the task's \(size.memory) MiB")
+                    oneTooBig = true
                 }
+            }
+            // The sum says nothing new when one container alone is already too big.
+            let memSum = containers.reduce(0) { $0 + ($1.memory ?? $1.memoryReservation ?? 0) }
+            if memSum > size.memory && !oneTooBig {
+                v.add("containerDefinitions", "container memory adds up to \(memSum) MiB, more than the task's \(size.memory) MiB")
             }
         }
         // The same port published twice in one task (they share one network namespace).

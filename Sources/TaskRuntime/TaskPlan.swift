@@ -38,7 +38,7 @@ public struct TaskPlan: Sendable {
     /// problem.
     public init(_ loaded: LoadedTaskDefinition, region: String, account: String) throws {
         let d = loaded.definition
-        let issues = TaskDefinitionValidator.validate(d)
+        let issues = loaded.allIssues
         guard issues.isEmpty, let size = TaskDefinitionValidator.size(of: d), let family = d.family else {
             throw TaskDefinitionError(issues: issues)
         }

@@ -52,14 +52,20 @@ struct DecodingTests {
         #expect(d.registeredAt?.date.timeIntervalSince1970 == 1_714_557_600.5)
     }
 
-    @Test func wrongTypeNamesThePathAndTheExpectedType() {
+    @Test func wrongTypeNamesThePathAndTheExpectedType() throws {
         let json = #"{"family": "x", "containerDefinitions": [{"name": "a", "portMappings": [{"containerPort": "80"}]}]}"#
-        #expect {
-            try TaskDefinitionLoader.load(data: Data(json.utf8))
-        } throws: { error in
-            let e = error as! TaskDefinitionError
-            return e.issues == [ValidationIssue("containerDefinitions[0].portMappings[0].containerPort", "expected an integer")]
-        }
+        let loaded = try TaskDefinitionLoader.load(data: Data(json.utf8))
+        #expect(loaded.issues == [ValidationIssue("containerDefinitions[0].portMappings[0].containerPort",
+                                                  "expected an integer, found the string \"80\"")])
+        // The rest of the document is still read, so Fargate's rules can report on it too.
+        #expect(loaded.definition.containerDefinitions?.first?.name == "a")
+        #expect(loaded.allIssues.contains(ValidationIssue("containerDefinitions[0].image", "required")))
+    }
+
+    @Test func describeOutputPathsKeepTheirPrefix() throws {
+        let json = #"{"taskDefinition": {"family": "x", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "revision": 3, "containerDefinitions": [{"name": "a", "image": "b", "stopTimeout": 500}]}}"#
+        let loaded = try TaskDefinitionLoader.load(data: Data(json.utf8))
+        #expect(loaded.allIssues == [ValidationIssue("taskDefinition.containerDefinitions[0].stopTimeout", "500 is out of range: 2 to 120 seconds")])
     }
 
     @Test func notJSON() {

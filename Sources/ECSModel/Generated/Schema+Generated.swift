@@ -126,7 +126,7 @@ extension ECSSchema {
         "Boolean": .boolean,
         "LaunchType": .string(enumValues: ["EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES"], min: nil, max: nil),
         "TaskStopCode": .string(enumValues: ["TaskFailedToStart", "EssentialContainerExited", "UserInitiated", "ServiceSchedulerInitiated", "SpotInterruption", "TerminationNotice"], min: nil, max: nil),
-        "Long": .integer,
+        "Long": .long,
         "TaskEphemeralStorage": .structure(members: [("sizeInGiB", "Integer"), ("kmsKeyId", "String")], required: []),
     ]
 }

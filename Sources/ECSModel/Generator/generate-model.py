@@ -191,8 +191,10 @@ def main():
         elif t == "string":
             en = "[" + ", ".join(json.dumps(v) for v in sh["enum"]) + "]" if "enum" in sh else "nil"
             S.append("        %s: .string(enumValues: %s, min: %s, max: %s)," % (json.dumps(n), en, sh.get("min", "nil"), sh.get("max", "nil")))
-        elif t in ("integer", "long"):
+        elif t == "integer":
             S.append("        %s: .integer," % json.dumps(n))
+        elif t == "long":
+            S.append("        %s: .long," % json.dumps(n))
         elif t == "boolean":
             S.append("        %s: .boolean," % json.dumps(n))
         elif t == "timestamp":
