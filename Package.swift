@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "TestSupport"]),
         .testTarget(name: "TaskNetworkTests", dependencies: ["TaskNetwork", "TestSupport"]),
         .testTarget(name: "MeteringTests", dependencies: ["Metering", "TestSupport"]),
-        .testTarget(name: "TaskRuntimeTests", dependencies: ["TaskRuntime", "TestSupport"]),
+        .testTarget(name: "TaskRuntimeTests", dependencies: ["TaskRuntime", "CShim", "TestSupport"]),
         // Drives the built fargate-run binary as users do; depends on it so `swift test` builds it.
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "fargate-run", "fargate-probe"]),
     ]

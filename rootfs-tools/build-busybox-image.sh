@@ -5,8 +5,10 @@
 #   OUT/digests         the manifest, config and layer digests
 #
 # The same inputs give the same digests: every timestamp, owner and order is fixed.
-# Usage: build-busybox-image.sh OUT [--arch amd64|arm64] [--add SRC:DEST]... [--zstd]
+# Usage: build-busybox-image.sh OUT [--arch amd64|arm64] [--add SRC:DEST]... [--zstd] [--volume PATH]
 #   --add copies a file into the image (mode 0755), e.g. a test program.
+#   --volume declares PATH with VOLUME and fills it (seed.txt, sub/link -> ../seed.txt),
+#            owned by www (33:33), mode 0750: what a task volume mounted there starts with.
 #   --zstd compresses the OCI layer with zstd instead of gzip (tar+zstd media type).
 set -euo pipefail
 
@@ -15,11 +17,13 @@ shift
 arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
 adds=()
 zstd=0
+volume=
 while [ $# -gt 0 ]; do
   case "$1" in
     --zstd) zstd=1; shift ;;
     --arch) arch=${2:?--arch needs a value}; shift 2 ;;
     --add) adds+=("${2:?--add needs SRC:DEST}"); shift 2 ;;
+    --volume) volume=${2:?--volume needs a path}; shift 2 ;;
     *) echo "build-busybox-image: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -54,6 +58,12 @@ for a in "${adds[@]+"${adds[@]}"}"; do
   mkdir -p "$root/$(dirname "$dest")"
   install -m 0755 "$src" "$root/$dest"
 done
+if [ -n "$volume" ]; then
+  [[ "$volume" == /* && "$volume" != */ ]] || { echo "build-busybox-image: --volume $volume: an absolute path without a trailing /" >&2; exit 2; }
+  mkdir -p "$root$volume/sub"
+  echo 'seeded from the image' >"$root$volume/seed.txt"
+  ln -s ../seed.txt "$root$volume/sub/link"
+fi
 chmod 1777 "$root/tmp"
 chmod 0700 "$root/root"
 find "$root" -type d ! -path "$root/tmp" ! -path "$root/root" -exec chmod 0755 {} +
@@ -61,7 +71,15 @@ find "$root" -type f ! -perm -u+x -exec chmod 0644 {} +
 find "$root" -exec touch -h -d "@$epoch" {} +
 
 tarflags=(--sort=name --format=gnu --owner=0 --group=0 --numeric-owner --mtime="@$epoch")
-tar "${tarflags[@]}" -C "$root" -cf "$work/layer.tar" .
+if [ -n "$volume" ]; then
+  # The volume belongs to www: appended as a second pass with that owner, still reproducible.
+  find "$root$volume" -type d -exec chmod 0750 {} +
+  chmod 0640 "$root$volume/seed.txt"
+  tar "${tarflags[@]}" --exclude=".$volume" -C "$root" -cf "$work/layer.tar" .
+  tar --sort=name --format=gnu --owner=33 --group=33 --numeric-owner --mtime="@$epoch" -C "$root" -rf "$work/layer.tar" ".$volume"
+else
+  tar "${tarflags[@]}" -C "$root" -cf "$work/layer.tar" .
+fi
 layer_type=application/vnd.oci.image.layer.v1.tar+gzip
 if [ "$zstd" = 1 ]; then
   command -v zstd >/dev/null || { echo "build-busybox-image: --zstd needs zstd (apt-get install zstd)" >&2; exit 1; }
@@ -78,8 +96,10 @@ layer_digest=$(sha "$work/layer.tar.gz")
 created=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)
 version=$(awk 'NR==1{print $2}' <<<"$banner")
 
-printf '{"architecture":"%s","config":{"Cmd":["sh"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Labels":{"org.opencontainers.image.title":"busybox","org.opencontainers.image.version":"%s"},"StopSignal":"SIGTERM","WorkingDir":"/"},"created":"%s","history":[{"created":"%s","created_by":"rootfs-tools/build-busybox-image.sh"}],"os":"linux","rootfs":{"diff_ids":["sha256:%s"],"type":"layers"}}' \
-  "$arch" "$version" "$created" "$created" "$diff_id" >"$work/config.json"
+volumes_json=
+[ -z "$volume" ] || volumes_json="\"Volumes\":{\"$volume\":{}},"
+printf '{"architecture":"%s","config":{"Cmd":["sh"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Labels":{"org.opencontainers.image.title":"busybox","org.opencontainers.image.version":"%s"},"StopSignal":"SIGTERM",%s"WorkingDir":"/"},"created":"%s","history":[{"created":"%s","created_by":"rootfs-tools/build-busybox-image.sh"}],"os":"linux","rootfs":{"diff_ids":["sha256:%s"],"type":"layers"}}' \
+  "$arch" "$version" "$volumes_json" "$created" "$created" "$diff_id" >"$work/config.json"
 config_digest=$(sha "$work/config.json")
 
 printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"%s","digest":"sha256:%s","size":%s}]}' \

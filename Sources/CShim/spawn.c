@@ -276,15 +276,16 @@ static unsigned long fr_locked_flags(int fd) {
     return f;
 }
 
-/// Remounts the mount now at `path` (inside rootfd) read-only, keeping its other flags.
+/// Adds restrictions (MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC in `flags`) to the mount now
+/// at `path` inside rootfd, keeping its other flags: a bind mount takes them only this way.
 /// mount_setattr (5.12+) works on the fd itself; older kernels go through /proc/self/fd.
-static int fr_remount_readonly(int rootfd, const char *path, unsigned long extra) {
+static int fr_restrict_mount(int rootfd, const char *path, unsigned long flags) {
     int fd = fr_openat2(rootfd, path, O_PATH | O_CLOEXEC, 0, FR_RESOLVE);
     if (fd < 0) return -1;
     struct mount_attr attr;
     memset(&attr, 0, sizeof attr);
-    attr.attr_set = MOUNT_ATTR_RDONLY | ((extra & MS_NOSUID) ? MOUNT_ATTR_NOSUID : 0) |
-                    ((extra & MS_NODEV) ? MOUNT_ATTR_NODEV : 0) | ((extra & MS_NOEXEC) ? MOUNT_ATTR_NOEXEC : 0);
+    attr.attr_set = ((flags & MS_RDONLY) ? MOUNT_ATTR_RDONLY : 0) | ((flags & MS_NOSUID) ? MOUNT_ATTR_NOSUID : 0) |
+                    ((flags & MS_NODEV) ? MOUNT_ATTR_NODEV : 0) | ((flags & MS_NOEXEC) ? MOUNT_ATTR_NOEXEC : 0);
     if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof attr) == 0) {
         close(fd);
         return 0;
@@ -297,8 +298,8 @@ static int fr_remount_readonly(int rootfd, const char *path, unsigned long extra
     }
     char p[64];
     fr_fd_path(fd, p, sizeof p);
-    unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | extra | fr_locked_flags(fd);
-    int rc = mount(NULL, p, NULL, flags, NULL);
+    unsigned long all = MS_BIND | MS_REMOUNT | (flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)) | fr_locked_flags(fd);
+    int rc = mount(NULL, p, NULL, all, NULL);
     int saved = errno;
     close(fd);
     errno = saved;
@@ -311,13 +312,29 @@ static void fr_do_mount(const struct fr_container_spec *s, int rootfd, const str
     char p[64];
     fr_fd_path(fd, p, sizeof p);
     int is_bind = (m->flags & MS_BIND) != 0;
-    unsigned long flags = is_bind ? (m->flags & ~(unsigned long)MS_RDONLY) : m->flags;
+    unsigned long restrict_flags = m->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    unsigned long flags = is_bind ? (m->flags & ~restrict_flags) : m->flags;
     if (mount(m->source, p, m->fstype, flags, m->data) != 0) fr_die(s, FR_STAGE_MOUNT, m->target);
     close(fd);
-    if (is_bind && (m->flags & MS_RDONLY)) {
-        if (fr_remount_readonly(rootfd, m->target, m->flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC)) != 0)
-            fr_die(s, FR_STAGE_MOUNT, m->target);
+    // The kernel ignores these on the bind itself; they take a second step.
+    if (is_bind && restrict_flags && fr_restrict_mount(rootfd, m->target, restrict_flags) != 0)
+        fr_die(s, FR_STAGE_MOUNT, m->target);
+}
+
+/// Writes one kernel parameter through the container's own /proc (so the namespaced value of
+/// its network and IPC namespaces). The path was checked in Swift to be /proc/sys/ plus a
+/// dotted name; O_NOFOLLOW keeps it from being anything else.
+static void fr_sysctl(const struct fr_container_spec *s, const char *path, const char *value) {
+    int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) fr_die(s, FR_STAGE_SYSCTL, path);
+    size_t len = fr_strlen(value);
+    ssize_t n;
+    do { n = write(fd, value, len); } while (n < 0 && errno == EINTR);
+    if (n < 0 || (size_t)n != len) {
+        if (n >= 0) errno = EIO;
+        fr_die(s, FR_STAGE_SYSCTL, path);
     }
+    close(fd);
 }
 
 static void fr_make_device(const struct fr_container_spec *s, int rootfd, const struct fr_device *d) {
@@ -373,7 +390,7 @@ static void fr_readonly(const struct fr_container_spec *s, int rootfd, const cha
     fr_fd_path(fd, p, sizeof p);
     if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) != 0) fr_die(s, FR_STAGE_READONLY, path);
     close(fd);
-    if (fr_remount_readonly(rootfd, path, 0) != 0) fr_die(s, FR_STAGE_READONLY, path);
+    if (fr_restrict_mount(rootfd, path, MS_RDONLY) != 0) fr_die(s, FR_STAGE_READONLY, path);
 }
 
 static int fr_capset(uint64_t eff, uint64_t perm, uint64_t inh) {
@@ -505,9 +522,10 @@ static int fr_child(void *arg) {
     rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0) fr_die(s, FR_STAGE_PIVOT, "/");
 
+    for (size_t i = 0; i < s->nsysctls; i++) fr_sysctl(s, s->sysctl_paths[i], s->sysctl_values[i]);
     for (size_t i = 0; i < s->nmasked; i++) fr_mask(s, rootfd, s->masked_paths[i]);
     for (size_t i = 0; i < s->nreadonly; i++) fr_readonly(s, rootfd, s->readonly_paths[i]);
-    if (s->readonly_rootfs && fr_remount_readonly(rootfd, "/", 0) != 0) fr_die(s, FR_STAGE_READONLY, "/");
+    if (s->readonly_rootfs && fr_restrict_mount(rootfd, "/", MS_RDONLY) != 0) fr_die(s, FR_STAGE_READONLY, "/");
 
     // Working directory: created inside the root, entered, then checked: a cwd outside the root
     // (a leaked fd, a magic link) shows as "(unreachable)..." in getcwd.

@@ -227,6 +227,22 @@ public struct JSONParser {
 
     mutating func string() throws(JSONSyntaxError) -> String {
         i += 1
+        // Most strings have no escapes: validate the span once and take it as is.
+        let start = i
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == UInt8(ascii: "\"") {
+                if let s = String(validating: bytes[start..<i], as: UTF8.self) {
+                    i += 1
+                    return s
+                }
+                break
+            }
+            if b == UInt8(ascii: "\\") || b < 0x20 { break }
+            i += 1
+        }
+        // Escapes, control characters or invalid UTF-8: byte by byte, for the exact error.
+        i = start
         var out: [UInt8] = []
         while true {
             guard i < bytes.count else { throw error("a string is not closed") }
@@ -266,9 +282,13 @@ public struct JSONParser {
                 continue
             }
             // UTF-8 must be valid: a task definition is text.
-            let len = b < 0x80 ? 1 : b >= 0xF0 && b < 0xF5 ? 4 : b >= 0xE0 ? 3 : b >= 0xC2 && b < 0xE0 ? 2 : 0
-            guard len > 0, i + len <= bytes.count, bytes[(i + 1)..<(i + len)].allSatisfy({ $0 & 0xC0 == 0x80 }),
-                  String(validating: bytes[i..<(i + len)], as: UTF8.self) != nil else {
+            let len = b < 0x80 ? 1 : b >= 0xF0 && b < 0xF5 ? 4 : b >= 0xE0 && b < 0xF0 ? 3 : b >= 0xC2 && b < 0xE0 ? 2 : 0
+            guard len > 0, i + len <= bytes.count, bytes[(i + 1)..<(i + len)].allSatisfy({ $0 & 0xC0 == 0x80 }) else {
+                throw error("invalid UTF-8")
+            }
+            // Overlong forms, UTF-16 surrogates and code points past U+10FFFF (RFC 3629).
+            let second = len > 1 ? bytes[i + 1] : 0
+            if (b == 0xE0 && second < 0xA0) || (b == 0xED && second > 0x9F) || (b == 0xF0 && second < 0x90) || (b == 0xF4 && second > 0x8F) {
                 throw error("invalid UTF-8")
             }
             out += bytes[i..<(i + len)]

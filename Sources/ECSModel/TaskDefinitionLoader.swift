@@ -39,6 +39,10 @@ public struct LoadedTaskDefinition: Sendable {
     public var issues: [ValidationIssue]
     /// "taskDefinition." for describe-task-definition output, so paths match the file.
     public var pathPrefix: String
+    /// Problems with `--overrides` (paths under "overrides.").
+    public var overrideIssues: [ValidationIssue] = []
+    /// Members replaced by overrides: definition path to the override's path.
+    public var overridden: [String: String] = [:]
 
     public init(definition: ECS.TaskDefinition, tags: [ECS.Tag]? = nil, issues: [ValidationIssue] = [], pathPrefix: String = "") {
         self.definition = definition
@@ -47,13 +51,22 @@ public struct LoadedTaskDefinition: Sendable {
         self.pathPrefix = pathPrefix
     }
 
-    /// Every problem: the document's shape, then Fargate's rules (except where the shape
-    /// check already said what is wrong with that very member).
+    /// Every problem: the document's shape, the overrides', then Fargate's rules on the
+    /// result (except where the shape check already said what is wrong with that very member).
+    /// A problem in a member an override replaced is reported at the override.
     public var allIssues: [ValidationIssue] {
-        let reported = Set(issues.map(\.path))
-        return issues + TaskDefinitionValidator.validate(definition)
-            .map { ValidationIssue(pathPrefix + $0.path, $0.message) }
+        let own = issues + overrideIssues
+        let reported = Set(own.map(\.path))
+        return own + TaskDefinitionValidator.validate(definition)
+            .map { ValidationIssue(locate($0.path), $0.message) }
             .filter { !reported.contains($0.path) }
+    }
+
+    func locate(_ path: String) -> String {
+        for (member, override) in overridden where path == member || path.hasPrefix(member + ".") || path.hasPrefix(member + "[") {
+            return override + path.dropFirst(member.count)
+        }
+        return pathPrefix + path
     }
 }
 
@@ -83,16 +96,15 @@ public enum TaskDefinitionLoader {
         }
         let described = root["taskDefinition"] != nil
         let (issues, cleaned) = SchemaChecker.check(root, shape: described ? "DescribeTaskDefinitionResponse" : "RegisterTaskDefinitionRequest")
-        let decoder = JSONDecoder()
-        let text = Data((cleaned ?? .object([])).text.utf8)
+        let doc = cleaned ?? .object([])
         do {
             if described {
                 struct Described: Decodable { var taskDefinition: ECS.TaskDefinition?; var tags: [ECS.Tag]? }
-                let d = try decoder.decode(Described.self, from: text)
+                let d = try JSONValueDecoder.decode(Described.self, from: doc)
                 return LoadedTaskDefinition(definition: d.taskDefinition ?? ECS.TaskDefinition(), tags: d.tags, issues: issues,
                                             pathPrefix: "taskDefinition.")
             }
-            let r = try decoder.decode(ECS.RegisterTaskDefinitionRequest.self, from: text)
+            let r = try JSONValueDecoder.decode(ECS.RegisterTaskDefinitionRequest.self, from: doc)
             return LoadedTaskDefinition(definition: ECS.TaskDefinition(r), tags: r.tags, issues: issues)
         } catch let e as DecodingError {
             // The checker let through only what matches the model; this would be our bug.

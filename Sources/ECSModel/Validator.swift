@@ -1,5 +1,13 @@
 /// The sysctls a Fargate task may set: those namespaced by the IPC or network namespace.
 public enum SystemControls {
+    /// A dotted sysctl name that maps to a path under /proc/sys and nowhere else.
+    public static func isName(_ name: String) -> Bool {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count >= 2 && parts.allSatisfy { p in
+            !p.isEmpty && p.utf8.allSatisfy { c in (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95 || c == 45 }
+        }
+    }
+
     public static func allowedOnFargate(_ name: String) -> Bool {
         let ipc = ["kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax",
                    "kernel.shmmni", "kernel.shm_rmid_forced"]
@@ -12,6 +20,14 @@ public enum SystemControls {
 public enum TaskDefinitionValidator {
     /// Containers a Fargate task may have.
     public static let maxContainers = 10
+
+    /// Mount options ECS passes to a tmpfs mount (ContainerDefinition linuxParameters.tmpfs).
+    static let tmpfsOptions = ["defaults", "ro", "rw", "suid", "nosuid", "dev", "nodev", "exec", "noexec", "sync", "async",
+                               "dirsync", "remount", "mand", "nomand", "atime", "noatime", "diratime", "nodiratime", "bind",
+                               "rbind", "unbindable", "runbindable", "private", "rprivate", "shared", "rshared", "slave",
+                               "rslave", "relatime", "norelatime", "strictatime", "nostrictatime", "mode", "uid", "gid",
+                               "nr_inodes", "nr_blocks", "mpol"]
+    static let tmpfsValueOptions: Set<String> = ["mode", "uid", "gid", "nr_inodes", "nr_blocks", "mpol"]
 
     public static func validate(_ d: ECS.TaskDefinition) -> [ValidationIssue] {
         var v = Collector()
@@ -101,6 +117,21 @@ public enum TaskDefinitionValidator {
             } else {
                 v.add(p + ".name", "required")
             }
+            let kinds = [("host", vol.host != nil), ("dockerVolumeConfiguration", vol.dockerVolumeConfiguration != nil),
+                         ("efsVolumeConfiguration", vol.efsVolumeConfiguration != nil),
+                         ("fsxWindowsFileServerVolumeConfiguration", vol.fsxWindowsFileServerVolumeConfiguration != nil),
+                         ("s3filesVolumeConfiguration", vol.s3filesVolumeConfiguration != nil),
+                         ("configuredAtLaunch", vol.configuredAtLaunch == true)].filter(\.1).map(\.0)
+            if kinds.count > 1 { v.add(p, "a volume has one type, found \(kinds.joined(separator: " and "))") }
+            if let s3 = vol.s3filesVolumeConfiguration {
+                if let port = s3.transitEncryptionPort, !(1...65535).contains(port) {
+                    v.add(p + ".s3filesVolumeConfiguration.transitEncryptionPort", "\(port) is not a port (1 to 65535)")
+                }
+                if let root = s3.rootDirectory, s3.accessPointArn != nil, root != "/" {
+                    v.add(p + ".s3filesVolumeConfiguration.rootDirectory", "must be omitted or \"/\" when an access point is used")
+                }
+                if d.taskRoleArn == nil { v.add("taskRoleArn", "required with an S3 Files volume (\(p))") }
+            }
             if vol.host?.sourcePath != nil { v.add(p + ".host.sourcePath", "host paths are not supported on Fargate") }
             if vol.dockerVolumeConfiguration != nil { v.add(p + ".dockerVolumeConfiguration", "not supported on Fargate") }
             if vol.fsxWindowsFileServerVolumeConfiguration != nil {
@@ -118,6 +149,10 @@ public enum TaskDefinitionValidator {
                     v.add(p + ".efsVolumeConfiguration.rootDirectory", "must be omitted or \"/\" when an access point is used")
                 }
             }
+        }
+        let atLaunch = (d.volumes ?? []).enumerated().filter { $0.element.configuredAtLaunch == true }
+        if atLaunch.count > 1 {
+            v.add("volumes[\(atLaunch[1].offset)].configuredAtLaunch", "only one volume of a task definition may be configured at launch")
         }
         let containers = d.containerDefinitions ?? []
         if containers.isEmpty { v.add("containerDefinitions", "at least one container is required") }
@@ -158,8 +193,15 @@ public enum TaskDefinitionValidator {
                 v.add(p + ".linuxParameters.capabilities.add[\(i)]", "\"\(cap)\" cannot be added on Fargate: only SYS_PTRACE")
             }
         }
-        for (i, r) in (c.resourceRequirements ?? []).enumerated() where r.type?.rawValue == "GPU" {
-            v.add(p + ".resourceRequirements[\(i)]", "GPUs are not supported on Fargate")
+        for (i, r) in (c.resourceRequirements ?? []).enumerated() {
+            switch r.type?.rawValue {
+            case "GPU": v.add(p + ".resourceRequirements[\(i)]", "GPUs are not supported on Fargate")
+            case "InferenceAccelerator": v.add(p + ".resourceRequirements[\(i)]", "inference accelerators are not supported on Fargate")
+            default: break
+            }
+        }
+        if let files = c.environmentFiles, files.count > 10 {
+            v.add(p + ".environmentFiles", "\(files.count) files: at most 10")
         }
         for (i, pm) in (c.portMappings ?? []).enumerated() {
             let pp = p + ".portMappings[\(i)]"
@@ -238,6 +280,13 @@ public enum TaskDefinitionValidator {
         }
         if let log = c.logConfiguration, log.logDriver?.rawValue == "awslogs" {
             let opts = log.options ?? [:]
+            if let g = opts["awslogs-group"], !g.isEmpty,
+               g.count > 512 || !g.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-/#".contains($0)) }) {
+                v.add(p + ".logConfiguration.options.awslogs-group", "\"\(g)\" is not a log group name: 1-512 of letters, digits and . _ - / #")
+            }
+            if let s = opts["awslogs-stream-prefix"], s.contains(":") || s.contains("*") {
+                v.add(p + ".logConfiguration.options.awslogs-stream-prefix", "\"\(s)\" cannot contain ':' or '*' (log stream names cannot)")
+            }
             for key in ["awslogs-group", "awslogs-region", "awslogs-stream-prefix"] where opts[key]?.isEmpty ?? true {
                 v.add(p + ".logConfiguration.options." + key, key == "awslogs-stream-prefix" ? "required on Fargate" : "required with the awslogs driver")
             }
@@ -258,12 +307,22 @@ public enum TaskDefinitionValidator {
                     v.add(p + ".linuxParameters.tmpfs[\(i)].containerPath", "\"\(path)\" must be an absolute path")
                 }
                 if let size = t.size, size <= 0 { v.add(p + ".linuxParameters.tmpfs[\(i)].size", "\(size) MiB: must be positive") }
+                for (j, o) in (t.mountOptions ?? []).enumerated() {
+                    let name = o.split(separator: "=", maxSplits: 1).first.map(String.init) ?? o
+                    let takesValue = tmpfsValueOptions.contains(name)
+                    if !tmpfsOptions.contains(name) || (o.contains("=") && !takesValue) {
+                        let hint = SchemaChecker.suggestion(for: name, among: tmpfsOptions).map { " (did you mean \"\($0)\"?)" } ?? ""
+                        v.add(p + ".linuxParameters.tmpfs[\(i)].mountOptions[\(j)]", "\"\(o)\" is not a tmpfs mount option ECS accepts\(hint)")
+                    }
+                }
             }
             if let shm = lp.sharedMemorySize, shm <= 0 { v.add(p + ".linuxParameters.sharedMemorySize", "\(shm) MiB: must be positive") }
         }
         for (i, sc) in (c.systemControls ?? []).enumerated() {
             guard let ns = sc.namespace else { v.add(p + ".systemControls[\(i)].namespace", "required"); continue }
-            if !SystemControls.allowedOnFargate(ns) {
+            if !SystemControls.isName(ns) {
+                v.add(p + ".systemControls[\(i)].namespace", "\"\(ns)\" is not a kernel parameter name (letters, digits, _ and - between dots)")
+            } else if !SystemControls.allowedOnFargate(ns) {
                 v.add(p + ".systemControls[\(i)].namespace", "\"\(ns)\" cannot be set on Fargate: only the namespaced kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.* and net.* ones")
             }
             if sc.value == nil { v.add(p + ".systemControls[\(i)].value", "required") }

@@ -92,7 +92,11 @@ public struct ImageConfig: Codable, Sendable, Equatable {
         public var WorkingDir: String?
         public var Labels: [String: String]?
         public var StopSignal: String?
+        /// Paths declared with VOLUME (the values are empty objects).
+        public var Volumes: [String: Empty]?
         public init() {}
+
+        public struct Empty: Codable, Sendable, Equatable {}
     }
 
     public struct RootFS: Codable, Sendable, Equatable {

@@ -166,6 +166,12 @@ public enum ContainerLauncher {
         c.nreadonly = spec.readonlyPaths.count
         c.readonly_rootfs = spec.readonlyRootfs ? 1 : 0
         c.hostname = spec.hostname.map(arena.string)
+        for s in spec.sysctls where !SysctlName.isValid(s.name) {
+            throw SandboxError.invalidSpec("\"\(s.name)\" is not a kernel parameter name")
+        }
+        c.sysctl_paths = arena.stringArray(spec.sysctls.map { "/proc/sys/" + $0.name.replacingOccurrences(of: ".", with: "/") })
+        c.sysctl_values = arena.stringArray(spec.sysctls.map(\.value))
+        c.nsysctls = spec.sysctls.count
         guard !spec.arguments.isEmpty else { throw SandboxError.invalidSpec("no command to run: entryPoint and command are both empty") }
         c.argv = arena.stringArray(spec.arguments)
         c.envp = arena.stringArray(spec.environment)
@@ -261,6 +267,7 @@ public enum ContainerLauncher {
         case FR_STAGE_CLOSE_FDS.rawValue: return "close inherited fds"
         case FR_STAGE_SECCOMP.rawValue: return "load seccomp filter"
         case FR_STAGE_EXEC.rawValue: return "exec"
+        case FR_STAGE_SYSCTL.rawValue: return "sysctl"
         default: return "stage \(stage)"
         }
     }

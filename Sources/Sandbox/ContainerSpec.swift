@@ -103,6 +103,18 @@ public struct ContainerSpec: Sendable {
     public var noNewPrivileges: Bool
     /// A compiled seccomp BPF program (struct sock_filter array, 8 bytes per instruction).
     public var seccompProgram: [UInt64]?
+    /// Kernel parameters set in the container's namespaces before it starts.
+    public var sysctls: [Sysctl] = []
+
+    public struct Sysctl: Sendable, Equatable {
+        /// Dotted, e.g. "net.core.somaxconn".
+        public var name: String
+        public var value: String
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
 
     public init(rootfs: RootFilesystem, arguments: [String], environment: [String] = [], workingDirectory: String = "/",
                 user: User = User(), hostname: String? = nil, networkNamespace: String? = nil, mounts: [Mount] = [],
@@ -134,5 +146,15 @@ public struct ContainerSpec: Sendable {
     public var searchPath: String {
         for e in environment.reversed() where e.hasPrefix("PATH=") { return String(e.dropFirst(5)) }
         return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    }
+}
+
+/// Sysctl names that map to exactly one file under /proc/sys.
+public enum SysctlName {
+    public static func isValid(_ name: String) -> Bool {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count >= 2 && parts.allSatisfy { p in
+            !p.isEmpty && p.utf8.allSatisfy { c in (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95 || c == 45 }
+        }
     }
 }

@@ -99,12 +99,13 @@ public struct GarbageCollector: Sendable {
             }
             removed.append("cgroup \(dir)")
         }
-        // 4. Container directories.
-        let containers = root.taskDirectory(id) + "/containers"
-        if FileSystem.exists(containers) {
+        // 4. Container directories and task volumes.
+        for (sub, what) in [("/containers", "container directories"), ("/volumes", "task volumes")] {
+            let dir = root.taskDirectory(id) + sub
+            guard FileSystem.exists(dir) else { continue }
             do {
-                try FileSystem.removeTree(containers)
-                removed.append("container directories")
+                try FileSystem.removeTree(dir)
+                removed.append(what)
             } catch { problems.append("\(error)") }
         }
         // 5. Bill it, up to now: its containers ran until we killed them.

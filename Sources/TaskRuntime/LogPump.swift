@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ECSModel
 import Foundation
 import LinuxSupport
 import Synchronization
@@ -21,6 +22,8 @@ public final class LogPump: Sendable {
         var container: String
         var stream: LogStream
         var file: Int32
+        /// A CloudWatch-like stream file (awslogs), each line with its time; -1 if none.
+        var events: Int32
         var pending: [UInt8]
     }
 
@@ -43,12 +46,21 @@ public final class LogPump: Sendable {
     }
 
     /// Starts reading `fd` (a pipe's read end, now owned by the pump) for `container`.
-    /// Lines are appended to `logFile`.
-    public func add(fd: Int32, container: String, stream: LogStream, logFile: String) throws {
+    /// Lines are appended to `logFile`, and to `eventsFile` prefixed with their time.
+    public func add(fd: Int32, container: String, stream: LogStream, logFile: String, eventsFile: String? = nil) throws {
         let file = open(logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
         guard file >= 0 else { throw SystemError("open", path: logFile) }
+        var events: Int32 = -1
+        if let eventsFile {
+            events = open(eventsFile, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o640)
+            guard events >= 0 else {
+                let e = SystemError("open", path: eventsFile)
+                Glibc.close(file)
+                throw e
+            }
+        }
         let wake = state.withLock { s -> Int32 in
-            s.sources.append(Source(fd: fd, container: container, stream: stream, file: file, pending: []))
+            s.sources.append(Source(fd: fd, container: container, stream: stream, file: file, events: events, pending: []))
             return s.wake[1]
         }
         var b: UInt8 = 1
@@ -111,48 +123,57 @@ public final class LogPump: Sendable {
     }
 
     private func consume(fd: Int32, bytes: ArraySlice<UInt8>) {
-        let lines = state.withLock { s -> [(String, LogStream, Int32, [UInt8])] in
+        let lines = state.withLock { s -> [(String, LogStream, (Int32, Int32), [UInt8])] in
             guard let i = s.sources.firstIndex(where: { $0.fd == fd }) else { return [] }
-            var out: [(String, LogStream, Int32, [UInt8])] = []
+            var out: [(String, LogStream, (Int32, Int32), [UInt8])] = []
             s.sources[i].pending.append(contentsOf: bytes)
             var pending = s.sources[i].pending
             while let nl = pending.firstIndex(of: 10) {
-                out.append((s.sources[i].container, s.sources[i].stream, s.sources[i].file, Array(pending[..<nl])))
+                out.append((s.sources[i].container, s.sources[i].stream, (s.sources[i].file, s.sources[i].events), Array(pending[..<nl])))
                 pending.removeSubrange(...nl)
             }
             while pending.count > LogPump.maxLine {
-                out.append((s.sources[i].container, s.sources[i].stream, s.sources[i].file, Array(pending.prefix(LogPump.maxLine))))
+                out.append((s.sources[i].container, s.sources[i].stream, (s.sources[i].file, s.sources[i].events), Array(pending.prefix(LogPump.maxLine))))
                 pending.removeFirst(LogPump.maxLine)
             }
             s.sources[i].pending = pending
             return out
         }
-        for (container, stream, file, line) in lines { emit(container, stream, file, line) }
+        for (container, stream, files, line) in lines { emit(container, stream, files, line) }
     }
 
     private func finish(fd: Int32) {
-        let last = state.withLock { s -> (String, LogStream, Int32, [UInt8])? in
+        let last = state.withLock { s -> (String, LogStream, (Int32, Int32), [UInt8])? in
             guard let i = s.sources.firstIndex(where: { $0.fd == fd }) else { return nil }
             let src = s.sources.remove(at: i)
-            return (src.container, src.stream, src.file, src.pending)
+            return (src.container, src.stream, (src.file, src.events), src.pending)
         }
-        guard let (container, stream, file, pending) = last else { return }
-        if !pending.isEmpty { emit(container, stream, file, pending) }
+        guard let (container, stream, files, pending) = last else { return }
+        if !pending.isEmpty { emit(container, stream, files, pending) }
         Glibc.close(fd)
-        Glibc.close(file)
+        Glibc.close(files.0)
+        if files.1 >= 0 { Glibc.close(files.1) }
     }
 
-    private func emit(_ container: String, _ stream: LogStream, _ file: Int32, _ line: [UInt8]) {
+    private func emit(_ container: String, _ stream: LogStream, _ files: (Int32, Int32), _ line: [UInt8]) {
         var withNewline = line
         withNewline.append(10)
-        withNewline.withUnsafeBytes { raw in
+        LogPump.writeAll(files.0, withNewline)
+        if files.1 >= 0 {
+            // As `aws logs tail` prints an event: its time, then the message.
+            LogPump.writeAll(files.1, Array((ECS.Timestamp.format(Date()) + " ").utf8) + withNewline)
+        }
+        sink.line(container: container, stream: stream, text: String(decoding: line, as: UTF8.self))
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { raw in
             var off = 0
             while off < raw.count {
-                let n = write(file, raw.baseAddress! + off, raw.count - off)
+                let n = write(fd, raw.baseAddress! + off, raw.count - off)
                 if n < 0 { if errno == EINTR { continue }; break }
                 off += n
             }
         }
-        sink.line(container: container, stream: stream, text: String(decoding: line, as: UTF8.self))
     }
 }

@@ -30,4 +30,24 @@ public struct StateRoot: Sendable {
     public var cacheDirectory: String { path + "/cache" }
     public func taskDirectory(_ id: String) -> String { tasksDirectory + "/" + id }
     public func logDirectory(_ id: String) -> String { taskDirectory(id) + "/logs" }
+    /// EFS and S3 Files file systems, one directory each, outliving tasks:
+    /// `efs/fs-0123`, `s3files/<ARN>` (the ARN as one escaped component).
+    public func fileSystemDirectory(_ kind: TaskPlan.FileSystemKind, id: String) -> String {
+        path + "/" + kind.rawValue + "/" + StateRoot.component(id)
+    }
+
+    /// awslogs streams: `awslogs/GROUP/PREFIX`, the group's and prefix's slashes kept as
+    /// directories; the stream file inside is `CONTAINER/TASK-ID`, as the CloudWatch stream
+    /// name `prefix/container/task-id`.
+    public func awslogsDirectory(group: String, streamPrefix: String) -> String {
+        let parts = (group.split(separator: "/") + streamPrefix.split(separator: "/")).map { StateRoot.component(String($0)) }
+        return path + "/awslogs/" + parts.joined(separator: "/")
+    }
+
+    /// A name usable as one path component: "." and ".." and anything with a slash or NUL
+    /// are escaped, so a log group or file system id can never climb out of its directory.
+    static func component(_ s: String) -> String {
+        if s == "." || s == ".." || s.isEmpty { return s.replacingOccurrences(of: ".", with: "%2E") + "%" }
+        return s.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "/", with: "%2F").replacingOccurrences(of: "\0", with: "%00")
+    }
 }

@@ -16,6 +16,53 @@ public struct TaskPlan: Sendable {
         public var stopTimeout: Int
         /// Seconds to wait for a COMPLETE/SUCCESS/HEALTHY dependency, if bounded.
         public var startTimeout: Int?
+        /// mountPoints, then what volumesFrom brings, one entry per container path.
+        public var volumeMounts: [VolumeMount] = []
+        /// awslogs: where the container's CloudWatch stream would be.
+        public var awslogs: AWSLogsStream?
+        /// Variables from environmentFiles and secrets, once resolved (ResolvedInputs).
+        public var fileEnvironment: [(String, String)] = []
+        public var secretEnvironment: [(String, String)] = []
+    }
+
+    /// A task volume mounted into a container.
+    public struct VolumeMount: Sendable, Equatable {
+        public var volume: String
+        public var containerPath: String
+        public var readOnly: Bool
+
+        public init(volume: String, containerPath: String, readOnly: Bool) {
+            self.volume = volume
+            self.containerPath = containerPath
+            self.readOnly = readOnly
+        }
+    }
+
+    /// What backs a task volume here.
+    public enum VolumeSource: Sendable, Equatable {
+        /// A bind mount without a host path (or an EBS volume configured at launch): a
+        /// directory of the task, removed with it.
+        case task
+        /// An EFS or S3 Files file system: a directory in the state root that outlives tasks,
+        /// as the file system does, shared by every task naming it.
+        case fileSystem(FileSystemKind, id: String, rootDirectory: String)
+    }
+
+    public enum FileSystemKind: String, Sendable {
+        case efs
+        case s3files
+    }
+
+    /// The CloudWatch Logs stream a container's awslogs driver writes: group, and the stream
+    /// `prefix/container/task-id`.
+    public struct AWSLogsStream: Sendable, Equatable {
+        public var group: String
+        public var streamPrefix: String
+
+        public init(group: String, streamPrefix: String) {
+            self.group = group
+            self.streamPrefix = streamPrefix
+        }
     }
 
     public var family: String
@@ -29,13 +76,17 @@ public struct TaskPlan: Sendable {
     public var containers: [Container]
     /// pidMode "task": the task's containers share one pid namespace.
     public var sharedPidNamespace: Bool
+    /// Task volumes by name.
+    public var volumes: [String: VolumeSource] = [:]
     /// Members of the definition this runtime does not honour (yet), each naming the member.
     public var warnings: [String] = []
+    /// What is valid on Fargate but cannot run here: a task with any of these is not started.
+    public var unsupported: [ValidationIssue] = []
 
     public static let defaultStopTimeout = 30
 
     /// Validates `loaded` and applies ECS defaults. Throws `TaskDefinitionError` listing every
-    /// problem.
+    /// problem; what is valid but not supported here is in `unsupported`.
     public init(_ loaded: LoadedTaskDefinition, region: String, account: String) throws {
         let d = loaded.definition
         let issues = loaded.allIssues
@@ -51,10 +102,21 @@ public struct TaskPlan: Sendable {
                                                    "HEALTHY is valid on ECS but not supported by this version of fargate-run, which does not run health checks yet"))
             }
         }
-        if !unsupported.isEmpty { throw TaskDefinitionError(issues: unsupported) }
-        for (i, c) in (d.containerDefinitions ?? []).enumerated() where c.healthCheck != nil {
-            warnings.append("containerDefinitions[\(i)].healthCheck is not run by this version: \(c.name ?? "?")'s healthStatus stays UNKNOWN")
+        // A volume over /proc or /sys would hide the masked and read-only paths the sandbox
+        // relies on (runc refuses /proc for the same reason).
+        for (i, c) in (d.containerDefinitions ?? []).enumerated() {
+            let targets = (c.mountPoints ?? []).enumerated().map { ("mountPoints[\($0)].containerPath", $1.containerPath) }
+                + (c.linuxParameters?.tmpfs ?? []).enumerated().map { ("linuxParameters.tmpfs[\($0)].containerPath", $1.containerPath) }
+            for (member, path) in targets {
+                guard let path else { continue }
+                let n = TaskPlan.normalized(path)
+                if n == "/" || ["/proc", "/sys", "/dev"].contains(where: { n == $0 || n.hasPrefix($0 + "/") }) && n != "/dev/shm" {
+                    unsupported.append(ValidationIssue("containerDefinitions[\(i)].\(member)", "\"\(path)\": mounting over /, /proc, /sys or /dev is refused here: they hold the kernel interfaces the sandbox restricts"))
+                }
+            }
         }
+        self.unsupported = unsupported
+        warnings = LocalBehaviour.warnings(d, hostArchitecture: Platform.host.architecture)
         self.family = family
         revision = d.revision ?? 1
         taskDefinitionArn = d.taskDefinitionArn ?? "arn:aws:ecs:\(region):\(account):task-definition/\(family):\(revision)"
@@ -68,9 +130,66 @@ public struct TaskPlan: Sendable {
                       dependsOn: (c.dependsOn ?? []).map { ($0.containerName!, $0.condition!.rawValue) },
                       stopTimeout: c.stopTimeout ?? TaskPlan.defaultStopTimeout, startTimeout: c.startTimeout)
         }
+        for v in d.volumes ?? [] {
+            guard let name = v.name else { continue }
+            if let efs = v.efsVolumeConfiguration, let id = efs.fileSystemId {
+                volumes[name] = .fileSystem(.efs, id: id, rootDirectory: TaskPlan.normalized(efs.rootDirectory ?? "/"))
+            } else if let s3 = v.s3filesVolumeConfiguration, let arn = s3.fileSystemArn {
+                volumes[name] = .fileSystem(.s3files, id: arn, rootDirectory: TaskPlan.normalized(s3.rootDirectory ?? "/"))
+            } else {
+                volumes[name] = .task
+            }
+        }
+        for i in containers.indices {
+            containers[i].volumeMounts = TaskPlan.mounts(of: containers[i].name, in: d)
+            if let log = containers[i].definition.logConfiguration, log.logDriver?.rawValue == "awslogs",
+               let group = log.options?["awslogs-group"], let prefix = log.options?["awslogs-stream-prefix"] {
+                containers[i].awslogs = AWSLogsStream(group: group, streamPrefix: prefix)
+            }
+        }
+    }
+
+    /// A container's mountPoints, then those of the containers in its volumesFrom (read-only
+    /// when volumesFrom says so), as Docker's --volumes-from does; the first mount at a path wins.
+    static func mounts(of name: String, in d: ECS.TaskDefinition, visiting: Set<String> = []) -> [VolumeMount] {
+        guard !visiting.contains(name), let c = d.containerDefinitions?.first(where: { $0.name == name }) else { return [] }
+        var out: [VolumeMount] = []
+        func add(_ m: VolumeMount) {
+            if !out.contains(where: { $0.containerPath == m.containerPath }) { out.append(m) }
+        }
+        for m in c.mountPoints ?? [] {
+            guard let v = m.sourceVolume, let p = m.containerPath else { continue }
+            add(VolumeMount(volume: v, containerPath: normalized(p), readOnly: m.readOnly ?? false))
+        }
+        for vf in c.volumesFrom ?? [] {
+            guard let src = vf.sourceContainer else { continue }
+            for m in mounts(of: src, in: d, visiting: visiting.union([name])) {
+                add(VolumeMount(volume: m.volume, containerPath: m.containerPath, readOnly: m.readOnly || (vf.readOnly ?? false)))
+            }
+        }
+        return out
+    }
+
+    /// An absolute path with "." and ".." resolved lexically (".." at the root stays there), as
+    /// a file server resolves it beneath its export.
+    public static func normalized(_ path: String) -> String {
+        var parts: [Substring] = []
+        for c in path.split(separator: "/") where c != "." {
+            if c == ".." { _ = parts.popLast() } else { parts.append(c) }
+        }
+        return "/" + parts.joined(separator: "/")
     }
 
     public func container(_ name: String) -> Container? { containers.first { $0.name == name } }
+
+    /// Takes what the secrets file and environment files supply, and their warnings.
+    public mutating func apply(_ inputs: ResolvedInputs) {
+        for i in containers.indices {
+            containers[i].fileEnvironment = inputs.fileEnvironment[containers[i].name] ?? []
+            containers[i].secretEnvironment = inputs.secretEnvironment[containers[i].name] ?? []
+        }
+        warnings += inputs.warnings
+    }
 }
 
 /// How a container's process is derived from its definition and its image, as Docker does it.
@@ -83,8 +202,10 @@ public enum ProcessResolution {
         return entrypoint + cmd
     }
 
-    /// The image's Env, then the definition's environment (later names win), PATH defaulted.
+    /// The image's Env, then environmentFiles, the definition's environment, secrets (later
+    /// names win, as ECS gives environment precedence over files), PATH defaulted.
     public static func environment(definition c: ECS.ContainerDefinition, image: ImageConfig.RuntimeConfig?,
+                                   files: [(String, String)] = [], secrets: [(String, String)] = [],
                                    extra: [(String, String)] = []) -> [String] {
         var order: [String] = []
         var values: [String: String] = [:]
@@ -96,10 +217,11 @@ public enum ProcessResolution {
             let parts = e.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             set(String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
         }
+        for (k, v) in files { set(k, v) }
         for kv in c.environment ?? [] {
             if let k = kv.name { set(k, kv.value ?? "") }
         }
-        for (k, v) in extra { set(k, v) }
+        for (k, v) in secrets + extra { set(k, v) }
         if values["PATH"] == nil { set("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") }
         return order.map { $0 + "=" + values[$0]! }
     }

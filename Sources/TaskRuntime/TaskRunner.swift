@@ -28,6 +28,9 @@ public struct RunConfiguration: Sendable {
     /// For images named by registry; nil refuses them.
     public var registry: RegistryClient?
     public var pullPolicy: ImageStore.PullPolicy
+    /// Publish portMappings on the host address; off for the extra copies of `--count`, which
+    /// would collide on it (each is still reachable at its own IP).
+    public var publishPorts = true
 
     public init(root: StateRoot, cgroupParent: String? = nil, prices: PriceTable = .usEast1, region: String? = nil,
                 account: String = "000000000000", cluster: String = "fargate-run",
@@ -189,6 +192,7 @@ public actor TaskRunner {
             try provision()
             mark("provisioned")
             try await pullImages()
+            try seedVolumes()
             mark("images ready")
             setStatus("ACTIVATING")
             startReadyContainers()
@@ -229,7 +233,7 @@ public actor TaskRunner {
         publish()
         network = try NetworkNamespace.create(name: ns.name)
         mark("netns")
-        let ports = try publishedPorts()
+        let ports = config.publishPorts ? try publishedPorts() : []
         if config.network.mode == .awsvpc {
             let holder = PortRegistry.Holder(root: config.root.path, taskId: taskId, family: plan.family, owner: .current)
             let networking = TaskNetworking(options: config.network)
@@ -240,7 +244,39 @@ public actor TaskRunner {
             throw NetworkError.config("portMappings need the awsvpc network: with --network none a task has loopback only")
         }
         try writeNameFiles()
+        try makeVolumes()
         if plan.sharedPidNamespace { try startPause() }
+    }
+
+    /// The host directory backing a task volume.
+    func volumeDirectory(_ name: String) -> String? {
+        switch plan.volumes[name] {
+        case .task?: return config.root.taskDirectory(taskId) + "/volumes/" + name
+        case .fileSystem(let kind, let id, let root)?: return config.root.fileSystemDirectory(kind, id: id) + (root == "/" ? "" : root)
+        case nil: return nil
+        }
+    }
+
+    func makeVolumes() throws {
+        for name in plan.volumes.keys.sorted() {
+            guard let dir = volumeDirectory(name) else { continue }
+            try FileSystem.makeDirectories(dir, mode: 0o755)
+        }
+    }
+
+    /// A new task volume mounted where a container's image declares VOLUME gets the image's
+    /// content there, as on Fargate: the first such container (in definition order) fills it.
+    func seedVolumes() throws {
+        var seeded = Set<String>()
+        for c in containers {
+            guard let image = c.image else { continue }
+            let declared = Set((image.config.config?.Volumes ?? [:]).keys.map(TaskPlan.normalized))
+            for m in c.plan.volumeMounts where plan.volumes[m.volume] == .task && declared.contains(m.containerPath) && !seeded.contains(m.volume) {
+                guard let dir = volumeDirectory(m.volume) else { continue }
+                seeded.insert(m.volume)
+                try VolumeSeeder.seed(from: image.layers, path: m.containerPath, into: dir)
+            }
+        }
     }
 
     /// Every portMappings entry, published on the configured host address.
@@ -469,7 +505,8 @@ public actor TaskRunner {
         guard !args.isEmpty else {
             throw SandboxError.invalidSpec("no command: the task definition has no entryPoint or command and the image no Entrypoint or Cmd")
         }
-        let env = ProcessResolution.environment(definition: def, image: runtime, extra: [("HOSTNAME", hostname)])
+        let env = ProcessResolution.environment(definition: def, image: runtime, files: c.plan.fileEnvironment,
+                                                secrets: c.plan.secretEnvironment, extra: [("HOSTNAME", hostname)])
         let caps = try ContainerSecurity.capabilities(def.linuxParameters)
         let (rlimits, warnings) = HostCapabilities.achievable(try ContainerSecurity.rlimits(def.ulimits))
         for w in warnings { observer.warning("container \(c.plan.name): \(w)") }
@@ -479,11 +516,15 @@ public actor TaskRunner {
             arguments: initEnabled ? ["fargate-init", "--"] + args : args, environment: env,
             workingDirectory: def.workingDirectory ?? (runtime?.WorkingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"),
             user: user, hostname: hostname, networkNamespace: network.path,
-            mounts: DefaultProfile.mounts(cgroups: taskCgroup.host) + nameFiles, devices: DefaultProfile.devices,
+            mounts: try containerMounts(c, defaults: DefaultProfile.mounts(cgroups: taskCgroup.host)), devices: DefaultProfile.devices,
             symlinks: DefaultProfile.symlinks, maskedPaths: DefaultProfile.maskedPaths,
             readonlyPaths: DefaultProfile.readonlyPaths(cgroups: taskCgroup.host),
             readonlyRootfs: def.readonlyRootFilesystem ?? false, capabilities: caps, rlimits: rlimits,
             seccompProgram: try SeccompProfile.program(for: caps, cacheDirectory: config.root.cacheDirectory))
+        spec.sysctls = (def.systemControls ?? []).compactMap { sc in
+            guard let n = sc.namespace, let v = sc.value else { return nil }
+            return ContainerSpec.Sysctl(name: n, value: v)
+        }
         if initEnabled { spec.executable = try sealedInit() }
         if let pause { spec.pidNamespace = "/proc/\(pause.pid)/ns/pid" }
         var limits = ResourceLimits(noSwap: true)
@@ -500,17 +541,53 @@ public actor TaskRunner {
         for fd in outp + errp { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         defer { close(outp[1]); close(errp[1]) }
         let logFile = config.root.logDirectory(taskId) + "/" + c.plan.name + ".log"
+        var events: String?
+        if let stream = c.plan.awslogs {
+            let dir = config.root.awslogsDirectory(group: stream.group, streamPrefix: stream.streamPrefix) + "/" + c.plan.name
+            do { try FileSystem.makeDirectories(dir, mode: 0o750) } catch {
+                close(outp[0]); close(errp[0])
+                throw error
+            }
+            events = dir + "/" + taskId
+        }
         do {
-            try pump.add(fd: outp[0], container: c.plan.name, stream: .stdout, logFile: logFile)
+            try pump.add(fd: outp[0], container: c.plan.name, stream: .stdout, logFile: logFile, eventsFile: events)
         } catch {
             close(outp[0]); close(errp[0])
             throw error
         }
-        try pump.add(fd: errp[0], container: c.plan.name, stream: .stderr, logFile: logFile)
+        try pump.add(fd: errp[0], container: c.plan.name, stream: .stderr, logFile: logFile, eventsFile: events)
         logger.debug("starting container", metadata: ["container": "\(c.plan.name)", "argv": "\(args)"])
         mark("spec \(c.plan.name)")
         c.process = try ContainerLauncher.start(spec, cgroup: cg, stdout: outp[1], stderr: errp[1])
         mark("exec \(c.plan.name)")
+    }
+
+    /// The default mounts (with /dev/shm sized by sharedMemorySize), the name files, then the
+    /// container's volumes and tmpfs mounts, parents before children.
+    func containerMounts(_ c: ContainerState, defaults: [ContainerSpec.Mount]) throws -> [ContainerSpec.Mount] {
+        let lp = c.plan.definition.linuxParameters
+        var mounts = defaults
+        if let shm = lp?.sharedMemorySize, let i = mounts.firstIndex(where: { $0.target == "/dev/shm" }) {
+            mounts[i].data = "mode=1777,size=\(shm)m"
+        }
+        mounts += nameFiles
+        let hardened = UInt(MS_NOSUID | MS_NODEV)
+        var own: [ContainerSpec.Mount] = []
+        for m in c.plan.volumeMounts {
+            guard let dir = volumeDirectory(m.volume) else { continue }
+            own.append(ContainerSpec.Mount(source: dir, target: m.containerPath, fstype: nil,
+                                           flags: UInt(MS_BIND) | hardened | (m.readOnly ? UInt(MS_RDONLY) : 0)))
+        }
+        for t in lp?.tmpfs ?? [] {
+            guard let path = t.containerPath, let size = t.size else { continue }
+            let (flags, data, ignored) = TmpfsOptions.parse(t.mountOptions ?? [])
+            for o in ignored { observer.warning("container \(c.plan.name): tmpfs \(path): \"\(o)\" is not applied (tmpfs mounts are always nosuid and nodev here)") }
+            own.append(ContainerSpec.Mount(source: "tmpfs", target: TaskPlan.normalized(path), fstype: "tmpfs", flags: flags,
+                                           data: (["size=\(size)m"] + data).joined(separator: ",")))
+        }
+        let depth = { (m: ContainerSpec.Mount) in m.target.split(separator: "/").count }
+        return mounts + own.enumerated().sorted { (depth($0.element), $0.offset) < (depth($1.element), $1.offset) }.map(\.element)
     }
 
     /// The event loop: container exits, stop requests, timers, until every container has stopped.
@@ -650,6 +727,8 @@ public actor TaskRunner {
             do { try FileSystem.removeTree(c.directory) } catch { observer.warning("removing \(c.directory): \(error)") }
         }
         try? FileSystem.removeTree(config.root.taskDirectory(taskId) + "/containers")
+        // Task volumes end with the task, as bind mounts do on Fargate (EFS ones stay).
+        do { try FileSystem.removeTree(config.root.taskDirectory(taskId) + "/volumes") } catch { observer.warning("removing task volumes: \(error)") }
         mark("directories removed")
         let end = Date()
         task.stoppedAt = ECS.Timestamp(end)

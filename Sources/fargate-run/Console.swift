@@ -13,7 +13,8 @@ final class Console: LogSink, TaskObserver, Sendable {
     struct State {
         var prefixWidth = 0
         var colors: [String: String] = [:]
-        var lastStatus: String?
+        /// Per task ARN: several tasks share the console with --count.
+        var lastStatus: [String: String] = [:]
     }
 
     let containerOut: Int32
@@ -73,9 +74,10 @@ final class Console: LogSink, TaskObserver, Sendable {
 
     func statusChanged(_ task: ECS.Task) {
         guard !quiet, let s = task.lastStatus else { return }
+        let arn = task.taskArn ?? ""
         let changed = state.withLock { st -> Bool in
-            defer { st.lastStatus = s }
-            return st.lastStatus != s
+            defer { st.lastStatus[arn] = s }
+            return st.lastStatus[arn] != s
         }
         guard changed else { return }
         let id = (task.taskArn ?? "").split(separator: "/").last.map { String($0.prefix(12)) } ?? ""
@@ -113,5 +115,15 @@ func writeOut(_ fd: Int32, _ text: String) {
         let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
         if n < 0 { if errno == EINTR { continue }; return }
         off += n
+    }
+}
+
+/// Container lines of one of several copies of a task (--count): "web-2 | ...".
+struct CopySink: LogSink {
+    let base: any LogSink
+    let copy: Int
+
+    func line(container: String, stream: LogStream, text: String) {
+        base.line(container: "\(container)-\(copy)", stream: stream, text: text)
     }
 }

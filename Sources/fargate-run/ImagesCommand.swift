@@ -17,8 +17,9 @@ struct RegistryFlags: ParsableArguments {
     @Option(name: .long, help: "Credentials as REGISTRY=USER:PASSWORD (repeatable). Else ~/.docker/config.json (auths, credHelpers, credsStore).")
     var registryAuth: [String] = []
 
-    func client() throws -> RegistryClient {
-        var explicit: [String: RegistryCredentials] = [:]
+    /// - Parameter repositoryCredentials: from task definitions; --registry-auth wins over them.
+    func client(repositoryCredentials: [String: (username: String, password: String)] = [:]) throws -> RegistryClient {
+        var explicit: [String: RegistryCredentials] = repositoryCredentials.mapValues { RegistryCredentials(username: $0.username, password: $0.password) }
         for a in registryAuth {
             do {
                 let (r, c) = try CredentialStore.parseFlag(a)

@@ -50,30 +50,32 @@ struct Run: AsyncParsableCommand {
     @Option(name: .long, help: "Most processes and threads the whole task may have (fork bombs stop here).")
     var pidsLimit: Int64 = 4096
 
+    @OptionGroup var inputs: InputFlags
+
+    @Option(name: .long, help: "Run this many copies of the task (1-10), as RunTask's count. Only the first publishes portMappings on the host.")
+    var count: Int = 1
+
     @OptionGroup var network: NetworkFlags
 
     @OptionGroup var registry: RegistryFlags
+
+    func validate() throws {
+        guard (1...10).contains(count) else { throw ValidationError("--count \(count): RunTask runs 1 to 10 copies") }
+    }
 
     func run() async throws {
         PhaseTiming.mark("main")
         global.bootstrapLogging()
         let logger = Logger(label: "fargate-run")
-        let loaded: LoadedTaskDefinition
-        let plan: TaskPlan
         let priceTable: PriceTable
+        let prepared: PreparedTask
         do {
             priceTable = try prices.map(PriceTable.load) ?? .usEast1
-            loaded = try TaskDefinitionLoader.load(file: taskDefinition)
-            plan = try TaskPlan(loaded, region: priceTable.region, account: "000000000000")
-        } catch let e as TaskDefinitionError {
-            var e = e
-            e.file = taskDefinition
-            writeOut(2, "fargate-run: \(e)\n")
-            throw ExitCode(invalidInputExitCode)
+            prepared = try inputs.prepare(taskDefinition, region: priceTable.region, running: true)
         } catch {
-            writeOut(2, "fargate-run: \(error)\n")
-            throw ExitCode(runtimeFailureExitCode)
+            throw reportInputError(error, file: taskDefinition, json: output == .json)
         }
+        let plan = prepared.plan
 
         PhaseTiming.mark("definition loaded")
         let root: StateRoot
@@ -81,7 +83,8 @@ struct Run: AsyncParsableCommand {
             writeOut(2, "fargate-run: state root: \(error)\n")
             throw ExitCode(runtimeFailureExitCode)
         }
-        let console = Console(containerOut: output == .json ? 2 : 1, quiet: quiet, containerNames: plan.containers.map(\.name))
+        let names = count == 1 ? plan.containers.map(\.name) : (1...count).flatMap { n in plan.containers.map { "\($0.name)-\(n)" } }
+        let console = Console(containerOut: output == .json ? 2 : 1, quiet: quiet, containerNames: names)
         for w in plan.warnings { console.warning(w) }
         // Tasks whose fargate-run died are cleaned up before a new one starts.
         let networkOptions = try network.options()
@@ -89,21 +92,34 @@ struct Run: AsyncParsableCommand {
             console.warning("cleaned up task \(c.taskId.prefix(12)) left by a fargate-run that died: \(c.removed.joined(separator: ", "))")
             for p in c.problems { console.warning("task \(c.taskId.prefix(12)): \(p)") }
         }
-        let client = try registry.client()
-        let runner = TaskRunner(plan: plan, config: RunConfiguration(root: root, cgroupParent: cgroupParent, prices: priceTable, pidsLimit: pidsLimit,
-                                                                       network: networkOptions, registry: client, pullPolicy: registry.pull),
-                                sink: console, observer: console, logger: logger)
+        let client = try registry.client(repositoryCredentials: prepared.inputs.registryCredentials)
+        let runners = (1...count).map { n in
+            var config = RunConfiguration(root: root, cgroupParent: cgroupParent, prices: priceTable, pidsLimit: pidsLimit,
+                                          network: networkOptions, registry: client, pullPolicy: registry.pull)
+            config.publishPorts = n == 1
+            return TaskRunner(plan: plan, config: config, sink: count == 1 ? console as any LogSink : CopySink(base: console, copy: n),
+                              observer: console, logger: logger)
+        }
+        if count > 1, plan.containers.contains(where: { !($0.definition.portMappings ?? []).isEmpty }) {
+            console.warning("--count \(count): only the first task publishes its ports on the host; reach the others at their own IPs")
+        }
 
-        // ^C once: stop the task as StopTask would. Twice: kill it.
-        let signals = SignalForwarder { count, signal in
-            if count == 1 {
-                console.status("fargate-run: stopping task (\(signal == SIGINT ? "interrupt" : "terminate")); again to kill")
-                runner.requestStop()
+        // ^C once: stop the tasks as StopTask would. Twice: kill them.
+        let signals = SignalForwarder { n, signal in
+            if n == 1 {
+                console.status("fargate-run: stopping \(runners.count == 1 ? "task" : "tasks") (\(signal == SIGINT ? "interrupt" : "terminate")); again to kill")
+                for r in runners { r.requestStop() }
             } else {
-                runner.forceStop()
+                for r in runners { r.forceStop() }
             }
         }
-        let result = await runner.run()
+        // The copies run at once, as RunTask starts them; results are kept in task order.
+        let results = await withTaskGroup(of: (Int, TaskResult).self) { group in
+            for (i, r) in runners.enumerated() { group.addTask { (i, await r.run()) } }
+            var out: [(Int, TaskResult)] = []
+            for await r in group { out.append(r) }
+            return out.sorted { $0.0 < $1.0 }.map(\.1)
+        }
         signals.cancel()
         await client.shutdown()
         PhaseTiming.mark("runner done")
@@ -112,14 +128,86 @@ struct Run: AsyncParsableCommand {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             struct Described: Encodable { var tasks: [ECS.Task]; var failures: [String] = [] }
-            let data = try enc.encode(Described(tasks: [result.task]))
+            let data = try enc.encode(Described(tasks: results.map(\.task)))
             writeOut(1, String(decoding: data, as: UTF8.self) + "\n")
         }
-        if let failure = result.failure {
-            writeOut(2, "fargate-run: \(failure)\n")
+        for r in results {
+            if let failure = r.failure { writeOut(2, "fargate-run: \(failure)\n") }
         }
-        if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+        if let code = results.map(\.exitCode).first(where: { $0 != 0 }) { throw ExitCode(code) }
     }
+}
+
+/// A task plan with everything it takes from outside the definition resolved.
+struct PreparedTask {
+    var plan: TaskPlan
+    var inputs: ResolvedInputs
+}
+
+/// --overrides and --secrets: what RunTask and the task's AWS resources supply.
+struct InputFlags: ParsableArguments {
+    @Option(name: .long, help: "RunTask overrides (TaskOverride): a file, or the JSON itself.")
+    var overrides: String?
+
+    @Option(name: .long, help: "A JSON file mapping each secret's valueFrom (and S3 environment file ARNs, repositoryCredentials) to its value. See Docs/TASK-DEFINITION.md.")
+    var secrets: String?
+
+    /// Loads, overrides, validates, and resolves secrets and environment files: every problem
+    /// at once, before anything starts.
+    /// - Parameter running: refuse what is valid on Fargate but cannot run here, and resolve
+    ///   secrets and environment files even without --secrets (validate does that only with it).
+    func prepare(_ file: String, region: String, running: Bool) throws -> PreparedTask {
+        var loaded = try TaskDefinitionLoader.load(file: file)
+        if let overrides {
+            let text: String
+            if overrides.trimmingCharacters(in: .whitespaces).hasPrefix("{") {
+                text = overrides
+            } else {
+                guard let data = FileManager.default.contents(atPath: overrides) else {
+                    throw LocalInputError(source: "--overrides", issues: [ValidationIssue("", "cannot read \(overrides): \(String(cString: strerror(errno)))")])
+                }
+                text = String(decoding: data, as: UTF8.self)
+            }
+            let (o, issues) = TaskOverrides.parse(text)
+            TaskOverrides.apply(o, issues: issues, to: &loaded)
+        }
+        var plan = try TaskPlan(loaded, region: region, account: "000000000000")
+        if running && !plan.unsupported.isEmpty {
+            throw LocalInputError(source: "\(file) is valid on Fargate but cannot run here", issues: plan.unsupported)
+        }
+        guard running || secrets != nil else { return PreparedTask(plan: plan, inputs: ResolvedInputs()) }
+        let store = try secrets.map { f throws(LocalInputError) in try SecretStore(file: f) }
+        let dir = file.contains("/") ? String(file[..<file.lastIndex(of: "/")!]) : "."
+        let inputs = try ResolvedInputs.resolve(plan, secrets: store, definitionDirectory: dir.isEmpty ? "/" : dir)
+        plan.apply(inputs)
+        return PreparedTask(plan: plan, inputs: inputs)
+    }
+}
+
+/// Prints a problem with the input (every issue, or a list of {path, message} with json) and
+/// returns the exit status to leave with: 2 for invalid input, 125 otherwise.
+func reportInputError(_ error: any Error, file: String, json: Bool) -> ExitCode {
+    var issues: [ValidationIssue]
+    var text: String
+    switch error {
+    case var e as TaskDefinitionError:
+        e.file = e.file ?? file
+        issues = e.issues
+        text = e.description
+    case let e as LocalInputError:
+        issues = e.issues
+        text = e.description
+    default:
+        writeOut(2, "fargate-run: \(error)\n")
+        return ExitCode(runtimeFailureExitCode)
+    }
+    if json {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        if let data = try? enc.encode(issues) { writeOut(1, String(decoding: data, as: UTF8.self) + "\n") }
+    }
+    writeOut(2, "fargate-run: \(text)\n")
+    return ExitCode(invalidInputExitCode)
 }
 
 /// How tasks are connected: subnet, bridge, published ports, DNS, security groups.
@@ -206,7 +294,8 @@ final class SignalForwarder: @unchecked Sendable {
 }
 
 struct Validate: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Check a task definition as ECS would for Fargate; start nothing.")
+    static let configuration = CommandConfiguration(abstract: "Check a task definition as ECS would for Fargate; start nothing.",
+                                                    discussion: "With --overrides, the definition as overridden; with --secrets, that every secret and environment file resolves.")
 
     @OptionGroup var global: GlobalOptions
 
@@ -216,28 +305,42 @@ struct Validate: AsyncParsableCommand {
     @Option(name: .long, help: "text or json (a list of {path, message} objects).")
     var output: OutputFormat = .text
 
+    @OptionGroup var inputs: InputFlags
+
+    @Option(name: .customLong("repeat"), help: "Validate this many times and print the time per validation (a benchmark).")
+    var repetitions: Int = 1
+
     func run() async throws {
+        let plan: TaskPlan
         do {
-            let loaded = try TaskDefinitionLoader.load(file: taskDefinition)
-            let plan = try TaskPlan(loaded, region: "us-east-1", account: "000000000000")
-            if output == .json {
-                print("[]")
-            } else {
-                let names = plan.containers.map { $0.name + ($0.essential ? "" : " (non-essential)") }
-                print("\(plan.family):\(plan.revision) valid: \(plan.size), \(plan.containers.count) container\(plan.containers.count == 1 ? "" : "s"): \(names.joined(separator: ", "))")
-            }
-        } catch let e as TaskDefinitionError {
-            var e = e
-            e.file = taskDefinition
-            if output == .json {
-                let enc = JSONEncoder()
-                enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                print(String(decoding: try enc.encode(e.issues), as: UTF8.self))
-            } else {
-                writeOut(2, "fargate-run: \(e)\n")
-            }
-            throw ExitCode(invalidInputExitCode)
+            plan = try inputs.prepare(taskDefinition, region: "us-east-1", running: false).plan
+        } catch {
+            throw reportInputError(error, file: taskDefinition, json: output == .json)
         }
+        if repetitions > 1 {
+            print(try benchmark())
+            return
+        }
+        if output == .json {
+            print("[]")
+        } else {
+            let names = plan.containers.map { $0.name + ($0.essential ? "" : " (non-essential)") }
+            print("\(plan.family):\(plan.revision) valid: \(plan.size), \(plan.containers.count) container\(plan.containers.count == 1 ? "" : "s"): \(names.joined(separator: ", "))")
+            for w in plan.warnings { writeOut(2, "fargate-run: warning: \(w)\n") }
+            for u in plan.unsupported { writeOut(2, "fargate-run: warning: valid on Fargate, but `run` refuses it here: \(u)\n") }
+        }
+    }
+
+    /// Reading, checking against the API model and Fargate's rules, from bytes in memory.
+    func benchmark() throws -> String {
+        guard let data = FileManager.default.contents(atPath: taskDefinition) else { throw ValidationError("cannot read \(taskDefinition)") }
+        var issues = 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<repetitions {
+            issues += try TaskDefinitionLoader.load(data: data).allIssues.count
+        }
+        let ns = Double(DispatchTime.now().uptimeNanoseconds - start) / Double(repetitions)
+        return "\(repetitions) validations of \(taskDefinition) (\(data.count) bytes): \(String(format: "%.1f", ns / 1000)) µs each, \(issues / repetitions) problems each"
     }
 }
 

@@ -104,6 +104,21 @@ public enum TestImages {
     /// The OCI reference of the busybox image.
     public static func busyboxOCI() throws -> String { "oci:" + (try busybox()) + "/oci:latest" }
 
+    nonisolated(unsafe) private static var volumeBuilt: String?
+
+    /// The busybox image declaring VOLUME /data, filled and owned by www (33:33), as an OCI
+    /// reference.
+    public static func busyboxWithVolume() throws -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        if let volumeBuilt { return volumeBuilt }
+        let dir = repositoryRoot + "/.build/test-images/busybox-volume"
+        let r = try run("/bin/bash", [repositoryRoot + "/rootfs-tools/build-busybox-image.sh", dir, "--volume", "/data"])
+        guard r.status == 0 else { throw TestFailure("build-busybox-image.sh --volume failed: \(r.stderr)") }
+        volumeBuilt = "oci:" + dir + "/oci:latest"
+        return volumeBuilt!
+    }
+
     nonisolated(unsafe) private static var zstdBuilt: String?
 
     /// The busybox image with its layer compressed with zstd (same diffID as the gzip one).

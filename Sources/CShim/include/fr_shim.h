@@ -100,6 +100,9 @@ struct fr_container_spec {
     const char *const *readonly_paths; size_t nreadonly;
     int readonly_rootfs;
     const char *hostname;     ///< NULL keeps the (new) UTS namespace's inherited name
+    /// Kernel parameters of the container's namespaces, written after pivot_root while /proc/sys
+    /// is still writable: paths ("/proc/sys/net/core/somaxconn") and values, pairwise.
+    const char *const *sysctl_paths; const char *const *sysctl_values; size_t nsysctls;
 
     const char *const *argv;  ///< NULL-terminated
     const char *const *envp;  ///< NULL-terminated
@@ -125,7 +128,7 @@ enum fr_stage {
     FR_STAGE_NETNS, FR_STAGE_HOSTNAME, FR_STAGE_PROPAGATION, FR_STAGE_ROOTFS, FR_STAGE_MOUNT,
     FR_STAGE_DEVICE, FR_STAGE_SYMLINK, FR_STAGE_PIVOT, FR_STAGE_MASK, FR_STAGE_READONLY,
     FR_STAGE_CWD, FR_STAGE_RLIMIT, FR_STAGE_USER, FR_STAGE_CAPS, FR_STAGE_NO_NEW_PRIVS,
-    FR_STAGE_CLOSE_FDS, FR_STAGE_SECCOMP, FR_STAGE_EXEC,
+    FR_STAGE_CLOSE_FDS, FR_STAGE_SECCOMP, FR_STAGE_EXEC, FR_STAGE_SYSCTL,
 };
 
 /// Sent over err_fd when the child cannot reach execve.

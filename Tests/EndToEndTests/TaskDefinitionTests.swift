@@ -1,0 +1,160 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import TestSupport
+import Testing
+
+/// What a task definition asks for beyond the walking skeleton, on the real kernel: secrets,
+/// environment files, awslogs, volumes, tmpfs, shared memory, sysctls, overrides, --count,
+/// and that nothing starts when the definition or its inputs are wrong.
+@Suite(.enabled(if: Prerequisites.rootOrCI, Prerequisites.rootReason))
+struct TaskDefinitionTests {
+    @Test func secretsFilesVolumesTmpfsSysctlsAndAwslogsReachTheContainer() throws {
+        let h = try Harness()
+        defer { h.cleanup() }
+        let image = try TestImages.busyboxWithVolume()
+        try "# the app's settings\nFROM_FILE=file\nSHARED=file\nQUOTED=\"kept\"\n".write(toFile: h.dir.path + "/app.env", atomically: false, encoding: .utf8)
+        try "FROM_S3=mapped\n".write(toFile: h.dir.path + "/bucket-copy.env", atomically: false, encoding: .utf8)
+        try #"""
+            {"arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf": {"password": "pw-1", "port": 5432},
+             "arn:aws:ssm:us-east-1:123456789012:parameter/app/token": "tok-2",
+             "arn:aws:s3:::config/app.env": "bucket-copy.env"}
+            """#.write(toFile: h.dir.path + "/secrets.json", atomically: false, encoding: .utf8)
+        let t = try h.task(#"""
+            {"family": "inputs", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+             "volumes": [{"name": "data"}, {"name": "shared"}, {"name": "files", "efsVolumeConfiguration": {"fileSystemId": "fs-0abc", "rootDirectory": "/app"}}],
+             "containerDefinitions": [
+              {"name": "writer", "image": "VOLIMAGE", "essential": false,
+               "command": ["sh", "-c", "echo from-writer > /shared/note && echo persisted > /files/kept"],
+               "mountPoints": [{"sourceVolume": "shared", "containerPath": "/shared"}, {"sourceVolume": "files", "containerPath": "/files"}]},
+              {"name": "main", "image": "VOLIMAGE", "dependsOn": [{"containerName": "writer", "condition": "SUCCESS"}],
+               "command": ["sh", "-c", "echo env $FROM_FILE $SHARED $QUOTED $FROM_S3 $PW $PORT $TOKEN; stat -c 'data %u:%g %a' /data; cat /data/seed.txt /shared/note; touch /shared/x 2>/dev/null || echo shared-read-only; grep -E ' /(tmp|dev/shm|data) ' /proc/mounts | cut -d' ' -f2,4 | sort; cat /proc/sys/net/core/somaxconn /proc/sys/kernel/msgmax"],
+               "environment": [{"name": "SHARED", "value": "environment"}],
+               "environmentFiles": [{"value": "app.env", "type": "s3"}, {"value": "arn:aws:s3:::config/app.env", "type": "s3"}],
+               "secrets": [{"name": "PW", "valueFrom": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf:password::"},
+                           {"name": "PORT", "valueFrom": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf:port::"},
+                           {"name": "TOKEN", "valueFrom": "arn:aws:ssm:us-east-1:123456789012:parameter/app/token"}],
+               "mountPoints": [{"sourceVolume": "data", "containerPath": "/data"}],
+               "volumesFrom": [{"sourceContainer": "writer", "readOnly": true}],
+               "linuxParameters": {"tmpfs": [{"containerPath": "/tmp", "size": 16, "mountOptions": ["noatime", "mode=0700"]}], "sharedMemorySize": 32},
+               "systemControls": [{"namespace": "net.core.somaxconn", "value": "777"}, {"namespace": "kernel.msgmax", "value": "9999"}],
+               "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/inputs", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "app"}}}]}
+            """#.replacingOccurrences(of: "VOLIMAGE", with: image))
+        let r = try h.fargateRun(["-q", "--secrets", h.dir.path + "/secrets.json", t])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n").map { String($0.drop { $0 != "|" }.dropFirst(2)) }
+        #expect(lines.contains("env file environment \"kept\" mapped pw-1 5432 tok-2"),
+                "files, then environment over files, then secrets; quotes kept as ECS does: \(lines)")
+        #expect(lines.contains("data 33:33 750"), "the task volume starts as the image's VOLUME, owner and mode kept")
+        #expect(lines.contains("seeded from the image"))
+        #expect(lines.contains("from-writer"), "volumesFrom shares the writer's volume")
+        #expect(lines.contains("shared-read-only"), "volumesFrom readOnly")
+        #expect(lines.contains { $0.hasPrefix("/data rw,nosuid,nodev,") }, "volumes are nosuid and nodev")
+        #expect(lines.contains("/dev/shm rw,nosuid,nodev,noexec,relatime,size=32768k"), "sharedMemorySize")
+        #expect(lines.contains("/tmp rw,nosuid,nodev,noexec,noatime,size=16384k,mode=700"), "tmpfs with its size and options")
+        #expect(lines.contains("777") && lines.contains("9999"), "systemControls in the task's namespaces")
+        #expect(try String(contentsOfFile: "/proc/sys/net/core/somaxconn", encoding: .utf8) != "777\n", "the host's value is untouched")
+
+        let id = try #require(h.taskIds().first)
+        // awslogs: <root>/awslogs/<group>/<prefix>/<container>/<task id>, each line with its time.
+        let stream = try String(contentsOfFile: h.root + "/awslogs/ecs/inputs/app/main/\(id)", encoding: .utf8)
+        let first = try #require(stream.split(separator: "\n").first)
+        #expect(first.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00 env file environment"#, options: .regularExpression) != nil, "\(first)")
+        #expect(!FileManager.default.fileExists(atPath: h.root + "/awslogs/ecs/inputs/app/writer"), "writer has no awslogs")
+        // Task volumes go with the task; the EFS directory stays, as the file system does.
+        #expect(!FileManager.default.fileExists(atPath: h.root + "/tasks/\(id)/volumes"))
+        #expect(try String(contentsOfFile: h.root + "/efs/fs-0abc/app/kept", encoding: .utf8) == "persisted\n")
+        #expect(h.leftovers(id).isEmpty, "\(h.leftovers(id))")
+    }
+
+    @Test func aSecretWithoutAValueStartsNothing() throws {
+        let h = try Harness()
+        defer { h.cleanup() }
+        let t = try h.task(#"""
+            {"family": "s", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [
+              {"name": "app", "image": "IMAGE", "secrets": [{"name": "DB", "valueFrom": "arn:aws:ssm:us-east-1:1:parameter/db"}]}]}
+            """#)
+        try "{}".write(toFile: h.dir.path + "/empty.json", atomically: false, encoding: .utf8)
+        let r = try h.fargateRun([t, "--secrets", h.dir.path + "/empty.json"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("containerDefinitions[0].secrets[0].valueFrom: secret DB of container app: \(h.dir.path)/empty.json has no entry for \"arn:aws:ssm:us-east-1:1:parameter/db\""), "\(r.stderr)")
+        #expect(h.taskIds().isEmpty, "no task was created")
+    }
+
+    @Test func anInvalidDefinitionStartsNothingAndListsEveryProblem() throws {
+        let h = try Harness()
+        defer { h.cleanup() }
+        let t = try h.task(#"""
+            {"family": "bad", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [
+              {"name": "app", "image": "IMAGE", "portMappings": [{"containerPort": 80, "hostPort": 8080}], "privileged": true, "stopTimout": 5}]}
+            """#)
+        let r = try h.fargateRun(["--output", "json", t])
+        #expect(r.status == 2)
+        let list = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: String]])
+        #expect(list == [
+            ["path": "containerDefinitions[0].stopTimout", "message": "unknown member: did you mean \"stopTimeout\"?"],
+            ["path": "containerDefinitions[0].privileged", "message": "not supported on Fargate"],
+            ["path": "containerDefinitions[0].portMappings[0].hostPort", "message": "8080 must be absent or equal to containerPort (80) with awsvpc"],
+        ])
+        #expect(r.stderr.contains("invalid task definition \(t) (3 problems)"))
+        #expect(h.taskIds().isEmpty, "nothing started")
+        let v = try h.fargateRun(["validate", t])
+        #expect(v.status == 2)
+        #expect(v.stderr.contains("  containerDefinitions[0].privileged: not supported on Fargate"))
+    }
+
+    @Test func validatePrintsASummary() throws {
+        let h = try Harness()
+        defer { h.cleanup() }
+        let t = try h.task(#"""
+            {"family": "sum", "networkMode": "awsvpc", "cpu": "1 vCPU", "memory": "2 GB", "containerDefinitions": [
+              {"name": "app", "image": "IMAGE"}, {"name": "sidecar", "image": "IMAGE", "essential": false}]}
+            """#)
+        let r = try h.fargateRun(["validate", t])
+        #expect(r.status == 0)
+        #expect(r.stdout == "sum:1 valid: 1 vCPU, 2 GB, 2 containers: app, sidecar (non-essential)\n")
+        let j = try h.fargateRun(["validate", "--output", "json", t])
+        #expect(j.status == 0 && j.stdout == "[]\n")
+    }
+
+    @Test func overridesChangeCommandEnvironmentAndSize() throws {
+        let h = try Harness()
+        defer { h.cleanup() }
+        let t = try h.task(#"""
+            {"family": "ov", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [
+              {"name": "app", "image": "IMAGE", "command": ["sh", "-c", "echo default"], "environment": [{"name": "A", "value": "definition"}]}]}
+            """#)
+        try #"{"cpu": "512", "memory": "1 GB", "containerOverrides": [{"name": "app", "command": ["sh", "-c", "echo $A $B"], "environment": [{"name": "A", "value": "override"}, {"name": "B", "value": "added"}]}]}"#
+            .write(toFile: h.dir.path + "/overrides.json", atomically: false, encoding: .utf8)
+        let r = try h.fargateRun(["--output", "json", "--overrides", h.dir.path + "/overrides.json", t])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("app | override added"))
+        let task = try firstTask(r.stdout)
+        #expect(task["cpu"] as? String == "512" && task["memory"] as? String == "1024", "billed at the overridden size")
+        let bad = try h.fargateRun([t, "--overrides", #"{"containerOverrides": [{"name": "ap", "memory": 4}]}"#])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("overrides.containerOverrides[0].name: \"ap\" is not a container of this task (did you mean \"app\"?)"))
+    }
+
+    @Test func countRunsCopiesAtOnce() throws {
+        let h = try Harness()
+        defer { h.cleanup() }
+        let t = try h.task(#"""
+            {"family": "many", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [
+              {"name": "app", "image": "IMAGE", "command": ["sh", "-c", "sleep 1; echo done"], "portMappings": [{"containerPort": 8080}]}]}
+            """#)
+        let r = try h.fargateRun(["--output", "json", "--count", "3", t])
+        #expect(r.status == 0, "\(r.stderr)")
+        let tasks = try #require(try json(r.stdout)["tasks"] as? [[String: Any]])
+        #expect(tasks.count == 3)
+        #expect(Set(tasks.compactMap { $0["taskArn"] as? String }).count == 3)
+        for n in 1...3 { #expect(r.stderr.contains("app-\(n) | done")) }
+        // They ran at once: every one started before any stopped.
+        let started = tasks.compactMap { $0["startedAt"] as? String }.max()!, stopped = tasks.compactMap { $0["stoppedAt"] as? String }.min()!
+        #expect(started < stopped)
+        let bindings = tasks.map { (($0["containers"] as? [[String: Any]])?.first?["networkBindings"] as? [Any])?.count ?? 0 }
+        #expect(bindings == [1, 0, 0], "only the first copy publishes its port on the host")
+        #expect(h.taskIds().allSatisfy { h.leftovers($0).isEmpty })
+    }
+}
