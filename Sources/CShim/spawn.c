@@ -445,9 +445,9 @@ static void fr_exec(const struct fr_container_spec *s) {
     fr_die(s, FR_STAGE_EXEC, file);
 }
 
-static int fr_child(void *arg) {
-    const struct fr_container_spec *s = (const struct fr_container_spec *)arg;
-
+/// What every child does first: default signals, not dumpable, the three stdio fds, every
+/// other inherited fd closed but `keep`, a session of its own.
+static void fr_begin_child(const struct fr_container_spec *s) {
     // Signals: the parent blocked all of them around clone(); handlers are the parent's
     // (Swift's runtime may have some, SIGINT may be ignored). Reset to defaults, then unblock.
     struct sigaction sa;
@@ -472,11 +472,41 @@ static int fr_child(void *arg) {
     for (int i = 0; i < 3; i++)
         if (dup2(io[i], i) < 0) fr_die(s, FR_STAGE_STDIO, NULL);
     // Everything else the parent had open is closed now, not at exec (CVE-2024-21626).
-    int keep[4] = { s->err_fd, s->sync_fd, s->netns_fd, s->exec_fd };
-    if (fr_close_all_except(keep, 4) != 0) fr_die(s, FR_STAGE_CLOSE_FDS, NULL);
+    int keep[5] = { s->err_fd, s->sync_fd, s->netns_fd, s->exec_fd, s->enter_pidfd };
+    if (fr_close_all_except(keep, 5) != 0) fr_die(s, FR_STAGE_CLOSE_FDS, NULL);
 
     // A session of our own: the terminal's ^C goes to fargate-run, not straight to containers.
     if (setsid() < 0) fr_die(s, FR_STAGE_SETSID, NULL);
+}
+
+/// Blocks until the parent has moved us into our cgroup (one byte on sync_fd).
+static void fr_wait_for_cgroup(const struct fr_container_spec *s) {
+    char go = 0;
+    ssize_t r;
+    do { r = read(s->sync_fd, &go, 1); } while (r < 0 && errno == EINTR);
+    if (r != 1) { errno = r < 0 ? errno : EPIPE; fr_die(s, FR_STAGE_SYNC, NULL); }
+    close(s->sync_fd);
+}
+
+/// Enters the working directory inside the root, then checks it: a cwd outside the root (a
+/// leaked fd, a magic link) shows as "(unreachable)..." in getcwd.
+static void fr_enter_cwd(const struct fr_container_spec *s, int rootfd) {
+    if (!s->cwd) return;
+    int cfd = fr_open_in_root(rootfd, s->cwd, FR_MOUNT_DIR);
+    if (cfd < 0) fr_die(s, FR_STAGE_CWD, s->cwd);
+    if (fchdir(cfd) != 0) fr_die(s, FR_STAGE_CWD, s->cwd);
+    close(cfd);
+    char here[FR_PATH_MAX];
+    if (!getcwd(here, sizeof here) || here[0] != '/') { errno = EPERM; fr_die(s, FR_STAGE_CWD, s->cwd); }
+}
+
+static void fr_drop_privileges(const struct fr_container_spec *s);
+static int fr_enter_child(const struct fr_container_spec *s);
+
+static int fr_child(void *arg) {
+    const struct fr_container_spec *s = (const struct fr_container_spec *)arg;
+    if (s->enter_pidfd >= 0) return fr_enter_child(s);
+    fr_begin_child(s);
 
     if (s->netns_fd >= 0) {
         if (setns(s->netns_fd, CLONE_NEWNET) != 0) fr_die(s, FR_STAGE_NETNS, NULL);
@@ -504,11 +534,7 @@ static int fr_child(void *arg) {
 
     // Wait until the parent has moved us into the container's cgroup: from here on every
     // limit applies, and the cgroup namespace made next is rooted at our own cgroup.
-    char go = 0;
-    ssize_t r;
-    do { r = read(s->sync_fd, &go, 1); } while (r < 0 && errno == EINTR);
-    if (r != 1) { errno = r < 0 ? errno : EPIPE; fr_die(s, FR_STAGE_SYNC, NULL); }
-    close(s->sync_fd);
+    fr_wait_for_cgroup(s);
     if (s->unshare_cgroupns && unshare(CLONE_NEWCGROUP) != 0) fr_die(s, FR_STAGE_CGROUPNS, NULL);
     for (size_t i = early; i < s->nmounts; i++) fr_do_mount(s, rootfd, &s->mounts[i]);
 
@@ -527,18 +553,16 @@ static int fr_child(void *arg) {
     for (size_t i = 0; i < s->nreadonly; i++) fr_readonly(s, rootfd, s->readonly_paths[i]);
     if (s->readonly_rootfs && fr_restrict_mount(rootfd, "/", MS_RDONLY) != 0) fr_die(s, FR_STAGE_READONLY, "/");
 
-    // Working directory: created inside the root, entered, then checked: a cwd outside the root
-    // (a leaked fd, a magic link) shows as "(unreachable)..." in getcwd.
-    if (s->cwd) {
-        int cfd = fr_open_in_root(rootfd, s->cwd, FR_MOUNT_DIR);
-        if (cfd < 0) fr_die(s, FR_STAGE_CWD, s->cwd);
-        if (fchdir(cfd) != 0) fr_die(s, FR_STAGE_CWD, s->cwd);
-        close(cfd);
-        char here[FR_PATH_MAX];
-        if (!getcwd(here, sizeof here) || here[0] != '/') { errno = EPERM; fr_die(s, FR_STAGE_CWD, s->cwd); }
-    }
+    fr_enter_cwd(s, rootfd);
     close(rootfd);
+    fr_drop_privileges(s);
+    fr_exec(s);
+    return 125;
+}
 
+/// Limits, user, capabilities, no_new_privs and seccomp, in the order that keeps each step
+/// possible: what the process is allowed from here on is what the container is allowed.
+static void fr_drop_privileges(const struct fr_container_spec *s) {
     for (size_t i = 0; i < s->nrlimits; i++) {
         struct rlimit rl = { (rlim_t)s->rlimits[i].soft, (rlim_t)s->rlimits[i].hard };
         if (setrlimit(s->rlimits[i].resource, &rl) != 0) fr_die(s, FR_STAGE_RLIMIT, NULL);
@@ -574,8 +598,42 @@ static int fr_child(void *arg) {
         struct sock_fprog prog = { s->seccomp_len, (struct sock_filter *)s->seccomp_filter };
         if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) fr_die(s, FR_STAGE_SECCOMP, NULL);
     }
-    fr_exec(s);
-    return 125;
+}
+
+/// A process started in a running container (a health check), as `docker exec` does, without
+/// ever being visible in the container's pid namespace while it holds more than the
+/// container's privileges: this child joins the container's other namespaces and cgroup,
+/// drops to the container's user, capabilities and seccomp filter, and only then forks the
+/// process that runs the command, into the container's pid namespace. It waits for it and
+/// exits with its status (128+N for a signal); if it is killed, the command is too.
+static int fr_enter_child(const struct fr_container_spec *s) {
+    fr_begin_child(s);
+    fr_wait_for_cgroup(s);
+    // One call through the container's pidfd (5.8+): its mount, network, IPC, UTS and cgroup
+    // namespaces for us, its pid namespace for our children.
+    if (setns(s->enter_pidfd, CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_NEWPID) != 0)
+        fr_die(s, FR_STAGE_ENTER, NULL);
+    close(s->enter_pidfd);
+    int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0) fr_die(s, FR_STAGE_ENTER, "/");
+    fr_enter_cwd(s, rootfd);
+    close(rootfd);
+    fr_drop_privileges(s);
+    // The raw system call, not fork(): glibc's fork would take locks other threads of
+    // fargate-run may have held when we were cloned.
+    pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, 0UL, NULL, NULL, 0UL);
+    if (pid < 0) fr_die(s, FR_STAGE_ENTER, "clone");
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        fr_exec(s);
+    }
+    // The command reports a failed exec on err_fd itself; our copy must not keep it open.
+    close(s->err_fd);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) _exit(125);
+    }
+    _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 
 pid_t fr_spawn(const struct fr_container_spec *spec, int *pidfd_out) {

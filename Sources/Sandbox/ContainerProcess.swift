@@ -28,7 +28,7 @@ public struct TerminationStatus: Sendable, Equatable, Codable {
 public final class ContainerProcess: Sendable {
     /// The host pid.
     public let pid: pid_t
-    private let pidfd: Int32
+    let pidfd: Int32
     private let state = Mutex<(status: TerminationStatus?, waiters: [CheckedContinuation<TerminationStatus, Never>])>((nil, []))
 
     init(pid: pid_t, pidfd: Int32) {
@@ -86,6 +86,23 @@ public enum ContainerLauncher {
     ///   - stderr: fd for stderr. stdin is /dev/null.
     /// - Throws: `SandboxError.spawn` naming the step that failed (e.g. "exec sh: No such file").
     public static func start(_ spec: ContainerSpec, cgroup: Cgroup?, stdout: Int32, stderr: Int32) throws -> ContainerProcess {
+        try launch(spec, entering: nil, cgroup: cgroup, stdout: stdout, stderr: stderr)
+    }
+
+    /// Starts `spec.arguments` inside the running `container` (its namespaces and root, as
+    /// `docker exec` does) with `spec`'s user, working directory, environment, capabilities,
+    /// limits and seccomp filter, in `cgroup`. `spec`'s root filesystem, mounts, namespaces and
+    /// hostname are not used. The returned process exits with the command's status; killing
+    /// it kills the command.
+    public static func exec(_ spec: ContainerSpec, in container: ContainerProcess, cgroup: Cgroup?, stdout: Int32, stderr: Int32) throws -> ContainerProcess {
+        var s = spec
+        s.networkNamespace = nil
+        s.pidNamespace = nil
+        s.mounts = []
+        return try launch(s, entering: container, cgroup: cgroup, stdout: stdout, stderr: stderr)
+    }
+
+    static func launch(_ spec: ContainerSpec, entering: ContainerProcess?, cgroup: Cgroup?, stdout: Int32, stderr: Int32) throws -> ContainerProcess {
         let arena = CArena()
         defer { arena.free() }
 
@@ -124,6 +141,12 @@ public enum ContainerLauncher {
         c.netns_fd = netnsFd
         c.pidns_fd = pidnsFd
         c.exec_fd = spec.executable?.fd ?? -1
+        c.enter_pidfd = entering?.pidfd ?? -1
+        if entering != nil {
+            // Joining, not creating: the C side takes every namespace from the pidfd.
+            c.clone_flags = 0
+            c.unshare_cgroupns = 0
+        }
         c.stdin_fd = devnull
         c.stdout_fd = stdout
         c.stderr_fd = stderr
@@ -268,6 +291,7 @@ public enum ContainerLauncher {
         case FR_STAGE_SECCOMP.rawValue: return "load seccomp filter"
         case FR_STAGE_EXEC.rawValue: return "exec"
         case FR_STAGE_SYSCTL.rawValue: return "sysctl"
+        case FR_STAGE_ENTER.rawValue: return "enter the container"
         default: return "stage \(stage)"
         }
     }

@@ -36,9 +36,6 @@ public enum LocalBehaviour {
         for (i, c) in (d.containerDefinitions ?? []).enumerated() {
             let p = "containerDefinitions[\(i)]"
             let name = c.name ?? "?"
-            if c.healthCheck != nil {
-                w.append("\(p).healthCheck is not run by this version: \(name)'s healthStatus stays UNKNOWN")
-            }
             if c.restartPolicy?.enabled == true {
                 w.append("\(p).restartPolicy is not applied: \(name) is not restarted when it exits")
             }

@@ -14,7 +14,8 @@ public struct TaskPlan: Sendable {
         public var dependsOn: [(container: String, condition: String)]
         /// Seconds between the stop signal and SIGKILL.
         public var stopTimeout: Int
-        /// Seconds to wait for a COMPLETE/SUCCESS/HEALTHY dependency, if bounded.
+        /// Seconds after its start within which this container must reach the COMPLETE,
+        /// SUCCESS or HEALTHY its dependents wait for, if bounded.
         public var startTimeout: Int?
         /// mountPoints, then what volumesFrom brings, one entry per container path.
         public var volumeMounts: [VolumeMount] = []
@@ -93,15 +94,7 @@ public struct TaskPlan: Sendable {
         guard issues.isEmpty, let size = TaskDefinitionValidator.size(of: d), let family = d.family else {
             throw TaskDefinitionError(issues: issues)
         }
-        // Valid on ECS, but this runtime does not run health checks yet: refuse rather than
-        // start a task whose dependent container would silently never start.
         var unsupported: [ValidationIssue] = []
-        for (i, c) in (d.containerDefinitions ?? []).enumerated() {
-            for (j, dep) in (c.dependsOn ?? []).enumerated() where dep.condition?.rawValue == "HEALTHY" {
-                unsupported.append(ValidationIssue("containerDefinitions[\(i)].dependsOn[\(j)].condition",
-                                                   "HEALTHY is valid on ECS but not supported by this version of fargate-run, which does not run health checks yet"))
-            }
-        }
         // A volume over /proc or /sys would hide the masked and read-only paths the sandbox
         // relies on (runc refuses /proc for the same reason).
         for (i, c) in (d.containerDefinitions ?? []).enumerated() {

@@ -67,6 +67,8 @@ public protocol TaskObserver: Sendable {
     func imageProgress(_ event: ImageProgress)
     func statusChanged(_ task: ECS.Task)
     func warning(_ message: String)
+    /// A container's health changed (HEALTHY or UNHEALTHY), with the last check's output.
+    func healthChanged(container: String, status: String, detail: String)
 }
 
 /// Runs one task through the ECS lifecycle:
@@ -80,6 +82,7 @@ public actor TaskRunner {
         case forceKill
         case killTimeout(String)
         case startTimeout(String)
+        case healthChecked(String, HealthProbe.Result, Date)
     }
 
     final class ContainerState {
@@ -94,6 +97,11 @@ public actor TaskRunner {
         var stopSignal: Int32 = SIGTERM
         var signalled = false
         var directory: String
+        /// The spec it was started with: health checks run with the same user, limits and filters.
+        var spec: ContainerSpec?
+        var startedAt: Date?
+        var health = HealthPolicy.State()
+        var healthChecker: Task<Void, Never>?
 
         init(plan: TaskPlan.Container, runtimeId: String, directory: String) {
             self.plan = plan
@@ -426,18 +434,40 @@ public actor TaskRunner {
             task.startedAt = ECS.Timestamp(Date())
             setStatus("RUNNING")
         }
-        // Bound the wait for COMPLETE/SUCCESS dependencies by startTimeout.
+    }
+
+    /// A container's startTimeout bounds how long the containers depending on it wait for it
+    /// to reach COMPLETE, SUCCESS or HEALTHY, counted from its start (as the ECS agent does).
+    func scheduleStartTimeout(_ d: ContainerState) {
+        guard let t = d.plan.startTimeout,
+              containers.contains(where: { $0.plan.dependsOn.contains { $0.container == d.plan.name && $0.condition != "START" } }) else { return }
+        let input = eventInput, name = d.plan.name
+        Task {
+            try? await Task.sleep(for: .seconds(t))
+            input.yield(.startTimeout(name))
+        }
+    }
+
+    /// `d`'s startTimeout has passed: whoever still waits on it for more than START gives up.
+    func startTimedOut(_ d: ContainerState) {
+        guard !stopping else { return }
         for c in containers where c.lastStatus == "PENDING" {
-            if let t = c.plan.startTimeout, !c.signalled {
-                c.signalled = true
-                let input = eventInput
-                let name = c.plan.name
-                Task {
-                    try? await Task.sleep(for: .seconds(t))
-                    input.yield(.startTimeout(name))
-                }
+            guard let dep = c.plan.dependsOn.first(where: { $0.container == d.plan.name && $0.condition != "START" }) else { continue }
+            let met: Bool
+            switch dep.condition {
+            case "HEALTHY": met = d.health.status == "HEALTHY"
+            case "SUCCESS": met = d.lastStatus == "STOPPED" && d.exitCode == 0
+            default: met = d.lastStatus == "STOPPED"
+            }
+            if met { continue }
+            c.lastStatus = "STOPPED"
+            c.reason = "ContainerRuntimeTimeoutError: \(d.plan.name) did not reach \(dep.condition) within its startTimeout of \(d.plan.startTimeout ?? 0) s"
+            if c.plan.essential {
+                beginStop(code: "TaskFailedToStart", reason: c.reason!)
+                break
             }
         }
+        publish()
     }
 
     enum DependencyState { case ready, wait, never(String) }
@@ -457,8 +487,11 @@ public actor TaskRunner {
                 if stoppedWithoutRunning { return .never("dependency \(name) never started") }
                 if d.lastStatus != "STOPPED" { return .wait }
                 if d.exitCode != 0 { return .never("dependency \(name) exited with \(d.exitCode ?? -1), SUCCESS needs 0") }
+            case "HEALTHY":
+                if d.lastStatus == "STOPPED" { return .never("dependency \(name) stopped before it was healthy") }
+                if d.health.status != "HEALTHY" { return .wait }
             default:
-                return .never("condition \(condition) on \(name) is not supported yet")
+                return .never("condition \(condition) on \(name) is not supported")
             }
         }
         return .ready
@@ -468,6 +501,9 @@ public actor TaskRunner {
         do {
             try launch(c)
             c.lastStatus = "RUNNING"
+            c.startedAt = Date()
+            startHealthChecks(c)
+            scheduleStartTimeout(c)
             publish()
             let input = eventInput
             let name = c.plan.name
@@ -559,6 +595,7 @@ public actor TaskRunner {
         try pump.add(fd: errp[0], container: c.plan.name, stream: .stderr, logFile: logFile, eventsFile: events)
         logger.debug("starting container", metadata: ["container": "\(c.plan.name)", "argv": "\(args)"])
         mark("spec \(c.plan.name)")
+        c.spec = spec
         c.process = try ContainerLauncher.start(spec, cgroup: cg, stdout: outp[1], stderr: errp[1])
         mark("exec \(c.plan.name)")
     }
@@ -590,6 +627,38 @@ public actor TaskRunner {
         return mounts + own.enumerated().sorted { (depth($0.element), $0.offset) < (depth($1.element), $1.offset) }.map(\.element)
     }
 
+    // MARK: Health checks
+
+    /// Runs the container's healthCheck every `interval` seconds (the first after one interval,
+    /// as Docker does) until it stops, feeding the results to the event loop.
+    func startHealthChecks(_ c: ContainerState) {
+        guard let policy = HealthPolicy(c.plan.definition.healthCheck), var spec = c.spec, let process = c.process else { return }
+        spec.arguments = policy.arguments
+        spec.executable = nil
+        let cgroup = c.cgroup, input = eventInput, name = c.plan.name
+        c.healthChecker = Task.detached {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(policy.interval))
+                if Task.isCancelled { return }
+                let result = await HealthProbe.run(spec, in: process, cgroup: cgroup, timeout: policy.timeout)
+                input.yield(.healthChecked(name, result, Date()))
+            }
+        }
+    }
+
+    func healthChecked(_ c: ContainerState, _ result: HealthProbe.Result, at: Date) {
+        guard let policy = HealthPolicy(c.plan.definition.healthCheck) else { return }
+        let before = c.health.status
+        c.health = policy.next(c.health, passed: result.passed, secondsSinceStart: at.timeIntervalSince(c.startedAt ?? at))
+        logger.debug("health check", metadata: ["container": "\(c.plan.name)", "passed": "\(result.passed)",
+                                                "exitCode": "\(result.exitCode.map(String.init) ?? "-")", "status": "\(c.health.status)"])
+        guard c.health.status != before else { return }
+        let detail = result.passed ? "" : (result.exitCode.map { "exit \($0)" } ?? "") + (result.output.isEmpty ? "" : ": " + result.output.trimmingCharacters(in: .whitespacesAndNewlines).suffix(300))
+        observer.healthChanged(container: c.plan.name, status: c.health.status, detail: detail)
+        publish()
+        startReadyContainers()
+    }
+
     /// The event loop: container exits, stop requests, timers, until every container has stopped.
     func supervise() async throws {
         if allStopped() { return }
@@ -608,11 +677,10 @@ public actor TaskRunner {
                     c.process?.signal(SIGKILL)
                 }
             case .startTimeout(let name):
-                if let c = containers.first(where: { $0.plan.name == name }), c.lastStatus == "PENDING", !stopping {
-                    c.lastStatus = "STOPPED"
-                    c.reason = "ContainerRuntimeTimeoutError: dependencies of \(name) were not met within its startTimeout"
-                    if c.plan.essential { beginStop(code: "TaskFailedToStart", reason: c.reason!) }
-                    publish()
+                if let d = containers.first(where: { $0.plan.name == name }) { startTimedOut(d) }
+            case .healthChecked(let name, let result, let at):
+                if let c = containers.first(where: { $0.plan.name == name }), c.lastStatus == "RUNNING" {
+                    healthChecked(c, result, at: at)
                 }
             }
             if allStopped() { return }
@@ -625,6 +693,7 @@ public actor TaskRunner {
 
     func containerExited(_ c: ContainerState, _ status: TerminationStatus) {
         c.lastStatus = "STOPPED"
+        c.healthChecker?.cancel()
         c.exitCode = status.code
         // In a shared pid namespace the container's other processes outlive its main one;
         // a stopped container has none left.
@@ -655,6 +724,7 @@ public actor TaskRunner {
         task.stoppedReason = task.stoppedReason ?? reason
         task.stoppingAt = ECS.Timestamp(Date())
         for c in containers where c.lastStatus == "PENDING" { c.lastStatus = "STOPPED" }
+        for c in containers { c.healthChecker?.cancel() }
         setStatus("DEACTIVATING")
         setStatus("STOPPING")
         signalNextWave()
@@ -764,6 +834,9 @@ public actor TaskRunner {
     func exitCode() -> Int32 {
         if failure != nil { return 125 }
         if let nonzero = essentialExits.first(where: { $0 != 0 }) { return nonzero }
+        // An essential container that never ran (a dependency failed or timed out) did not
+        // exit 0 either.
+        if containers.contains(where: { $0.plan.essential && $0.process == nil && $0.exitCode == nil }) { return 1 }
         return 0
     }
 
@@ -787,12 +860,15 @@ public actor TaskRunner {
                 ECS.KeyValuePair(name: "privateIPv4Address", value: a.ip),
             ])]
         }
+        task.healthStatus = ECS.HealthStatus(rawValue: HealthPolicy.taskStatus(containers.map {
+            (essential: $0.plan.essential, checked: HealthPolicy($0.plan.definition.healthCheck) != nil, status: $0.health.status)
+        }))
         task.containers = containers.map { c in
             ECS.Container(containerArn: "arn:aws:ecs:\(config.region):\(config.account):container/\(config.cluster)/\(taskId)/\(c.runtimeId)",
                           taskArn: taskArn, name: c.plan.name, image: c.plan.image,
                           imageDigest: c.image?.manifestDigest.description, runtimeId: c.runtimeId, lastStatus: c.lastStatus,
                           exitCode: c.exitCode.map(Int.init), reason: c.reason,
-                          healthStatus: ECS.HealthStatus(rawValue: "UNKNOWN"),
+                          healthStatus: ECS.HealthStatus(rawValue: c.health.status),
                           cpu: String(c.plan.definition.cpu ?? 0), memory: c.plan.definition.memory.map(String.init),
                           memoryReservation: c.plan.definition.memoryReservation.map(String.init))
         }

@@ -89,6 +89,14 @@ final class Console: LogSink, TaskObserver, Sendable {
         status(line)
     }
 
+    func healthChanged(container: String, status health: String, detail: String) {
+        if health == "UNHEALTHY" {
+            warning("container \(container) is UNHEALTHY\(detail.isEmpty ? "" : " (\(detail))")")
+        } else if !quiet {
+            status("fargate-run: container \(container) is \(health)")
+        }
+    }
+
     func warning(_ message: String) {
         status("fargate-run: warning: \(message)")
     }

@@ -25,8 +25,9 @@ struct Run: AsyncParsableCommand {
         abstract: "Run a task definition until its essential containers exit.",
         discussion: """
             Exit status: 0 when every essential container exited 0, else the exit code of the \
-            first essential container that stopped with a non-zero code; 2 for an invalid task \
-            definition; 125 when fargate-run itself failed (image not found, kernel refusal...).
+            first essential container that stopped with a non-zero code, or 1 when an essential \
+            container never started (a dependency failed or timed out); 2 for an invalid task \
+            definition or inputs; 125 when fargate-run itself failed (image not found, kernel refusal...).
             SIGINT or SIGTERM stops the task (stopCode UserInitiated); a second one kills it.
             """)
 
@@ -132,7 +133,11 @@ struct Run: AsyncParsableCommand {
             writeOut(1, String(decoding: data, as: UTF8.self) + "\n")
         }
         for r in results {
-            if let failure = r.failure { writeOut(2, "fargate-run: \(failure)\n") }
+            if let failure = r.failure {
+                writeOut(2, "fargate-run: \(failure)\n")
+            } else if r.exitCode != 0, r.task.stopCode?.rawValue == "TaskFailedToStart", let why = r.task.stoppedReason {
+                writeOut(2, "fargate-run: task failed to start: \(why)\n")
+            }
         }
         if let code = results.map(\.exitCode).first(where: { $0 != 0 }) { throw ExitCode(code) }
     }

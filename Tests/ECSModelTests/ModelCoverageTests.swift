@@ -79,4 +79,19 @@ struct ModelCoverageTests {
         }
         #expect(structures.count >= 38, "the task definition reaches 38 structures in the 2014-11-13 API model")
     }
+
+    /// Docs/TASK-DEFINITION.md says what each member does here: every member of the task,
+    /// container, volume and linuxParameters shapes (and describe's read-only ones) is named.
+    @Test func theDocumentationCoversEveryMember() throws {
+        let doc = try String(contentsOfFile: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Docs/TASK-DEFINITION.md").standardized.path, encoding: .utf8)
+        let shapes = try Self.shapes()
+        var missing: [String] = []
+        for shape in ["RegisterTaskDefinitionRequest", "TaskDefinition", "ContainerDefinition", "Volume", "LinuxParameters"] {
+            for m in Self.members(try #require(shapes[shape])) where !doc.contains("`\(m)") && !doc.contains(".\(m)`") {
+                missing.append("\(shape).\(m)")
+            }
+        }
+        #expect(missing.isEmpty, "not in Docs/TASK-DEFINITION.md: \(missing.sorted())")
+    }
 }

@@ -157,4 +157,71 @@ struct TaskDefinitionTests {
         #expect(bindings == [1, 0, 0], "only the first copy publishes its port on the host")
         #expect(h.taskIds().allSatisfy { h.leftovers($0).isEmpty })
     }
+
+    @Test func aHealthyDependencyStartsItsDependentAndHealthIsReported() throws {
+        let h = try Harness()
+        defer { h.cleanup() }
+        let t = try h.task(#"""
+            {"family": "health", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [
+              {"name": "db", "image": "IMAGE", "command": ["sh", "-c", "touch /tmp/ready; trap 'exit 0' TERM; sleep 1000 & wait"],
+               "healthCheck": {"command": ["CMD-SHELL", "test -f /tmp/ready && [ $(id -u) = 33 ]"], "interval": 5, "timeout": 2, "retries": 1}, "user": "33"},
+              {"name": "web", "image": "IMAGE", "dependsOn": [{"containerName": "db", "condition": "HEALTHY"}], "command": ["echo", "db is healthy"]},
+              {"name": "flaky", "image": "IMAGE", "essential": false, "command": ["sleep", "1000"],
+               "healthCheck": {"command": ["CMD", "sh", "-c", "echo not ready; exit 3"], "interval": 5, "retries": 1}}]}
+            """#)
+        let start = Date()
+        let r = try h.fargateRun(["--output", "json", t])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("web   | db is healthy"))
+        #expect(Date().timeIntervalSince(start) >= 5, "web waited for the first check, one interval in")
+        #expect(r.stderr.contains("container db is HEALTHY"))
+        #expect(r.stderr.contains("warning: container flaky is UNHEALTHY (exit 3: not ready)"), "\(r.stderr)")
+        let task = try firstTask(r.stdout)
+        #expect(try container(task, "db")["healthStatus"] as? String == "HEALTHY")
+        #expect(try container(task, "flaky")["healthStatus"] as? String == "UNHEALTHY")
+        #expect(try container(task, "web")["healthStatus"] as? String == "UNKNOWN", "no health check")
+        #expect(task["healthStatus"] as? String == "HEALTHY", "flaky is not essential")
+        #expect(h.taskIds().allSatisfy { h.leftovers($0).isEmpty })
+    }
+
+    @Test func aDependencysStartTimeoutStopsItsDependents() throws {
+        let h = try Harness()
+        defer { h.cleanup() }
+        let t = try h.task(#"""
+            {"family": "timeout", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [
+              {"name": "setup", "image": "IMAGE", "essential": false, "startTimeout": 2, "command": ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]},
+              {"name": "app", "image": "IMAGE", "dependsOn": [{"containerName": "setup", "condition": "COMPLETE"}], "command": ["echo", "never"]}]}
+            """#)
+        let r = try h.fargateRun(["--output", "json", "-q", t])
+        #expect(r.status == 1, "an essential container never ran: \(r.stderr)")
+        #expect(r.stderr.contains("fargate-run: task failed to start: ContainerRuntimeTimeoutError: setup did not reach COMPLETE within its startTimeout of 2 s"))
+        let task = try firstTask(r.stdout)
+        #expect(task["stopCode"] as? String == "TaskFailedToStart")
+        #expect(try container(task, "app")["lastStatus"] as? String == "STOPPED")
+        #expect(try container(task, "app")["exitCode"] == nil)
+        #expect(try container(task, "setup")["exitCode"] as? Int == 0, "setup got SIGTERM when the task stopped")
+        #expect(!r.stderr.contains("never"))
+    }
+
+    /// The working directory of a health check is resolved in the container's root even after
+    /// the container replaced it with a symlink climbing out (CVE-2024-21626's cousin).
+    @Test func aHealthCheckStaysInsideItsContainer() throws {
+        let h = try Harness()
+        defer { h.cleanup() }
+        let marker = "fr-health-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let t = try h.task(#"""
+            {"family": "escape", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+             "volumes": [{"name": "scratch"}],
+             "containerDefinitions": [
+              {"name": "app", "image": "IMAGE", "workingDirectory": "/w", "mountPoints": [{"sourceVolume": "scratch", "containerPath": "/tmp"}],
+               "command": ["sh", "-c", "cd / && rm -rf /w && ln -s ../../../../../../../tmp /w && trap 'exit 0' TERM; sleep 1000 & wait"],
+               "healthCheck": {"command": ["CMD-SHELL", "echo $(pwd) > MARKER"], "interval": 5, "retries": 1}},
+              {"name": "reader", "image": "IMAGE", "dependsOn": [{"containerName": "app", "condition": "HEALTHY"}],
+               "mountPoints": [{"sourceVolume": "scratch", "containerPath": "/data"}], "command": ["cat", "/data/MARKER"]}]}
+            """#.replacingOccurrences(of: "MARKER", with: marker))
+        let r = try h.fargateRun(["-q", t])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("reader | /tmp"), "the check ran in the container's /tmp: \(r.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/" + marker), "nothing was written on the host")
+    }
 }

@@ -62,4 +62,53 @@ struct ContainerLaunchTests {
             _ = try await runContainer(["no-such-program"])
         }
     }
+
+    /// `exec` into a running container: its root, namespaces and cgroup, with the spec's user
+    /// and capabilities, and a pid inside the container's pid namespace.
+    @Test func execJoinsARunningContainer() async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let lower = tmp.path + "/lower", upper = tmp.path + "/upper", work = tmp.path + "/work", target = tmp.path + "/rootfs"
+        for d in [lower, upper, work, target] { try FileSystem.makeDirectories(d) }
+        try TestImages.unpackBusybox(into: lower)
+        let host = try CgroupHost.probe()
+        let spec = ContainerSpec(rootfs: .overlay(lower: [lower], upper: upper, work: work, target: target),
+                                 arguments: ["sh", "-c", "echo inside > /marker; exec sleep 1000"],
+                                 environment: ["PATH=/bin:/usr/bin:/sbin:/usr/sbin"], hostname: "box",
+                                 mounts: DefaultProfile.mounts(cgroups: host), devices: DefaultProfile.devices,
+                                 symlinks: DefaultProfile.symlinks, maskedPaths: DefaultProfile.maskedPaths,
+                                 readonlyPaths: DefaultProfile.readonlyPaths(cgroups: host))
+        let cg = try Cgroup.create(host: host, relativePath: "fargate-run-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))",
+                                   limits: ResourceLimits(memoryMax: 256 << 20))
+        defer { try? cg.remove() }
+        let devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)
+        defer { close(devnull) }
+        let container = try ContainerLauncher.start(spec, cgroup: cg, stdout: devnull, stderr: devnull)
+        defer { container.signal(SIGKILL) }
+        #expect(eventually { FileSystem.exists(upper + "/marker") })
+
+        var execSpec = spec
+        execSpec.arguments = ["sh", "-c", "cat /marker; hostname; echo pid $$; id -u; grep CapEff /proc/self/status; ls /proc | grep -c '^[0-9]'; exit 3"]
+        execSpec.user = ContainerSpec.User(uid: 33, gid: 33)
+        execSpec.capabilities = []
+        var outp: [Int32] = [0, 0]
+        #expect(pipe(&outp) == 0)
+        let p = try ContainerLauncher.exec(execSpec, in: container, cgroup: cg, stdout: outp[1], stderr: outp[1])
+        close(outp[1])
+        let out = String(decoding: FileHandle(fileDescriptor: outp[0], closeOnDealloc: true).readDataToEndOfFile(), as: UTF8.self)
+        let status = await p.wait()
+        #expect(status == TerminationStatus(exited: true, value: 3), "the command's own exit code")
+        let lines = out.split(separator: "\n").map(String.init)
+        #expect(lines.first == "inside", "the container's root: \(out)")
+        #expect(lines.dropFirst().first == "box", "the container's hostname")
+        let pid = Int(lines.first { $0.hasPrefix("pid ") }?.dropFirst(4) ?? "") ?? 0
+        #expect(pid > 1 && pid < 10, "a pid of the container's namespace: \(out)")
+        #expect(lines.contains("33"))
+        #expect(lines.contains { $0.hasPrefix("CapEff:") && $0.hasSuffix("0000000000000000") }, "no capabilities: \(out)")
+        #expect(lines.last == "4", "the container sees its init, the shell, ls and grep, never the joining process: \(out)")
+        // Exec into a container that has ended fails cleanly.
+        container.signal(SIGKILL)
+        _ = await container.wait()
+        #expect(throws: SandboxError.self) { _ = try ContainerLauncher.exec(execSpec, in: container, cgroup: cg, stdout: devnull, stderr: devnull) }
+    }
 }

@@ -272,3 +272,40 @@ func put(_ path: String, _ bytes: [UInt8]) throws {
     try FileSystem.makeDirectories(FileSystem.parent(of: path))
     try writeFile(path, bytes)
 }
+
+struct HealthPolicyTests {
+    func policy(_ json: String) throws -> HealthPolicy {
+        let d = try TaskDefinitionLoader.load(data: Data(#"{"family": "f", "containerDefinitions": [{"name": "c", "image": "i", "healthCheck": \#(json)}]}"#.utf8))
+        return try #require(HealthPolicy(d.definition.containerDefinitions?.first?.healthCheck))
+    }
+
+    @Test func commandsAndDefaults() throws {
+        let shell = try policy(#"{"command": ["CMD-SHELL", "curl -f http://localhost/ || exit 1"]}"#)
+        #expect(shell.arguments == ["/bin/sh", "-c", "curl -f http://localhost/ || exit 1"])
+        #expect([shell.interval, shell.timeout, shell.retries, shell.startPeriod] as [Int] == [30, 5, 3, 0])
+        #expect(try policy(#"{"command": ["CMD", "pg_isready", "-U", "app"], "interval": 5}"#).arguments == ["pg_isready", "-U", "app"])
+    }
+
+    @Test func retriesAndTheStartPeriod() throws {
+        let p = try policy(#"{"command": ["CMD", "check"], "retries": 2, "startPeriod": 60}"#)
+        var s = HealthPolicy.State()
+        s = p.next(s, passed: false, secondsSinceStart: 10)
+        s = p.next(s, passed: false, secondsSinceStart: 20)
+        #expect(s.status == "UNKNOWN" && s.consecutiveFailures == 0, "failures in the start period do not count")
+        s = p.next(s, passed: true, secondsSinceStart: 30)
+        #expect(s.status == "HEALTHY")
+        s = p.next(s, passed: false, secondsSinceStart: 40)
+        #expect(s.status == "HEALTHY" && s.consecutiveFailures == 1, "after a success the start period is over")
+        s = p.next(s, passed: false, secondsSinceStart: 50)
+        #expect(s.status == "UNHEALTHY")
+        s = p.next(s, passed: true, secondsSinceStart: 60)
+        #expect(s.status == "HEALTHY" && s.consecutiveFailures == 0, "it recovers")
+    }
+
+    @Test func taskHealthFromEssentialContainers() {
+        #expect(HealthPolicy.taskStatus([(true, true, "HEALTHY"), (false, true, "UNHEALTHY"), (true, false, "UNKNOWN")]) == "HEALTHY")
+        #expect(HealthPolicy.taskStatus([(true, true, "HEALTHY"), (true, true, "UNHEALTHY")]) == "UNHEALTHY")
+        #expect(HealthPolicy.taskStatus([(true, true, "HEALTHY"), (true, true, "UNKNOWN")]) == "UNKNOWN")
+        #expect(HealthPolicy.taskStatus([(true, false, "UNKNOWN")]) == "UNKNOWN")
+    }
+}

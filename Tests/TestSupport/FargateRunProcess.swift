@@ -77,7 +77,7 @@ public final class BackgroundProcess: @unchecked Sendable {
 }
 
 /// Polls `condition` every 20 ms until it holds or `timeout` seconds pass.
-public func eventually(timeout: Double = 20, _ condition: () throws -> Bool) rethrows -> Bool {
+public func eventually(timeout: Double = 60, _ condition: () throws -> Bool) rethrows -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         if try condition() { return true }

@@ -83,6 +83,9 @@ struct fr_container_spec {
     int netns_fd;             ///< setns() into this network namespace, or -1
     int pidns_fd;             ///< create the child in this pid namespace (no CLONE_NEWPID), or -1
     int exec_fd;              ///< execveat() this (sealed memfd) instead of searching argv[0], or -1
+    /// >= 0: start the process inside the running container this pidfd names (its namespaces,
+    /// no mounts of our own) instead of making a new one; see fr_enter_child.
+    int enter_pidfd;
     int stdin_fd, stdout_fd, stderr_fd;
     int sync_fd;              ///< read end: the parent writes one byte once we are in our cgroup
     int err_fd;               ///< write end (CLOEXEC): a struct fr_spawn_error on failure, EOF on exec
@@ -128,7 +131,7 @@ enum fr_stage {
     FR_STAGE_NETNS, FR_STAGE_HOSTNAME, FR_STAGE_PROPAGATION, FR_STAGE_ROOTFS, FR_STAGE_MOUNT,
     FR_STAGE_DEVICE, FR_STAGE_SYMLINK, FR_STAGE_PIVOT, FR_STAGE_MASK, FR_STAGE_READONLY,
     FR_STAGE_CWD, FR_STAGE_RLIMIT, FR_STAGE_USER, FR_STAGE_CAPS, FR_STAGE_NO_NEW_PRIVS,
-    FR_STAGE_CLOSE_FDS, FR_STAGE_SECCOMP, FR_STAGE_EXEC, FR_STAGE_SYSCTL,
+    FR_STAGE_CLOSE_FDS, FR_STAGE_SECCOMP, FR_STAGE_EXEC, FR_STAGE_SYSCTL, FR_STAGE_ENTER,
 };
 
 /// Sent over err_fd when the child cannot reach execve.
