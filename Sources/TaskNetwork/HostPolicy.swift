@@ -30,6 +30,9 @@ public struct HostPolicy: Sendable {
         public var bridge: String
         public var outboundNAT: Bool
         public var members: [String: Member]
+        /// The iptables chain where the subnet's ACCEPT rules were inserted, if any: leaving
+        /// then needs no iptables calls when none were (each costs 3-8 ms).
+        public var iptablesChain: String?
     }
 
     public let stateDirectory: String
@@ -47,9 +50,9 @@ public struct HostPolicy: Sendable {
             var net = load(network) ?? Network(name: network, subnet: subnet, bridge: bridge, outboundNAT: outboundNAT, members: [:])
             let first = net.members.isEmpty
             net.members[taskId] = member
-            try save(net)
             do {
-                if first { try HostPolicy.allowThroughIptables(subnet: subnet, true) }
+                if first { net.iptablesChain = try IptablesGate().allow(subnet: subnet) }
+                try save(net)
                 if !member.ports.filter({ $0.hostIP.hasPrefix("127.") }).isEmpty { try HostPolicy.routeLocalnet(bridge: bridge) }
                 if !member.groups.isEmpty && net.members.count > 1 { try HostPolicy.enableBridgeFiltering() }
                 try apply()
@@ -57,6 +60,9 @@ public struct HostPolicy: Sendable {
                 net.members[taskId] = nil
                 try? save(net)
                 try? apply()
+                if net.members.isEmpty, let chain = net.iptablesChain {
+                    IptablesGate().remove(subnet: subnet, chain: chain)
+                }
                 throw error
             }
         }
@@ -69,7 +75,9 @@ public struct HostPolicy: Sendable {
             net.members[taskId] = nil
             try save(net)
             try apply()
-            if net.members.isEmpty { try HostPolicy.allowThroughIptables(subnet: net.subnet, false) }
+            if net.members.isEmpty, let chain = net.iptablesChain {
+                IptablesGate().remove(subnet: net.subnet, chain: chain)
+            }
         }
     }
 
@@ -167,25 +175,6 @@ public struct HostPolicy: Sendable {
         return String(String(h, radix: 16).prefix(10))
     }
 
-    /// A packet passes only if every base chain accepts it: where iptables' FORWARD policy is
-    /// DROP (Docker sets it), the subnet's traffic needs an ACCEPT there too. Docker's
-    /// DOCKER-USER chain is the place it reserves for such rules, else FORWARD itself.
-    static func allowThroughIptables(subnet: String, _ add: Bool) throws {
-        let env = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]
-        guard FileSystem.exists("/usr/sbin/iptables"),
-              let policy = try? Subprocess.run("/usr/sbin/iptables", ["-w", "60", "-S", "FORWARD", "1"], environment: env) else { return }
-        let chain = (try? Subprocess.run("/usr/sbin/iptables", ["-w", "60", "-S", "DOCKER-USER"], environment: env).status) == 0 ? "DOCKER-USER" : "FORWARD"
-        for dir in ["-s", "-d"] {
-            let rule = [chain, dir, subnet, "-m", "comment", "--comment", "fargate-run", "-j", "ACCEPT"]
-            let present = (try? Subprocess.run("/usr/sbin/iptables", ["-w", "60", "-C"] + rule, environment: env).status) == 0
-            if add && !present && policy.stdoutText.contains("-P FORWARD DROP") {
-                _ = try Subprocess.run("/usr/sbin/iptables", ["-w", "60", "-I"] + rule, environment: env)
-            } else if !add && present {
-                _ = try Subprocess.run("/usr/sbin/iptables", ["-w", "60", "-D"] + rule, environment: env)
-            }
-        }
-    }
-
     /// Bridged traffic between tasks passes the inet hooks only through br_netfilter.
     static func enableBridgeFiltering() throws {
         let knob = "/proc/sys/net/bridge/bridge-nf-call-iptables"
@@ -200,5 +189,44 @@ public struct HostPolicy: Sendable {
     static func routeLocalnet(bridge: String) throws {
         let knob = "/proc/sys/net/ipv4/conf/\(bridge)/route_localnet"
         if FileSystem.exists(knob), (try? FileSystem.readString(knob))?.hasPrefix("1") != true { try FileSystem.writeString(knob, "1") }
+    }
+}
+
+/// A packet passes only if every base chain accepts it: where iptables' FORWARD policy is DROP
+/// (Docker sets it), a subnet's traffic needs an ACCEPT there too. Docker's DOCKER-USER chain
+/// is the place it reserves for such rules, else FORWARD itself.
+struct IptablesGate {
+    /// The command that runs iptables; a test points it into a network namespace it made.
+    var command: [String] = ["/usr/sbin/iptables"]
+
+    func run(_ arguments: [String]) throws(SystemError) -> Subprocess.Result {
+        try Subprocess.run(command[0], Array(command.dropFirst()) + ["-w", "60"] + arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"])
+    }
+
+    /// Inserts the subnet's ACCEPT rules when the FORWARD policy is DROP. Returns the chain
+    /// they are in, nil when none were needed (the common case costs one iptables call).
+    func allow(subnet: String) throws -> String? {
+        // `-S FORWARD` starts with the policy line; `-S FORWARD 1` would print the first rule.
+        guard FileSystem.exists(command[0]), let listing = try? run(["-S", "FORWARD"]),
+              listing.stdoutText.split(separator: "\n").first == "-P FORWARD DROP" else { return nil }
+        let chain = (try? run(["-S", "DOCKER-USER"]).status) == 0 ? "DOCKER-USER" : "FORWARD"
+        for rule in rules(subnet: subnet, chain: chain) where (try? run(["-C"] + rule).status) != 0 {
+            let r = try run(["-I"] + rule)
+            guard r.status == 0 else {
+                remove(subnet: subnet, chain: chain)
+                throw NetworkError.plugin(plugin: "iptables", command: "-I " + rule.joined(separator: " "),
+                                          message: r.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+        }
+        return chain
+    }
+
+    func remove(subnet: String, chain: String) {
+        // -D of a rule someone already removed fails; that is the state wanted.
+        for rule in rules(subnet: subnet, chain: chain) { _ = try? run(["-D"] + rule) }
+    }
+
+    func rules(subnet: String, chain: String) -> [[String]] {
+        ["-s", "-d"].map { [chain, $0, subnet, "-m", "comment", "--comment", "fargate-run", "-j", "ACCEPT"] }
     }
 }

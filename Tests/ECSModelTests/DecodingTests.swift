@@ -52,6 +52,14 @@ struct DecodingTests {
         #expect(d.registeredAt?.date.timeIntervalSince1970 == 1_714_557_600.5)
     }
 
+    @Test func isoTimestampsWithAndWithoutFractionsAndOffsets() {
+        #expect(ECS.Timestamp.parse("2024-01-05T10:00:00Z")?.timeIntervalSince1970 == 1_704_448_800)
+        #expect(ECS.Timestamp.parse("2024-01-05T10:00:00-08:00")?.timeIntervalSince1970 == 1_704_477_600)
+        #expect(ECS.Timestamp.parse("2024-01-05T10:00:00.25+00:00")?.timeIntervalSince1970 == 1_704_448_800.25)
+        #expect(ECS.Timestamp.parse("2024-01-05 10:00") == nil)
+        #expect(ECS.Timestamp.parse("") == nil)
+    }
+
     @Test func wrongTypeNamesThePathAndTheExpectedType() throws {
         let json = #"{"family": "x", "containerDefinitions": [{"name": "a", "portMappings": [{"containerPort": "80"}]}]}"#
         let loaded = try TaskDefinitionLoader.load(data: Data(json.utf8))
