@@ -36,9 +36,6 @@ public enum LocalBehaviour {
         for (i, c) in (d.containerDefinitions ?? []).enumerated() {
             let p = "containerDefinitions[\(i)]"
             let name = c.name ?? "?"
-            if c.restartPolicy?.enabled == true {
-                w.append("\(p).restartPolicy is not applied: \(name) is not restarted when it exits")
-            }
             if c.interactive == true || c.pseudoTerminal == true {
                 w.append("\(p): \(name) gets no terminal or standard input (interactive and pseudoTerminal are for ECS Exec)")
             }

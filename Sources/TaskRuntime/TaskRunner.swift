@@ -69,6 +69,8 @@ public protocol TaskObserver: Sendable {
     func warning(_ message: String)
     /// A container's health changed (HEALTHY or UNHEALTHY), with the last check's output.
     func healthChanged(container: String, status: String, detail: String)
+    /// A container exited and its restartPolicy started it again (`count` restarts so far).
+    func containerRestarted(container: String, exitCode: Int32, count: Int)
 }
 
 /// Runs one task through the ECS lifecycle:
@@ -102,6 +104,7 @@ public actor TaskRunner {
         var startedAt: Date?
         var health = HealthPolicy.State()
         var healthChecker: Task<Void, Never>?
+        var restartCount = 0
 
         init(plan: TaskPlan.Container, runtimeId: String, directory: String) {
             self.plan = plan
@@ -702,6 +705,14 @@ public actor TaskRunner {
             c.reason = "OutOfMemoryError: Container killed due to memory usage"
         }
         logger.info("container exited", metadata: ["container": "\(c.plan.name)", "exitCode": "\(status.code)"])
+        if let rule = RestartRule(c.plan.definition.restartPolicy) {
+            let (again, why) = rule.decide(exitCode: status.code, startedAt: c.startedAt ?? Date(), now: Date(), taskStopping: stopping)
+            if again {
+                restart(c, after: status)
+                return
+            }
+            logger.info("container not restarted", metadata: ["container": "\(c.plan.name)", "why": "\(why)"])
+        }
         if c.plan.essential {
             essentialExits.append(status.code)
             if task.executionStoppedAt == nil { task.executionStoppedAt = ECS.Timestamp(Date()) }
@@ -713,6 +724,25 @@ public actor TaskRunner {
         } else {
             startReadyContainers()
         }
+    }
+
+    /// Starts an exited container again in place, as the ECS agent does for a restartPolicy:
+    /// the same writable layer and volumes, a fresh cgroup (so its OOM counter means this run),
+    /// health UNKNOWN again. Dependents already started are left alone.
+    func restart(_ c: ContainerState, after status: TerminationStatus) {
+        c.restartCount += 1
+        logger.info("restarting container", metadata: ["container": "\(c.plan.name)", "exitCode": "\(status.code)", "restarts": "\(c.restartCount)"])
+        observer.containerRestarted(container: c.plan.name, exitCode: status.code, count: c.restartCount)
+        do {
+            try c.cgroup?.remove()
+        } catch {
+            logger.warning("old container cgroup not removed", metadata: ["container": "\(c.plan.name)", "error": "\(error)"])
+        }
+        c.cgroup = nil
+        c.process = nil
+        c.reason = nil
+        c.health = HealthPolicy.State()
+        start(c)
     }
 
     func beginStop(code: String, reason: String) {

@@ -97,6 +97,10 @@ final class Console: LogSink, TaskObserver, Sendable {
         }
     }
 
+    func containerRestarted(container: String, exitCode: Int32, count: Int) {
+        warning("container \(container) exited with \(exitCode); its restartPolicy started it again (restart \(count))")
+    }
+
     func warning(_ message: String) {
         status("fargate-run: warning: \(message)")
     }

@@ -224,4 +224,37 @@ struct TaskDefinitionTests {
         #expect(r.stdout.contains("reader | /tmp"), "the check ran in the container's /tmp: \(r.stdout)")
         #expect(!FileManager.default.fileExists(atPath: "/tmp/" + marker), "nothing was written on the host")
     }
+
+    /// restartPolicy's shortest period is 60 s, so this test takes a minute: the container runs
+    /// past it, exits 1, is started again in the same writable layer, and exits 0 (ignored).
+    @Test func aRestartPolicyStartsAnExitedContainerAgainInPlace() throws {
+        let h = try Harness()
+        defer { h.cleanup() }
+        let t = try h.task(#"""
+            {"family": "restarts", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+             "containerDefinitions": [
+              {"name": "app", "image": "IMAGE", "restartPolicy": {"enabled": true, "ignoredExitCodes": [0], "restartAttemptPeriod": 60},
+               "command": ["sh", "-c", "if [ -e /ran-once ]; then echo second run sees $(cat /ran-once); exit 0; fi; echo first > /ran-once; sleep 61; exit 1"]},
+              {"name": "sidecar", "image": "IMAGE", "essential": false, "command": ["sh", "-c", "echo sidecar up; trap 'exit 0' TERM; sleep 1000 & wait"]}]}
+            """#)
+        let r = try h.fargateRun([t])
+        #expect(r.status == 0, "the last exit, 0, ends the task: \(r.stderr)")
+        #expect(r.stderr.contains("container app exited with 1; its restartPolicy started it again (restart 1)"), "\(r.stderr)")
+        #expect(r.stdout.contains("app     | second run sees first"), "same writable layer: \(r.stdout)")
+        #expect(r.stdout.components(separatedBy: "sidecar up").count == 2, "the sidecar was not restarted: \(r.stdout)")
+    }
+
+    @Test func aContainerFailingBeforeItsRestartPeriodIsNotRestarted() throws {
+        let h = try Harness()
+        defer { h.cleanup() }
+        let t = try h.task(#"""
+            {"family": "crashloop", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+             "containerDefinitions": [
+              {"name": "app", "image": "IMAGE", "restartPolicy": {"enabled": true}, "command": ["sh", "-c", "echo crashing; exit 3"]}]}
+            """#)
+        let r = try h.fargateRun([t])
+        #expect(r.status == 3, "\(r.stderr)")
+        #expect(r.stdout.components(separatedBy: "crashing").count == 2, "ran once: \(r.stdout)")
+        #expect(!r.stderr.contains("restartPolicy started it again"))
+    }
 }

@@ -189,12 +189,32 @@ struct TaskPlanLocalTests {
              "containerDefinitions": [{"name": "c", "image": "i", "restartPolicy": {"enabled": true}, "pseudoTerminal": true,
                                        "logConfiguration": {"logDriver": "splunk"}}]}
             """#.utf8)).definition, hostArchitecture: "amd64")
-        #expect(w.count == 5)
+        #expect(w.count == 4, "restartPolicy is applied, so not warned about: \(w)")
         #expect(w[0].hasPrefix("taskRoleArn arn:aws:iam::1:role/r is not assumed"))
         #expect(w[1].hasPrefix("runtimePlatform.cpuArchitecture is ARM64 but this host is X86_64"))
-        #expect(w[2].hasPrefix("containerDefinitions[0].restartPolicy is not applied"))
-        #expect(w[3].hasPrefix("containerDefinitions[0]: c gets no terminal"))
-        #expect(w[4].hasPrefix("containerDefinitions[0].logConfiguration: the splunk driver is not used"))
+        #expect(w[2].hasPrefix("containerDefinitions[0]: c gets no terminal"))
+        #expect(w[3].hasPrefix("containerDefinitions[0].logConfiguration: the splunk driver is not used"))
+    }
+}
+
+struct RestartRuleTests {
+    let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+
+    @Test func onlyAnEnabledPolicyIsARule() {
+        #expect(RestartRule(nil) == nil)
+        #expect(RestartRule(ECS.ContainerRestartPolicy(enabled: false)) == nil)
+        #expect(RestartRule(ECS.ContainerRestartPolicy(enabled: true))?.attemptPeriod == 300, "ECS's default period")
+    }
+
+    @Test func restartsAfterThePeriodUnlessIgnoredOrStopping() throws {
+        let rule = try #require(RestartRule(ECS.ContainerRestartPolicy(enabled: true, ignoredExitCodes: [0, 3], restartAttemptPeriod: 60)))
+        #expect(rule.decide(exitCode: 1, startedAt: t0, now: t0 + 60, taskStopping: false).restart)
+        #expect(rule.decide(exitCode: 137, startedAt: t0, now: t0 + 600, taskStopping: false).restart)
+        let early = rule.decide(exitCode: 1, startedAt: t0, now: t0 + 59, taskStopping: false)
+        #expect(!early.restart && early.why.contains("under its restartAttemptPeriod of 60 s"))
+        let ignored = rule.decide(exitCode: 3, startedAt: t0, now: t0 + 600, taskStopping: false)
+        #expect(!ignored.restart && ignored.why == "exit code 3 is in ignoredExitCodes")
+        #expect(!rule.decide(exitCode: 1, startedAt: t0, now: t0 + 600, taskStopping: true).restart)
     }
 }
 
