@@ -87,10 +87,9 @@ public final class ImageStore: Sendable {
         let (manifestDigest, manifest, configBytes) = try await registry.resolve(r, platform: platform)
         let config = try checkedConfig(raw, manifest, configBytes, platform: platform)
         try content.put(configBytes)
-        let store = content
         let work: [(Int, Descriptor, Digest)] = Array(zip(manifest.layers, config.rootfs.diff_ids)).enumerated().map { ($0.offset, $0.element.0, $0.element.1) }
         var paths = [String](repeating: "", count: work.count)
-        // Up to three layers at a time; each is unpacked as soon as it has arrived.
+        // Up to three layers at a time, each unpacked while it downloads.
         var next = 0
         let results = await withTaskGroup(of: (Int, Result<String, ImageError>).self) { group in
             var out: [(Int, Result<String, ImageError>)] = []
@@ -99,16 +98,8 @@ public final class ImageStore: Sendable {
                 group.addTask {
                     let outcome: Result<String, ImageError>
                     do throws(ImageError) {
-                        outcome = .success(try await self.ensureSnapshot(diffID: diffID, layer: desc, reference: raw, progress: progress) { () async throws(ImageError) -> String in
-                            let lock = try store.lock("blob-" + desc.digest.hex)
-                            defer { lock.unlock() }
-                            if !store.contains(desc.digest) {
-                                try await registry.fetchBlob(r, desc, into: store, what: "layer \(desc.digest.short) of \(raw)") { done in
-                                    progress(.fetching(reference: raw, layer: desc.digest, done: done, total: desc.size))
-                                }
-                            }
-                            return store.path(for: desc.digest)
-                        })
+                        outcome = .success(try await self.fetchAndUnpack(diffID: diffID, layer: desc, reference: raw, from: r,
+                                                                         registry: registry, progress: progress))
                     } catch {
                         outcome = .failure(error)
                     }
@@ -217,34 +208,90 @@ public final class ImageStore: Sendable {
         return dest
     }
 
-    /// The same, for a blob that may first have to be downloaded.
-    func ensureSnapshot(diffID: Digest, layer: Descriptor, reference: String, progress: @escaping @Sendable (ImageProgress) -> Void,
-                        blob: () async throws(ImageError) -> String) async throws(ImageError) -> String {
+    /// Downloads a layer and unpacks it at the same time: the unpacker reads the blob as it
+    /// arrives, on a thread of its own because it blocks while it waits for bytes (on the
+    /// cooperative pool, three layers' unpackers could starve their own downloads). When the
+    /// first download attempt fails and a retry succeeds, the stored blob is unpacked after.
+    func fetchAndUnpack(diffID: Digest, layer desc: Descriptor, reference raw: String, from r: RegistryReference,
+                        registry: RegistryClient, progress: @escaping @Sendable (ImageProgress) -> Void) async throws(ImageError) -> String {
         let dest = snapshotPath(diffID)
         if FileSystem.isDirectory(dest) {
-            progress(.layerReady(reference: reference, layer: layer.digest, cached: true))
+            progress(.layerReady(reference: raw, layer: desc.digest, cached: true))
             return dest
         }
-        let source = try await blob()
-        let lock = try content.lock("snapshot-" + diffID.hex)
-        defer { lock.unlock() }
+        // Blob before snapshot, always in this order: a twin layer (same diffID, another
+        // compression) takes another blob lock and then waits here.
+        let blobLock = try content.lock("blob-" + desc.digest.hex)
+        defer { blobLock.unlock() }
+        let snapshotLock = try content.lock("snapshot-" + diffID.hex)
+        defer { snapshotLock.unlock() }
         if FileSystem.isDirectory(dest) {
-            progress(.layerReady(reference: reference, layer: layer.digest, cached: true))
+            progress(.layerReady(reference: raw, layer: desc.digest, cached: true))
             return dest
         }
-        try unpack(source: source, diffID: diffID, layer: layer, reference: reference, into: dest, progress: progress)
+        if content.contains(desc.digest) {
+            try unpack(source: content.path(for: desc.digest), diffID: diffID, layer: desc, reference: raw, into: dest, progress: progress)
+            return dest
+        }
+        let growing = GrowingBlob()
+        async let unpacked = ImageStore.onThread { () throws(ImageError) in
+            let fd = try growing.waitForDescriptor()
+            try self.unpack(fd: fd, diffID: diffID, layer: desc, reference: raw, into: dest, waitForMore: growing.waitForMore,
+                            beforeRename: growing.waitUntilFinished, progress: progress)
+        }
+        let fetched: Result<Void, ImageError>
+        do throws(ImageError) {
+            try await registry.fetchBlob(r, desc, into: content, what: "layer \(desc.digest.short) of \(raw)", tee: growing) { done in
+                progress(.fetching(reference: raw, layer: desc.digest, done: done, total: desc.size))
+            }
+            fetched = .success(())
+        } catch {
+            growing.fail(error)
+            fetched = .failure(error)
+        }
+        let streamed = await unpacked
+        try fetched.get()
+        if case .failure = streamed, growing.abandoned {
+            try unpack(source: content.path(for: desc.digest), diffID: diffID, layer: desc, reference: raw, into: dest, progress: progress)
+        } else {
+            try streamed.get()
+        }
         return dest
     }
 
+    /// Runs blocking work on a new thread (not the cooperative pool) and returns its result.
+    static func onThread(_ body: @escaping @Sendable () throws(ImageError) -> Void) async -> Result<Void, ImageError> {
+        await withCheckedContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(returning: Result { () throws(ImageError) in try body() })
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+
     private func unpack(source: String, diffID: Digest, layer: Descriptor, reference: String, into dest: String,
+                        progress: @escaping @Sendable (ImageProgress) -> Void) throws(ImageError) {
+        let fd = open(source, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .io(SystemError("open", path: source)) }
+        defer { close(fd) }
+        try unpack(fd: fd, diffID: diffID, layer: layer, reference: reference, into: dest, progress: progress)
+    }
+
+    /// Unpacks into a temporary directory renamed to `dest` once complete and verified.
+    private func unpack(fd: Int32, diffID: Digest, layer: Descriptor, reference: String, into dest: String,
+                        waitForMore: ((Int64) throws(ImageError) -> Bool)? = nil,
+                        beforeRename: (() throws(ImageError) -> Void)? = nil,
                         progress: @escaping @Sendable (ImageProgress) -> Void) throws(ImageError) {
         let tmp = snapshotRoot + "/.tmp-\(diffID.short)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         guard mkdir(tmp, 0o755) == 0 else { throw .io(SystemError("mkdir", path: tmp)) }
         do throws(ImageError) {
             let total = layer.size
-            _ = try LayerUnpacker.unpack(source: source, diffID: diffID, into: tmp, name: "\(layer.digest.short) of \(reference)") { done in
+            _ = try LayerUnpacker.unpack(fd: fd, diffID: diffID, into: tmp, name: "\(layer.digest.short) of \(reference)",
+                                         waitForMore: waitForMore) { done in
                 progress(.unpacking(reference: reference, layer: layer.digest, done: done, total: total))
             }
+            try beforeRename?()
             guard rename(tmp, dest) == 0 else { throw ImageError.io(SystemError("rename", path: dest)) }
         } catch {
             try? FileSystem.removeTree(tmp)

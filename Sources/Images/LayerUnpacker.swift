@@ -37,7 +37,17 @@ public enum LayerUnpacker {
         let fd = open(source, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .io(SystemError("open", path: source)) }
         defer { close(fd) }
+        return try unpack(fd: fd, diffID: diffID, into: destination, name: name, progress: progress)
+    }
+
+    /// The same, reading the blob from `fd`.
+    /// - Parameter waitForMore: for a blob still being written (see `GrowingBlob`): called with
+    ///   the bytes read so far when a read finds no more; true to read again, false at the end.
+    public static func unpack(fd: Int32, diffID: Digest?, into destination: String, name: String,
+                              waitForMore: ((Int64) throws(ImageError) -> Bool)? = nil,
+                              progress: ((Int64) -> Void)? = nil) throws(ImageError) -> UnpackStats {
         let ctx = StreamContext(fd: fd, progress: progress)
+        ctx.waitForMore = waitForMore
         let writer: SnapshotWriter
         do { writer = try SnapshotWriter(root: destination, layer: name) } catch { throw error }
 
@@ -74,17 +84,18 @@ public enum LayerUnpacker {
             var entry: OpaquePointer?
             let r = archive_read_next_header(b, &entry)
             if r == ARCHIVE_EOF { break }
-            if r == ARCHIVE_WARN, let entry {
-                // libarchive warns, e.g., about unknown pax keys; the entry is still usable.
-                try writer.write(entry: entry, archive: b)
-                entries += 1
-                continue
-            }
-            guard r == ARCHIVE_OK, let entry else {
+            // ARCHIVE_WARN: libarchive warns, e.g., about unknown pax keys; the entry is usable.
+            guard r == ARCHIVE_OK || r == ARCHIVE_WARN, let entry else {
                 if let e = ctx.error { throw e }
                 throw archiveError(b, name)
             }
-            try writer.write(entry: entry, archive: b)
+            do throws(ImageError) {
+                try writer.write(entry: entry, archive: b)
+            } catch {
+                // A read error inside an entry's data has its cause in the stream (a broken
+                // download, a corrupt gzip member): report that.
+                throw ctx.error ?? error
+            }
             entries += 1
         }
         try writer.finish()
@@ -109,6 +120,7 @@ public enum LayerUnpacker {
 final class StreamContext {
     let fd: Int32
     let progress: ((Int64) -> Void)?
+    var waitForMore: ((Int64) throws(ImageError) -> Bool)?
     var decompressor: OpaquePointer?
     var compressedBuffer = [UInt8](repeating: 0, count: 256 * 1024)
     var tarBuffer = [UInt8](repeating: 0, count: 256 * 1024)
@@ -128,6 +140,14 @@ final class StreamContext {
             while true {
                 let n = read(fd, raw.baseAddress!, raw.count)
                 if n < 0 && errno == EINTR { continue }
+                if n == 0, let waitForMore {
+                    do throws(ImageError) {
+                        if try waitForMore(compressedBytes) { continue }
+                    } catch {
+                        self.error = error
+                        return -1
+                    }
+                }
                 if n > 0 {
                     compressedBytes += Int64(n)
                     progress?(compressedBytes)
@@ -144,7 +164,8 @@ final class StreamContext {
             let n = archive_read_data(a, raw.baseAddress!, raw.count)
             if n < 0 {
                 let msg = archive_error_string(a).map { String(cString: $0) } ?? "decompression failed"
-                error = .malformed(what: "layer stream", detail: msg)
+                // The first error is the cause (a failed download, say); keep it.
+                if error == nil { error = .malformed(what: "layer stream", detail: msg) }
                 return -1
             }
             if n > 0 {

@@ -78,9 +78,9 @@ final class ProgressBoard: Sendable {
             let phase: String
             if case .fetching = event { phase = "pulling" } else { phase = "unpacking" }
             state.withLock { s in
-                let key = ref + d.hex
+                // A layer is unpacked while it downloads: one line for each.
+                let key = ref + d.hex + " " + phase
                 if var l = s.layers[key] {
-                    if l.phase != phase { l = Layer(digest: d, phase: phase, done: 0, total: total, started: ProgressBoard.now()) }
                     l.done = done
                     l.total = max(total, done)
                     s.layers[key] = l
@@ -92,12 +92,14 @@ final class ProgressBoard: Sendable {
             redrawIfNeeded()
         case .layerReady(let ref, let d, let cached):
             let line = state.withLock { s -> String in
-                let key = ref + d.hex
-                let l = s.layers.removeValue(forKey: key)
-                s.order.removeAll { $0 == key }
+                let keys = ["pulling", "unpacking"].map { ref + d.hex + " " + $0 }
+                let started = keys.compactMap { s.layers[$0]?.started }.min()
+                let l = keys.compactMap { s.layers[$0] }.last
+                for key in keys { s.layers.removeValue(forKey: key) }
+                s.order.removeAll { keys.contains($0) }
                 if cached { return "  \(d.short) already here" }
-                guard let l else { return "  \(d.short) ready" }
-                let secs = ProgressBoard.now() - l.started
+                guard let l, let started else { return "  \(d.short) ready" }
+                let secs = ProgressBoard.now() - started
                 return "  \(d.short) ready: \(ProgressBoard.bytes(l.total)) in \(String(format: "%.1f", secs)) s"
             }
             clear()

@@ -142,6 +142,31 @@ struct RegistryPullTests {
         #expect(!store.content.contains(try Digest(parsing: "sha256:" + layer)), "a bad blob is never stored")
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: store.content.root + "/ingest")
         #expect(leftovers.isEmpty, "\(leftovers)")
+        let snapshots = try FileManager.default.contentsOfDirectory(atPath: store.snapshotRoot)
+        #expect(snapshots.isEmpty, "no snapshot, finished or not, from a blob that failed its digest: \(snapshots)")
+    }
+
+    /// The first download of the layer breaks after 64 KiB; the client retries. The unpacker
+    /// that was reading the broken download gives up, and the retried blob is unpacked after.
+    @Test func aDownloadBrokenMidLayerIsRetriedAndUnpackedWhole() async throws {
+        let reg = try TestRegistry()
+        defer { reg.stop() }
+        try reg.push(try TestImages.busyboxOCI(), "bb:1")
+        let layer = try TestImages.digest("layer", in: try TestImages.busybox())
+        let port = try #require(Int(reg.host.split(separator: ":").last ?? ""))
+        let proxy = try FlakyProxy(upstreamPort: port, cutWhen: "/blobs/" + layer, cutAfter: 64 << 10)
+        defer { proxy.stop() }
+        let (dir, store) = try store()
+        defer { dir.remove() }
+        let client = RegistryClient()
+        let image = try await store.prepare("127.0.0.1:\(proxy.port)/bb:1", registry: client)
+        await client.shutdown()
+        #expect(proxy.cuts == 1, "the first layer download was broken")
+        #expect(FileSystem.exists(image.layers[0] + "/bin/busybox"))
+        #expect(store.content.contains(try Digest(parsing: layer)))
+        let snapshots = try FileManager.default.contentsOfDirectory(atPath: store.snapshotRoot)
+        #expect(snapshots.allSatisfy { !$0.hasPrefix(".tmp") }, "the abandoned unpack left nothing: \(snapshots)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store.content.root + "/ingest").isEmpty)
     }
 
     @Test func plainHTTPOnlyForLoopbackOrWhenAsked() {

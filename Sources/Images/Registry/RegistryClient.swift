@@ -105,19 +105,24 @@ public final class RegistryClient: Sendable {
 
     /// Streams a blob into the content store, checking digest and size as it arrives. A broken
     /// download is retried from the start.
+    /// - Parameter tee: follows the first attempt's file as it is written, for an unpacker
+    ///   reading it at the same time; failed (abandoned) when that attempt does not succeed.
     public func fetchBlob(_ ref: RegistryReference, _ desc: Descriptor, into store: ContentStore, what: String,
-                          progress: @Sendable (Int64) -> Void) async throws(ImageError) {
+                          tee: GrowingBlob? = nil, progress: @Sendable (Int64) -> Void) async throws(ImageError) {
         var lastError: ImageError = .notFound(reference: ref.description, detail: "blob \(desc.digest)")
         for attempt in 0..<attempts {
             if attempt > 0 { await backoff(attempt) }
+            let follower = attempt == 0 ? tee : nil
             do throws(ImageError) {
                 let writer = try BlobWriter(store: store, expected: desc.digest, expectedSize: desc.size, what: what)
+                try follower?.begin(path: writer.tmp)
                 let response = try await send(ref, url: url(ref, "blobs/" + desc.digest.description), accept: nil)
                 let streamed: Result<Void, ImageError> = await {
                     do {
                         for try await chunk in response.body {
                             let ok = chunk.withUnsafeReadableBytes { raw in Result { () throws(ImageError) in try writer.write(raw) } }
                             try ok.get()
+                            follower?.advance(to: writer.written)
                             progress(writer.written)
                         }
                         return .success(())
@@ -129,8 +134,10 @@ public final class RegistryClient: Sendable {
                 }()
                 try streamed.get()
                 try writer.commit()
+                follower?.finish()
                 return
             } catch let e {
+                follower?.fail(e)
                 lastError = e
                 // A digest or size mismatch is the registry's content, not a passing fault.
                 if case .digestMismatch = e { throw e }
