@@ -12,22 +12,29 @@ import Testing
 struct ContainerLaunchTests {
     /// Runs `args` in a fresh container over an overlay of the busybox rootfs and returns
     /// (exit status, stdout, stderr).
-    func runContainer(_ args: [String], configure: (inout ContainerSpec) -> Void = { _ in }) async throws -> (TerminationStatus, String, String) {
-        let tmp = try TemporaryDirectory()
-        defer { tmp.remove() }
+    /// A spec running `args` over an overlay of the busybox rootfs in `tmp` (upper layer at
+    /// `tmp/upper`), with Docker's default profile, and a fresh cgroup for it.
+    func busyboxSpec(_ tmp: TemporaryDirectory, _ args: [String]) throws -> (ContainerSpec, Cgroup) {
         let lower = tmp.path + "/lower", upper = tmp.path + "/upper", work = tmp.path + "/work", target = tmp.path + "/rootfs"
         for d in [lower, upper, work, target] { try FileSystem.makeDirectories(d) }
         try TestImages.unpackBusybox(into: lower)
         let host = try CgroupHost.probe()
-        var spec = ContainerSpec(rootfs: .overlay(lower: [lower], upper: upper, work: work, target: target), arguments: args,
+        let spec = ContainerSpec(rootfs: .overlay(lower: [lower], upper: upper, work: work, target: target), arguments: args,
                                  environment: ["PATH=/bin:/usr/bin:/sbin:/usr/sbin"], hostname: "box",
                                  mounts: DefaultProfile.mounts(cgroups: host), devices: DefaultProfile.devices,
                                  symlinks: DefaultProfile.symlinks, maskedPaths: DefaultProfile.maskedPaths,
                                  readonlyPaths: DefaultProfile.readonlyPaths(cgroups: host), rlimits: HostCapabilities.achievable(DefaultProfile.rlimits).limits)
-        configure(&spec)
         let cg = try Cgroup.create(host: host, relativePath: "fargate-run-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))",
                                    limits: ResourceLimits(memoryMax: 256 << 20))
+        return (spec, cg)
+    }
+
+    func runContainer(_ args: [String], configure: (inout ContainerSpec) -> Void = { _ in }) async throws -> (TerminationStatus, String, String) {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        var (spec, cg) = try busyboxSpec(tmp, args)
         defer { try? cg.remove() }
+        configure(&spec)
         var outp: [Int32] = [0, 0], errp: [Int32] = [0, 0]
         #expect(pipe(&outp) == 0 && pipe(&errp) == 0)
         let process: ContainerProcess
@@ -68,19 +75,9 @@ struct ContainerLaunchTests {
     @Test func execJoinsARunningContainer() async throws {
         let tmp = try TemporaryDirectory()
         defer { tmp.remove() }
-        let lower = tmp.path + "/lower", upper = tmp.path + "/upper", work = tmp.path + "/work", target = tmp.path + "/rootfs"
-        for d in [lower, upper, work, target] { try FileSystem.makeDirectories(d) }
-        try TestImages.unpackBusybox(into: lower)
-        let host = try CgroupHost.probe()
-        let spec = ContainerSpec(rootfs: .overlay(lower: [lower], upper: upper, work: work, target: target),
-                                 arguments: ["sh", "-c", "echo inside > /marker; exec sleep 1000"],
-                                 environment: ["PATH=/bin:/usr/bin:/sbin:/usr/sbin"], hostname: "box",
-                                 mounts: DefaultProfile.mounts(cgroups: host), devices: DefaultProfile.devices,
-                                 symlinks: DefaultProfile.symlinks, maskedPaths: DefaultProfile.maskedPaths,
-                                 readonlyPaths: DefaultProfile.readonlyPaths(cgroups: host))
-        let cg = try Cgroup.create(host: host, relativePath: "fargate-run-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))",
-                                   limits: ResourceLimits(memoryMax: 256 << 20))
+        let (spec, cg) = try busyboxSpec(tmp, ["sh", "-c", "echo inside > /marker; exec sleep 1000"])
         defer { try? cg.remove() }
+        let upper = tmp.path + "/upper"
         let devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)
         defer { close(devnull) }
         let container = try ContainerLauncher.start(spec, cgroup: cg, stdout: devnull, stderr: devnull)
