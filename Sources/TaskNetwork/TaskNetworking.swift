@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Synchronization
 import LinuxSupport
 
 /// How tasks are networked on this host (command-line options, not task-definition fields).
@@ -131,19 +132,29 @@ public struct TaskNetworking: Sendable {
 
     /// Undoes `attach`. Every step runs even when an earlier one fails; failures are returned.
     public func detach(_ a: TaskNetworkAttachment) -> [String] {
-        var problems: [String] = []
+        // Leaving the host policy and CNI DEL run at once: each waits in the kernel for an RCU
+        // grace period (the nft commit that removes rules, the veth's unregistration), and
+        // two waits started together end together. The order does not matter for safety:
+        // should another task get the released address before the old rules are gone, it
+        // cannot run anything yet, because its own join waits for the policy lock we hold.
+        let problems = Mutex<[String]>([])
+        let del = DispatchGroup()
+        DispatchQueue.global().async(group: del) { [runner] in
+            do {
+                let list = try CNIConfigList(data: a.conflist)
+                let rc = (try? JSONSerialization.jsonObject(with: a.runtimeConfig) as? [String: Any]) ?? [:]
+                try runner.del(list, containerID: a.taskId, netns: a.netns, prevResult: a.result, runtimeConfig: rc)
+            } catch {
+                problems.withLock { $0.append("CNI DEL: \(error)") }
+            }
+        }
         if a.defaultNetwork {
-            do { try policy.leave(network: a.networkName, taskId: a.taskId) } catch { problems.append("host policy: \(error)") }
+            do { try policy.leave(network: a.networkName, taskId: a.taskId) } catch { problems.withLock { $0.append("host policy: \(error)") } }
         }
-        do {
-            let list = try CNIConfigList(data: a.conflist)
-            let rc = (try? JSONSerialization.jsonObject(with: a.runtimeConfig) as? [String: Any]) ?? [:]
-            try runner.del(list, containerID: a.taskId, netns: a.netns, prevResult: a.result, runtimeConfig: rc)
-        } catch {
-            problems.append("CNI DEL: \(error)")
-        }
+        del.wait()
+        // Published ports are free for another task only once both are done.
         ports.release(a.ports, taskId: a.taskId)
-        return problems
+        return problems.withLock { $0 }
     }
 
     /// Checks the task's network is still as set up (CNI CHECK).

@@ -38,6 +38,11 @@ struct NetworkTests {
             out += ((try? FileManager.default.contentsOfDirectory(atPath: leases)) ?? []).filter { $0.hasPrefix("198.") }.map { "lease \($0)" }
             let rules = try run("/usr/sbin/iptables", ["-S"]).stdout + (try run("/usr/sbin/iptables", ["-t", "nat", "-S"]).stdout)
             out += rules.split(separator: "\n").filter { $0.contains(subnet.replacingOccurrences(of: "/24", with: "")) }.map { "rule \($0)" }
+            // Our own table (iptables -S does not show inet tables): the subnet's rules and its
+            // members' addresses in the security-group sets.
+            let prefix = String(subnet.prefix { $0 != "/" }.dropLast())  // "198.19.7.0" -> "198.19.7."
+            let table = (try? run("/usr/sbin/nft", ["list", "table", "inet", "fargate_run"]).stdout) ?? ""
+            out += table.split(separator: "\n").filter { $0.contains(prefix) }.map { "nft \($0.trimmingCharacters(in: .whitespaces))" }
             for id in h.taskIds() where FileManager.default.fileExists(atPath: "/run/netns/fr-" + String(id.prefix(16))) {
                 out.append("netns of \(id)")
             }

@@ -1,0 +1,55 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import LinuxSupport
+@testable import TaskNetwork
+import TestSupport
+import Testing
+
+/// The host policy's nft script on the real kernel, inside a network namespace the test makes
+/// (nftables tables belong to a namespace, so the host's are never touched).
+@Suite(.enabled(if: Prerequisites.rootOrCI, Prerequisites.rootReason))
+struct HostPolicyKernelTests {
+    let name = "fr-nft-\(getpid())-\(UInt16.random(in: 0...UInt16.max))"
+
+    func nft(_ script: String) throws {
+        let r = try Subprocess.run("/usr/sbin/ip", ["netns", "exec", name, "/usr/sbin/nft", "-f", "-"], environment: [], stdin: Array(script.utf8))
+        #expect(r.status == 0, "nft: \(r.stderrText)\n\(script)")
+    }
+
+    func listing() throws -> String {
+        try run("/usr/sbin/ip", ["netns", "exec", name, "/usr/sbin/nft", "list", "table", "inet", "fargate_run"]).stdout
+    }
+
+    @Test func theTableLoadsIsReplacedWholeAndGoesWithTheLastMember() throws {
+        let ns = try NetworkNamespace.create(name: name)
+        defer { try? ns.remove() }
+        let port = PublishedPort(hostIP: "127.0.0.1", hostPort: 8080, containerPort: 80, proto: "tcp")
+        var a = HostPolicy.Network(name: "net-a", subnet: "198.19.0.0/16", bridge: "x", outboundNAT: true, members: [
+            "t1": HostPolicy.Member(ip: "198.19.0.2", groups: ["default"], ports: [port]),
+            "t2": HostPolicy.Member(ip: "198.19.0.3", groups: ["default", "data"], ports: []),
+        ])
+        let b = HostPolicy.Network(name: "net-b", subnet: "198.20.0.0/16", bridge: "y", outboundNAT: false, members: [
+            "t3": HostPolicy.Member(ip: "198.20.0.2", groups: ["default"], ports: []),
+        ])
+        try nft(HostPolicy.script([a, b]))
+        let both = try listing()
+        #expect(both.contains("198.19.0.2") && both.contains("198.20.0.2"), "\(both)")
+        #expect(both.contains("dnat ip to 198.19.0.2:80"), "\(both)")
+        // The net's chain: its lines up to the one closing it.
+        let lines = both.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let start = try #require(lines.firstIndex(of: "chain net_" + HostPolicy.hash("net-a") + " {"))
+        let chainA = lines[(start + 1)...].prefix { $0 != "}" }
+        #expect(chainA.count == 3 && chainA.last?.hasSuffix("comment \"no common security group\"") == true,
+                "two groups, then the reject: \(chainA)")
+        // A member leaves: the whole table is replaced, nothing of it stays.
+        a.members["t1"] = nil
+        try nft(HostPolicy.script([a, b]))
+        let after = try listing()
+        #expect(!after.contains("198.19.0.2"), "\(after)")
+        #expect(after.contains("198.19.0.3"), "\(after)")
+        try nft(HostPolicy.script([]))
+        #expect(try run("/usr/sbin/ip", ["netns", "exec", name, "/usr/sbin/nft", "list", "tables"]).stdout.isEmpty, "no member, no table")
+    }
+}
