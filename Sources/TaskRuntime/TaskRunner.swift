@@ -193,10 +193,11 @@ public actor TaskRunner {
             let rid = "\(taskId)-\(String(format: "%010u", h))"
             containers.append(ContainerState(plan: c, runtimeId: rid, directory: dir + "/containers/" + c.name))
         }
-        publish()
 
         do {
+            // The task's directory first: the state file written next lives in it.
             try FileSystem.makeDirectories(config.root.logDirectory(taskId), mode: 0o700)
+            publish()
             try FileSystem.writeAtomically(config.root.activeDirectory + "/" + taskId, [], durable: false)
             pump = try LogPump(sink: sink)
             mark("start")

@@ -16,7 +16,18 @@ import Synchronization
 /// - redirects followed by hand, so credentials never go to another host (blob storage);
 /// - plain HTTP only for loopback registries and those named as insecure.
 public final class RegistryClient: Sendable {
-    let http: HTTPClient
+    /// Made on first use: an HTTP client starts NIO's event-loop threads, which a task whose
+    /// images are all local (or cached with `--pull missing`) never needs.
+    private let client = Mutex<HTTPClient?>(nil)
+    private let configuration: HTTPClient.Configuration
+    var http: HTTPClient {
+        client.withLock { c in
+            if let c { return c }
+            let made = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            c = made
+            return made
+        }
+    }
     public let credentials: CredentialStore
     public let insecureRegistries: Set<String>
     private let tokens = Mutex<[String: String]>([:])
@@ -27,14 +38,14 @@ public final class RegistryClient: Sendable {
         var config = HTTPClient.Configuration(redirectConfiguration: .disallow,
                                               timeout: .init(connect: .seconds(10), read: .seconds(60)))
         config.decompression = .disabled
-        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+        configuration = config
         self.credentials = credentials
         self.insecureRegistries = insecureRegistries
     }
 
     /// Must be called once the client is no longer needed.
     public func shutdown() async {
-        try? await http.shutdown()
+        if let made = client.withLock({ c in defer { c = nil }; return c }) { try? await made.shutdown() }
     }
 
     static let manifestAccept = [MediaType.ociIndex, MediaType.dockerManifestList, MediaType.ociManifest, MediaType.dockerManifest]
