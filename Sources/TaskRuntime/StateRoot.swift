@@ -30,6 +30,9 @@ public struct StateRoot: Sendable {
     public var cacheDirectory: String { path + "/cache" }
     public func taskDirectory(_ id: String) -> String { tasksDirectory + "/" + id }
     public func logDirectory(_ id: String) -> String { taskDirectory(id) + "/logs" }
+    /// Written by `fargate-run stop` (the reason), read by the fargate-run running the task
+    /// when SIGUSR1 tells it to look.
+    public func stopRequestPath(_ id: String) -> String { taskDirectory(id) + "/stop-request" }
     /// EFS and S3 Files file systems, one directory each, outliving tasks:
     /// `efs/fs-0123`, `s3files/<ARN>` (the ARN as one escaped component).
     public func fileSystemDirectory(_ kind: TaskPlan.FileSystemKind, id: String) -> String {

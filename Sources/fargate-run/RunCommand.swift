@@ -5,6 +5,7 @@ import ArgumentParser
 import Dispatch
 import ECSModel
 import Foundation
+import LinuxSupport
 import Images
 import Logging
 import Metering
@@ -105,9 +106,18 @@ struct Run: AsyncParsableCommand {
             console.warning("--count \(count): only the first task publishes its ports on the host; reach the others at their own IPs")
         }
 
-        // ^C once: stop the tasks as StopTask would. Twice: kill them.
+        // ^C once: stop the tasks as StopTask would. Twice: kill them. SIGUSR1: `fargate-run
+        // stop` left a request in a task's directory.
         let signals = SignalForwarder { n, signal in
-            if n == 1 {
+            if signal == SIGUSR1 {
+                for r in runners {
+                    let path = root.stopRequestPath(r.taskId)
+                    guard let reason = try? FileSystem.readString(path) else { continue }
+                    unlink(path)
+                    console.status("fargate-run: task \(r.taskId.prefix(12)) asked to stop (fargate-run stop)")
+                    r.requestStop(code: "UserInitiated", reason: reason.isEmpty ? "Task stopped by user" : reason)
+                }
+            } else if n == 1 {
                 console.status("fargate-run: stopping \(runners.count == 1 ? "task" : "tasks") (\(signal == SIGINT ? "interrupt" : "terminate")); again to kill")
                 for r in runners { r.requestStop() }
             } else {
@@ -277,11 +287,13 @@ final class SignalForwarder: @unchecked Sendable {
     private let lock = NSLock()
     private var count = 0
 
+    /// `handler` gets how many SIGINT/SIGTERM arrived so far (1 for SIGUSR1) and the signal.
     init(_ handler: @escaping @Sendable (Int, Int32) -> Void) {
-        for sig in [SIGINT, SIGTERM] {
+        for sig in [SIGINT, SIGTERM, SIGUSR1] {
             signal(sig, SIG_IGN)
             let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             s.setEventHandler { [unowned self] in
+                if sig == SIGUSR1 { return handler(1, sig) }
                 self.lock.lock()
                 self.count += 1
                 let n = self.count
@@ -412,6 +424,138 @@ struct Inspect: AsyncParsableCommand {
             writeOut(2, "fargate-run: \(e)\n")
             throw ExitCode(1)
         }
+    }
+}
+
+struct Stop: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Stop a running task as StopTask does: its containers get their stop signal, then SIGKILL after their stopTimeout.",
+        discussion: "The fargate-run running the task does the stopping; with --count, only this copy stops.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Task id, unique id prefix, or ARN.")
+    var task: String
+
+    @Option(name: .long, help: "The task's stoppedReason (StopTask's reason).")
+    var reason: String = "Task stopped by user"
+
+    @Flag(name: .long, help: "Wait until the task has stopped and its resources are gone.")
+    var wait = false
+
+    func run() async throws {
+        let root = try StateRoot(path: StateRoot.resolve(global.root))
+        let id: String, state: TaskState
+        do {
+            id = try TaskInspector.findTask(task, root: root)
+            state = try TaskInspector.state(id, root: root)
+        } catch let e as TaskInspector.NotFound {
+            writeOut(2, "fargate-run: \(e)\n")
+            throw ExitCode(1)
+        }
+        guard state.task.lastStatus != "STOPPED", let owner = state.owner, owner.isAlive else {
+            writeOut(2, "fargate-run: task \(id) is not running\(state.task.lastStatus == "STOPPED" ? " (STOPPED)" : "; its fargate-run is gone (fargate-run gc cleans up)")\n")
+            throw ExitCode(1)
+        }
+        try FileSystem.writeAtomically(root.stopRequestPath(id), Array(reason.prefix(1024).utf8), durable: false)
+        guard kill(owner.pid, SIGUSR1) == 0 else {
+            let e = errno
+            unlink(root.stopRequestPath(id))
+            writeOut(2, "fargate-run: cannot signal fargate-run (pid \(owner.pid)) running task \(id): \(String(cString: strerror(e)))\n")
+            throw ExitCode(1)
+        }
+        print(id)
+        guard wait else { return }
+        // Stopped means deprovisioned and billed: the state says STOPPED once everything the
+        // task made is gone, or its fargate-run exited.
+        while owner.isAlive, (try? TaskInspector.state(id, root: root))?.task.lastStatus != "STOPPED" {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+}
+
+struct Logs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a task's container output, kept under the state root (running or stopped tasks).",
+        discussion: "Each line is prefixed with its container's name unless --container picks one.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Task id, unique id prefix, or ARN.")
+    var task: String
+
+    @Option(name: .shortAndLong, help: "Only this container.")
+    var container: String?
+
+    @Flag(name: .shortAndLong, help: "Keep printing new output until the task stops.")
+    var follow = false
+
+    func run() async throws {
+        let root = try StateRoot(path: StateRoot.resolve(global.root))
+        let id: String
+        do { id = try TaskInspector.findTask(task, root: root) } catch let e as TaskInspector.NotFound {
+            writeOut(2, "fargate-run: \(e)\n")
+            throw ExitCode(1)
+        }
+        let state = try? TaskInspector.state(id, root: root)
+        let known = (state?.task.containers ?? []).compactMap(\.name)
+        var names = known
+        if let container {
+            guard known.contains(container) else {
+                writeOut(2, "fargate-run: task \(id) has no container \(container); it has \(known.joined(separator: ", "))\n")
+                throw ExitCode(1)
+            }
+            names = [container]
+        }
+        let width = names.map(\.count).max() ?? 0
+        let followers = names.map { LogFollower(path: root.logDirectory(id) + "/" + $0 + ".log",
+                                               prefix: container == nil ? $0.padding(toLength: width, withPad: " ", startingAt: 0) + " | " : "") }
+        for f in followers { f.printNew(untilEnd: true) }
+        guard follow else { return }
+        while let s = try? TaskInspector.state(id, root: root), s.task.lastStatus != "STOPPED", s.owner?.isAlive == true {
+            try await Task.sleep(for: .milliseconds(100))
+            for f in followers { f.printNew(untilEnd: false) }
+        }
+        for f in followers { f.printNew(untilEnd: true) }
+    }
+}
+
+/// Prints the lines appended to a log file since last time, each with a prefix; a line still
+/// being written (no newline yet) waits unless the end is reached.
+final class LogFollower {
+    let path: String
+    let prefix: String
+    var offset: off_t = 0
+    var partial: [UInt8] = []
+
+    init(path: String, prefix: String) {
+        self.path = path
+        self.prefix = prefix
+    }
+
+    func printNew(untilEnd: Bool) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: 64 << 10)
+        var out: [UInt8] = []
+        while true {
+            let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, offset) }
+            if n <= 0 { break }
+            offset += off_t(n)
+            for b in buf[0..<n] {
+                partial.append(b)
+                if b == UInt8(ascii: "\n") {
+                    out += Array(prefix.utf8) + partial
+                    partial.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+        if untilEnd && !partial.isEmpty {
+            out += Array(prefix.utf8) + partial + [UInt8(ascii: "\n")]
+            partial.removeAll()
+        }
+        if !out.isEmpty { writeOut(1, String(decoding: out, as: UTF8.self)) }
     }
 }
 

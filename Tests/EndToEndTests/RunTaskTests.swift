@@ -28,7 +28,7 @@ struct Harness {
     /// Options follow the subcommand, as ArgumentParser wants them.
     func withRoot(_ args: [String]) -> [String] {
         if args.first == "images", args.count >= 2 { return ["images", args[1], "--root", root] + args.dropFirst(2) }
-        if let first = args.first, ["run", "validate", "report", "inspect", "gc", "ps"].contains(first) { return [first, "--root", root] + args.dropFirst() }
+        if let first = args.first, ["run", "validate", "report", "inspect", "gc", "ps", "logs", "stop"].contains(first) { return [first, "--root", root] + args.dropFirst() }
         return ["--root", root] + args
     }
 

@@ -257,4 +257,48 @@ struct TaskDefinitionTests {
         #expect(r.stdout.components(separatedBy: "crashing").count == 2, "ran once: \(r.stdout)")
         #expect(!r.stderr.contains("restartPolicy started it again"))
     }
+
+    /// `stop` from another shell stops one copy of a --count run with StopTask's code and the
+    /// reason given, leaving the other running; `logs` prints and follows container output.
+    @Test func stopOneCopyAndReadItsLogs() throws {
+        let h = try Harness()
+        defer { h.cleanup() }
+        let t = try h.task(#"""
+            {"family": "stoppable", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+             "containerDefinitions": [
+              {"name": "app", "image": "IMAGE", "stopTimeout": 5,
+               "command": ["sh", "-c", "trap 'echo got TERM; exit 0' TERM; i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done"]},
+              {"name": "side", "image": "IMAGE", "essential": false, "command": ["sh", "-c", "echo side up; trap 'exit 0' TERM; sleep 1000 & wait"]}]}
+            """#)
+        let p = try h.background(["run", "--output", "json", "--count", "2", t])
+        defer { p.stop() }
+        var ids: [String] = []
+        try #require(eventually {
+            ids = h.taskIds().filter { ((h.state($0)?["task"] as? [String: Any])?["lastStatus"] as? String) == "RUNNING" }
+            return ids.count == 2
+        })
+        #expect(eventually { (try? h.fargateRun(["logs", ids[0], "--container", "app"]).stdout.contains("tick 3")) == true })
+        let logs = try h.fargateRun(["logs", ids[0]])
+        #expect(logs.status == 0)
+        #expect(logs.stdout.contains("app  | tick 1") && logs.stdout.contains("side | side up"), "\(logs.stdout)")
+        let follow = try h.background(["logs", "--follow", ids[0], "--container", "app"])
+        defer { follow.stop() }
+
+        let stop = try h.fargateRun(["stop", "--wait", "--reason", "deploy replaced it", String(ids[0].prefix(12))])
+        #expect(stop.status == 0, "\(stop.stderr)")
+        #expect(stop.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == ids[0])
+        let stopped = h.state(ids[0])?["task"] as? [String: Any]
+        #expect(stopped?["lastStatus"] as? String == "STOPPED")
+        #expect(stopped?["stopCode"] as? String == "UserInitiated")
+        #expect(stopped?["stoppedReason"] as? String == "deploy replaced it")
+        #expect(follow.wait(timeout: 30) == 0, "logs --follow ends with the task")
+        #expect(follow.stdout.contains("tick 1") && follow.stdout.contains("got TERM"), "\(follow.stdout)")
+        #expect(((h.state(ids[1])?["task"] as? [String: Any])?["lastStatus"] as? String) == "RUNNING", "the other copy runs on")
+
+        let again = try h.fargateRun(["stop", ids[0]])
+        #expect(again.status == 1 && again.stderr.contains("is not running (STOPPED)"), "\(again.stderr)")
+        #expect(try h.fargateRun(["logs", ids[0], "--container", "nope"]).stderr.contains("has no container nope; it has app, side"))
+        #expect(try h.fargateRun(["stop", "--wait", ids[1]]).status == 0)
+        #expect(p.wait(timeout: 60) == 0, "both copies stopped: \(p.stderr)")
+    }
 }
