@@ -34,6 +34,7 @@ extension ImageStore.PullPolicy: ExpressibleByArgument {}
 
 struct Images: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "images",
         abstract: "Manage the images of the state root.",
         subcommands: [List.self, Pull.self, Remove.self, Prune.self], defaultSubcommand: List.self)
 
@@ -65,7 +66,7 @@ struct Images: AsyncParsableCommand {
     }
 
     struct Pull: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Pull (or import) an image and unpack its layers, without running anything.")
+        static let configuration = CommandConfiguration(commandName: "pull", abstract: "Pull (or import) an image and unpack its layers, without running anything.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var registry: RegistryFlags
         @Argument(help: "An image reference: NAME[:TAG|@DIGEST], oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE.")
@@ -116,7 +117,7 @@ struct Images: AsyncParsableCommand {
     }
 
     struct Prune: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove blobs and layers no image references and no running task uses.")
+        static let configuration = CommandConfiguration(commandName: "prune", abstract: "Remove blobs and layers no image references and no running task uses.")
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {

@@ -23,6 +23,7 @@ let runtimeFailureExitCode: Int32 = 125
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Run a task definition until its essential containers exit.",
         discussion: """
             Exit status: 0 when every essential container exited 0, else the exit code of the \
@@ -311,7 +312,7 @@ final class SignalForwarder: @unchecked Sendable {
 }
 
 struct Validate: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Check a task definition as ECS would for Fargate; start nothing.",
+    static let configuration = CommandConfiguration(commandName: "validate", abstract: "Check a task definition as ECS would for Fargate; start nothing.",
                                                     discussion: "With --overrides, the definition as overridden; with --secrets, that every secret and environment file resolves.")
 
     @OptionGroup var global: GlobalOptions
@@ -362,7 +363,7 @@ struct Validate: AsyncParsableCommand {
 }
 
 struct Report: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the cost of the tasks in the ledger, at Fargate prices.")
+    static let configuration = CommandConfiguration(commandName: "report", abstract: "Print the cost of the tasks in the ledger, at Fargate prices.")
 
     @OptionGroup var global: GlobalOptions
 
@@ -398,6 +399,7 @@ struct Report: AsyncParsableCommand {
 
 struct Inspect: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "inspect",
         abstract: "Show how a running task's containers are isolated, read from /proc of the real processes.")
 
     @OptionGroup var global: GlobalOptions
@@ -429,6 +431,7 @@ struct Inspect: AsyncParsableCommand {
 
 struct Stop: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "stop",
         abstract: "Stop a running task as StopTask does: its containers get their stop signal, then SIGKILL after their stopTimeout.",
         discussion: "The fargate-run running the task does the stopping; with --count, only this copy stops.")
 
@@ -476,6 +479,7 @@ struct Stop: AsyncParsableCommand {
 
 struct Logs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "logs",
         abstract: "Print a task's container output, kept under the state root (running or stopped tasks).",
         discussion: "Each line is prefixed with its container's name unless --container picks one.")
 
