@@ -397,6 +397,18 @@ struct Report: AsyncParsableCommand {
     }
 }
 
+/// The state root and the task a command names (id, unique id prefix or ARN); a task that is
+/// not there is reported and ends the command with status 1.
+func locateTask(_ query: String, _ global: GlobalOptions) throws -> (StateRoot, String) {
+    let root = try StateRoot(path: StateRoot.resolve(global.root))
+    do {
+        return (root, try TaskInspector.findTask(query, root: root))
+    } catch let e as TaskInspector.NotFound {
+        writeOut(2, "fargate-run: \(e)\n")
+        throw ExitCode(1)
+    }
+}
+
 struct Inspect: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
@@ -411,9 +423,8 @@ struct Inspect: AsyncParsableCommand {
     var output: OutputFormat = .text
 
     func run() async throws {
-        let root = try StateRoot(path: StateRoot.resolve(global.root))
+        let (root, id) = try locateTask(task, global)
         do {
-            let id = try TaskInspector.findTask(task, root: root)
             let report = try TaskInspector.report(task: id, root: root)
             if output == .json {
                 let enc = JSONEncoder()
@@ -447,10 +458,9 @@ struct Stop: AsyncParsableCommand {
     var wait = false
 
     func run() async throws {
-        let root = try StateRoot(path: StateRoot.resolve(global.root))
-        let id: String, state: TaskState
+        let (root, id) = try locateTask(task, global)
+        let state: TaskState
         do {
-            id = try TaskInspector.findTask(task, root: root)
             state = try TaskInspector.state(id, root: root)
         } catch let e as TaskInspector.NotFound {
             writeOut(2, "fargate-run: \(e)\n")
@@ -495,12 +505,7 @@ struct Logs: AsyncParsableCommand {
     var follow = false
 
     func run() async throws {
-        let root = try StateRoot(path: StateRoot.resolve(global.root))
-        let id: String
-        do { id = try TaskInspector.findTask(task, root: root) } catch let e as TaskInspector.NotFound {
-            writeOut(2, "fargate-run: \(e)\n")
-            throw ExitCode(1)
-        }
+        let (root, id) = try locateTask(task, global)
         let state = try? TaskInspector.state(id, root: root)
         let known = (state?.task.containers ?? []).compactMap(\.name)
         var names = known
