@@ -27,27 +27,32 @@ echo "+cpu +memory +pids +io" >/sys/fs/cgroup/cgroup.subtree_control
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
-# Overlay upper directories cannot live on an overlay: give containers real tmpfs.
-for d in /tmp /run /var/lib/fargate-run /var/tmp; do mkdir -p "$d"; mount -t tmpfs -o size=75% tmpfs "$d"; done
-# The kernel's own modules, so it can load what it needs (netfilter, bridge, veth...).
+cmd=""; cwd="/"; mods=""
 for w in $(cat /proc/cmdline); do
-  case "$w" in fr.modules=*) mods=$(echo "${w#fr.modules=}" | base64 -d) ;; esac
+  case "$w" in
+    fr.cmd=*) cmd=$(echo "${w#fr.cmd=}" | base64 -d) ;;
+    fr.cwd=*) cwd=$(echo "${w#fr.cwd=}" | base64 -d) ;;
+    fr.modules=*) mods=$(echo "${w#fr.modules=}" | base64 -d) ;;
+  esac
 done
-if [ -n "${mods:-}" ] && [ -d "$mods/lib/modules/$(uname -r)" ]; then
+# Overlay upper directories cannot live on an overlay: give containers real tmpfs. A checkout
+# (and the kernel modules in its .build) under one of these directories, as a CI job's in
+# /tmp, would be hidden by it: it is set aside first and bound back at the same path.
+keep=""
+for d in /tmp /run /var/lib/fargate-run /var/tmp; do
+  case "$cwd/" in "$d"/*) keep=$d ;; esac
+done
+if [ -n "$keep" ]; then mkdir -p /mnt/fr-cwd && mount --bind "$cwd" /mnt/fr-cwd; fi
+for d in /tmp /run /var/lib/fargate-run /var/tmp; do mkdir -p "$d"; mount -t tmpfs -o size=75% tmpfs "$d"; done
+if [ -n "$keep" ]; then mkdir -p "$cwd" && mount --move /mnt/fr-cwd "$cwd"; fi
+# The kernel's own modules, so it can load what it needs (netfilter, bridge, veth...).
+if [ -n "$mods" ] && [ -d "$mods/lib/modules/$(uname -r)" ]; then
   mkdir -p "/lib/modules/$(uname -r)"
   mount --bind "$mods/lib/modules/$(uname -r)" "/lib/modules/$(uname -r)"
   for m in br_netfilter veth bridge; do modprobe "$m" 2>/dev/null; done
 fi
 ip link set lo up 2>/dev/null
 hostname fargate-run-vm
-cmdline=$(cat /proc/cmdline)
-cmd=""; cwd="/"
-for w in $cmdline; do
-  case "$w" in
-    fr.cmd=*) cmd=$(echo "${w#fr.cmd=}" | base64 -d) ;;
-    fr.cwd=*) cwd=$(echo "${w#fr.cwd=}" | base64 -d) ;;
-  esac
-done
 export PATH=/opt/swift/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root CI=${CI:-true} FARGATE_RUN_IN_VM=1
 echo "FR-VM-READY kernel $(uname -r), cgroup controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
 cd "$cwd" && sh -c "$cmd"
