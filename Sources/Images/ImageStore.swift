@@ -209,8 +209,7 @@ public final class ImageStore: Sendable {
     }
 
     /// Downloads a layer and unpacks it at the same time: the unpacker reads the blob as it
-    /// arrives, on a thread of its own because it blocks while it waits for bytes (on the
-    /// cooperative pool, three layers' unpackers could starve their own downloads). When the
+    /// arrives, on a thread of its own because it blocks while it waits for bytes. When the
     /// first download attempt fails and a retry succeeds, the stored blob is unpacked after.
     func fetchAndUnpack(diffID: Digest, layer desc: Descriptor, reference raw: String, from r: RegistryReference,
                         registry: RegistryClient, progress: @escaping @Sendable (ImageProgress) -> Void) async throws(ImageError) -> String {
@@ -234,10 +233,12 @@ public final class ImageStore: Sendable {
             return dest
         }
         let growing = GrowingBlob()
-        async let unpacked = ImageStore.onThread { () throws(ImageError) in
-            let fd = try growing.waitForDescriptor()
-            try self.unpack(fd: fd, diffID: diffID, layer: desc, reference: raw, into: dest, waitForMore: growing.waitForMore,
-                            beforeRename: growing.waitUntilFinished, progress: progress)
+        async let unpacked = onOwnThread {
+            Result { () throws(ImageError) in
+                let fd = try growing.waitForDescriptor()
+                try self.unpack(fd: fd, diffID: diffID, layer: desc, reference: raw, into: dest, waitForMore: growing.waitForMore,
+                                beforeRename: growing.waitUntilFinished, progress: progress)
+            }
         }
         let fetched: Result<Void, ImageError>
         do throws(ImageError) {
@@ -257,17 +258,6 @@ public final class ImageStore: Sendable {
             try streamed.get()
         }
         return dest
-    }
-
-    /// Runs blocking work on a new thread (not the cooperative pool) and returns its result.
-    static func onThread(_ body: @escaping @Sendable () throws(ImageError) -> Void) async -> Result<Void, ImageError> {
-        await withCheckedContinuation { continuation in
-            let thread = Thread {
-                continuation.resume(returning: Result { () throws(ImageError) in try body() })
-            }
-            thread.stackSize = 8 << 20
-            thread.start()
-        }
     }
 
     private func unpack(source: String, diffID: Digest, layer: Descriptor, reference: String, into dest: String,

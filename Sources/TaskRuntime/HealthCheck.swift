@@ -96,21 +96,28 @@ public enum HealthProbe {
             return Result(passed: false, exitCode: nil, output: "\(error)")
         }
         close(p[1])
-        // Read concurrently: a check that prints more than a pipe holds must not block.
-        let tail = Mutex<[UInt8]>([])
+        // Read concurrently: a check that prints more than a pipe holds must not block. The
+        // read ends when every writer is gone, or shortly after the check itself ended: a
+        // child it left behind (`sleep 60 &`, a curl outliving its killed shell) keeps the
+        // pipe open, and the next check must not wait for it.
+        let checkEnded = Mutex<ContinuousClock.Instant?>(nil)
         let reader = p[0]
-        let drained = Thread.detachNewThreadReturning {
-            var buf = [UInt8](repeating: 0, count: 8192)
+        async let drained = onOwnThread { () -> [UInt8] in
+            defer { close(reader) }
+            var tail: [UInt8] = [], buf = [UInt8](repeating: 0, count: 8192)
+            var pfd = pollfd(fd: reader, events: Int16(POLLIN), revents: 0)
             while true {
+                if let end = checkEnded.withLock({ $0 }), ContinuousClock.now - end > .seconds(1) { break }
+                let ready = poll(&pfd, 1, 100)
+                if ready < 0 && errno != EINTR { break }
+                if ready <= 0 { continue }
                 let n = buf.withUnsafeMutableBytes { read(reader, $0.baseAddress, $0.count) }
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 { break }
-                tail.withLock { t in
-                    t += buf[0..<n]
-                    if t.count > outputLimit { t.removeFirst(t.count - outputLimit) }
-                }
+                tail += buf[0..<n]
+                if tail.count > outputLimit { tail.removeFirst(tail.count - outputLimit) }
             }
-            close(reader)
+            return tail
         }
         let timedOut = Mutex(false)
         let watchdog = Task {
@@ -119,24 +126,12 @@ public enum HealthProbe {
             process.signal(SIGKILL)
         }
         let status = await process.wait()
+        checkEnded.withLock { $0 = .now }
         watchdog.cancel()
-        await drained.value
-        let output = String(decoding: tail.withLock { $0 }, as: UTF8.self)
+        let output = String(decoding: await drained, as: UTF8.self)
         if timedOut.withLock({ $0 }) {
             return Result(passed: false, exitCode: nil, output: "timed out after \(timeout) s" + (output.isEmpty ? "" : ": " + output))
         }
         return Result(passed: status.exited && status.value == 0, exitCode: status.code, output: output)
-    }
-}
-
-extension Thread {
-    /// Runs `body` on a new thread; the task completes when it returns.
-    static func detachNewThreadReturning(_ body: @escaping @Sendable () -> Void) -> Task<Void, Never> {
-        let (stream, done) = AsyncStream<Void>.makeStream()
-        Thread.detachNewThread {
-            body()
-            done.finish()
-        }
-        return Task { for await _ in stream {} }
     }
 }

@@ -301,4 +301,22 @@ struct TaskDefinitionTests {
         #expect(try h.fargateRun(["stop", "--wait", ids[1]]).status == 0)
         #expect(p.wait(timeout: 60) == 0, "both copies stopped: \(p.stderr)")
     }
+
+    /// A check that leaves a child holding its output open is judged when it exits, not when
+    /// the child does (30 s later here).
+    @Test func aHealthCheckIsJudgedWithoutWaitingForItsChildren() throws {
+        let h = try Harness()
+        defer { h.cleanup() }
+        let t = try h.task(#"""
+            {"family": "lingering", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+             "containerDefinitions": [{"name": "app", "image": "IMAGE", "stopTimeout": 2,
+               "command": ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"],
+               "healthCheck": {"command": ["CMD-SHELL", "sleep 30 & echo left a child; exit 1"], "interval": 5, "timeout": 2, "retries": 1}}]}
+            """#)
+        let p = try h.background([t])
+        defer { p.stop() }
+        let start = Date()
+        #expect(eventually(timeout: 15) { p.stderr.contains("container app is UNHEALTHY (exit 1: left a child)") }, "\(p.stderr)")
+        #expect(Date().timeIntervalSince(start) < 15)
+    }
 }
