@@ -56,3 +56,18 @@ extension ECS {
         }
     }
 }
+
+extension ECS.PortMapping {
+    /// `containerPortRange`'s ports: "FIRST-LAST" with 1 <= FIRST < LAST <= 65535, else nil.
+    public static func portRange(_ text: String) -> ClosedRange<Int>? {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
+        guard parts.count == 2, let first = parts[0], let last = parts[1], first >= 1, last <= 65535, first < last else { return nil }
+        return first...last
+    }
+
+    /// The container ports this mapping publishes: `containerPort`, or its range's.
+    public var containerPorts: ClosedRange<Int>? {
+        if let p = containerPort { return p...p }
+        return containerPortRange.flatMap(ECS.PortMapping.portRange)
+    }
+}

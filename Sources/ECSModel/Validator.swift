@@ -294,8 +294,7 @@ public enum TaskDefinitionValidator {
         for (i, pm) in (c.portMappings ?? []).enumerated() {
             guard let range = pm.containerPortRange else { continue }
             let pp = p + ".portMappings[\(i)]"
-            let parts = range.split(separator: "-").compactMap { Int($0) }
-            if parts.count != 2 || parts[0] < 1 || parts[1] > 65535 || parts[0] >= parts[1] {
+            if ECS.PortMapping.portRange(range) == nil {
                 v.add(pp + ".containerPortRange", "\"\(range)\" must be FIRST-LAST with 1 <= FIRST < LAST <= 65535")
             }
             if pm.containerPort != nil { v.add(pp + ".containerPort", "cannot be given with containerPortRange") }

@@ -1,9 +1,15 @@
+import Foundation
+
 /// Fargate's billing rules (Linux): the requested vCPU, memory and ephemeral storage above 20 GB
 /// are billed from the start of the image pull to the end of the task, rounded up to the whole
 /// second, with a one-minute minimum.
 public enum Billing {
     public static let minimumSeconds: Int64 = 60
     public static let freeEphemeralStorageGiB: Int64 = 20
+
+    /// Microseconds since the epoch, as the ledger stores times (rounded, so a time read back
+    /// is the one written).
+    public static func micros(_ d: Date) -> Int64 { Int64((d.timeIntervalSince1970 * 1_000_000).rounded()) }
 
     /// Billed seconds for a task that ran from `start` to `end` (microseconds since the epoch).
     public static func billedSeconds(startMicros: Int64, endMicros: Int64) -> Int64 {

@@ -40,8 +40,7 @@ public struct GarbageCollector: Sendable {
                 }
                 return nil
             }
-            if let owner = state.owner { return owner.isAlive ? nil : (id, state) }
-            return kill(state.ownerPid, 0) == 0 ? nil : (id, state)
+            return state.ownerIsAlive ? nil : (id, state)
         }
     }
 
@@ -52,24 +51,8 @@ public struct GarbageCollector: Sendable {
     func collect(id: String, state: TaskState) -> Collected {
         var removed: [String] = [], problems: [String] = []
         // 1. Processes: everything in the task's cgroups (the pause process too).
-        var killed = Set<pid_t>()
-        for dir in state.cgroupDirectories where FileSystem.isDirectory(dir) {
-            for sub in cgroupTree(dir) {
-                for pid in (try? FileSystem.readString(sub + "/cgroup.procs"))?.split(separator: "\n").compactMap({ pid_t($0) }) ?? []
-                where !killed.contains(pid) && kill(pid, SIGKILL) == 0 {
-                    killed.insert(pid)
-                }
-            }
-        }
-        if !killed.isEmpty { removed.append("\(killed.count) processes") }
-        // Wait (bounded) for the kernel to let go of them.
-        for _ in 0..<200 {
-            let alive = state.cgroupDirectories.contains { dir in
-                cgroupTree(dir).contains { !((try? FileSystem.readString($0 + "/cgroup.procs")) ?? "").isEmpty }
-            }
-            if !alive { break }
-            usleep(10_000)
-        }
+        let killed = Cgroup.killAll(in: state.cgroupDirectories)
+        if killed > 0 { removed.append("\(killed) processes") }
         let end = Date()
         // 2. Network: groups, CNI DEL, leases, ports.
         if let a = state.network {
@@ -92,13 +75,12 @@ public struct GarbageCollector: Sendable {
                 removed.append("network namespace \(ns)")
             } catch { problems.append("\(error)") }
         }
-        // 3. cgroups, deepest first.
-        for dir in state.cgroupDirectories where FileSystem.isDirectory(dir) {
-            for sub in cgroupTree(dir).reversed() where rmdir(sub) != 0 && errno != ENOENT {
-                problems.append(SystemError("rmdir", path: sub).description)
-            }
-            removed.append("cgroup \(dir)")
-        }
+        // 3. cgroups, deepest first, once the kernel has let go of the killed processes.
+        let cgroups = state.cgroupDirectories.filter(FileSystem.isDirectory)
+        do {
+            try Cgroup.remove(directories: cgroups) { Cgroup.killAll(in: cgroups) }
+            removed += cgroups.map { "cgroup \($0)" }
+        } catch { problems.append("\(error)") }
         // 4. Container directories and task volumes.
         for (sub, what) in [("/containers", "container directories"), ("/volumes", "task volumes")] {
             let dir = root.taskDirectory(id) + sub
@@ -114,20 +96,9 @@ public struct GarbageCollector: Sendable {
             do {
                 let ledger = try Ledger(path: root.ledgerPath)
                 if try ledger.openTasks().contains(where: { $0.taskArn == task.taskArn }) {
-                    let key = billing.architecture == "ARM64" ? "linux/arm64" : "linux/x86_64"
-                    let rates = try prices.rates(for: key)
-                    let startUs = Int64(start.timeIntervalSince1970 * 1e6), endUs = Int64(end.timeIntervalSince1970 * 1e6)
-                    let seconds = Billing.billedSeconds(startMicros: startUs, endMicros: endUs)
-                    let cost = Billing.cost(seconds: seconds, cpuUnits: Int64(billing.cpu), memoryMiB: Int64(billing.memory),
-                                            ephemeralStorageGiB: Int64(billing.ephemeralStorageGiB), rates: rates,
-                                            storageGBHour: prices.ephemeralStorageGBHour)
-                    try ledger.close(BillingRecord(
-                        taskArn: task.taskArn ?? id, family: billing.family, revision: billing.revision, cpu: Int64(billing.cpu),
-                        memory: Int64(billing.memory), ephemeralStorageGiB: Int64(billing.ephemeralStorageGiB),
-                        architecture: billing.architecture, pricePlatform: key, region: prices.region, billingStartMicros: startUs,
-                        billingEndMicros: endUs, billedSeconds: seconds, costNanos: cost.nanos, vcpuHourNanos: rates.vcpuHour.nanos,
-                        gbHourNanos: rates.gbHour.nanos, stopCode: "TaskFailedToStart", cpuUsageNanos: nil, memoryPeakBytes: nil))
-                    removed.append("billed \(seconds) s")
+                    let record = try billing.record(taskArn: task.taskArn ?? id, start: start, end: end, prices: prices, stopCode: "TaskFailedToStart")
+                    try ledger.close(record)
+                    removed.append("billed \(record.billedSeconds) s")
                 }
             } catch { problems.append("ledger: \(error)") }
         }
@@ -149,13 +120,5 @@ public struct GarbageCollector: Sendable {
         }
         unlink(root.activeDirectory + "/" + id)
         return Collected(taskId: id, removed: removed, problems: problems)
-    }
-
-    func cgroupTree(_ dir: String) -> [String] {
-        var out = [dir]
-        if let names = try? FileManager.default.contentsOfDirectory(atPath: dir) {
-            for n in names.sorted() where FileSystem.isDirectory(dir + "/" + n) { out += cgroupTree(dir + "/" + n) }
-        }
-        return out
     }
 }

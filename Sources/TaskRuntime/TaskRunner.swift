@@ -297,13 +297,11 @@ public actor TaskRunner {
         for c in plan.containers {
             for pm in c.definition.portMappings ?? [] {
                 let proto = pm.protocol?.rawValue ?? "tcp"
-                var ports: [Int] = []
-                if let p = pm.containerPort { ports = [p] } else if let range = pm.containerPortRange {
-                    let parts = range.split(separator: "-").compactMap { Int($0) }
-                    guard parts.count == 2, parts[0] >= 1, parts[1] <= 65535, parts[0] <= parts[1], parts[1] - parts[0] < 1000 else {
-                        throw NetworkError.config("container \(c.name): containerPortRange \"\(range)\" must be FIRST-LAST within 1-65535, at most 1000 ports")
-                    }
-                    ports = Array(parts[0]...parts[1])
+                // Validation made sure the range is well formed; a thousand DNAT rules per
+                // mapping is where publishing on one host stops being reasonable.
+                guard let ports = pm.containerPorts else { continue }
+                guard ports.count <= 1000 else {
+                    throw NetworkError.config("container \(c.name): containerPortRange \"\(pm.containerPortRange ?? "")\" publishes \(ports.count) ports; at most 1000 can be published here")
                 }
                 for p in ports {
                     out.append(PublishedPort(hostIP: config.network.publishAddress, hostPort: pm.hostPort ?? p, containerPort: p, proto: proto))
@@ -359,7 +357,7 @@ public actor TaskRunner {
         setStatus("PENDING")
         let start = Date()
         task.pullStartedAt = ECS.Timestamp(start)
-        let marker = OpenTask(taskArn: taskArn, family: plan.family, billingStartMicros: micros(start), pid: getpid())
+        let marker = OpenTask(taskArn: taskArn, family: plan.family, billingStartMicros: Billing.micros(start), pid: getpid())
         let path = config.root.ledgerPath
         ledgerOpening = Task.detached {
             let ledger = try Ledger(path: path)
@@ -836,22 +834,10 @@ public actor TaskRunner {
         if task.executionStoppedAt == nil { task.executionStoppedAt = ECS.Timestamp(end) }
         setStatus("STOPPED")
         if let ledgerOpening, let start = task.pullStartedAt?.date {
-            let startUs = micros(start), endUs = micros(end)
-            let seconds = Billing.billedSeconds(startMicros: startUs, endMicros: endUs)
-            let platformKey = plan.cpuArchitecture == "ARM64" ? "linux/arm64" : "linux/x86_64"
             do {
                 let ledger = try await ledgerOpening.value
-                let rates = try config.prices.rates(for: platformKey)
-                let cost = Billing.cost(seconds: seconds, cpuUnits: Int64(plan.size.cpu), memoryMiB: Int64(plan.size.memory),
-                                        ephemeralStorageGiB: Int64(plan.ephemeralStorageGiB), rates: rates,
-                                        storageGBHour: config.prices.ephemeralStorageGBHour)
-                try ledger.close(BillingRecord(
-                    taskArn: taskArn, family: plan.family, revision: plan.revision, cpu: Int64(plan.size.cpu),
-                    memory: Int64(plan.size.memory), ephemeralStorageGiB: Int64(plan.ephemeralStorageGiB),
-                    architecture: plan.cpuArchitecture, pricePlatform: platformKey, region: config.prices.region,
-                    billingStartMicros: startUs, billingEndMicros: endUs, billedSeconds: seconds, costNanos: cost.nanos,
-                    vcpuHourNanos: rates.vcpuHour.nanos, gbHourNanos: rates.gbHour.nanos, stopCode: stopCode,
-                    cpuUsageNanos: cpuUsage, memoryPeakBytes: memoryPeak))
+                try ledger.close(billingInfo.record(taskArn: taskArn, start: start, end: end, prices: config.prices, stopCode: stopCode,
+                                                   cpuUsageNanos: cpuUsage, memoryPeakBytes: memoryPeak))
             } catch {
                 observer.warning("\(error)")
                 if failure == nil { failure = "\(error)" }
@@ -907,12 +893,8 @@ public actor TaskRunner {
             for i in task.containers!.indices {
                 let c = containers[i]
                 task.containers![i].networkInterfaces = [ECS.NetworkInterface(attachmentId: task.attachments?.first?.id, privateIpv4Address: a.ip)]
-                let own = Set((c.plan.definition.portMappings ?? []).flatMap { pm -> [Int] in
-                    if let p = pm.containerPort { return [p] }
-                    let r = (pm.containerPortRange ?? "").split(separator: "-").compactMap { Int($0) }
-                    return r.count == 2 && r[0] <= r[1] ? Array(r[0]...r[1]) : []
-                })
-                let bindings = a.ports.filter { own.contains($0.containerPort) }.map {
+                let own = (c.plan.definition.portMappings ?? []).compactMap(\.containerPorts)
+                let bindings = a.ports.filter { p in own.contains { $0.contains(p.containerPort) } }.map {
                     ECS.NetworkBinding(bindIP: $0.hostIP, containerPort: $0.containerPort, hostPort: $0.hostPort,
                                        protocol: ECS.TransportProtocol(rawValue: $0.proto))
                 }
@@ -940,7 +922,6 @@ public actor TaskRunner {
                               ephemeralStorageGiB: plan.ephemeralStorageGiB, architecture: plan.cpuArchitecture)
     }
 
-    func micros(_ d: Date) -> Int64 { Int64((d.timeIntervalSince1970 * 1_000_000).rounded()) }
 }
 
 /// The task's state file (`<root>/tasks/<id>/state.json`): the ECS description plus what is
@@ -955,6 +936,12 @@ public struct TaskState: Codable, Sendable {
     public var ownerPid: Int32
     /// The fargate-run process running the task (pid and start time: pids are recycled).
     public var owner: ProcessIdentity?
+
+    /// Whether the fargate-run running the task is still there (a state from before owners
+    /// were recorded has only the pid).
+    public var ownerIsAlive: Bool { owner?.isAlive ?? (kill(ownerPid, 0) == 0) }
+    /// Not finished, and someone is still running it.
+    public var isRunning: Bool { task.lastStatus != "STOPPED" && ownerIsAlive }
     public var network: TaskNetworkAttachment?
     /// What `gc` needs to bill a task whose fargate-run died.
     public var billing: BillingInfo?
@@ -970,6 +957,24 @@ public struct TaskState: Codable, Sendable {
         public var memory: Int
         public var ephemeralStorageGiB: Int
         public var architecture: String
+
+        /// The ledger record of a task billed from `start` (the pull) to `end`, at `prices`.
+        public func record(taskArn: String, start: Date, end: Date, prices: PriceTable, stopCode: String?,
+                           cpuUsageNanos: Int64? = nil, memoryPeakBytes: Int64? = nil) throws -> BillingRecord {
+            let platform = architecture == "ARM64" ? "linux/arm64" : "linux/x86_64"
+            let rates = try prices.rates(for: platform)
+            let startUs = Billing.micros(start), endUs = Billing.micros(end)
+            let seconds = Billing.billedSeconds(startMicros: startUs, endMicros: endUs)
+            let cost = Billing.cost(seconds: seconds, cpuUnits: Int64(cpu), memoryMiB: Int64(memory),
+                                    ephemeralStorageGiB: Int64(ephemeralStorageGiB), rates: rates,
+                                    storageGBHour: prices.ephemeralStorageGBHour)
+            return BillingRecord(taskArn: taskArn, family: family, revision: revision, cpu: Int64(cpu), memory: Int64(memory),
+                                 ephemeralStorageGiB: Int64(ephemeralStorageGiB), architecture: architecture,
+                                 pricePlatform: platform, region: prices.region, billingStartMicros: startUs,
+                                 billingEndMicros: endUs, billedSeconds: seconds, costNanos: cost.nanos,
+                                 vcpuHourNanos: rates.vcpuHour.nanos, gbHourNanos: rates.gbHour.nanos, stopCode: stopCode,
+                                 cpuUsageNanos: cpuUsageNanos, memoryPeakBytes: memoryPeakBytes)
+        }
     }
 
     static var encoder: JSONEncoder {

@@ -42,13 +42,13 @@ final class Console: LogSink, TaskObserver, Sendable {
         }
     }
 
-    static func timestamp() -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: Date())
-    }
-
     func write(_ fd: Int32, _ s: String) { writeOut(fd, s) }
+
+    /// "name | " padded to `width`, as `docker compose up` prefixes container lines.
+    static func prefix(_ name: String, width: Int, color: String? = nil) -> String {
+        let padded = name + String(repeating: " ", count: max(0, width - name.count))
+        return color.map { "\u{1b}[\($0)m\(padded) |\u{1b}[0m " } ?? "\(padded) | "
+    }
 
     /// Writes a line to stderr above the live progress block.
     func status(_ s: String) {
@@ -61,8 +61,7 @@ final class Console: LogSink, TaskObserver, Sendable {
 
     func line(container: String, stream: LogStream, text: String) {
         let (width, color) = state.withLock { ($0.prefixWidth, $0.colors[container] ?? "0") }
-        let name = container + String(repeating: " ", count: max(0, width - container.count))
-        let prefix = colored ? "\u{1b}[\(color)m\(name) |\u{1b}[0m " : "\(name) | "
+        let prefix = Console.prefix(container, width: width, color: colored ? color : nil)
         if interactive && containerOut == 2 {
             status(prefix + text)
         } else {

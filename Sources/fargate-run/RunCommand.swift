@@ -282,7 +282,7 @@ struct NetworkFlags: ParsableArguments {
     }
 }
 
-/// Turns SIGINT and SIGTERM into calls, counting them.
+/// Turns SIGINT and SIGTERM into calls, counting them, and SIGUSR1 (`fargate-run stop`).
 final class SignalForwarder: @unchecked Sendable {
     private var sources: [DispatchSourceSignal] = []
     private let lock = NSLock()
@@ -466,22 +466,22 @@ struct Stop: AsyncParsableCommand {
             writeOut(2, "fargate-run: \(e)\n")
             throw ExitCode(1)
         }
-        guard state.task.lastStatus != "STOPPED", let owner = state.owner, owner.isAlive else {
+        guard state.isRunning else {
             writeOut(2, "fargate-run: task \(id) is not running\(state.task.lastStatus == "STOPPED" ? " (STOPPED)" : "; its fargate-run is gone (fargate-run gc cleans up)")\n")
             throw ExitCode(1)
         }
         try FileSystem.writeAtomically(root.stopRequestPath(id), Array(reason.prefix(1024).utf8), durable: false)
-        guard kill(owner.pid, SIGUSR1) == 0 else {
+        guard kill(state.ownerPid, SIGUSR1) == 0 else {
             let e = errno
             unlink(root.stopRequestPath(id))
-            writeOut(2, "fargate-run: cannot signal fargate-run (pid \(owner.pid)) running task \(id): \(String(cString: strerror(e)))\n")
+            writeOut(2, "fargate-run: cannot signal fargate-run (pid \(state.ownerPid)) running task \(id): \(String(cString: strerror(e)))\n")
             throw ExitCode(1)
         }
         print(id)
         guard wait else { return }
-        // Stopped means deprovisioned and billed: the state says STOPPED once everything the
-        // task made is gone, or its fargate-run exited.
-        while owner.isAlive, (try? TaskInspector.state(id, root: root))?.task.lastStatus != "STOPPED" {
+        // The state says STOPPED once everything the task made is gone (the ledger record
+        // follows a moment later), or its fargate-run has exited.
+        while (try? TaskInspector.state(id, root: root))?.isRunning == true {
             try await Task.sleep(for: .milliseconds(50))
         }
     }
@@ -518,10 +518,11 @@ struct Logs: AsyncParsableCommand {
         }
         let width = names.map(\.count).max() ?? 0
         let followers = names.map { LogFollower(path: root.logDirectory(id) + "/" + $0 + ".log",
-                                               prefix: container == nil ? $0.padding(toLength: width, withPad: " ", startingAt: 0) + " | " : "") }
-        for f in followers { f.printNew(untilEnd: true) }
+                                               prefix: container == nil ? Console.prefix($0, width: width) : "") }
+        // A line still being written is finished later when following.
+        for f in followers { f.printNew(untilEnd: !follow) }
         guard follow else { return }
-        while let s = try? TaskInspector.state(id, root: root), s.task.lastStatus != "STOPPED", s.owner?.isAlive == true {
+        while (try? TaskInspector.state(id, root: root))?.isRunning == true {
             try await Task.sleep(for: .milliseconds(100))
             for f in followers { f.printNew(untilEnd: false) }
         }
@@ -601,7 +602,7 @@ struct PS: AsyncParsableCommand {
         var states = ids.compactMap { id in (try? TaskInspector.state(id, root: root)).map { (id, $0) } }
         states.sort { ($0.1.task.createdAt?.date ?? .distantPast) > ($1.1.task.createdAt?.date ?? .distantPast) }
         for (id, s) in states {
-            let running = s.task.lastStatus != "STOPPED" && (s.owner?.isAlive ?? (kill(s.ownerPid, 0) == 0))
+            let running = s.isRunning
             guard all || running else { continue }
             let ports = s.network?.ports.map { "\($0.hostIP):\($0.hostPort)->\($0.containerPort)/\($0.proto)" }.joined(separator: ",") ?? ""
             let containers = (s.task.containers ?? []).map { "\($0.name ?? "?"):\($0.lastStatus ?? "?")" }.joined(separator: ",")

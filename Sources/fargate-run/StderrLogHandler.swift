@@ -1,3 +1,4 @@
+import ECSModel
 import Foundation
 import Logging
 
@@ -19,7 +20,7 @@ struct StderrLogHandler: LogHandler {
         var all = metadata
         if let m = event.metadata { all.merge(m) { $1 } }
         let fields = all.sorted { $0.key < $1.key }.map { "\($0.key)=\(StderrLogHandler.quote("\($0.value)"))" }
-        let line = ([Console.timestamp(), event.level.rawValue, label + ":", "\(event.message)"] + fields).joined(separator: " ") + "\n"
+        let line = ([ECS.Timestamp.format(Date()), event.level.rawValue, label + ":", "\(event.message)"] + fields).joined(separator: " ") + "\n"
         writeOut(2, line)
     }
 

@@ -60,6 +60,16 @@ struct DecodingTests {
         #expect(ECS.Timestamp.parse("") == nil)
     }
 
+    @Test func portMappingsNameTheirContainerPorts() {
+        #expect(ECS.PortMapping.portRange("8000-8010") == 8000...8010)
+        for bad in ["8010-8000", "8000-8000", "0-10", "1-65536", "80", "80-", "-80", "a-b", "1-2-3"] {
+            #expect(ECS.PortMapping.portRange(bad) == nil, "\(bad)")
+        }
+        #expect(ECS.PortMapping(containerPort: 80).containerPorts == 80...80)
+        #expect(ECS.PortMapping(containerPortRange: "9000-9002").containerPorts == 9000...9002)
+        #expect(ECS.PortMapping().containerPorts == nil)
+    }
+
     @Test func wrongTypeNamesThePathAndTheExpectedType() throws {
         let json = #"{"family": "x", "containerDefinitions": [{"name": "a", "portMappings": [{"containerPort": "80"}]}]}"#
         let loaded = try TaskDefinitionLoader.load(data: Data(json.utf8))

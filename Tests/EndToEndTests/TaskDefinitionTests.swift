@@ -302,6 +302,20 @@ struct TaskDefinitionTests {
         #expect(p.wait(timeout: 60) == 0, "both copies stopped: \(p.stderr)")
     }
 
+    @Test func aPortRangeTooWideToPublishStartsNothing() throws {
+        let h = try Harness()
+        defer { h.cleanup() }
+        let t = try h.task(#"""
+            {"family": "wide", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+             "containerDefinitions": [{"name": "app", "image": "IMAGE", "command": ["true"],
+               "portMappings": [{"containerPortRange": "20000-21500"}]}]}
+            """#)
+        let r = try h.fargateRun([t])
+        #expect(r.status == 125, "\(r.stderr)")
+        #expect(r.stderr.contains("containerPortRange \"20000-21500\" publishes 1501 ports; at most 1000 can be published here"), "\(r.stderr)")
+        for id in h.taskIds() { #expect(h.leftovers(id).isEmpty, "\(h.leftovers(id))") }
+    }
+
     /// A check that leaves a child holding its output open is judged when it exits, not when
     /// the child does (30 s later here).
     @Test func aHealthCheckIsJudgedWithoutWaitingForItsChildren() throws {

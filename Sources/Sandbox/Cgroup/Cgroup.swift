@@ -288,27 +288,44 @@ public struct Cgroup: Sendable {
             try? FileSystem.writeString(directories[0] + "/cgroup.kill", "1")
             return
         }
-        for dir in directories {
-            for sub in Cgroup.subtree(dir) {
-                guard let text = try? FileSystem.readString(sub + "/cgroup.procs") else { continue }
-                for pid in text.split(separator: "\n").compactMap({ pid_t($0) }) { kill(pid, SIGKILL) }
-            }
-        }
+        Cgroup.killAll(in: directories)
     }
 
     /// Removes the cgroup and any children, deepest first. Processes still inside are killed;
     /// rmdir is retried briefly because the kernel frees a cgroup only after its last task is
     /// reaped.
     public func remove() throws {
+        try Cgroup.remove(directories: directories, killing: killAll)
+    }
+
+    /// SIGKILLs every process in these cgroup directories and beneath them, in any hierarchy
+    /// (what `gc` has of a task whose fargate-run died). Returns how many were signalled.
+    @discardableResult
+    public static func killAll(in directories: [String]) -> Int {
+        var killed = Set<pid_t>()
+        for dir in directories {
+            for sub in subtree(dir) {
+                guard let text = try? FileSystem.readString(sub + "/cgroup.procs") else { continue }
+                for pid in text.split(separator: "\n").compactMap({ pid_t($0) }) where !killed.contains(pid) && kill(pid, SIGKILL) == 0 {
+                    killed.insert(pid)
+                }
+            }
+        }
+        return killed.count
+    }
+
+    /// Removes these cgroup directories and their children, deepest first; `killing` is called
+    /// once if one is still busy.
+    public static func remove(directories: [String], killing: () -> Void) throws {
         for dir in directories where FileSystem.exists(dir) {
-            for sub in Cgroup.subtree(dir).reversed() {
+            for sub in subtree(dir).reversed() {
                 var attempts = 0
                 while rmdir(sub) != 0 {
                     let e = errno
                     if e == ENOENT { break }
                     attempts += 1
                     if e != EBUSY || attempts > 200 { throw SystemError("rmdir", path: sub, errno: e) }
-                    if attempts == 1 { killAll() }
+                    if attempts == 1 { killing() }
                     usleep(10_000)
                 }
             }
