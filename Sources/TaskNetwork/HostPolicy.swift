@@ -81,11 +81,6 @@ public struct HostPolicy: Sendable {
         }
     }
 
-    /// Our nft table as the kernel has it now ("" when absent).
-    public func ruleset() -> String {
-        (try? Subprocess.run(HostPolicy.nft, ["list", "table", "inet", HostPolicy.table], environment: [])).map { $0.status == 0 ? $0.stdoutText : "" } ?? ""
-    }
-
     static let nft = "/usr/sbin/nft"
 
     func locked<T>(_ body: () throws -> T) throws -> T {
