@@ -44,9 +44,36 @@ public struct HostPolicy: Sendable {
     var registry: String { stateDirectory + "/networks" }
     static let table = "fargate_run"
 
+    /// Refuses a subnet that overlaps another network's while that one has tasks: addresses
+    /// would collide, the more specific route would take the other bridge's traffic, and each
+    /// network's security-group rules would judge the other's packets.
+    public func checkSubnet(network: String, subnet: String, bridge: String) throws {
+        try locked { try conflictCheck(network: network, subnet: subnet, bridge: bridge) }
+    }
+
+    func conflictCheck(network: String, subnet: String, bridge: String) throws {
+        guard let mine = HostPolicy.cidr(subnet) else { throw NetworkError.config("subnet \(subnet) is not an IPv4 CIDR") }
+        for other in networks() where other.name != network && !other.members.isEmpty {
+            guard let theirs = HostPolicy.cidr(other.subnet), mine.overlaps(theirs) else { continue }
+            throw NetworkError.config("subnet \(subnet) (bridge \(bridge)) overlaps \(other.subnet) of bridge \(other.bridge), which \(other.members.count) running task\(other.members.count == 1 ? "" : "s") use; choose a --subnet outside it")
+        }
+    }
+
+    /// An IPv4 CIDR as the range of addresses it covers.
+    static func cidr(_ text: String) -> ClosedRange<UInt32>? {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let bits = UInt32(parts[1]), bits <= 32 else { return nil }
+        let octets = parts[0].split(separator: ".", omittingEmptySubsequences: false).compactMap { UInt8($0) }
+        guard octets.count == 4 else { return nil }
+        let address = octets.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        let mask: UInt32 = bits == 0 ? 0 : ~UInt32(0) << (32 - bits)
+        return (address & mask)...(address | ~mask)
+    }
+
     /// Adds a task to its network's policy and applies it.
     public func join(network: String, subnet: String, bridge: String, outboundNAT: Bool, taskId: String, member: Member) throws {
         try locked {
+            try conflictCheck(network: network, subnet: subnet, bridge: bridge)
             var net = load(network) ?? Network(name: network, subnet: subnet, bridge: bridge, outboundNAT: outboundNAT, members: [:])
             let first = net.members.isEmpty
             net.members[taskId] = member

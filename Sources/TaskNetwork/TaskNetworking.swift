@@ -99,6 +99,8 @@ public struct TaskNetworking: Sendable {
         } else {
             list = try options.defaultConflist()
         }
+        // Before ADD, which would make the bridge and its route: refused here, nothing is made.
+        if options.conflistPath == nil { try policy.checkSubnet(network: list.name, subnet: options.subnet, bridge: options.bridge) }
         try ports.reserve(wanted, holder: holder)
         let mappings: [[String: Any]] = wanted.map {
             ["hostPort": $0.hostPort, "containerPort": $0.containerPort, "protocol": $0.proto, "hostIP": $0.hostIP]

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -15,11 +16,15 @@ struct NetworkTests {
         let subnet: String
         let port: Int
 
+        /// Each test its own /24, outside the default network's 198.19.0.0/16 (which other
+        /// suites' tasks use at the same time: overlapping subnets are refused).
+        static let next = Atomic(10)
+
         init() throws {
             h = try Harness()
-            let n = Int.random(in: 10...250)
+            let n = Net.next.add(1, ordering: .relaxed).oldValue
             bridge = "frt\(getpid() % 1000)x\(n)"
-            subnet = "198.19.\(n).0/24"
+            subnet = "198.18.\(n).0/24"
             port = Int.random(in: 20000...40000)
         }
 
@@ -210,5 +215,22 @@ struct NetworkTests {
         p.stop()
         #expect(!(try n.h.fargateRun(["ps"]).stdout.contains("listed:1")))
         #expect(try n.h.fargateRun(["ps", "-a"]).stdout.contains("STOPPED"))
+    }
+
+    @Test func aSubnetOverlappingARunningNetworkIsRefusedBeforeAnythingIsMade() throws {
+        let n = try Net()
+        defer { n.cleanup() }
+        let t = try n.h.task(#"{"family": "holder", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["sleep", "1000"], "stopTimeout": 2}]}"#)
+        let p = try n.h.background(n.args + [t])
+        defer { p.stop() }
+        try #require(eventually { n.h.runningTask() != nil })
+        let other = "frt\(getpid() % 1000)ov"
+        let half = n.subnet.replacingOccurrences(of: ".0/24", with: ".128/25")
+        let r = try n.h.fargateRun(["--bridge", other, "--subnet", half, t])
+        #expect(r.status == 125, "\(r.stderr)")
+        #expect(r.stderr.contains("subnet \(half) (bridge \(other)) overlaps \(n.subnet) of bridge \(n.bridge), which 1 running task use"), "\(r.stderr)")
+        #expect(try run("/usr/sbin/ip", ["link", "show", other]).status != 0, "no bridge was made")
+        p.stop()
+        #expect(try n.footprint().isEmpty)
     }
 }

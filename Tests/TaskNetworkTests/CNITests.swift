@@ -45,6 +45,15 @@ struct CNIConfigTests {
         #expect(HostPolicy.script([]) == "add table inet fargate_run\ndelete table inet fargate_run\n", "no member: no table")
     }
 
+    @Test func subnetsAsAddressRanges() throws {
+        let wide = try #require(HostPolicy.cidr("198.19.0.0/16"))
+        #expect(wide == 0xC613_0000...0xC613_FFFF)
+        #expect(HostPolicy.cidr("198.19.7.9/24") == 0xC613_0700...0xC613_07FF, "host bits are ignored")
+        #expect(wide.overlaps(try #require(HostPolicy.cidr("198.19.187.0/24"))))
+        #expect(!wide.overlaps(try #require(HostPolicy.cidr("198.18.187.0/24"))))
+        for bad in ["198.19.0.0", "198.19.0/16", "198.19.0.0/33", "a.b.c.d/8", "300.1.1.1/8"] { #expect(HostPolicy.cidr(bad) == nil, "\(bad)") }
+    }
+
     @Test func badConflistsNameTheProblem() {
         #expect { try CNIConfigList(data: Data("[]".utf8)) } throws: { "\($0)".contains("not a JSON object") }
         #expect { try CNIConfigList(data: Data(#"{"cniVersion": "1.0.0", "plugins": [{"type": "bridge"}]}"#.utf8)) } throws: { "\($0)".contains("\"name\" is required") }
