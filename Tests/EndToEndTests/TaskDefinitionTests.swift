@@ -268,7 +268,7 @@ struct TaskDefinitionTests {
              "containerDefinitions": [
               {"name": "app", "image": "IMAGE", "stopTimeout": 5,
                "command": ["sh", "-c", "trap 'echo got TERM; exit 0' TERM; i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done"]},
-              {"name": "side", "image": "IMAGE", "essential": false, "command": ["sh", "-c", "echo side up; trap 'exit 0' TERM; sleep 1000 & wait"]}]}
+              {"name": "side", "image": "IMAGE", "essential": false, "command": ["sh", "-c", "trap 'exit 0' TERM; echo side up; sleep 1000 & wait"]}]}
             """#)
         let p = try h.background(["run", "--output", "json", "--count", "2", t])
         defer { p.stop() }
@@ -278,6 +278,8 @@ struct TaskDefinitionTests {
             return ids.count == 2
         })
         #expect(eventually { (try? h.fargateRun(["logs", ids[0], "--container", "app"]).stdout.contains("tick 3")) == true })
+        // Both have set their TERM traps once they print.
+        #expect(eventually { (try? h.fargateRun(["logs", ids[0], "--container", "side"]).stdout.contains("side up")) == true })
         let logs = try h.fargateRun(["logs", ids[0]])
         #expect(logs.status == 0)
         #expect(logs.stdout.contains("app  | tick 1") && logs.stdout.contains("side | side up"), "\(logs.stdout)")
