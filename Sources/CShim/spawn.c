@@ -51,6 +51,7 @@ _Static_assert(FR_O_PATH == O_PATH && FR_AT_EMPTY_PATH == AT_EMPTY_PATH && FR_RE
 
 #define FR_PATH_MAX 4096
 #define FR_STACK_SIZE (512 * 1024)
+#define FR_HOSTNAME_MAX 64  /* HOST_NAME_MAX */
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers that allocate nothing.
@@ -479,13 +480,41 @@ static void fr_begin_child(const struct fr_container_spec *s) {
     if (setsid() < 0) fr_die(s, FR_STAGE_SETSID, NULL);
 }
 
-/// Blocks until the parent has moved us into our cgroup (one byte on sync_fd).
-static void fr_wait_for_cgroup(const struct fr_container_spec *s) {
-    char go = 0;
-    ssize_t r;
-    do { r = read(s->sync_fd, &go, 1); } while (r < 0 && errno == EINTR);
-    if (r != 1) { errno = r < 0 ? errno : EPIPE; fr_die(s, FR_STAGE_SYNC, NULL); }
+/// Blocks until the parent has moved us into our cgroup and says go: one byte on sync_fd,
+/// then, when the parent decided the hostname only after we were cloned (the task's IP came
+/// later), the hostname, then EOF. Returns it in `hostname` ("" when none came).
+static void fr_wait_for_go(const struct fr_container_spec *s, char *hostname, size_t n) {
+    char buf[1 + FR_HOSTNAME_MAX + 1];
+    size_t got = 0;
+    for (;;) {
+        ssize_t r = read(s->sync_fd, buf + got, sizeof buf - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) fr_die(s, FR_STAGE_SYNC, NULL);
+        if (r == 0) break;
+        got += (size_t)r;
+        if (got == sizeof buf) { errno = ENAMETOOLONG; fr_die(s, FR_STAGE_SYNC, "hostname"); }
+    }
+    if (got == 0) { errno = EPIPE; fr_die(s, FR_STAGE_SYNC, NULL); }
     close(s->sync_fd);
+    size_t len = got - 1 < n - 1 ? got - 1 : n - 1;
+    memcpy(hostname, buf + 1, len);
+    hostname[len] = 0;
+}
+
+/// The hostname the parent sent with go replaces the one in the spec, and in HOSTNAME= of
+/// the environment (the array is this child's own copy).
+static void fr_apply_late_hostname(const struct fr_container_spec *s, const char *hostname) {
+    static char entry[sizeof "HOSTNAME=" + FR_HOSTNAME_MAX];
+    const char *name = *hostname ? hostname : s->hostname;
+    if (name && sethostname(name, fr_strlen(name)) != 0) fr_die(s, FR_STAGE_HOSTNAME, name);
+    if (!*hostname) return;
+    fr_copy(entry, sizeof entry, "HOSTNAME=");
+    fr_append(entry, sizeof entry, hostname);
+    for (const char **e = (const char **)s->envp; *e; e++) {
+        const char *v = *e;
+        if (v[0] == 'H' && v[1] == 'O' && v[2] == 'S' && v[3] == 'T' && v[4] == 'N' && v[5] == 'A' && v[6] == 'M'
+            && v[7] == 'E' && v[8] == '=') { *e = entry; break; }
+    }
 }
 
 /// Enters the working directory inside the root, then checks it: a cwd outside the root (a
@@ -512,9 +541,6 @@ static int fr_child(void *arg) {
         if (setns(s->netns_fd, CLONE_NEWNET) != 0) fr_die(s, FR_STAGE_NETNS, NULL);
         close(s->netns_fd);
     }
-    if (s->hostname && sethostname(s->hostname, fr_strlen(s->hostname)) != 0)
-        fr_die(s, FR_STAGE_HOSTNAME, s->hostname);
-
     // Nothing we mount may propagate back to the host.
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fr_die(s, FR_STAGE_PROPAGATION, "/");
 
@@ -534,7 +560,9 @@ static int fr_child(void *arg) {
 
     // Wait until the parent has moved us into the container's cgroup: from here on every
     // limit applies, and the cgroup namespace made next is rooted at our own cgroup.
-    fr_wait_for_cgroup(s);
+    char hostname[FR_HOSTNAME_MAX + 1];
+    fr_wait_for_go(s, hostname, sizeof hostname);
+    fr_apply_late_hostname(s, hostname);
     if (s->unshare_cgroupns && unshare(CLONE_NEWCGROUP) != 0) fr_die(s, FR_STAGE_CGROUPNS, NULL);
     for (size_t i = early; i < s->nmounts; i++) fr_do_mount(s, rootfd, &s->mounts[i]);
 
@@ -608,7 +636,8 @@ static void fr_drop_privileges(const struct fr_container_spec *s) {
 /// exits with its status (128+N for a signal); if it is killed, the command is too.
 static int fr_enter_child(const struct fr_container_spec *s) {
     fr_begin_child(s);
-    fr_wait_for_cgroup(s);
+    char unused[FR_HOSTNAME_MAX + 1];
+    fr_wait_for_go(s, unused, sizeof unused);
     // One call through the container's pidfd (5.8+): its mount, network, IPC, UTS and cgroup
     // namespaces for us, its pid namespace for our children.
     if (setns(s->enter_pidfd, CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_NEWPID) != 0)

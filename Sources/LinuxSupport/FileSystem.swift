@@ -28,6 +28,20 @@ public enum FileSystem {
         if n != bytes.count { throw SystemError("write", path: path, errno: EIO) }
     }
 
+    /// Replaces an existing regular file's content keeping its inode, for a file bind-mounted
+    /// elsewhere (a rename would leave the mount showing the old one). Not atomic: only for a
+    /// file nobody reads yet.
+    public static func rewrite(_ path: String, _ contents: [UInt8]) throws(SystemError) {
+        let fd = try syscallRetrying("open", path: path) { open(path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC) }
+        defer { close(fd) }
+        var off = 0
+        while off < contents.count {
+            let n = try syscallRetrying("write", path: path) { contents.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) } }
+            if n == 0 { throw SystemError("write", path: path, errno: EIO) }
+            off += n
+        }
+    }
+
     /// Creates a file with `contents` atomically: a temporary file in the same directory is
     /// written and renamed over `path`, so readers see the old or the new content, never part.
     /// `durable` also fsyncs before the rename, for data that must survive a power cut; status

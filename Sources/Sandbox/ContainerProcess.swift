@@ -86,6 +86,14 @@ public enum ContainerLauncher {
     ///   - stderr: fd for stderr. stdin is /dev/null.
     /// - Throws: `SandboxError.spawn` naming the step that failed (e.g. "exec sh: No such file").
     public static func start(_ spec: ContainerSpec, cgroup: Cgroup?, stdout: Int32, stderr: Int32) throws -> ContainerProcess {
+        try prepare(spec, cgroup: cgroup, stdout: stdout, stderr: stderr).start()
+    }
+
+    /// Clones `spec`'s process, moves it into `cgroup` and lets it make its root filesystem,
+    /// but not run: it waits for `PreparedContainer.start`. What a container needs that takes
+    /// time (the RCU-synchronized cgroup migration, the mounts) can so overlap other work,
+    /// such as attaching the task's network. The hostname may be decided at `start`.
+    public static func prepare(_ spec: ContainerSpec, cgroup: Cgroup?, stdout: Int32, stderr: Int32) throws -> PreparedContainer {
         try launch(spec, entering: nil, cgroup: cgroup, stdout: stdout, stderr: stderr)
     }
 
@@ -99,10 +107,10 @@ public enum ContainerLauncher {
         s.networkNamespace = nil
         s.pidNamespace = nil
         s.mounts = []
-        return try launch(s, entering: container, cgroup: cgroup, stdout: stdout, stderr: stderr)
+        return try launch(s, entering: container, cgroup: cgroup, stdout: stdout, stderr: stderr).start()
     }
 
-    static func launch(_ spec: ContainerSpec, entering: ContainerProcess?, cgroup: Cgroup?, stdout: Int32, stderr: Int32) throws -> ContainerProcess {
+    static func launch(_ spec: ContainerSpec, entering: ContainerProcess?, cgroup: Cgroup?, stdout: Int32, stderr: Int32) throws -> PreparedContainer {
         let arena = CArena()
         defer { arena.free() }
 
@@ -238,31 +246,10 @@ public enum ContainerLauncher {
             process.signal(SIGKILL)
             throw error
         }
-        var go: UInt8 = 1
-        guard write(syncWrite, &go, 1) == 1 else {
-            process.signal(SIGKILL)
-            throw SandboxError.system(SystemError("write sync pipe"))
-        }
-        close(syncWrite)
+        let prepared = PreparedContainer(process: process, syncWrite: syncWrite, errRead: errRead)
         syncWrite = -1
-
-        // EOF means execve succeeded (the pipe is close-on-exec); a record means it did not.
-        var report = fr_spawn_error()
-        let size = MemoryLayout<fr_spawn_error>.size
-        var got = 0
-        withUnsafeMutableBytes(of: &report) { raw in
-            while got < size {
-                let n = read(errRead, raw.baseAddress! + got, size - got)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { break }
-                got += n
-            }
-        }
-        if got == size {
-            let detail = withUnsafeBytes(of: report.detail) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            throw SandboxError.spawn(stage: stageName(report.stage), detail: detail, errno: report.err)
-        }
-        return process
+        errRead = -1
+        return prepared
     }
 
     static func stageName(_ stage: Int32) -> String {
@@ -295,6 +282,79 @@ public enum ContainerLauncher {
         default: return "stage \(stage)"
         }
     }
+}
+
+/// A container process that is in its cgroup and namespaces, its root mounted, waiting to be
+/// told to go (`ContainerLauncher.prepare`). Until then it has run none of the image's code.
+public final class PreparedContainer: Sendable {
+    /// The process; its exit is observed as for any container.
+    public let process: ContainerProcess
+    private let fds: Mutex<(sync: Int32, err: Int32)>
+
+    init(process: ContainerProcess, syncWrite: Int32, errRead: Int32) {
+        self.process = process
+        fds = Mutex((syncWrite, errRead))
+    }
+
+    /// Lets the process run and returns once it has exec'd its command. `hostname`, when
+    /// given, replaces the spec's hostname and its HOSTNAME= environment entry.
+    ///
+    /// - Throws: `SandboxError.spawn` naming the step that failed after the go.
+    public func start(hostname: String? = nil) throws -> ContainerProcess {
+        let (syncWrite, errRead) = fds.withLock { f in
+            defer { f = (-1, -1) }
+            return f
+        }
+        guard syncWrite >= 0 else { throw SandboxError.invalidSpec("container process \(process.pid) was already started or abandoned") }
+        defer { close(errRead) }
+        var message: [UInt8] = [1]
+        if let hostname {
+            guard hostname.utf8.count <= 64, !hostname.utf8.contains(0) else {
+                close(syncWrite)
+                process.signal(SIGKILL)
+                throw SandboxError.invalidSpec("hostname \"\(hostname)\" is longer than the kernel's 64 bytes")
+            }
+            message += Array(hostname.utf8)
+        }
+        let written = message.withUnsafeBytes { write(syncWrite, $0.baseAddress!, $0.count) }
+        let writeErrno = errno
+        close(syncWrite)
+        if written != message.count { process.signal(SIGKILL) }
+
+        // EOF means execve succeeded (the pipe is close-on-exec); a record means it did not
+        // (also when the child died before it could read the go: its report says why).
+        var report = fr_spawn_error()
+        let size = MemoryLayout<fr_spawn_error>.size
+        var got = 0
+        withUnsafeMutableBytes(of: &report) { raw in
+            while got < size {
+                let n = read(errRead, raw.baseAddress! + got, size - got)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                got += n
+            }
+        }
+        if got == size {
+            let detail = withUnsafeBytes(of: report.detail) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            throw SandboxError.spawn(stage: ContainerLauncher.stageName(report.stage), detail: detail, errno: report.err)
+        }
+        guard written == message.count else { throw SandboxError.system(SystemError("write sync pipe", errno: writeErrno)) }
+        return process
+    }
+
+    /// Kills the process before it ran anything of its own (the task failed to start).
+    public func abandon() {
+        let (syncWrite, errRead) = fds.withLock { f in
+            defer { f = (-1, -1) }
+            return f
+        }
+        guard syncWrite >= 0 else { return }
+        process.signal(SIGKILL)
+        close(syncWrite)
+        close(errRead)
+    }
+
+    deinit { abandon() }
 }
 
 /// Owns the C copies of strings and arrays handed to the shim; freed in one go.

@@ -105,6 +105,8 @@ public actor TaskRunner {
         var health = HealthPolicy.State()
         var healthChecker: Task<Void, Never>?
         var restartCount = 0
+        /// Cloned into its cgroup while the network attached, waiting to run (or why that failed).
+        var prepared: Result<PreparedContainer, any Error>?
 
         init(plan: TaskPlan.Container, runtimeId: String, directory: String) {
             self.plan = plan
@@ -129,6 +131,9 @@ public actor TaskRunner {
     var network: NetworkNamespace?
     /// The task's IP, published ports and security groups, once attached.
     var attachment: TaskNetworkAttachment?
+    /// The network being attached, on a thread of its own, while images are resolved and the
+    /// first containers are made ready.
+    var attaching: Task<Result<TaskNetworkAttachment, any Error>, Never>?
     /// /etc/hosts, /etc/resolv.conf and /etc/hostname of every container.
     var nameFiles: [ContainerSpec.Mount] = []
     /// Opening the ledger and committing the open-task marker (an fdatasync) runs beside the
@@ -206,8 +211,10 @@ public actor TaskRunner {
             try await pullImages()
             try seedVolumes()
             mark("images ready")
+            try await finishProvisioning()
             setStatus("ACTIVATING")
             startReadyContainers()
+            abandonPrepared()
             mark("containers started")
             try await supervise()
             mark("containers exited")
@@ -247,17 +254,51 @@ public actor TaskRunner {
         mark("netns")
         let ports = config.publishPorts ? try publishedPorts() : []
         if config.network.mode == .awsvpc {
+            // CNI ADD and the host policy take tens of milliseconds of mostly waiting (plugin
+            // processes, RCU grace periods): they run while images are resolved and the first
+            // containers are cloned into their cgroups (finishProvisioning).
             let holder = PortRegistry.Holder(root: config.root.path, taskId: taskId, family: plan.family, owner: .current)
             let networking = TaskNetworking(options: config.network)
-            attachment = try networking.attach(taskId: taskId, netns: ns.path, ports: ports, holder: holder, region: config.region)
-            publish()
-            mark("network attached")
+            let (id, path, region) = (taskId, ns.path, config.region)
+            attaching = Task {
+                await onOwnThread {
+                    defer { PhaseTiming.mark("network attached") }
+                    return Result { try networking.attach(taskId: id, netns: path, ports: ports, holder: holder, region: region) }
+                }
+            }
         } else if !ports.isEmpty {
             throw NetworkError.config("portMappings need the awsvpc network: with --network none a task has loopback only")
         }
-        try writeNameFiles()
         try makeVolumes()
+    }
+
+    /// Waits for the network, making the containers that start at once ready to run
+    /// meanwhile (cloned, in their cgroups, root mounted: `ContainerLauncher.prepare`); they
+    /// run only once it is attached, as on ECS. Then the name files and the pause process.
+    func finishProvisioning() async throws {
+        try writeNameFiles()
+        if let attaching {
+            if !plan.sharedPidNamespace {
+                for c in containers where c.image != nil {
+                    guard case .ready = dependencyState(c) else { continue }
+                    c.prepared = Result { try prepareLaunch(c) }
+                }
+            }
+            let result = await attaching.value
+            self.attaching = nil
+            attachment = try result.get()
+            publish()
+            try writeNameFiles()
+        }
         if plan.sharedPidNamespace { try startPause() }
+    }
+
+    /// Containers made ready that did not start (the task is stopping) are killed unrun.
+    func abandonPrepared() {
+        for c in containers {
+            if case .success(let p)? = c.prepared { p.abandon() }
+            c.prepared = nil
+        }
     }
 
     /// The host directory backing a task volume.
@@ -311,15 +352,25 @@ public actor TaskRunner {
         return out
     }
 
+    /// /etc/hosts, /etc/resolv.conf and /etc/hostname of the task's containers. Containers
+    /// made ready while the network attaches bind-mount them before the task's IP is known:
+    /// the second call, once it is, rewrites hosts and hostname in place (the same inodes),
+    /// before any of those containers runs.
     func writeNameFiles() throws {
         let dir = config.root.taskDirectory(taskId) + "/etc"
-        try FileSystem.makeDirectories(dir, mode: 0o755)
         let hostname = attachment?.hostname ?? String(taskId.prefix(12))
+        let hosts = Array(NameFiles.hosts(ip: attachment?.ip, hostname: hostname).utf8), name = Array((hostname + "\n").utf8)
+        guard nameFiles.isEmpty else {
+            try FileSystem.rewrite(dir + "/hosts", hosts)
+            try FileSystem.rewrite(dir + "/hostname", name)
+            return
+        }
+        try FileSystem.makeDirectories(dir, mode: 0o755)
         let (resolv, warning) = NameFiles.resolvConf(servers: config.network.dnsServers)
         if let warning { observer.warning(warning) }
-        try FileSystem.writeAtomically(dir + "/hosts", Array(NameFiles.hosts(ip: attachment?.ip, hostname: hostname).utf8), durable: false)
+        try FileSystem.writeAtomically(dir + "/hosts", hosts, durable: false)
         try FileSystem.writeAtomically(dir + "/resolv.conf", Array(resolv.utf8), durable: false)
-        try FileSystem.writeAtomically(dir + "/hostname", Array((hostname + "\n").utf8), durable: false)
+        try FileSystem.writeAtomically(dir + "/hostname", name, durable: false)
         let ro = UInt(MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
         nameFiles = ["hosts", "resolv.conf", "hostname"].map {
             ContainerSpec.Mount(source: dir + "/" + $0, target: "/etc/" + $0, fstype: nil, flags: ro, kind: .file)
@@ -532,6 +583,28 @@ public actor TaskRunner {
     }
 
     func launch(_ c: ContainerState) throws {
+        let prepared: PreparedContainer
+        var hostname: String?
+        if let early = c.prepared {
+            c.prepared = nil
+            prepared = try early.get()
+            // It was cloned before the task's IP, and so its hostname, was known.
+            hostname = attachment?.hostname
+        } else {
+            prepared = try prepareLaunch(c)
+        }
+        c.process = try prepared.start(hostname: hostname)
+        if let hostname, var spec = c.spec {
+            spec.hostname = hostname
+            spec.environment = spec.environment.map { $0.hasPrefix("HOSTNAME=") ? "HOSTNAME=" + hostname : $0 }
+            c.spec = spec
+        }
+        mark("exec \(c.plan.name)")
+    }
+
+    /// Everything of a container's start up to its first instruction: its spec, cgroup, log
+    /// pipes, and its process cloned and waiting.
+    func prepareLaunch(_ c: ContainerState) throws -> PreparedContainer {
         guard let image = c.image, let taskCgroup, let network, let pump else { throw SandboxError.invalidSpec("task not provisioned") }
         let def = c.plan.definition
         let runtime = image.config.config
@@ -598,8 +671,7 @@ public actor TaskRunner {
         logger.debug("starting container", metadata: ["container": "\(c.plan.name)", "argv": "\(args)"])
         mark("spec \(c.plan.name)")
         c.spec = spec
-        c.process = try ContainerLauncher.start(spec, cgroup: cg, stdout: outp[1], stderr: errp[1])
-        mark("exec \(c.plan.name)")
+        return try ContainerLauncher.prepare(spec, cgroup: cg, stdout: outp[1], stderr: errp[1])
     }
 
     /// The default mounts (with /dev/shm sized by sharedMemorySize), the name files, then the
@@ -780,6 +852,12 @@ public actor TaskRunner {
     }
 
     func killEverything() async {
+        for c in containers {
+            guard case .success(let p)? = c.prepared else { continue }
+            c.prepared = nil
+            p.abandon()
+            _ = await p.process.wait()
+        }
         for c in containers where c.process != nil && c.lastStatus == "RUNNING" {
             c.process?.signal(SIGKILL)
             if let status = await c.process?.wait() {
@@ -804,6 +882,20 @@ public actor TaskRunner {
             await pump.close()
         }
         mark("logs drained")
+        if let attaching {
+            // The task failed before its network was attached: it is torn down all the same.
+            if case .success(let a) = await attaching.value { attachment = a }
+            self.attaching = nil
+            publish()
+        }
+        // The network's teardown waits mostly on the kernel (RCU grace periods in the nft
+        // commit and the veth's removal): cgroups and directories go meanwhile.
+        var detaching: Task<[String], Never>?
+        if let attachment {
+            mark("network detach start")
+            let options = config.network
+            detaching = Task { await onOwnThread { TaskNetworking(options: options).detach(attachment) } }
+        }
         var cpuUsage: Int64?
         var memoryPeak: Int64?
         if let cg = taskCgroup {
@@ -813,15 +905,6 @@ public actor TaskRunner {
             do { try cg.remove() } catch { observer.warning("removing cgroup \(cg.paths[0]): \(error)") }
         }
         mark("cgroups removed")
-        if let attachment {
-            mark("network detach start")
-            for problem in TaskNetworking(options: config.network).detach(attachment) { observer.warning("network teardown: \(problem)") }
-            mark("network detached")
-        }
-        if let network {
-            do { try network.remove() } catch { observer.warning("removing network namespace \(network.path): \(error)") }
-        }
-        mark("netns removed")
         for c in containers {
             do { try FileSystem.removeTree(c.directory) } catch { observer.warning("removing \(c.directory): \(error)") }
         }
@@ -829,6 +912,14 @@ public actor TaskRunner {
         // Task volumes end with the task, as bind mounts do on Fargate (EFS ones stay).
         do { try FileSystem.removeTree(config.root.taskDirectory(taskId) + "/volumes") } catch { observer.warning("removing task volumes: \(error)") }
         mark("directories removed")
+        if let detaching {
+            for problem in await detaching.value { observer.warning("network teardown: \(problem)") }
+            mark("network detached")
+        }
+        if let network {
+            do { try network.remove() } catch { observer.warning("removing network namespace \(network.path): \(error)") }
+        }
+        mark("netns removed")
         let end = Date()
         task.stoppedAt = ECS.Timestamp(end)
         if task.executionStoppedAt == nil { task.executionStoppedAt = ECS.Timestamp(end) }

@@ -87,7 +87,9 @@ struct fr_container_spec {
     /// no mounts of our own) instead of making a new one; see fr_enter_child.
     int enter_pidfd;
     int stdin_fd, stdout_fd, stderr_fd;
-    int sync_fd;              ///< read end: the parent writes one byte once we are in our cgroup
+    /// read end: once we are in our cgroup the parent writes one byte, optionally the hostname
+    /// (overriding `hostname` and HOSTNAME= in envp), and closes its end
+    int sync_fd;
     int err_fd;               ///< write end (CLOEXEC): a struct fr_spawn_error on failure, EOF on exec
 
     const char *rootfs;       ///< host path of the directory that becomes "/"
