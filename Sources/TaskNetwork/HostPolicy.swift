@@ -9,8 +9,10 @@ import LinuxSupport
 /// nftables table (`inet fargate_run`).
 ///
 /// The table is rebuilt from a registry of members (/run/fargate-run/networks/<name>.json) and
-/// replaced in one `nft -f` transaction on every change: atomic, about 5 ms, and nothing of it
-/// is left once the last task is gone. Doing this with the CNI portmap and firewall plugins and
+/// replaced in one `nft -f` transaction when a task leaves: atomic, and nothing of it is left
+/// once the last task is gone. A join is a transaction of additions only (the member's
+/// addresses go into named sets, its ports into a map): a transaction that deletes anything
+/// makes nft's exit wait for an RCU grace period (10-25 ms here), one that only adds does not. Doing this with the CNI portmap and firewall plugins and
 /// the bridge plugin's ipMasq cost 150-250 ms per task (each shells out to iptables many times;
 /// see Docs/NETWORKING.md), and per-task chains besides.
 ///
@@ -74,6 +76,7 @@ public struct HostPolicy: Sendable {
     public func join(network: String, subnet: String, bridge: String, outboundNAT: Bool, taskId: String, member: Member) throws {
         try locked {
             try conflictCheck(network: network, subnet: subnet, bridge: bridge)
+            let before = networks()
             var net = load(network) ?? Network(name: network, subnet: subnet, bridge: bridge, outboundNAT: outboundNAT, members: [:])
             let first = net.members.isEmpty
             net.members[taskId] = member
@@ -82,7 +85,9 @@ public struct HostPolicy: Sendable {
                 try save(net)
                 if !member.ports.filter({ $0.hostIP.hasPrefix("127.") }).isEmpty { try HostPolicy.routeLocalnet(bridge: bridge) }
                 if !member.groups.isEmpty && net.members.count > 1 { try HostPolicy.enableBridgeFiltering() }
-                try apply()
+                // The additions assume the table is what the registry says; where it is not
+                // (a `create` finds something already there), the table is rebuilt whole.
+                if (try? run(HostPolicy.joinScript(before: before, joined: net, member: member))) == nil { try apply() }
             } catch {
                 net.members[taskId] = nil
                 try? save(net)
@@ -140,7 +145,10 @@ public struct HostPolicy: Sendable {
 
     /// Replaces the table with one built from every registered network.
     func apply() throws {
-        let script = HostPolicy.script(networks())
+        try run(HostPolicy.script(networks()))
+    }
+
+    func run(_ script: String) throws {
         let r = try Subprocess.run(HostPolicy.nft, ["-f", "-"], environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], stdin: Array(script.utf8))
         guard r.status == 0 else {
             throw NetworkError.plugin(plugin: "nft", command: "-f", message: r.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))
@@ -150,43 +158,117 @@ public struct HostPolicy: Sendable {
     /// The whole table as an nft script: deleting and recreating it in one file makes the
     /// change a single transaction.
     static func script(_ networks: [Network]) -> String {
-        var s = "add table inet \(table)\ndelete table inet \(table)\n"
+        let s = "add table inet \(table)\ndelete table inet \(table)\n"
         let active = networks.filter { !$0.members.isEmpty }
-        guard !active.isEmpty else { return s }
-        var forward: [String] = [], publish: [String] = [], postrouting: [String] = [], chains: [String] = []
+        return active.isEmpty ? s : s + body(active)
+    }
+
+    /// The table with `active` networks, as additions to an empty table.
+    static func body(_ active: [Network]) -> String {
+        var sets: [String] = [], forward: [String] = [], chains: [String] = [], postrouting: [String] = [], published: [String] = []
         for net in active {
-            let chain = "net_" + hash(net.name)
-            let members = net.members.sorted { $0.key < $1.key }.map(\.value)
-            forward.append("ip saddr \(net.subnet) ip daddr \(net.subnet) ct state established,related accept")
-            forward.append("ip saddr \(net.subnet) ip daddr \(net.subnet) jump \(chain)")
-            var rules: [String] = []
-            let groups = Set(members.flatMap(\.groups)).sorted()
-            for g in groups {
-                let ips = members.filter { $0.groups.contains(g) }.map(\.ip).sorted()
-                let set = "{ " + ips.joined(separator: ", ") + " }"
-                rules.append("ip saddr \(set) ip daddr \(set) accept comment \"group \(sanitize(g))\"")
-            }
-            rules.append("reject with icmp type port-unreachable comment \"no common security group\"")
-            chains.append("  chain \(chain) {\n" + rules.map { "    " + $0 + "\n" }.joined() + "  }\n")
-            for m in members {
-                for p in m.ports {
-                    publish.append("ip daddr \(p.hostIP) \(p.proto) dport \(p.hostPort) dnat ip to \(m.ip):\(p.containerPort)")
-                }
-            }
-            if net.outboundNAT { postrouting.append("ip saddr \(net.subnet) ip daddr != \(net.subnet) masquerade") }
-            // A published port reached from the host itself (127.0.0.1) must come back through
-            // the bridge, so its source is rewritten too.
-            postrouting.append("ip saddr 127.0.0.0/8 ip daddr \(net.subnet) masquerade")
+            let parts = Parts(net)
+            sets += parts.sets
+            forward += parts.forward
+            chains.append("  chain \(parts.chain) {\n" + parts.rules.map { "    " + $0 + "\n" }.joined() + "  }\n")
+            postrouting += parts.postrouting
+            published += net.members.sorted { $0.key < $1.key }.flatMap { publishElements($0.value) }
         }
-        s += "table inet \(table) {\n"
+        var s = "table inet \(table) {\n"
+        s += "  map publish {\n    type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service\n"
+        if !published.isEmpty { s += "    elements = { " + published.joined(separator: ", ") + " }\n" }
+        s += "  }\n"
+        s += sets.map { "  " + $0 + "\n" }.joined()
         s += "  chain forward {\n    type filter hook forward priority filter - 10; policy accept;\n" + forward.map { "    " + $0 + "\n" }.joined() + "  }\n"
         s += chains.joined()
-        s += "  chain publish {\n" + publish.map { "    " + $0 + "\n" }.joined() + "  }\n"
+        s += "  chain publish {\n    dnat ip to ip daddr . meta l4proto . th dport map @publish\n  }\n"
         s += "  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n    fib daddr type local jump publish\n  }\n"
         s += "  chain output {\n    type nat hook output priority -100; policy accept;\n    fib daddr type local jump publish\n  }\n"
         s += "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n" + postrouting.map { "    " + $0 + "\n" }.joined() + "  }\n"
         s += "}\n"
         return s
+    }
+
+    /// What one network puts in the table.
+    struct Parts {
+        var chain: String
+        var sets: [String] = []
+        var rules: [String] = []
+        var forward: [String]
+        var postrouting: [String] = []
+
+        init(_ net: Network) {
+            chain = "net_" + HostPolicy.hash(net.name)
+            let members = net.members.sorted { $0.key < $1.key }.map(\.value)
+            forward = ["ip saddr \(net.subnet) ip daddr \(net.subnet) ct state established,related accept",
+                       "ip saddr \(net.subnet) ip daddr \(net.subnet) jump \(chain)"]
+            for g in Set(members.flatMap(\.groups)).sorted() {
+                let ips = members.filter { $0.groups.contains(g) }.map(\.ip).sorted()
+                sets.append(HostPolicy.groupSet(net, g, ips: ips))
+                rules.append(HostPolicy.groupRule(net, g))
+            }
+            rules.append("reject with icmp type port-unreachable comment \"no common security group\"")
+            if net.outboundNAT { postrouting.append("ip saddr \(net.subnet) ip daddr != \(net.subnet) masquerade") }
+            // A published port reached from the host itself (127.0.0.1) must come back through
+            // the bridge, so its source is rewritten too.
+            postrouting.append("ip saddr 127.0.0.0/8 ip daddr \(net.subnet) masquerade")
+        }
+    }
+
+    /// The addresses of a network's tasks in one security group: tasks in it may connect.
+    static func groupSetName(_ net: Network, _ group: String) -> String { "net_" + hash(net.name) + "_g" + hash(group) }
+
+    static func groupSet(_ net: Network, _ group: String, ips: [String]) -> String {
+        "set \(groupSetName(net, group)) { type ipv4_addr; elements = { \(ips.joined(separator: ", ")) }; }"
+    }
+
+    static func groupRule(_ net: Network, _ group: String) -> String {
+        let set = "@" + groupSetName(net, group)
+        return "ip saddr \(set) ip daddr \(set) accept comment \"group \(sanitize(group))\""
+    }
+
+    static func publishElements(_ m: Member) -> [String] {
+        m.ports.map { "\($0.hostIP) . \($0.proto) . \($0.hostPort) : \(m.ip) . \($0.containerPort)" }
+    }
+
+    /// `member` joining `net` as additions to the table `before` describes. `create` (rather
+    /// than `add`) fails where something is already there, so a table that is not what the
+    /// registry says makes the transaction fail, and nothing of it is applied.
+    static func joinScript(before: [Network], joined net: Network, member: Member) -> String {
+        let active = before.filter { !$0.members.isEmpty }
+        let target = "inet \(table)"
+        var s = ""
+        if active.isEmpty {
+            return "create table \(target)\n" + body([net])
+        }
+        let ports = publishElements(member).map { "create element \(target) publish { \($0) }\n" }.joined()
+        guard let old = active.first(where: { $0.name == net.name }) else {
+            // A network new to the table: its chain, sets and rules; the others are untouched.
+            let parts = Parts(net)
+            s += "create chain \(target) \(parts.chain)\n"
+            // (nft ignores elements given with a set made by a command: they are added apart.)
+            for g in Set(member.groups).sorted() {
+                s += "create set \(target) \(groupSetName(net, g)) { type ipv4_addr; }\n"
+                s += "create element \(target) \(groupSetName(net, g)) { \(member.ip) }\n"
+            }
+            s += parts.rules.map { "add rule \(target) \(parts.chain) \($0)\n" }.joined()
+            s += parts.forward.map { "add rule \(target) forward \($0)\n" }.joined()
+            s += parts.postrouting.map { "add rule \(target) postrouting \($0)\n" }.joined()
+            return s + ports
+        }
+        let chain = "net_" + hash(net.name)
+        let known = Set(old.members.values.flatMap(\.groups))
+        for g in Set(member.groups).sorted() {
+            if known.contains(g) {
+                s += "create element \(target) \(groupSetName(net, g)) { \(member.ip) }\n"
+            } else {
+                s += "create set \(target) \(groupSetName(net, g)) { type ipv4_addr; }\n"
+                s += "create element \(target) \(groupSetName(net, g)) { \(member.ip) }\n"
+                // Before the chain's final reject.
+                s += "insert rule \(target) \(chain) \(groupRule(net, g))\n"
+            }
+        }
+        return s + ports
     }
 
     static func sanitize(_ s: String) -> String { String(s.unicodeScalars.filter { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)) }.prefix(64)) }

@@ -43,11 +43,15 @@ struct NetworkTests {
             out += ((try? FileManager.default.contentsOfDirectory(atPath: leases)) ?? []).filter { $0.hasPrefix("198.") }.map { "lease \($0)" }
             let rules = try run("/usr/sbin/iptables", ["-S"]).stdout + (try run("/usr/sbin/iptables", ["-t", "nat", "-S"]).stdout)
             out += rules.split(separator: "\n").filter { $0.contains(subnet.replacingOccurrences(of: "/24", with: "")) }.map { "rule \($0)" }
-            // Our own table (iptables -S does not show inet tables): the subnet's rules and its
-            // members' addresses in the security-group sets.
+            // Our own table (iptables -S does not show inet tables): the subnet's rules, its
+            // members' addresses in the security-group sets and its published ports. Set and map
+            // elements are taken one by one: nft lists several on a line, other tests' too.
             let prefix = String(subnet.prefix { $0 != "/" }.dropLast())  // "198.19.7.0" -> "198.19.7."
             let table = (try? run("/usr/sbin/nft", ["list", "table", "inet", "fargate_run"]).stdout) ?? ""
-            out += table.split(separator: "\n").filter { $0.contains(prefix) }.map { "nft \($0.trimmingCharacters(in: .whitespaces))" }
+            let items = table.split(whereSeparator: { $0 == "\n" || $0 == "," }).map {
+                $0.replacingOccurrences(of: "elements = ", with: "").trimmingCharacters(in: CharacterSet(charactersIn: " \t{}"))
+            }
+            out += items.filter { $0.contains(prefix) }.map { "nft " + $0 }.sorted()
             for id in h.taskIds() where FileManager.default.fileExists(atPath: "/run/netns/fr-" + String(id.prefix(16))) {
                 out.append("netns of \(id)")
             }
@@ -64,7 +68,7 @@ struct NetworkTests {
               {"name": "web", "image": "IMAGE", "essential": false, "portMappings": [{"containerPort": \#(n.port)}],
                "command": ["sh", "-c", "trap 'exit 0' TERM; mkdir -p /www; echo page-\#(n.port) > /www/index.html; httpd -f -p \#(n.port) -h /www & wait"]},
               {"name": "client", "image": "IMAGE", "dependsOn": [{"containerName": "web", "condition": "START"}],
-               "command": ["sh", "-c", "for i in $(seq 1 50); do wget -q -O - http://127.0.0.1:\#(n.port)/ && break; sleep 0.1; done; ip=$(ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1); echo ip=$ip; wget -q -O - http://$ip:\#(n.port)/; hostname; cat /etc/hosts; sleep 3"]}]}
+               "command": ["sh", "-c", "for i in $(seq 1 50); do wget -q -O - http://127.0.0.1:\#(n.port)/ && break; sleep 0.1; done; ip=$(ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1); echo ip=$ip; wget -q -O - http://$ip:\#(n.port)/; hostname; echo env=$HOSTNAME; echo file=$(cat /etc/hostname); cat /etc/hosts; sleep 3"]}]}
             """#)
         let p = try n.h.background(n.args + ["--output", "json", t])
         defer { p.stop() }
@@ -83,6 +87,9 @@ struct NetworkTests {
         #expect(ip.hasPrefix(n.subnet.replacingOccurrences(of: "0/24", with: "")), "\(ip) in \(n.subnet)")
         let hostname = "ip-" + ip.replacingOccurrences(of: ".", with: "-") + ".ec2.internal"
         #expect(lines.contains(hostname))
+        // The container was cloned before the IP was known: its environment and /etc/hostname
+        // got the name all the same.
+        #expect(lines.contains("env=" + hostname) && lines.contains("file=" + hostname), "\(lines)")
         #expect(lines.contains("\(ip)\t\(hostname) ip-\(ip.replacingOccurrences(of: ".", with: "-"))"))
         // The description carries the ENI, the IP and the binding.
         let task = try firstTask(p.stdout)

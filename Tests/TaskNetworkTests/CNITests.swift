@@ -33,16 +33,44 @@ struct CNIConfigTests {
                                      members: ["a": web, "b": db, "c": batch])
         let s = HostPolicy.script([net])
         #expect(s.hasPrefix("add table inet fargate_run\ndelete table inet fargate_run\ntable inet fargate_run {"), "one transaction replaces the table")
-        #expect(s.contains("ip saddr { 198.19.0.2, 198.19.0.3 } ip daddr { 198.19.0.2, 198.19.0.3 } accept comment \"group default\""))
-        #expect(s.contains("ip saddr { 198.19.0.3, 198.19.0.4 } ip daddr { 198.19.0.3, 198.19.0.4 } accept comment \"group data\""))
+        let def = HostPolicy.groupSetName(net, "default"), data = HostPolicy.groupSetName(net, "data")
+        #expect(s.contains("set \(def) { type ipv4_addr; elements = { 198.19.0.2, 198.19.0.3 }; }"))
+        #expect(s.contains("set \(data) { type ipv4_addr; elements = { 198.19.0.3, 198.19.0.4 }; }"))
+        #expect(s.contains("ip saddr @\(def) ip daddr @\(def) accept comment \"group default\""))
+        #expect(s.contains("ip saddr @\(data) ip daddr @\(data) accept comment \"group data\""))
         #expect(s.contains("reject with icmp type port-unreachable"))
         #expect(s.contains("ip saddr 198.19.0.0/16 ip daddr 198.19.0.0/16 ct state established,related accept"), "groups are stateful")
-        #expect(s.contains("ip daddr 127.0.0.1 tcp dport 8080 dnat ip to 198.19.0.2:80"))
+        #expect(s.contains("elements = { 127.0.0.1 . tcp . 8080 : 198.19.0.2 . 80 }"))
+        #expect(s.contains("dnat ip to ip daddr . meta l4proto . th dport map @publish"))
         #expect(s.contains("ip saddr 198.19.0.0/16 ip daddr != 198.19.0.0/16 masquerade"))
         var noNat = net
         noNat.outboundNAT = false
         #expect(!HostPolicy.script([noNat]).contains("ip daddr != 198.19.0.0/16 masquerade"))
         #expect(HostPolicy.script([]) == "add table inet fargate_run\ndelete table inet fargate_run\n", "no member: no table")
+    }
+
+    @Test func aJoinIsAdditionsOnly() {
+        let t1 = HostPolicy.Member(ip: "198.19.0.2", groups: ["default"], ports: [])
+        let t2 = HostPolicy.Member(ip: "198.19.0.3", groups: ["default", "data"], ports: [PublishedPort(hostIP: "127.0.0.1", hostPort: 5353, containerPort: 53, proto: "udp")])
+        var a = HostPolicy.Network(name: "fargate-run-fr0", subnet: "198.19.0.0/16", bridge: "fr0", outboundNAT: true, members: ["t1": t1])
+        let first = HostPolicy.joinScript(before: [], joined: a, member: t1)
+        #expect(first.hasPrefix("create table inet fargate_run\ntable inet fargate_run {"), "no table yet: made whole, refused if one is there")
+        let before = [a]
+        a.members["t2"] = t2
+        let second = HostPolicy.joinScript(before: before, joined: a, member: t2)
+        #expect(second == """
+            create set inet fargate_run \(HostPolicy.groupSetName(a, "data")) { type ipv4_addr; }
+            create element inet fargate_run \(HostPolicy.groupSetName(a, "data")) { 198.19.0.3 }
+            insert rule inet fargate_run net_\(HostPolicy.hash(a.name)) \(HostPolicy.groupRule(a, "data"))
+            create element inet fargate_run \(HostPolicy.groupSetName(a, "default")) { 198.19.0.3 }
+            create element inet fargate_run publish { 127.0.0.1 . udp . 5353 : 198.19.0.3 . 53 }
+
+            """)
+        let b = HostPolicy.Network(name: "other", subnet: "198.20.0.0/16", bridge: "fr1", outboundNAT: false, members: ["t3": t1])
+        let third = HostPolicy.joinScript(before: [a], joined: b, member: t1)
+        #expect(third.hasPrefix("create chain inet fargate_run net_\(HostPolicy.hash("other"))\n"))
+        #expect(third.contains("add rule inet fargate_run forward ip saddr 198.20.0.0/16 ip daddr 198.20.0.0/16 jump net_"))
+        for script in [first, second, third] { #expect(!script.contains("delete") && !script.contains("flush"), "\(script)") }
     }
 
     @Test func subnetsAsAddressRanges() throws {

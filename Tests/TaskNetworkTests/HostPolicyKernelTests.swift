@@ -18,6 +18,10 @@ struct HostPolicyKernelTests {
         #expect(r.status == 0, "nft: \(r.stderrText)\n\(script)")
     }
 
+    func attempt(_ script: String) throws -> Int32 {
+        try Subprocess.run("/usr/sbin/ip", ["netns", "exec", name, "/usr/sbin/nft", "-f", "-"], environment: [], stdin: Array(script.utf8)).status
+    }
+
     func listing() throws -> String {
         try run("/usr/sbin/ip", ["netns", "exec", name, "/usr/sbin/nft", "list", "table", "inet", "fargate_run"]).stdout
     }
@@ -36,7 +40,7 @@ struct HostPolicyKernelTests {
         try nft(HostPolicy.script([a, b]))
         let both = try listing()
         #expect(both.contains("198.19.0.2") && both.contains("198.20.0.2"), "\(both)")
-        #expect(both.contains("dnat ip to 198.19.0.2:80"), "\(both)")
+        #expect(both.contains("127.0.0.1 . tcp . 8080 : 198.19.0.2 . 80"), "\(both)")
         // The net's chain: its lines up to the one closing it.
         let lines = both.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
         let start = try #require(lines.firstIndex(of: "chain net_" + HostPolicy.hash("net-a") + " {"))
@@ -51,5 +55,38 @@ struct HostPolicyKernelTests {
         #expect(after.contains("198.19.0.3"), "\(after)")
         try nft(HostPolicy.script([]))
         #expect(try run("/usr/sbin/ip", ["netns", "exec", name, "/usr/sbin/nft", "list", "tables"]).stdout.isEmpty, "no member, no table")
+    }
+
+    /// Joins made of additions give the table a rebuild would (order aside), and one applied
+    /// to a table that is not what the registry says is refused whole.
+    @Test func joinsAddToTheTableAndAStaleTableIsRefused() throws {
+        let ns = try NetworkNamespace.create(name: name)
+        defer { try? ns.remove() }
+        let t1 = HostPolicy.Member(ip: "198.19.0.2", groups: ["default"], ports: [PublishedPort(hostIP: "127.0.0.1", hostPort: 8080, containerPort: 80, proto: "tcp")])
+        let t2 = HostPolicy.Member(ip: "198.19.0.3", groups: ["default", "data"], ports: [PublishedPort(hostIP: "127.0.0.1", hostPort: 5353, containerPort: 53, proto: "udp")])
+        let t3 = HostPolicy.Member(ip: "198.20.0.2", groups: ["default"], ports: [])
+        var a = HostPolicy.Network(name: "net-a", subnet: "198.19.0.0/16", bridge: "x", outboundNAT: true, members: ["t1": t1])
+        try nft(HostPolicy.joinScript(before: [], joined: a, member: t1))
+        let alone = try listing()
+        let beforeT2 = [a]
+        a.members["t2"] = t2
+        try nft(HostPolicy.joinScript(before: beforeT2, joined: a, member: t2))
+        let b = HostPolicy.Network(name: "net-b", subnet: "198.20.0.0/16", bridge: "y", outboundNAT: false, members: ["t3": t3])
+        try nft(HostPolicy.joinScript(before: [a], joined: b, member: t3))
+        let joined = try listing()
+        // Tokens, so that rule and element order do not count.
+        func tokens(_ s: String) -> [String] { s.split(whereSeparator: { " \n\t,{}".contains($0) }).map(String.init).sorted() }
+        // The same join again finds its element there: refused, nothing of it applied.
+        #expect(try attempt(HostPolicy.joinScript(before: beforeT2, joined: a, member: t2)) != 0)
+        #expect(try listing() == joined)
+        // A first member's script finds a table there: refused.
+        #expect(try attempt(HostPolicy.joinScript(before: [], joined: a, member: t1)) != 0)
+        try nft(HostPolicy.script([a, b]))
+        let rebuilt = try listing()
+        #expect(tokens(rebuilt) == tokens(joined), "additions: \(joined)\nrebuilt: \(rebuilt)")
+        a.members["t2"] = nil
+        try nft(HostPolicy.script([a]))
+        let left = try listing()
+        #expect(tokens(left) == tokens(alone), "back to the first member alone: \(left)")
     }
 }
