@@ -150,6 +150,9 @@ public actor TaskRunner {
     var pauseCgroup: Cgroup?
     /// fargate-init in a sealed memfd, made once when a container or the pause process needs it.
     var initExecutable: SealedExecutable?
+    /// A state-file write is pending (`publish`); none is once the last state is written.
+    var stateWriteScheduled = false
+    var stateFinal = false
 
     public init(plan: TaskPlan, config: RunConfiguration, sink: any LogSink, observer: any TaskObserver, logger: Logger? = nil) {
         self.plan = plan
@@ -202,7 +205,7 @@ public actor TaskRunner {
         do {
             // The task's directory first: the state file written next lives in it.
             try FileSystem.makeDirectories(config.root.logDirectory(taskId), mode: 0o700)
-            publish()
+            publishNow()
             try FileSystem.writeAtomically(config.root.activeDirectory + "/" + taskId, [], durable: false)
             pump = try LogPump(sink: sink)
             mark("start")
@@ -240,7 +243,7 @@ public actor TaskRunner {
         // Each resource is recorded in the state file before it is made, so that `gc` can find
         // it if this process dies in between.
         taskCgroup = Cgroup(existing: host, relativePath: "fargate-run-\(taskId)")
-        publish()
+        publishNow()
         taskCgroup = try Cgroup.create(host: host, relativePath: "fargate-run-\(taskId)",
                                        limits: ResourceLimits(cpuQuota: cpuQuota, memoryMax: Int64(plan.size.memory) << 20,
                                                               noSwap: true, pidsMax: config.pidsLimit,
@@ -249,7 +252,7 @@ public actor TaskRunner {
         mark("task cgroup")
         let ns = NetworkNamespace(name: "fr-" + String(taskId.prefix(16)))
         network = ns
-        publish()
+        publishNow()
         network = try NetworkNamespace.create(name: ns.name)
         mark("netns")
         let ports = config.publishPorts ? try publishedPorts() : []
@@ -287,7 +290,7 @@ public actor TaskRunner {
             let result = await attaching.value
             self.attaching = nil
             attachment = try result.get()
-            publish()
+            publishNow()
             try writeNameFiles()
         }
         if plan.sharedPidNamespace { try startPause() }
@@ -886,7 +889,7 @@ public actor TaskRunner {
             // The task failed before its network was attached: it is torn down all the same.
             if case .success(let a) = await attaching.value { attachment = a }
             self.attaching = nil
-            publish()
+            publishNow()
         }
         // The network's teardown waits mostly on the kernel (RCU grace periods in the nft
         // commit and the veth's removal): cgroups and directories go meanwhile.
@@ -934,7 +937,8 @@ public actor TaskRunner {
                 if failure == nil { failure = "\(error)" }
             }
         }
-        publish()
+        publishNow()
+        stateFinal = true
         unlink(config.root.activeDirectory + "/" + taskId)
         mark("billed")
     }
@@ -955,8 +959,44 @@ public actor TaskRunner {
         publish()
     }
 
-    /// Updates the task description (and its file in the state root) and tells the observer.
+    /// Updates the task description, tells the observer, and has the state file rewritten
+    /// once the current stretch of work yields: the several status changes of a start become
+    /// one write (each write is a JSON encoding and a new file renamed into place).
     func publish() {
+        describe()
+        observer.statusChanged(task)
+        guard !stateWriteScheduled, !stateFinal else { return }
+        stateWriteScheduled = true
+        Task {
+            // publishNow may have written it meanwhile.
+            if self.stateWriteScheduled && !self.stateFinal { self.writeStateFile() }
+        }
+    }
+
+    /// As `publish`, with the state file written before it returns: what must be on disk
+    /// before a resource is made (so `fargate-run gc` finds it should this process die), and
+    /// the task's last state.
+    func publishNow() {
+        describe()
+        observer.statusChanged(task)
+        writeStateFile()
+    }
+
+    func writeStateFile() {
+        stateWriteScheduled = false
+        let state = TaskState(task: task, pids: Dictionary(uniqueKeysWithValues: containers.compactMap { c in c.process.map { (c.plan.name, $0.pid) } }),
+                              networkNamespace: network?.path, cgroupDirectories: taskCgroup?.directories ?? [], ownerPid: getpid(),
+                              owner: TaskRunner.owner, network: attachment, billing: billingInfo,
+                              containerDirectories: containers.map(\.directory),
+                              layers: Array(Set(containers.flatMap { $0.image?.layers ?? [] })).sorted())
+        if let data = try? TaskState.encoder.encode(state) {
+            // A status file: atomic, but not worth an fsync on every transition.
+            try? FileSystem.writeAtomically(config.root.taskDirectory(taskId) + "/state.json", Array(data), durable: false)
+        }
+    }
+
+    /// The ECS description of the task from what is known now.
+    func describe() {
         if let a = attachment {
             let eni = "eni-" + String(taskId.prefix(17))
             task.attachments = [ECS.Attachment(id: String(taskId.prefix(8)) + "-" + String(taskId.dropFirst(8).prefix(4)) + "-eni",
@@ -992,16 +1032,6 @@ public actor TaskRunner {
                 if !bindings.isEmpty { task.containers![i].networkBindings = bindings }
             }
         }
-        let state = TaskState(task: task, pids: Dictionary(uniqueKeysWithValues: containers.compactMap { c in c.process.map { (c.plan.name, $0.pid) } }),
-                              networkNamespace: network?.path, cgroupDirectories: taskCgroup?.directories ?? [], ownerPid: getpid(),
-                              owner: TaskRunner.owner, network: attachment, billing: billingInfo,
-                              containerDirectories: containers.map(\.directory),
-                              layers: Array(Set(containers.flatMap { $0.image?.layers ?? [] })).sorted())
-        if let data = try? TaskState.encoder.encode(state) {
-            // A status file: atomic, but not worth an fsync on every transition.
-            try? FileSystem.writeAtomically(config.root.taskDirectory(taskId) + "/state.json", Array(data), durable: false)
-        }
-        observer.statusChanged(task)
     }
 
     nonisolated func mark(_ what: String) { PhaseTiming.mark(what) }
