@@ -52,6 +52,12 @@ _Static_assert(FR_O_PATH == O_PATH && FR_AT_EMPTY_PATH == AT_EMPTY_PATH && FR_RE
 #define FR_PATH_MAX 4096
 #define FR_STACK_SIZE (512 * 1024)
 #define FR_HOSTNAME_MAX 64  /* HOST_NAME_MAX */
+#define FR_CLONE_INTO_CGROUP 0x200000000ULL
+
+/// struct clone_args of <linux/sched.h> (v2, Linux 5.7), which cannot be included with <sched.h>.
+struct fr_clone_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers that allocate nothing.
@@ -665,7 +671,7 @@ static int fr_enter_child(const struct fr_container_spec *s) {
     _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 
-pid_t fr_spawn(const struct fr_container_spec *spec, int *pidfd_out) {
+pid_t fr_spawn(const struct fr_container_spec *spec, int *pidfd_out, int *in_cgroup_out) {
     void *stack = mmap(NULL, FR_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) return -1;
     // Joining a shared pid namespace: setns(CLONE_NEWPID) changes only where this thread's
@@ -685,8 +691,25 @@ pid_t fr_spawn(const struct fr_container_spec *spec, int *pidfd_out) {
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     int pidfd = -1;
-    pid_t pid = clone(fr_child, (char *)stack + FR_STACK_SIZE, spec->clone_flags | CLONE_PIDFD | SIGCHLD,
-                      (void *)spec, &pidfd);
+    pid_t pid = -1;
+    *in_cgroup_out = 0;
+    if (spec->cgroup_fd >= 0) {
+        // Without CLONE_VM and without a stack of its own the child runs on a copy of ours,
+        // as after fork(); the raw system call runs none of glibc's fork handlers.
+        struct fr_clone_args args;
+        memset(&args, 0, sizeof args);
+        args.flags = (uint64_t)(unsigned)spec->clone_flags | CLONE_PIDFD | FR_CLONE_INTO_CGROUP;
+        args.pidfd = (uint64_t)(uintptr_t)&pidfd;
+        args.exit_signal = SIGCHLD;
+        args.cgroup = (uint64_t)spec->cgroup_fd;
+        pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+        if (pid == 0) _exit(fr_child((void *)spec));
+        if (pid > 0) *in_cgroup_out = 1;
+        // An old kernel (ENOSYS, E2BIG) or a cgroup that takes no processes: clone() below,
+        // and the caller migrates the child.
+    }
+    if (pid < 0)
+        pid = clone(fr_child, (char *)stack + FR_STACK_SIZE, spec->clone_flags | CLONE_PIDFD | SIGCHLD, (void *)spec, &pidfd);
     int saved = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (own_pidns >= 0) {

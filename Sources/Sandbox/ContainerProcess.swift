@@ -31,9 +31,14 @@ public final class ContainerProcess: Sendable {
     let pidfd: Int32
     private let state = Mutex<(status: TerminationStatus?, waiters: [CheckedContinuation<TerminationStatus, Never>])>((nil, []))
 
-    init(pid: pid_t, pidfd: Int32) {
+    /// Whether it was created in its cgroup (cgroup v2, CLONE_INTO_CGROUP) rather than moved
+    /// there before it ran its own code (v1, or a kernel without it).
+    public let createdInCgroup: Bool
+
+    init(pid: pid_t, pidfd: Int32, createdInCgroup: Bool = false) {
         self.pid = pid
         self.pidfd = pidfd
+        self.createdInCgroup = createdInCgroup
         // One blocked thread per container waits for its exit; a task has at most ten.
         let fd = pidfd
         Thread.detachNewThread { [self] in
@@ -232,16 +237,23 @@ public enum ContainerLauncher {
             c.seccomp_len = UInt16(prog.count)
         }
 
-        var pidfd: Int32 = -1
-        let pid = withUnsafePointer(to: &c) { fr_spawn($0, &pidfd) }
+        // cgroup v2: the child is created in its cgroup, not migrated there after.
+        c.cgroup_fd = -1
+        if let cgroup, cgroup.host.version == .v2 {
+            c.cgroup_fd = open(cgroup.directories[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        }
+        defer { if c.cgroup_fd >= 0 { close(c.cgroup_fd) } }
+
+        var pidfd: Int32 = -1, inCgroup: Int32 = 0
+        let pid = withUnsafePointer(to: &c) { fr_spawn($0, &pidfd, &inCgroup) }
         let spawnErrno = errno
         close(sync[0])
         close(errp[1])
         guard pid > 0 else { throw SandboxError.system(SystemError("clone", errno: spawnErrno)) }
-        let process = ContainerProcess(pid: pid, pidfd: pidfd)
+        let process = ContainerProcess(pid: pid, pidfd: pidfd, createdInCgroup: inCgroup != 0)
 
         do {
-            try cgroup?.add(pid: pid)
+            if inCgroup == 0 { try cgroup?.add(pid: pid) }
         } catch {
             process.signal(SIGKILL)
             throw error

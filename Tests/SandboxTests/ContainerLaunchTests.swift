@@ -70,6 +70,46 @@ struct ContainerLaunchTests {
         }
     }
 
+    /// A prepared container is in its cgroup (created there on v2) and runs nothing until it
+    /// is started; the hostname given at the start replaces the spec's, in the environment too.
+    @Test func aPreparedContainerWaitsInItsCgroupForItsStart() async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        var (spec, cg) = try busyboxSpec(tmp, ["sh", "-c", "hostname; echo $HOSTNAME"])
+        defer { try? cg.remove() }
+        spec.environment.append("HOSTNAME=box")
+        var outp: [Int32] = [0, 0]
+        #expect(pipe(&outp) == 0)
+        let prepared = try ContainerLauncher.prepare(spec, cgroup: cg, stdout: outp[1], stderr: outp[1])
+        close(outp[1])
+        let pid = prepared.process.pid
+        #expect(cg.processes().contains(pid), "in its cgroup before it runs")
+        #expect(prepared.process.createdInCgroup == (cg.host.version == .v2), "v2 creates it there, v1 moves it")
+        var quiet = pollfd(fd: outp[0], events: Int16(POLLIN), revents: 0)
+        #expect(poll(&quiet, 1, 300) == 0, "nothing of the command ran before the start")
+        let process = try prepared.start(hostname: "ip-198-19-0-9.ec2.internal")
+        let out = FileHandle(fileDescriptor: outp[0], closeOnDealloc: true).readDataToEndOfFile()
+        #expect(await process.wait().code == 0)
+        #expect(String(decoding: out, as: UTF8.self) == "ip-198-19-0-9.ec2.internal\nip-198-19-0-9.ec2.internal\n")
+    }
+
+    /// An abandoned prepared container is killed before it ran anything, and leaves nothing.
+    @Test func anAbandonedPreparedContainerIsKilledUnrun() async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let marker = tmp.path + "/upper/ran"
+        let (spec, cg) = try busyboxSpec(tmp, ["sh", "-c", "touch /ran"])
+        defer { try? cg.remove() }
+        let devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)
+        defer { close(devnull) }
+        let prepared = try ContainerLauncher.prepare(spec, cgroup: cg, stdout: devnull, stderr: devnull)
+        prepared.abandon()
+        #expect(await prepared.process.wait() == TerminationStatus(exited: false, value: SIGKILL))
+        #expect(!FileSystem.exists(marker), "the command never ran")
+        #expect(mountsContaining(tmp.path).isEmpty)
+        #expect(throws: SandboxError.self) { _ = try prepared.start() }
+    }
+
     /// `exec` into a running container: its root, namespaces and cgroup, with the spec's user
     /// and capabilities, and a pid inside the container's pid namespace.
     @Test func execJoinsARunningContainer() async throws {

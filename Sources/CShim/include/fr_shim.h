@@ -91,6 +91,9 @@ struct fr_container_spec {
     /// (overriding `hostname` and HOSTNAME= in envp), and closes its end
     int sync_fd;
     int err_fd;               ///< write end (CLOEXEC): a struct fr_spawn_error on failure, EOF on exec
+    /// >= 0: a cgroup v2 directory the child is created in (clone3 CLONE_INTO_CGROUP, Linux
+    /// 5.7): no migration afterwards, so no RCU grace period. -1: the parent migrates it.
+    int cgroup_fd;
 
     const char *rootfs;       ///< host path of the directory that becomes "/"
     const char *overlay_data; ///< overlay mount options for rootfs, or NULL to bind rootfs to itself
@@ -158,7 +161,10 @@ int fr_device_filter_attach(int cgroup_fd, const struct fr_device_rule *rules, s
 
 /// clone() a container init with `spec`. Returns the child's pid, or -1 with errno set.
 /// `*pidfd_out` receives a pidfd (CLONE_PIDFD, CLOEXEC) for race-free waiting and signalling.
-pid_t fr_spawn(const struct fr_container_spec *spec, int *pidfd_out);
+/// Clones the container process. *in_cgroup_out is 1 when it was created in spec->cgroup_fd,
+/// 0 when the caller must still move it into its cgroup (no cgroup_fd, or a kernel or cgroup
+/// that refuses CLONE_INTO_CGROUP).
+pid_t fr_spawn(const struct fr_container_spec *spec, int *pidfd_out, int *in_cgroup_out);
 
 /// Create a network namespace and bind-mount it at `path` (which must exist as an empty file),
 /// with loopback up. Runs in a short-lived child so no thread of ours changes namespace.
