@@ -74,8 +74,8 @@ public protocol TaskObserver: Sendable {
 }
 
 /// Runs one task through the ECS lifecycle:
-/// PROVISIONING (cgroup, network namespace) → PENDING (images) → ACTIVATING (containers, in
-/// dependency order) → RUNNING → DEACTIVATING → STOPPING (reverse dependency order, stop signal
+/// PROVISIONING (cgroup, network namespace, the network attached) → PENDING (images) →
+/// ACTIVATING (containers, in dependency order) → RUNNING → DEACTIVATING → STOPPING (reverse dependency order, stop signal
 /// then SIGKILL after stopTimeout) → DEPROVISIONING (everything removed) → STOPPED, billed.
 public actor TaskRunner {
     enum Event: Sendable {
@@ -290,6 +290,7 @@ public actor TaskRunner {
             let result = await attaching.value
             self.attaching = nil
             attachment = try result.get()
+            if task.lastStatus == "PROVISIONING" { task.lastStatus = "PENDING" }
             publishNow()
             try writeNameFiles()
         }
@@ -408,7 +409,9 @@ public actor TaskRunner {
 
     /// Pulls (or imports) every distinct image of the task at once, as Fargate does.
     func pullImages() async throws {
-        setStatus("PENDING")
+        // The images are resolved while the network attaches (as the container processes
+        // are made ready); the task reports PENDING once PROVISIONING is over, as on ECS.
+        if attaching == nil { setStatus("PENDING") }
         let start = Date()
         task.pullStartedAt = ECS.Timestamp(start)
         let marker = OpenTask(taskArn: taskArn, family: plan.family, billingStartMicros: Billing.micros(start), pid: getpid())

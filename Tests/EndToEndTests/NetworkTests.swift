@@ -169,6 +169,28 @@ struct NetworkTests {
         #expect(n.h.taskIds().count == 20)
     }
 
+    /// The network attaches while images are resolved and containers made ready, but the task
+    /// still reports ECS's order: PENDING only once PROVISIONING (the ENI) is over.
+    @Test func statusesFollowECSOrderWhileTheNetworkAttachesInParallel() throws {
+        let n = try Net()
+        defer { n.cleanup() }
+        let t = try n.h.task(#"{"family": "order", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["true"]}]}"#)
+        // Phase marks and status lines share stderr, in the order they happened.
+        let r = try run("/usr/bin/env", ["FARGATE_RUN_TIMING=1", fargateRunBinary] + n.h.withRoot(n.args + [t]))
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stderr.split(separator: "\n")
+        let attached = lines.firstIndex { $0.hasSuffix("ms network attached") }
+        let pending = lines.firstIndex { $0.hasSuffix(" PENDING") }
+        #expect(attached != nil && pending != nil && attached! < pending!, "PENDING after the network is attached: \(r.stderr)")
+        let order = ["PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING", "DEPROVISIONING", "STOPPED"]
+        let seen = r.stderr.split(separator: "\n").compactMap { line -> String? in
+            let words = line.split(separator: " ")
+            guard words.count >= 4, words[1] == "task" else { return nil }
+            return order.contains(String(words[3])) ? String(words[3]) : nil
+        }
+        #expect(seen == order, "\(r.stderr)")
+    }
+
     @Test func afterSIGKILLgcRemovesTheDeadTasksNetwork() throws {
         let n = try Net()
         defer { n.cleanup() }
