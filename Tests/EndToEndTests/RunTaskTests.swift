@@ -129,6 +129,22 @@ struct RunTaskTests {
         #expect(log == "<h1>hello from the web container</h1>\n", "output is kept in per-task log files")
     }
 
+    @Test func badNetworkFlagsNameTheFlagAndStartNothing() throws {
+        let h = try Harness()
+        defer { h.cleanup() }
+        let t = try h.task(#"{"family": "flags", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["true"]}]}"#)
+        for (flag, value, message) in [("--subnet", "10.0.0.0/33", "is not an IPv4 CIDR"), ("--subnet", "10.0.0/8", "is not an IPv4 CIDR"),
+                                       ("--subnet", "10.0.0.999/8", "is not an IPv4 CIDR"), ("--publish-address", "1.2.3.256", "is not an IPv4 address"),
+                                       ("--publish-address", "localhost", "is not an IPv4 address"), ("--bridge", "bad/name", "is not an interface name"),
+                                       ("--bridge", "abcdefghijklmnop", "is not an interface name")] {
+            let r = try h.fargateRun([flag, value, t])
+            #expect(r.status == 64, "\(flag) \(value): \(r.stderr)")
+            #expect(r.stderr.contains("\(flag) \"\(value)\" \(message)"), "\(r.stderr)")
+        }
+        #expect(h.taskIds().isEmpty, "nothing started")
+        #expect(try h.fargateRun(["--subnet", "198.18.250.0/24", "--publish-address", "127.0.0.2", "--bridge", "fr-t.1_x", "--network", "none", t]).status == 0)
+    }
+
     @Test func textOutputPrefixesEachLineWithTheContainerName() throws {
         let h = try Harness()
         defer { h.cleanup() }
