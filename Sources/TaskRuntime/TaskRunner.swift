@@ -203,13 +203,18 @@ public actor TaskRunner {
         }
 
         do {
-            // The task's directory first: the state file written next lives in it.
+            // The task's directory first: the state file written next lives in it. The state
+            // names the cgroup and namespace provision() makes before they exist, so that
+            // `gc` finds them should this process die in between (it skips what is not there).
             try FileSystem.makeDirectories(config.root.logDirectory(taskId), mode: 0o700)
+            let host = try CgroupHost.probe(parent: config.cgroupParent)
+            taskCgroup = Cgroup(existing: host, relativePath: "fargate-run-\(taskId)")
+            network = NetworkNamespace(name: "fr-" + String(taskId.prefix(16)))
             publishNow()
             try FileSystem.writeAtomically(config.root.activeDirectory + "/" + taskId, [], durable: false)
             pump = try LogPump(sink: sink)
             mark("start")
-            try provision()
+            try provision(host: host)
             mark("provisioned")
             try await pullImages()
             try seedVolumes()
@@ -237,23 +242,18 @@ public actor TaskRunner {
 
     // MARK: Phases
 
-    func provision() throws {
-        let host = try CgroupHost.probe(parent: config.cgroupParent)
+    /// Makes the task's cgroup and network namespace (both already named in the state file)
+    /// and, on awsvpc, starts attaching the network.
+    func provision(host: CgroupHost) throws {
         let cpuQuota = Int64(plan.size.cpu) * 100_000 / 1024
-        // Each resource is recorded in the state file before it is made, so that `gc` can find
-        // it if this process dies in between.
-        taskCgroup = Cgroup(existing: host, relativePath: "fargate-run-\(taskId)")
-        publishNow()
         taskCgroup = try Cgroup.create(host: host, relativePath: "fargate-run-\(taskId)",
                                        limits: ResourceLimits(cpuQuota: cpuQuota, memoryMax: Int64(plan.size.memory) << 20,
                                                               noSwap: true, pidsMax: config.pidsLimit,
                                                               devices: DeviceRule.containerDefault),
                                        delegateControllers: true)
         mark("task cgroup")
-        let ns = NetworkNamespace(name: "fr-" + String(taskId.prefix(16)))
+        let ns = try NetworkNamespace.create(name: "fr-" + String(taskId.prefix(16)))
         network = ns
-        publishNow()
-        network = try NetworkNamespace.create(name: ns.name)
         mark("netns")
         let ports = config.publishPorts ? try publishedPorts() : []
         if config.network.mode == .awsvpc {
