@@ -911,13 +911,21 @@ public actor TaskRunner {
             do { try cg.remove() } catch { observer.warning("removing cgroup \(cg.paths[0]): \(error)") }
         }
         mark("cgroups removed")
-        for c in containers {
-            do { try FileSystem.removeTree(c.directory) } catch { observer.warning("removing \(c.directory): \(error)") }
+        // Directories go on a thread of their own, meanwhile the network and the ledger's
+        // durable write (an fsync) finish.
+        let directories = containers.map(\.directory), taskDirectory = config.root.taskDirectory(taskId)
+        let removing = Task {
+            await onOwnThread { () -> [String] in
+                var problems: [String] = []
+                for d in directories {
+                    do { try FileSystem.removeTree(d) } catch { problems.append("removing \(d): \(error)") }
+                }
+                try? FileSystem.removeTree(taskDirectory + "/containers")
+                // Task volumes end with the task, as bind mounts do on Fargate (EFS ones stay).
+                do { try FileSystem.removeTree(taskDirectory + "/volumes") } catch { problems.append("removing task volumes: \(error)") }
+                return problems
+            }
         }
-        try? FileSystem.removeTree(config.root.taskDirectory(taskId) + "/containers")
-        // Task volumes end with the task, as bind mounts do on Fargate (EFS ones stay).
-        do { try FileSystem.removeTree(config.root.taskDirectory(taskId) + "/volumes") } catch { observer.warning("removing task volumes: \(error)") }
-        mark("directories removed")
         if let detaching {
             for problem in await detaching.value { observer.warning("network teardown: \(problem)") }
             mark("network detached")
@@ -929,7 +937,6 @@ public actor TaskRunner {
         let end = Date()
         task.stoppedAt = ECS.Timestamp(end)
         if task.executionStoppedAt == nil { task.executionStoppedAt = ECS.Timestamp(end) }
-        setStatus("STOPPED")
         if let ledgerOpening, let start = task.pullStartedAt?.date {
             do {
                 let ledger = try await ledgerOpening.value
@@ -940,6 +947,10 @@ public actor TaskRunner {
                 if failure == nil { failure = "\(error)" }
             }
         }
+        for problem in await removing.value { observer.warning(problem) }
+        mark("directories removed")
+        // STOPPED once nothing of the task is left but its logs and state.
+        task.lastStatus = "STOPPED"
         publishNow()
         stateFinal = true
         unlink(config.root.activeDirectory + "/" + taskId)
