@@ -313,10 +313,7 @@ public final class PreparedContainer: Sendable {
     ///
     /// - Throws: `SandboxError.spawn` naming the step that failed after the go.
     public func start(hostname: String? = nil) throws -> ContainerProcess {
-        let (syncWrite, errRead) = fds.withLock { f in
-            defer { f = (-1, -1) }
-            return f
-        }
+        let (syncWrite, errRead) = takeFds()
         guard syncWrite >= 0 else { throw SandboxError.invalidSpec("container process \(process.pid) was already started or abandoned") }
         defer { close(errRead) }
         var message: [UInt8] = [1]
@@ -324,7 +321,7 @@ public final class PreparedContainer: Sendable {
             guard hostname.utf8.count <= 64, !hostname.utf8.contains(0) else {
                 close(syncWrite)
                 process.signal(SIGKILL)
-                throw SandboxError.invalidSpec("hostname \"\(hostname)\" is longer than the kernel's 64 bytes")
+                throw SandboxError.invalidSpec("hostname \"\(hostname)\" is not a hostname: over the kernel's 64 bytes, or with a NUL")
             }
             message += Array(hostname.utf8)
         }
@@ -356,14 +353,19 @@ public final class PreparedContainer: Sendable {
 
     /// Kills the process before it ran anything of its own (the task failed to start).
     public func abandon() {
-        let (syncWrite, errRead) = fds.withLock { f in
-            defer { f = (-1, -1) }
-            return f
-        }
+        let (syncWrite, errRead) = takeFds()
         guard syncWrite >= 0 else { return }
         process.signal(SIGKILL)
         close(syncWrite)
         close(errRead)
+    }
+
+    /// The pipe ends, once: whoever takes them starts or abandons the process.
+    private func takeFds() -> (sync: Int32, err: Int32) {
+        fds.withLock { f in
+            defer { f = (-1, -1) }
+            return f
+        }
     }
 
     deinit { abandon() }

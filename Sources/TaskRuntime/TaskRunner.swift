@@ -75,8 +75,9 @@ public protocol TaskObserver: Sendable {
 
 /// Runs one task through the ECS lifecycle:
 /// PROVISIONING (cgroup, network namespace, the network attached) → PENDING (images) →
-/// ACTIVATING (containers, in dependency order) → RUNNING → DEACTIVATING → STOPPING (reverse dependency order, stop signal
-/// then SIGKILL after stopTimeout) → DEPROVISIONING (everything removed) → STOPPED, billed.
+/// ACTIVATING (containers, in dependency order) → RUNNING → DEACTIVATING → STOPPING (reverse
+/// dependency order, stop signal then SIGKILL after stopTimeout) → DEPROVISIONING (everything
+/// removed) → STOPPED, billed.
 public actor TaskRunner {
     enum Event: Sendable {
         case exited(String, TerminationStatus)

@@ -159,11 +159,11 @@ struct fr_device_rule {
 /// cgroup (BPF_F_ALLOW_MULTI). On failure -1 with errno set; the verifier's log, if any, in `log`.
 int fr_device_filter_attach(int cgroup_fd, const struct fr_device_rule *rules, size_t nrules, char *log, size_t loglen);
 
-/// clone() a container init with `spec`. Returns the child's pid, or -1 with errno set.
+/// Clones a container init with `spec`. Returns the child's pid, or -1 with errno set.
 /// `*pidfd_out` receives a pidfd (CLONE_PIDFD, CLOEXEC) for race-free waiting and signalling.
-/// Clones the container process. *in_cgroup_out is 1 when it was created in spec->cgroup_fd,
-/// 0 when the caller must still move it into its cgroup (no cgroup_fd, or a kernel or cgroup
-/// that refuses CLONE_INTO_CGROUP).
+/// `*in_cgroup_out` is 1 when the child was created in spec->cgroup_fd, 0 when the caller must
+/// still move it into its cgroup (no cgroup_fd, or a kernel or cgroup that refuses
+/// CLONE_INTO_CGROUP).
 pid_t fr_spawn(const struct fr_container_spec *spec, int *pidfd_out, int *in_cgroup_out);
 
 /// Create a network namespace and bind-mount it at `path` (which must exist as an empty file),
