@@ -19,7 +19,7 @@ cleanup() {
   for p in "${pids[@]+"${pids[@]}"}"; do kill -INT "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   ip link del "$bridge" 2>/dev/null || true
-  rm -rf "$work"
+  rm -rf "/run/fargate-run/ipam/fargate-run-$bridge" "$work"
 }
 trap cleanup EXIT
 "$here/rootfs-tools/build-busybox-image.sh" "$work/img" >/dev/null

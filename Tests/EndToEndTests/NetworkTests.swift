@@ -32,6 +32,9 @@ struct NetworkTests {
 
         func cleanup() {
             _ = try? run("/usr/sbin/ip", ["link", "del", bridge])
+            // host-local's bookkeeping for the network (its last address, its lock) goes with
+            // the bridge; the default network keeps both, as Docker keeps docker0.
+            try? FileManager.default.removeItem(atPath: "/run/fargate-run/ipam/fargate-run-" + bridge)
             h.cleanup()
         }
 
