@@ -138,8 +138,10 @@ public actor TaskRunner {
     /// /etc/hosts, /etc/resolv.conf and /etc/hostname of every container.
     var nameFiles: [ContainerSpec.Mount] = []
     /// Opening the ledger and committing the open-task marker (an fdatasync) runs beside the
-    /// pull and the container starts; it must only finish before the bill is written.
-    var ledgerOpening: Task<Ledger, any Error>?
+    /// pull and the container starts; it must only finish before the bill is written. nil in
+    /// the task when its network never attached: it did not leave PROVISIONING and is not
+    /// billed (its images were resolved meanwhile, but on ECS the pull comes after).
+    var ledgerOpening: Task<Ledger?, any Error>?
     var stopping = false
     var stopCode: String?
     /// Essential containers in the order they stopped.
@@ -417,7 +419,9 @@ public actor TaskRunner {
         task.pullStartedAt = ECS.Timestamp(start)
         let marker = OpenTask(taskArn: taskArn, family: plan.family, billingStartMicros: Billing.micros(start), pid: getpid())
         let path = config.root.ledgerPath
+        let provisioning = attaching
         ledgerOpening = Task.detached {
+            if let provisioning, case .failure = await provisioning.value { return nil }
             let ledger = try Ledger(path: path)
             try ledger.open(marker)
             return ledger
@@ -940,9 +944,9 @@ public actor TaskRunner {
         if task.executionStoppedAt == nil { task.executionStoppedAt = ECS.Timestamp(end) }
         if let ledgerOpening, let start = task.pullStartedAt?.date {
             do {
-                let ledger = try await ledgerOpening.value
-                try ledger.close(billingInfo.record(taskArn: taskArn, start: start, end: end, prices: config.prices, stopCode: stopCode,
-                                                   cpuUsageNanos: cpuUsage, memoryPeakBytes: memoryPeak))
+                try await ledgerOpening.value?.close(billingInfo.record(taskArn: taskArn, start: start, end: end, prices: config.prices,
+                                                                        stopCode: stopCode, cpuUsageNanos: cpuUsage,
+                                                                        memoryPeakBytes: memoryPeak))
             } catch {
                 observer.warning("\(error)")
                 if failure == nil { failure = "\(error)" }

@@ -157,6 +157,11 @@ struct NetworkTests {
         first.stop()
         let left = try n.footprint()
         #expect(left.isEmpty, "\(left)")
+        // Its images were resolved while its network failed to attach, but it never left
+        // PROVISIONING: as on ECS, where the pull comes after, it is not billed.
+        let report = try json(try n.h.fargateRun(["report", "--format", "json"]).stdout)
+        let billed = (report["tasks"] as? [[String: Any]])?.compactMap { $0["taskArn"] as? String } ?? []
+        #expect(billed.count == 1 && billed.allSatisfy { $0.contains(holderId) }, "only the holder is billed: \(report)")
     }
 
     @Test func twentyTasksInALoopLeaveNothingBehind() throws {
