@@ -127,6 +127,21 @@ public final class ImageStore: Sendable {
         return PreparedImage(reference: raw, manifestDigest: manifestDigest, config: config, layers: paths, platform: platform)
     }
 
+    /// Whether preparing `raw` under `pull` would ask a registry: a registry reference that
+    /// what is here does not satisfy. Local sources (oci:, oci-archive:, docker-archive:) never
+    /// do; an unparsable reference is left to `prepare` to report.
+    public func needsRegistry(_ raw: String, platform: Platform = .host, cwd: String = FileManager.default.currentDirectoryPath,
+                              pull: PullPolicy = .always) -> Bool {
+        guard let reference = try? ImageReference(parsing: raw, relativeTo: cwd), case .registry = reference else { return false }
+        switch pull {
+        case .always: return true
+        case .never: return false
+        case .missing:
+            guard let rec = records().first(where: { $0.reference == raw && $0.platform == platform.description }) else { return true }
+            return !rec.diffIDs.map(snapshotPath).allSatisfy(FileSystem.isDirectory)
+        }
+    }
+
     /// The image an earlier pull of `raw` left, if its config and every layer are still here.
     func cachedImage(_ raw: String, platform: Platform) -> PreparedImage? {
         guard let rec = records().first(where: { $0.reference == raw && $0.platform == platform.description }),

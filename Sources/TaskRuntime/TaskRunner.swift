@@ -412,9 +412,21 @@ public actor TaskRunner {
 
     /// Pulls (or imports) every distinct image of the task at once, as Fargate does.
     func pullImages() async throws {
-        // The images are resolved while the network attaches (as the container processes
-        // are made ready); the task reports PENDING once PROVISIONING is over, as on ECS.
-        if attaching == nil { setStatus("PENDING") }
+        let store = try ImageStore(root: config.root.path)
+        var images: [String] = []
+        for c in containers where !images.contains(c.plan.image) { images.append(c.plan.image) }
+        let observer = self.observer, platform = plan.platform, cwd = config.workingDirectory
+        let registry = config.registry, pull = config.pullPolicy
+        // Images found here are resolved while the network attaches (as the container
+        // processes are made ready), and the task reports PENDING once PROVISIONING is over.
+        // A registry is asked only once the network is attached, as on ECS: a task whose
+        // network fails pulls nothing.
+        if let attaching, images.contains(where: { store.needsRegistry($0, platform: platform, cwd: cwd, pull: pull) }) {
+            if case .failure(let error) = await attaching.value { throw error }
+            setStatus("PENDING")
+        } else if attaching == nil {
+            setStatus("PENDING")
+        }
         let start = Date()
         task.pullStartedAt = ECS.Timestamp(start)
         let marker = OpenTask(taskArn: taskArn, family: plan.family, billingStartMicros: Billing.micros(start), pid: getpid())
@@ -427,11 +439,6 @@ public actor TaskRunner {
             return ledger
         }
         publish()
-        let store = try ImageStore(root: config.root.path)
-        var images: [String] = []
-        for c in containers where !images.contains(c.plan.image) { images.append(c.plan.image) }
-        let observer = self.observer, platform = plan.platform, cwd = config.workingDirectory
-        let registry = config.registry, pull = config.pullPolicy
         let results = await withTaskGroup(of: (String, Result<PreparedImage, ImageError>).self) { group in
             for image in images {
                 group.addTask {

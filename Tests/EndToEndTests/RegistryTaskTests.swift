@@ -12,6 +12,25 @@ struct RegistryTaskTests {
         try h.task(#"{"family": "pulled", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "app", "image": "\#(image)", "command": ["sh", "-c", "echo pulled and running"]}]}"#, name: "pulled-\(UInt16.random(in: 0...UInt16.max)).json")
     }
 
+    /// Local images are resolved while the network attaches; a registry is asked only once it
+    /// is attached, as on ECS (the pull comes after the ENI), so a task whose network fails
+    /// pulls nothing.
+    @Test func theRegistryIsAskedOnlyOnceTheNetworkIsAttached() throws {
+        let reg = try TestRegistry(auth: .none)
+        defer { reg.stop() }
+        try reg.push(try TestImages.busyboxOCI(), "apps/busybox:order")
+        let h = try Harness()
+        defer { h.cleanup() }
+        let t = try task(h, image: "\(reg.host)/apps/busybox:order")
+        // Phase marks and status lines share stderr, in the order they happened.
+        let r = try run("/usr/bin/env", ["FARGATE_RUN_TIMING=1", fargateRunBinary] + h.withRoot([t]))
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stderr.split(separator: "\n")
+        let attached = lines.firstIndex { $0.hasSuffix("ms network attached") }
+        let asked = lines.firstIndex { $0.contains("preparing image \(reg.host)/apps/busybox:order") }
+        #expect(attached != nil && asked != nil && attached! < asked!, "\(r.stderr)")
+    }
+
     @Test func aTaskRunsFromARegistryImageAndRecordsItsDigest() throws {
         let reg = try TestRegistry(auth: .basic(user: "ci", password: "pw"))
         defer { reg.stop() }

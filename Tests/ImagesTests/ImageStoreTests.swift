@@ -34,6 +34,19 @@ struct ImageStoreTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/images/ingest").isEmpty)
     }
 
+    @Test func whatNeedsARegistry() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let images = try TestImages.busybox()
+        let store = try ImageStore(root: dir.path)
+        #expect(!store.needsRegistry("oci:\(images)/oci:latest"), "a local layout never does")
+        #expect(!store.needsRegistry("docker-archive:\(images)/busybox.tar"))
+        #expect(store.needsRegistry("127.0.0.1:5000/app:1", pull: .always), "Fargate's policy asks every time")
+        #expect(!store.needsRegistry("127.0.0.1:5000/app:1", pull: .never))
+        #expect(store.needsRegistry("127.0.0.1:5000/app:1", pull: .missing), "nothing here yet")
+        #expect(!store.needsRegistry("::not a reference::"), "left to prepare to report")
+    }
+
     @Test func unknownTagListsTheTags() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
