@@ -136,19 +136,23 @@ public final class ImageStore: Sendable {
         switch pull {
         case .always: return true
         case .never: return false
-        case .missing:
-            guard let rec = records().first(where: { $0.reference == raw && $0.platform == platform.description }) else { return true }
-            return !rec.diffIDs.map(snapshotPath).allSatisfy(FileSystem.isDirectory)
+        case .missing: return cachedRecord(raw, platform: platform) == nil
         }
+    }
+
+    /// The record an earlier pull of `raw` left, if every layer of it is still unpacked here.
+    func cachedRecord(_ raw: String, platform: Platform) -> ImageRecord? {
+        guard let rec = records().first(where: { $0.reference == raw && $0.platform == platform.description }),
+              rec.diffIDs.map(snapshotPath).allSatisfy(FileSystem.isDirectory) else { return nil }
+        return rec
     }
 
     /// The image an earlier pull of `raw` left, if its config and every layer are still here.
     func cachedImage(_ raw: String, platform: Platform) -> PreparedImage? {
-        guard let rec = records().first(where: { $0.reference == raw && $0.platform == platform.description }),
+        guard let rec = cachedRecord(raw, platform: platform),
               let bytes = try? content.read(rec.configDigest),
               let config = try? JSONDecoder().decode(ImageConfig.self, from: Data(bytes)) else { return nil }
         let paths = rec.diffIDs.map(snapshotPath)
-        guard paths.allSatisfy(FileSystem.isDirectory) else { return nil }
         var r = rec
         r.lastUsed = Date()
         saveRecord(r)

@@ -73,6 +73,11 @@ public struct TaskNetworkAttachment: Codable, Sendable, Equatable {
     public var conflist: Data
     public var result: Data
     public var runtimeConfig: Data
+
+    /// The conflist and runtime config ADD was given, for DEL and CHECK.
+    func cniInputs() throws -> (CNIConfigList, [String: Any]) {
+        (try CNIConfigList(data: conflist), (try? JSONSerialization.jsonObject(with: runtimeConfig) as? [String: Any]) ?? [:])
+    }
 }
 
 /// Sets up and tears down one task's network: ports reserved, CNI ADD, security groups.
@@ -143,8 +148,7 @@ public struct TaskNetworking: Sendable {
         let del = DispatchGroup()
         DispatchQueue.global().async(group: del) { [runner] in
             do {
-                let list = try CNIConfigList(data: a.conflist)
-                let rc = (try? JSONSerialization.jsonObject(with: a.runtimeConfig) as? [String: Any]) ?? [:]
+                let (list, rc) = try a.cniInputs()
                 try runner.del(list, containerID: a.taskId, netns: a.netns, prevResult: a.result, runtimeConfig: rc)
             } catch {
                 problems.withLock { $0.append("CNI DEL: \(error)") }
@@ -161,8 +165,7 @@ public struct TaskNetworking: Sendable {
 
     /// Checks the task's network is still as set up (CNI CHECK).
     public func check(_ a: TaskNetworkAttachment) throws {
-        let list = try CNIConfigList(data: a.conflist)
-        let rc = (try? JSONSerialization.jsonObject(with: a.runtimeConfig) as? [String: Any]) ?? [:]
+        let (list, rc) = try a.cniInputs()
         try runner.check(list, containerID: a.taskId, netns: a.netns, prevResult: a.result, runtimeConfig: rc)
     }
 

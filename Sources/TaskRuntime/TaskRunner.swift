@@ -225,7 +225,7 @@ public actor TaskRunner {
             try await finishProvisioning()
             setStatus("ACTIVATING")
             startReadyContainers()
-            abandonPrepared()
+            await abandonPrepared()
             mark("containers started")
             try await supervise()
             mark("containers exited")
@@ -300,11 +300,14 @@ public actor TaskRunner {
         if plan.sharedPidNamespace { try startPause() }
     }
 
-    /// Containers made ready that did not start (the task is stopping) are killed unrun.
-    func abandonPrepared() {
+    /// Containers made ready that did not start (the task failed or is stopping) are killed
+    /// unrun, and waited for.
+    func abandonPrepared() async {
         for c in containers {
-            if case .success(let p)? = c.prepared { p.abandon() }
+            guard case .success(let p)? = c.prepared else { continue }
             c.prepared = nil
+            p.abandon()
+            _ = await p.process.wait()
         }
     }
 
@@ -870,12 +873,7 @@ public actor TaskRunner {
     }
 
     func killEverything() async {
-        for c in containers {
-            guard case .success(let p)? = c.prepared else { continue }
-            c.prepared = nil
-            p.abandon()
-            _ = await p.process.wait()
-        }
+        await abandonPrepared()
         for c in containers where c.process != nil && c.lastStatus == "RUNNING" {
             c.process?.signal(SIGKILL)
             if let status = await c.process?.wait() {
@@ -1003,8 +1001,7 @@ public actor TaskRunner {
     /// before a resource is made (so `fargate-run gc` finds it should this process die), and
     /// the task's last state.
     func publishNow() {
-        describe()
-        observer.statusChanged(task)
+        publish()
         writeStateFile()
     }
 
