@@ -782,3 +782,21 @@ int fr_netns_create(const char *path, int *stage) {
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) { errno = ECHILD; return -1; }
     return 0;
 }
+
+int fr_link_set_down(const char *name) {
+    if (strlen(name) >= IFNAMSIZ) { errno = ENAMETOOLONG; return -1; }
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    fr_copy(ifr.ifr_name, sizeof ifr.ifr_name, name);
+    int rc = ioctl(fd, SIOCGIFFLAGS, &ifr);
+    if (rc == 0 && (ifr.ifr_flags & IFF_UP)) {
+        ifr.ifr_flags &= ~IFF_UP;
+        rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
+    }
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}

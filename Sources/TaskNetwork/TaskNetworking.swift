@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CShim
 import Foundation
 import Synchronization
 import LinuxSupport
@@ -78,6 +79,16 @@ public struct TaskNetworkAttachment: Codable, Sendable, Equatable {
     func cniInputs() throws -> (CNIConfigList, [String: Any]) {
         (try CNIConfigList(data: conflist), (try? JSONSerialization.jsonObject(with: runtimeConfig) as? [String: Any]) ?? [:])
     }
+
+    /// The host ends of the task's veth pairs: the CNI result's interfaces outside the task's
+    /// namespace that are ports of a bridge (so never the bridge itself).
+    func hostVeths() -> [String] {
+        guard let obj = try? JSONSerialization.jsonObject(with: result) as? [String: Any] else { return [] }
+        return (obj["interfaces"] as? [[String: Any]] ?? [])
+            .filter { ($0["sandbox"] as? String ?? "").isEmpty }
+            .compactMap { $0["name"] as? String }
+            .filter { !$0.isEmpty && !$0.contains("/") && FileSystem.exists("/sys/class/net/\($0)/brport") }
+    }
 }
 
 /// Sets up and tears down one task's network: ports reserved, CNI ADD, security groups.
@@ -137,14 +148,40 @@ public struct TaskNetworking: Sendable {
         return attachment
     }
 
-    /// Undoes `attach`. Every step runs even when an earlier one fails; failures are returned.
-    public func detach(_ a: TaskNetworkAttachment) -> [String] {
-        // Leaving the host policy and CNI DEL run at once: each waits in the kernel for an RCU
-        // grace period (the nft commit that removes rules, the veth's unregistration), and
+    /// Undoes `attach`, then removes `namespace` when given. Every step runs even when an
+    /// earlier one fails; failures are returned.
+    ///
+    /// Given the namespace of a task none of whose processes is left, on fargate-run's own
+    /// network the namespace goes first: the kernel then frees it, and the veth pair with it,
+    /// on its own time, and CNI DEL finds no namespace and only releases the address. Deleting
+    /// the veth in DEL waits for an RCU grace period (15-40 ms here) before the device is freed,
+    /// although it is out of use at once. The host end is set down before: should something
+    /// else hold the namespace (a shell in `ip netns exec`), the pair outlives the task with
+    /// its address on it, and the address may go to the next task; down, it carries nothing,
+    /// and the kernel removes it when the holder lets go. A user's conflist gets DEL with the
+    /// namespace in place, as the CNI spec expects (its plugins may need it).
+    public func detach(_ a: TaskNetworkAttachment, namespace: NetworkNamespace? = nil) -> [String] {
+        let problems = Mutex<[String]>([])
+        var namespaceGone = false
+        if a.defaultNetwork, let namespace {
+            let veths = a.hostVeths()
+            var down = !veths.isEmpty
+            for veth in veths where fr_link_set_down(veth) != 0 {
+                problems.withLock { $0.append("\(SystemError("set down", path: veth))") }
+                down = false
+            }
+            if down {
+                do {
+                    try namespace.remove()
+                    namespaceGone = true
+                } catch { problems.withLock { $0.append("\(error)") } }
+            }
+        }
+        // Leaving the host policy and CNI DEL run at once: each may wait in the kernel for an
+        // RCU grace period (the nft commit that removes rules, the veth's unregistration), and
         // two waits started together end together. The order does not matter for safety:
         // should another task get the released address before the old rules are gone, it
         // cannot run anything yet, because its own join waits for the policy lock we hold.
-        let problems = Mutex<[String]>([])
         let del = DispatchGroup()
         DispatchQueue.global().async(group: del) { [runner] in
             do {
@@ -160,6 +197,9 @@ public struct TaskNetworking: Sendable {
         del.wait()
         // Published ports are free for another task only once both are done.
         ports.release(a.ports, taskId: a.taskId)
+        if let namespace, !namespaceGone {
+            do { try namespace.remove() } catch { problems.withLock { $0.append("\(error)") } }
+        }
         return problems.withLock { $0 }
     }
 

@@ -909,8 +909,8 @@ public actor TaskRunner {
         var detaching: Task<[String], Never>?
         if let attachment {
             mark("network detach start")
-            let options = config.network
-            detaching = Task { await onOwnThread { TaskNetworking(options: options).detach(attachment) } }
+            let options = config.network, namespace = network
+            detaching = Task { await onOwnThread { TaskNetworking(options: options).detach(attachment, namespace: namespace) } }
         }
         var cpuUsage: Int64?
         var memoryPeak: Int64?
@@ -940,7 +940,7 @@ public actor TaskRunner {
             for problem in await detaching.value { observer.warning("network teardown: \(problem)") }
             mark("network detached")
         }
-        if let network {
+        if let network, attachment == nil {
             do { try network.remove() } catch { observer.warning("removing network namespace \(network.path): \(error)") }
         }
         mark("netns removed")

@@ -38,10 +38,19 @@ struct NetworkTests {
             h.cleanup()
         }
 
+        /// The ports of our bridge (`ip -o link` lines).
+        func bridgePorts() throws -> [String] {
+            try run("/usr/sbin/ip", ["-o", "link", "show", "master", bridge]).stdout.split(separator: "\n").map(String.init)
+        }
+
         /// Veths on our bridge, leases of our network, our security-group rules, netns of our tasks.
-        func footprint() throws -> [String] {
+        /// `settling`: a stopped task's veth pair is freed by the kernel with its network
+        /// namespace, a grace period after the task ends; it is given a few seconds to go.
+        func footprint(settling: Bool = true) throws -> [String] {
             var out: [String] = []
-            out += try run("/usr/sbin/ip", ["-o", "link", "show", "master", bridge]).stdout.split(separator: "\n").map { "veth \($0.prefix(40))" }
+            var veths = try bridgePorts()
+            if settling { _ = eventually(timeout: 5) { veths = (try? bridgePorts()) ?? veths; return veths.isEmpty } }
+            out += veths.map { "veth \($0.prefix(40))" }
             let leases = "/run/fargate-run/ipam/fargate-run-\(bridge)"
             out += ((try? FileManager.default.contentsOfDirectory(atPath: leases)) ?? []).filter { $0.hasPrefix("198.") }.map { "lease \($0)" }
             let rules = try run("/usr/sbin/iptables", ["-S"]).stdout + (try run("/usr/sbin/iptables", ["-t", "nat", "-S"]).stdout)
@@ -147,12 +156,12 @@ struct NetworkTests {
         defer { first.stop() }
         var holderId = ""
         try #require(eventually { if let (id, _) = n.h.runningTask() { holderId = id; return true }; return false })
-        let before = try n.footprint()
+        let before = try n.footprint(settling: false)
         let r = try n.h.fargateRun(n.args + ["--output", "json", t])
         #expect(r.status == 125)
         let line = r.stderr.split(separator: "\n").last.map(String.init) ?? ""
         #expect(line.contains("host port 127.0.0.1:\(n.port)/tcp is already published by task \(holderId) (holder)"), "\(line)")
-        let after = try n.footprint()
+        let after = try n.footprint(settling: false)
         #expect(after == before, "the second task left nothing half-made")
         first.stop()
         let left = try n.footprint()
@@ -199,6 +208,41 @@ struct NetworkTests {
         #expect(seen == order, "\(r.stderr)")
     }
 
+    /// A stopped task's namespace goes before CNI DEL, and the kernel frees the veth pair with
+    /// it. Should something else hold the namespace, the pair outlives the task: its host end
+    /// must then be down, since its address is released for the next task.
+    @Test func aNamespaceHeldFromOutsideKeepsItsVethDownAndReleasesItsAddress() throws {
+        let n = try Net()
+        defer { n.cleanup() }
+        let t = try n.h.task(#"{"family": "held", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["sleep", "1000"], "stopTimeout": 2}]}"#)
+        let p = try n.h.background(n.args + [t])
+        defer { p.stop() }
+        var id = ""
+        try #require(eventually { if let (tid, _) = n.h.runningTask() { id = tid; return true }; return false })
+        let netns = "/run/netns/fr-" + String(id.prefix(16))
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
+        holder.arguments = ["--net=" + netns, "/bin/sleep", "60"]
+        try holder.run()
+        // SIGKILL: the runner's blocked signals are inherited, SIGTERM may not end it.
+        defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL); holder.waitUntilExit() } }
+        var held = stat(), mine = stat()
+        try #require(stat(netns, &held) == 0)
+        try #require(eventually(timeout: 10) { stat("/proc/\(holder.processIdentifier)/ns/net", &mine) == 0 && mine.st_ino == held.st_ino })
+        #expect(try n.bridgePorts().count == 1)
+        p.stop()
+        #expect(p.wait(timeout: 30) != nil)
+        // The pair is still there (the holder keeps the namespace), down; nothing else is.
+        let ports = try n.bridgePorts()
+        #expect(ports.count == 1 && ports[0].contains("state DOWN") && !ports[0].contains(",UP") && !ports[0].contains("<UP"), "\(ports)")
+        let rest = try n.footprint(settling: false).filter { !$0.hasPrefix("veth ") }
+        #expect(rest.isEmpty, "address released, rules and namespace file gone: \(rest)")
+        kill(holder.processIdentifier, SIGKILL)
+        holder.waitUntilExit()
+        let left = try n.footprint()
+        #expect(left.isEmpty, "the kernel freed the pair with the namespace: \(left)")
+    }
+
     @Test func afterSIGKILLgcRemovesTheDeadTasksNetwork() throws {
         let n = try Net()
         defer { n.cleanup() }
@@ -206,7 +250,7 @@ struct NetworkTests {
         let p = try n.h.background(n.args + ["--security-group", "killed", t])
         var id = ""
         try #require(eventually { if let (tid, _) = n.h.runningTask() { id = tid; return true }; return false })
-        let made = try n.footprint()
+        let made = try n.footprint(settling: false)
         #expect(!made.isEmpty, "the task has a network to leave behind")
         p.signal(SIGKILL)
         _ = p.wait()

@@ -171,6 +171,10 @@ pid_t fr_spawn(const struct fr_container_spec *spec, int *pidfd_out, int *in_cgr
 /// Returns 0, or -1 with errno set; `*stage` says which step failed (1 unshare, 2 mount, 3 lo).
 int fr_netns_create(const char *path, int *stage);
 
+/// Sets the network interface `name` (in the caller's namespace) down, with SIOCSIFFLAGS.
+/// 0, or -1 with errno (ENODEV: no such interface).
+int fr_link_set_down(const char *name);
+
 int fr_openat2(int dirfd, const char *path, int flags, uint64_t mode, uint64_t resolve);
 int fr_pidfd_send_signal(int pidfd, int sig);
 /// waitid(P_PIDFD): blocks until the process exits; fills the exit code or signal.
