@@ -72,8 +72,10 @@ public struct HostPolicy: Sendable {
         return (address & mask)...(address | ~mask)
     }
 
-    /// Adds a task to its network's policy and applies it.
-    public func join(network: String, subnet: String, bridge: String, outboundNAT: Bool, taskId: String, member: Member) throws {
+    /// Adds a task to its network's policy and applies it. `forwardDrops`: whether iptables'
+    /// FORWARD policy is DROP, when the caller asked already (a first join needs it).
+    public func join(network: String, subnet: String, bridge: String, outboundNAT: Bool, taskId: String, member: Member,
+                     forwardDrops: Bool? = nil) throws {
         try locked {
             try conflictCheck(network: network, subnet: subnet, bridge: bridge)
             let before = networks()
@@ -81,7 +83,7 @@ public struct HostPolicy: Sendable {
             let first = net.members.isEmpty
             net.members[taskId] = member
             do {
-                if first { net.iptablesChain = try IptablesGate().allow(subnet: subnet) }
+                if first { net.iptablesChain = try IptablesGate().allow(subnet: subnet, forwardDrops: forwardDrops) }
                 try save(net)
                 if !member.ports.filter({ $0.hostIP.hasPrefix("127.") }).isEmpty { try HostPolicy.routeLocalnet(bridge: bridge) }
                 if !member.groups.isEmpty && net.members.count > 1 { try HostPolicy.enableBridgeFiltering() }
@@ -307,12 +309,17 @@ struct IptablesGate {
         try Subprocess.run(command[0], Array(command.dropFirst()) + ["-w", "60"] + arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"])
     }
 
-    /// Inserts the subnet's ACCEPT rules when the FORWARD policy is DROP. Returns the chain
-    /// they are in, nil when none were needed (the common case costs one iptables call).
-    func allow(subnet: String) throws -> String? {
+    /// Whether iptables' FORWARD policy is DROP; false where there is no iptables.
+    func forwardDrops() -> Bool {
         // `-S FORWARD` starts with the policy line; `-S FORWARD 1` would print the first rule.
-        guard FileSystem.exists(command[0]), let listing = try? run(["-S", "FORWARD"]),
-              listing.stdoutText.split(separator: "\n").first == "-P FORWARD DROP" else { return nil }
+        guard FileSystem.exists(command[0]), let listing = try? run(["-S", "FORWARD"]) else { return false }
+        return listing.stdoutText.split(separator: "\n").first == "-P FORWARD DROP"
+    }
+
+    /// Inserts the subnet's ACCEPT rules when the FORWARD policy is DROP (`forwardDrops`, or
+    /// asked here). Returns the chain they are in, nil when none were needed.
+    func allow(subnet: String, forwardDrops known: Bool? = nil) throws -> String? {
+        guard known ?? forwardDrops() else { return nil }
         let chain = (try? run(["-S", "DOCKER-USER"]).status) == 0 ? "DOCKER-USER" : "FORWARD"
         for rule in rules(subnet: subnet, chain: chain) where (try? run(["-C"] + rule).status) != 0 {
             let r = try run(["-I"] + rule)

@@ -123,6 +123,13 @@ public struct TaskNetworking: Sendable {
         }
         // A user's conflist publishes ports with its own portmap plugin, if it has one.
         let runtimeConfig: [String: Any] = mappings.isEmpty || options.conflistPath == nil ? [:] : ["portMappings": mappings]
+        // A first join needs iptables' FORWARD policy (an iptables call, 2-8 ms): asked while
+        // ADD runs.
+        let forwardDrops = Mutex<Bool?>(nil), asking = DispatchGroup()
+        if options.conflistPath == nil {
+            DispatchQueue.global().async(group: asking) { forwardDrops.withLock { $0 = IptablesGate().forwardDrops() } }
+        }
+        defer { asking.wait() }
         let result: CNIResult
         do {
             result = try runner.add(list, containerID: taskId, netns: netns, runtimeConfig: runtimeConfig)
@@ -137,9 +144,11 @@ public struct TaskNetworking: Sendable {
             defaultNetwork: options.conflistPath == nil, networkName: list.name, conflist: list.raw, result: result.raw,
             runtimeConfig: (try? JSONSerialization.data(withJSONObject: runtimeConfig)) ?? Data("{}".utf8))
         if attachment.defaultNetwork {
+            asking.wait()
             do {
                 try policy.join(network: list.name, subnet: options.subnet, bridge: options.bridge, outboundNAT: options.outboundNAT,
-                                taskId: taskId, member: HostPolicy.Member(ip: result.address, groups: attachment.securityGroups, ports: wanted))
+                                taskId: taskId, member: HostPolicy.Member(ip: result.address, groups: attachment.securityGroups, ports: wanted),
+                                forwardDrops: forwardDrops.withLock { $0 })
             } catch {
                 _ = detach(attachment)
                 throw error

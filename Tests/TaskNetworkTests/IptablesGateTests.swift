@@ -28,7 +28,12 @@ struct IptablesGateTests {
         let ns = try NetworkNamespace.create(name: name)
         defer { try? ns.remove() }
         _ = try iptables(["-A", "FORWARD", "-s", "10.9.0.0/16", "-j", "ACCEPT"])
+        #expect(!gate.forwardDrops())
         #expect(try gate.allow(subnet: "198.19.0.0/16") == nil)
+        #expect(try fargateRunRules().isEmpty)
+        // What the caller asked already is not asked again.
+        #expect(try gate.allow(subnet: "198.19.0.0/16", forwardDrops: true) == "FORWARD")
+        gate.remove(subnet: "198.19.0.0/16", chain: "FORWARD")
         #expect(try fargateRunRules().isEmpty)
     }
 
@@ -38,6 +43,7 @@ struct IptablesGateTests {
         // A rule before the policy check: `-S FORWARD 1` would have shown it instead of the policy.
         _ = try iptables(["-P", "FORWARD", "DROP"])
         _ = try iptables(["-A", "FORWARD", "-s", "10.9.0.0/16", "-j", "ACCEPT"])
+        #expect(gate.forwardDrops())
         #expect(try gate.allow(subnet: "198.19.0.0/16") == "FORWARD")
         #expect(try gate.allow(subnet: "198.19.0.0/16") == "FORWARD")
         let rules = try fargateRunRules()
