@@ -486,11 +486,20 @@ static void fr_begin_child(const struct fr_container_spec *s) {
     if (setsid() < 0) fr_die(s, FR_STAGE_SETSID, NULL);
 }
 
-/// Blocks until the parent has moved us into our cgroup and says go: one byte on sync_fd,
-/// then, when the parent decided the hostname only after we were cloned (the task's IP came
-/// later), the hostname, then EOF. Returns it in `hostname` ("" when none came).
+/// Blocks until the parent has moved us into our cgroup: one byte on sync_fd.
+static void fr_wait_for_cgroup(const struct fr_container_spec *s) {
+    char b;
+    ssize_t r;
+    do { r = read(s->sync_fd, &b, 1); } while (r < 0 && errno == EINTR);
+    if (r < 0) fr_die(s, FR_STAGE_SYNC, NULL);
+    if (r == 0) { errno = EPIPE; fr_die(s, FR_STAGE_SYNC, NULL); }
+}
+
+/// Blocks until the parent says go: EOF on sync_fd, after the hostname when the parent decided
+/// it only after we were cloned (the task's IP came later). Returns it in `hostname` ("" when
+/// none came).
 static void fr_wait_for_go(const struct fr_container_spec *s, char *hostname, size_t n) {
-    char buf[1 + FR_HOSTNAME_MAX + 1];
+    char buf[FR_HOSTNAME_MAX + 1];
     size_t got = 0;
     for (;;) {
         ssize_t r = read(s->sync_fd, buf + got, sizeof buf - got);
@@ -500,10 +509,9 @@ static void fr_wait_for_go(const struct fr_container_spec *s, char *hostname, si
         got += (size_t)r;
         if (got == sizeof buf) { errno = ENAMETOOLONG; fr_die(s, FR_STAGE_SYNC, "hostname"); }
     }
-    if (got == 0) { errno = EPIPE; fr_die(s, FR_STAGE_SYNC, NULL); }
     close(s->sync_fd);
-    size_t len = got - 1 < n - 1 ? got - 1 : n - 1;
-    memcpy(hostname, buf + 1, len);
+    size_t len = got < n - 1 ? got : n - 1;
+    memcpy(hostname, buf, len);
     hostname[len] = 0;
 }
 
@@ -566,9 +574,7 @@ static int fr_child(void *arg) {
 
     // Wait until the parent has moved us into the container's cgroup: from here on every
     // limit applies, and the cgroup namespace made next is rooted at our own cgroup.
-    char hostname[FR_HOSTNAME_MAX + 1];
-    fr_wait_for_go(s, hostname, sizeof hostname);
-    fr_apply_late_hostname(s, hostname);
+    fr_wait_for_cgroup(s);
     if (s->unshare_cgroupns && unshare(CLONE_NEWCGROUP) != 0) fr_die(s, FR_STAGE_CGROUPNS, NULL);
     for (size_t i = early; i < s->nmounts; i++) fr_do_mount(s, rootfd, &s->mounts[i]);
 
@@ -589,6 +595,11 @@ static int fr_child(void *arg) {
 
     fr_enter_cwd(s, rootfd);
     close(rootfd);
+    // The container is made; what is left waits for the go (a prepared container waits here
+    // while the task's network attaches): the hostname, dropping privileges, the exec.
+    char hostname[FR_HOSTNAME_MAX + 1];
+    fr_wait_for_go(s, hostname, sizeof hostname);
+    fr_apply_late_hostname(s, hostname);
     fr_drop_privileges(s);
     fr_exec(s);
     return 125;
@@ -643,6 +654,7 @@ static void fr_drop_privileges(const struct fr_container_spec *s) {
 static int fr_enter_child(const struct fr_container_spec *s) {
     fr_begin_child(s);
     char unused[FR_HOSTNAME_MAX + 1];
+    fr_wait_for_cgroup(s);
     fr_wait_for_go(s, unused, sizeof unused);
     // One call through the container's pidfd (5.8+): its mount, network, IPC, UTS and cgroup
     // namespaces for us, its pid namespace for our children.

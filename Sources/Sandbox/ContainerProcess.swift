@@ -94,8 +94,10 @@ public enum ContainerLauncher {
         try prepare(spec, cgroup: cgroup, stdout: stdout, stderr: stderr).start()
     }
 
-    /// Clones `spec`'s process, moves it into `cgroup` and lets it make its root filesystem,
-    /// but not run: it waits for `PreparedContainer.start`. What a container needs that takes
+    /// Clones `spec`'s process, moves it into `cgroup` and lets it make the container (cgroup
+    /// namespace, root filesystem, mounts, pivot_root, masked paths), but not run: it waits
+    /// for `PreparedContainer.start`, which leaves it the hostname, dropping its privileges and
+    /// the exec. What a container needs that takes
     /// time (the RCU-synchronized cgroup migration, the mounts) can so overlap other work,
     /// such as attaching the task's network. The hostname may be decided at `start`.
     public static func prepare(_ spec: ContainerSpec, cgroup: Cgroup?, stdout: Int32, stderr: Int32) throws -> PreparedContainer {
@@ -258,6 +260,10 @@ public enum ContainerLauncher {
             process.signal(SIGKILL)
             throw error
         }
+        // In its cgroup: it makes the container (cgroup namespace, mounts, pivot_root) and then
+        // waits for start(). Should it have died, start() reads its report.
+        var inPlace: UInt8 = 1
+        _ = write(syncWrite, &inPlace, 1)
         let prepared = PreparedContainer(process: process, syncWrite: syncWrite, errRead: errRead)
         syncWrite = -1
         errRead = -1
@@ -316,7 +322,7 @@ public final class PreparedContainer: Sendable {
         let (syncWrite, errRead) = takeFds()
         guard syncWrite >= 0 else { throw SandboxError.invalidSpec("container process \(process.pid) was already started or abandoned") }
         defer { close(errRead) }
-        var message: [UInt8] = [1]
+        var message: [UInt8] = []
         if let hostname {
             guard hostname.utf8.count <= 64, !hostname.utf8.contains(0) else {
                 close(syncWrite)
@@ -325,7 +331,8 @@ public final class PreparedContainer: Sendable {
             }
             message += Array(hostname.utf8)
         }
-        let written = message.withUnsafeBytes { write(syncWrite, $0.baseAddress!, $0.count) }
+        // The hostname, if any, then EOF: the go.
+        let written = message.isEmpty ? 0 : message.withUnsafeBytes { write(syncWrite, $0.baseAddress!, $0.count) }
         let writeErrno = errno
         close(syncWrite)
         if written != message.count { process.signal(SIGKILL) }

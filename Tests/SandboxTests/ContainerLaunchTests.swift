@@ -85,6 +85,16 @@ struct ContainerLaunchTests {
         let pid = prepared.process.pid
         #expect(cg.processes().contains(pid), "in its cgroup before it runs")
         #expect(prepared.process.createdInCgroup == (cg.host.version == .v2), "v2 creates it there, v1 moves it")
+        // The container is made while it waits: its root is the overlay (pivot_root done) and
+        // /proc/sys is read-only (a path made read-only after it); only the hostname, dropping
+        // privileges and the exec are left for the start.
+        var mounts = ""
+        #expect(eventually(timeout: 10) {
+            mounts = (try? String(contentsOfFile: "/proc/\(pid)/mountinfo", encoding: .utf8)) ?? ""
+            let lines = mounts.split(separator: "\n").map { $0.split(separator: " ") }
+            return lines.contains { $0.count > 8 && $0[4] == "/" && $0[$0.count - 3] == "overlay" }
+                && lines.contains { $0.count > 5 && $0[4] == "/proc/sys" && $0[5].hasPrefix("ro,") }
+        }, "its mounts are made before the start: \(mounts)")
         var quiet = pollfd(fd: outp[0], events: Int16(POLLIN), revents: 0)
         #expect(poll(&quiet, 1, 300) == 0, "nothing of the command ran before the start")
         let process = try prepared.start(hostname: "ip-198-19-0-9.ec2.internal")
