@@ -153,8 +153,8 @@ public actor TaskRunner {
     var pauseCgroup: Cgroup?
     /// fargate-init in a sealed memfd, made once when a container or the pause process needs it.
     var initExecutable: SealedExecutable?
-    /// A state-file write is pending (`publish`); none is once the last state is written.
-    var stateWriteScheduled = false
+    /// The state file's writer; nothing is submitted once the last state is written.
+    let stateWriter: StateFileWriter
     var stateFinal = false
 
     public init(plan: TaskPlan, config: RunConfiguration, sink: any LogSink, observer: any TaskObserver, logger: Logger? = nil) {
@@ -165,6 +165,7 @@ public actor TaskRunner {
         var id = ""
         for _ in 0..<16 { id += String(format: "%02x", UInt8.random(in: 0...255)) }
         taskId = id
+        stateWriter = StateFileWriter(path: config.root.taskDirectory(id) + "/state.json")
         taskArn = "arn:aws:ecs:\(config.region):\(config.account):task/\(config.cluster)/\(id)"
         var l = logger ?? Logger(label: "fargate-run.task")
         l[metadataKey: "task"] = .string(String(id.prefix(12)))
@@ -294,7 +295,8 @@ public actor TaskRunner {
             self.attaching = nil
             attachment = try result.get()
             if task.lastStatus == "PROVISIONING" { task.lastStatus = "PENDING" }
-            publishNow()
+            // Recorded at once for `gc`, but not waited for: nothing is made in between.
+            publish()
             try writeNameFiles()
         }
         if plan.sharedPidNamespace { try startPause() }
@@ -983,18 +985,18 @@ public actor TaskRunner {
         publish()
     }
 
-    /// Updates the task description, tells the observer, and has the state file rewritten
-    /// once the current stretch of work yields: the several status changes of a start become
-    /// one write (each write is a JSON encoding and a new file renamed into place).
+    /// Updates the task description, tells the observer, and has the state file rewritten on
+    /// the writer's thread: the runner goes on meanwhile, and several status changes in a row
+    /// make one write.
     func publish() {
         describe()
         observer.statusChanged(task)
-        guard !stateWriteScheduled, !stateFinal else { return }
-        stateWriteScheduled = true
-        Task {
-            // publishNow may have written it meanwhile.
-            if self.stateWriteScheduled && !self.stateFinal { self.writeStateFile() }
-        }
+        guard !stateFinal else { return }
+        stateWriter.submit(TaskState(task: task, pids: Dictionary(uniqueKeysWithValues: containers.compactMap { c in c.process.map { (c.plan.name, $0.pid) } }),
+                                     networkNamespace: network?.path, cgroupDirectories: taskCgroup?.directories ?? [], ownerPid: getpid(),
+                                     owner: TaskRunner.owner, network: attachment, billing: billingInfo,
+                                     containerDirectories: containers.map(\.directory),
+                                     layers: Array(Set(containers.flatMap { $0.image?.layers ?? [] })).sorted()))
     }
 
     /// As `publish`, with the state file written before it returns: what must be on disk
@@ -1002,20 +1004,7 @@ public actor TaskRunner {
     /// the task's last state.
     func publishNow() {
         publish()
-        writeStateFile()
-    }
-
-    func writeStateFile() {
-        stateWriteScheduled = false
-        let state = TaskState(task: task, pids: Dictionary(uniqueKeysWithValues: containers.compactMap { c in c.process.map { (c.plan.name, $0.pid) } }),
-                              networkNamespace: network?.path, cgroupDirectories: taskCgroup?.directories ?? [], ownerPid: getpid(),
-                              owner: TaskRunner.owner, network: attachment, billing: billingInfo,
-                              containerDirectories: containers.map(\.directory),
-                              layers: Array(Set(containers.flatMap { $0.image?.layers ?? [] })).sorted())
-        if let data = try? TaskState.encoder.encode(state) {
-            // A status file: atomic, but not worth an fsync on every transition.
-            try? FileSystem.writeAtomically(config.root.taskDirectory(taskId) + "/state.json", Array(data), durable: false)
-        }
+        stateWriter.flush()
     }
 
     /// The ECS description of the task from what is known now.
