@@ -906,8 +906,8 @@ public actor TaskRunner {
             self.attaching = nil
             publishNow()
         }
-        // The network's teardown waits mostly on the kernel (RCU grace periods in the nft
-        // commit and the veth's removal): cgroups and directories go meanwhile.
+        // The network's teardown waits mostly on the kernel (an RCU grace period in the nft
+        // commit) and on plugin processes: cgroups and directories go meanwhile.
         var detaching: Task<[String], Never>?
         if let attachment {
             mark("network detach start")

@@ -1,0 +1,28 @@
+import Foundation
+import TestSupport
+import Testing
+@testable import TaskRuntime
+
+/// The state file's writer: the newest snapshot is the one on disk after a flush, whatever
+/// the writer's thread skipped on the way.
+struct StateFileWriterTests {
+    func state(_ n: Int) throws -> TaskState {
+        let json = #"{"task": {"lastStatus": "RUNNING"}, "pids": {"app": \#(n)}, "cgroupDirectories": [], "ownerPid": \#(n)}"#
+        return try JSONDecoder().decode(TaskState.self, from: Data(json.utf8))
+    }
+
+    @Test func theNewestSnapshotIsOnDiskAfterAFlush() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.path + "/state.json"
+        let writer = StateFileWriter(path: path)
+        for round in 0..<20 {
+            for n in 0..<50 { writer.submit(try state(round * 50 + n)) }
+            writer.flush()
+            let written = try JSONDecoder().decode(TaskState.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+            #expect(written.pids["app"] == Int32(round * 50 + 49), "round \(round)")
+        }
+        // Only the file itself: the temporary files of atomic writes are renamed, never left.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["state.json"])
+    }
+}
