@@ -495,11 +495,12 @@ static void fr_wait_for_cgroup(const struct fr_container_spec *s) {
     if (r == 0) { errno = EPIPE; fr_die(s, FR_STAGE_SYNC, NULL); }
 }
 
-/// Blocks until the parent says go: EOF on sync_fd, after the hostname when the parent decided
-/// it only after we were cloned (the task's IP came later). Returns it in `hostname` ("" when
-/// none came).
+/// Blocks until the parent says go: one byte on sync_fd, then the hostname when the parent
+/// decided it only after we were cloned (the task's IP came later), then EOF. Returns it in
+/// `hostname` ("" when none came). EOF without the byte is the parent gone (killed while we
+/// waited): we die, the command never runs.
 static void fr_wait_for_go(const struct fr_container_spec *s, char *hostname, size_t n) {
-    char buf[FR_HOSTNAME_MAX + 1];
+    char buf[1 + FR_HOSTNAME_MAX + 1];
     size_t got = 0;
     for (;;) {
         ssize_t r = read(s->sync_fd, buf + got, sizeof buf - got);
@@ -509,9 +510,10 @@ static void fr_wait_for_go(const struct fr_container_spec *s, char *hostname, si
         got += (size_t)r;
         if (got == sizeof buf) { errno = ENAMETOOLONG; fr_die(s, FR_STAGE_SYNC, "hostname"); }
     }
+    if (got == 0) { errno = EPIPE; fr_die(s, FR_STAGE_SYNC, NULL); }
     close(s->sync_fd);
-    size_t len = got < n - 1 ? got : n - 1;
-    memcpy(hostname, buf, len);
+    size_t len = got - 1 < n - 1 ? got - 1 : n - 1;
+    memcpy(hostname, buf + 1, len);
     hostname[len] = 0;
 }
 

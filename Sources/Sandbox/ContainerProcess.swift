@@ -97,9 +97,9 @@ public enum ContainerLauncher {
     /// Clones `spec`'s process, moves it into `cgroup` and lets it make the container (cgroup
     /// namespace, root filesystem, mounts, pivot_root, masked paths), but not run: it waits
     /// for `PreparedContainer.start`, which leaves it the hostname, dropping its privileges and
-    /// the exec. What a container needs that takes
-    /// time (the RCU-synchronized cgroup migration, the mounts) can so overlap other work,
-    /// such as attaching the task's network. The hostname may be decided at `start`.
+    /// the exec. What takes time (the RCU-synchronized cgroup migration, the mounts) can so
+    /// overlap other work, such as attaching the task's network. The hostname may be decided
+    /// at `start`. Should this process die first, the container dies unrun.
     public static func prepare(_ spec: ContainerSpec, cgroup: Cgroup?, stdout: Int32, stderr: Int32) throws -> PreparedContainer {
         try launch(spec, entering: nil, cgroup: cgroup, stdout: stdout, stderr: stderr)
     }
@@ -322,7 +322,8 @@ public final class PreparedContainer: Sendable {
         let (syncWrite, errRead) = takeFds()
         guard syncWrite >= 0 else { throw SandboxError.invalidSpec("container process \(process.pid) was already started or abandoned") }
         defer { close(errRead) }
-        var message: [UInt8] = []
+        // The go byte: EOF alone is what the child sees should we die first, and it must not run.
+        var message: [UInt8] = [1]
         if let hostname {
             guard hostname.utf8.count <= 64, !hostname.utf8.contains(0) else {
                 close(syncWrite)
@@ -331,8 +332,7 @@ public final class PreparedContainer: Sendable {
             }
             message += Array(hostname.utf8)
         }
-        // The hostname, if any, then EOF: the go.
-        let written = message.isEmpty ? 0 : message.withUnsafeBytes { write(syncWrite, $0.baseAddress!, $0.count) }
+        let written = message.withUnsafeBytes { write(syncWrite, $0.baseAddress!, $0.count) }
         let writeErrno = errno
         close(syncWrite)
         if written != message.count { process.signal(SIGKILL) }
@@ -356,6 +356,14 @@ public final class PreparedContainer: Sendable {
         }
         guard written == message.count else { throw SandboxError.system(SystemError("write sync pipe", errno: writeErrno)) }
         return process
+    }
+
+    /// What this process's death does to a prepared container: the pipe's write end closes
+    /// without the go. For the test that the container then dies unrun.
+    func closeWithoutGo() {
+        let (syncWrite, errRead) = takeFds()
+        close(syncWrite)
+        close(errRead)
     }
 
     /// Kills the process before it ran anything of its own (the task failed to start).

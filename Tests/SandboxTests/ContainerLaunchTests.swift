@@ -3,7 +3,7 @@ import Glibc
 #endif
 import Foundation
 import LinuxSupport
-import Sandbox
+@testable import Sandbox
 import TestSupport
 import Testing
 
@@ -118,6 +118,24 @@ struct ContainerLaunchTests {
         #expect(!FileSystem.exists(marker), "the command never ran")
         #expect(mountsContaining(tmp.path).isEmpty)
         #expect(throws: SandboxError.self) { _ = try prepared.start() }
+    }
+
+    /// A prepared container whose parent dies before the start (the pipe closes with no go)
+    /// dies too, its command unrun: it must not run unsupervised, outside its task's order.
+    @Test func aPreparedContainerWhoseParentDiesNeverRuns() async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let marker = tmp.path + "/upper/ran"
+        let (spec, cg) = try busyboxSpec(tmp, ["sh", "-c", "touch /ran"])
+        defer { try? cg.remove() }
+        let devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)
+        defer { close(devnull) }
+        let prepared = try ContainerLauncher.prepare(spec, cgroup: cg, stdout: devnull, stderr: devnull)
+        prepared.closeWithoutGo()
+        let status = await prepared.process.wait()
+        #expect(status.exited && status.code != 0, "\(status)")
+        #expect(!FileSystem.exists(marker), "the command never ran")
+        #expect(mountsContaining(tmp.path).isEmpty)
     }
 
     /// `exec` into a running container: its root, namespaces and cgroup, with the spec's user

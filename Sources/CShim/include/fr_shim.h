@@ -88,8 +88,8 @@ struct fr_container_spec {
     int enter_pidfd;
     int stdin_fd, stdout_fd, stderr_fd;
     /// read end: once we are in our cgroup the parent writes one byte (the child then makes the
-    /// container); to start it, optionally the hostname (overriding `hostname` and HOSTNAME= in
-    /// envp), and closes its end
+    /// container); to start it, another byte, optionally the hostname (overriding `hostname` and
+    /// HOSTNAME= in envp), and closes its end
     int sync_fd;
     int err_fd;               ///< write end (CLOEXEC): a struct fr_spawn_error on failure, EOF on exec
     /// >= 0: a cgroup v2 directory the child is created in (clone3 CLONE_INTO_CGROUP, Linux
