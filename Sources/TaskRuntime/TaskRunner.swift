@@ -295,7 +295,8 @@ public actor TaskRunner {
             self.attaching = nil
             attachment = try result.get()
             if task.lastStatus == "PROVISIONING" { task.lastStatus = "PENDING" }
-            // Recorded at once for `gc`, but not waited for: nothing is made in between.
+            // Recorded at once for `gc`, but not waited for: what is made next (the containers'
+            // processes) gc finds through the task's cgroups, already recorded.
             publish()
             try writeNameFiles()
         }
@@ -992,11 +993,16 @@ public actor TaskRunner {
         describe()
         observer.statusChanged(task)
         guard !stateFinal else { return }
-        stateWriter.submit(TaskState(task: task, pids: Dictionary(uniqueKeysWithValues: containers.compactMap { c in c.process.map { (c.plan.name, $0.pid) } }),
-                                     networkNamespace: network?.path, cgroupDirectories: taskCgroup?.directories ?? [], ownerPid: getpid(),
-                                     owner: TaskRunner.owner, network: attachment, billing: billingInfo,
-                                     containerDirectories: containers.map(\.directory),
-                                     layers: Array(Set(containers.flatMap { $0.image?.layers ?? [] })).sorted()))
+        stateWriter.submit(stateSnapshot())
+    }
+
+    /// What the state file says now.
+    func stateSnapshot() -> TaskState {
+        TaskState(task: task, pids: Dictionary(uniqueKeysWithValues: containers.compactMap { c in c.process.map { (c.plan.name, $0.pid) } }),
+                  networkNamespace: network?.path, cgroupDirectories: taskCgroup?.directories ?? [], ownerPid: getpid(),
+                  owner: TaskRunner.owner, network: attachment, billing: billingInfo,
+                  containerDirectories: containers.map(\.directory),
+                  layers: Array(Set(containers.flatMap { $0.image?.layers ?? [] })).sorted())
     }
 
     /// As `publish`, with the state file written before it returns: what must be on disk

@@ -224,7 +224,7 @@ struct NetworkTests {
         holder.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
         holder.arguments = ["--net=" + netns, "/bin/sleep", "60"]
         try holder.run()
-        // SIGKILL: the runner's blocked signals are inherited, SIGTERM may not end it.
+        // SIGKILL: Process.terminate()'s SIGTERM did not end it here; SIGKILL cannot be refused.
         defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL); holder.waitUntilExit() } }
         var held = stat(), mine = stat()
         try #require(stat(netns, &held) == 0)
