@@ -103,39 +103,36 @@ struct ContainerLaunchTests {
         #expect(String(decoding: out, as: UTF8.self) == "ip-198-19-0-9.ec2.internal\nip-198-19-0-9.ec2.internal\n")
     }
 
-    /// An abandoned prepared container is killed before it ran anything, and leaves nothing.
-    @Test func anAbandonedPreparedContainerIsKilledUnrun() async throws {
+    /// Prepares a container whose command would leave a marker, ends it with `end` before any
+    /// start, and returns how it ended once it checked the command never ran and no mount is
+    /// left.
+    func endUnstarted(_ end: (PreparedContainer) -> Void) async throws -> (TerminationStatus, PreparedContainer) {
         let tmp = try TemporaryDirectory()
         defer { tmp.remove() }
-        let marker = tmp.path + "/upper/ran"
         let (spec, cg) = try busyboxSpec(tmp, ["sh", "-c", "touch /ran"])
         defer { try? cg.remove() }
         let devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)
         defer { close(devnull) }
         let prepared = try ContainerLauncher.prepare(spec, cgroup: cg, stdout: devnull, stderr: devnull)
-        prepared.abandon()
-        #expect(await prepared.process.wait() == TerminationStatus(exited: false, value: SIGKILL))
-        #expect(!FileSystem.exists(marker), "the command never ran")
+        end(prepared)
+        let status = await prepared.process.wait()
+        #expect(!FileSystem.exists(tmp.path + "/upper/ran"), "the command never ran")
         #expect(mountsContaining(tmp.path).isEmpty)
+        return (status, prepared)
+    }
+
+    /// An abandoned prepared container is killed before it ran anything, and leaves nothing.
+    @Test func anAbandonedPreparedContainerIsKilledUnrun() async throws {
+        let (status, prepared) = try await endUnstarted { $0.abandon() }
+        #expect(status == TerminationStatus(exited: false, value: SIGKILL))
         #expect(throws: SandboxError.self) { _ = try prepared.start() }
     }
 
     /// A prepared container whose parent dies before the start (the pipe closes with no go)
     /// dies too, its command unrun: it must not run unsupervised, outside its task's order.
     @Test func aPreparedContainerWhoseParentDiesNeverRuns() async throws {
-        let tmp = try TemporaryDirectory()
-        defer { tmp.remove() }
-        let marker = tmp.path + "/upper/ran"
-        let (spec, cg) = try busyboxSpec(tmp, ["sh", "-c", "touch /ran"])
-        defer { try? cg.remove() }
-        let devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)
-        defer { close(devnull) }
-        let prepared = try ContainerLauncher.prepare(spec, cgroup: cg, stdout: devnull, stderr: devnull)
-        prepared.closeWithoutGo()
-        let status = await prepared.process.wait()
+        let (status, _) = try await endUnstarted { $0.closeWithoutGo() }
         #expect(status.exited && status.code != 0, "\(status)")
-        #expect(!FileSystem.exists(marker), "the command never ran")
-        #expect(mountsContaining(tmp.path).isEmpty)
     }
 
     /// `exec` into a running container: its root, namespaces and cgroup, with the spec's user
