@@ -486,6 +486,19 @@ static void fr_begin_child(const struct fr_container_spec *s) {
     if (setsid() < 0) fr_die(s, FR_STAGE_SETSID, NULL);
 }
 
+/// cgroup v1: moves this process into the container's cgroup in every hierarchy. We were just
+/// cloned, so we are one thread, and writing "0" to `tasks` moves exactly that thread: the one
+/// migration the kernel makes without write-locking cgroup_threadgroup_rwsem
+/// (cgroup_procs_write_start), whose rcu_sync waits for a grace period. The parent writing our
+/// pid to cgroup.procs, as runc does, waits for one every time.
+static void fr_join_cgroup(const struct fr_container_spec *s) {
+    for (size_t i = 0; i < s->ncgroup_tasks; i++) {
+        ssize_t r;
+        do { r = write(s->cgroup_tasks_fds[i], "0", 1); } while (r < 0 && errno == EINTR);
+        if (r != 1) fr_die(s, FR_STAGE_CGROUP, s->cgroup_tasks_paths[i]);
+    }
+}
+
 /// Blocks until the parent has moved us into our cgroup: one byte on sync_fd.
 static void fr_wait_for_cgroup(const struct fr_container_spec *s) {
     char b;
@@ -546,11 +559,21 @@ static void fr_enter_cwd(const struct fr_container_spec *s, int rootfd) {
 }
 
 static void fr_drop_privileges(const struct fr_container_spec *s);
-static int fr_enter_child(const struct fr_container_spec *s);
+static int fr_enter_child(const struct fr_container_spec *s, int parent_migrates);
+
+/// What fr_spawn hands its child: the spec, and whether the parent moves it into its cgroup
+/// (then it waits for the parent's byte before it makes its cgroup namespace).
+struct fr_child_arg {
+    const struct fr_container_spec *spec;
+    int parent_migrates;
+};
 
 static int fr_child(void *arg) {
-    const struct fr_container_spec *s = (const struct fr_container_spec *)arg;
-    if (s->enter_pidfd >= 0) return fr_enter_child(s);
+    const struct fr_child_arg *a = (const struct fr_child_arg *)arg;
+    const struct fr_container_spec *s = a->spec;
+    // First, so that every limit applies to all the rest.
+    fr_join_cgroup(s);
+    if (s->enter_pidfd >= 0) return fr_enter_child(s, a->parent_migrates);
     fr_begin_child(s);
 
     if (s->netns_fd >= 0) {
@@ -574,9 +597,8 @@ static int fr_child(void *arg) {
     for (size_t i = 0; i < s->ndevices; i++) fr_make_device(s, rootfd, &s->devices[i]);
     for (size_t i = 0; i < s->nsymlinks; i++) fr_make_symlink(s, rootfd, &s->symlinks[i]);
 
-    // Wait until the parent has moved us into the container's cgroup: from here on every
-    // limit applies, and the cgroup namespace made next is rooted at our own cgroup.
-    fr_wait_for_cgroup(s);
+    // The cgroup namespace made next must be rooted at our own cgroup.
+    if (a->parent_migrates) fr_wait_for_cgroup(s);
     if (s->unshare_cgroupns && unshare(CLONE_NEWCGROUP) != 0) fr_die(s, FR_STAGE_CGROUPNS, NULL);
     for (size_t i = early; i < s->nmounts; i++) fr_do_mount(s, rootfd, &s->mounts[i]);
 
@@ -653,10 +675,10 @@ static void fr_drop_privileges(const struct fr_container_spec *s) {
 /// drops to the container's user, capabilities and seccomp filter, and only then forks the
 /// process that runs the command, into the container's pid namespace. It waits for it and
 /// exits with its status (128+N for a signal); if it is killed, the command is too.
-static int fr_enter_child(const struct fr_container_spec *s) {
+static int fr_enter_child(const struct fr_container_spec *s, int parent_migrates) {
     fr_begin_child(s);
     char unused[FR_HOSTNAME_MAX + 1];
-    fr_wait_for_cgroup(s);
+    if (parent_migrates) fr_wait_for_cgroup(s);
     fr_wait_for_go(s, unused, sizeof unused);
     // One call through the container's pidfd (5.8+): its mount, network, IPC, UTS and cgroup
     // namespaces for us, its pid namespace for our children.
@@ -707,6 +729,7 @@ pid_t fr_spawn(const struct fr_container_spec *spec, int *pidfd_out, int *in_cgr
     int pidfd = -1;
     pid_t pid = -1;
     *in_cgroup_out = 0;
+    struct fr_child_arg arg = { spec, 0 };
     if (spec->cgroup_fd >= 0) {
         // Without CLONE_VM and without a stack of its own the child runs on a copy of ours,
         // as after fork(); the raw system call runs none of glibc's fork handlers.
@@ -717,13 +740,15 @@ pid_t fr_spawn(const struct fr_container_spec *spec, int *pidfd_out, int *in_cgr
         args.exit_signal = SIGCHLD;
         args.cgroup = (uint64_t)spec->cgroup_fd;
         pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
-        if (pid == 0) _exit(fr_child((void *)spec));
+        if (pid == 0) _exit(fr_child(&arg));
         if (pid > 0) *in_cgroup_out = 1;
         // An old kernel (ENOSYS, E2BIG) or a cgroup that takes no processes: clone() below,
         // and the caller migrates the child.
+        arg.parent_migrates = 1;
     }
+    // The child gets its own copy of `arg` as it is now.
     if (pid < 0)
-        pid = clone(fr_child, (char *)stack + FR_STACK_SIZE, spec->clone_flags | CLONE_PIDFD | SIGCHLD, (void *)spec, &pidfd);
+        pid = clone(fr_child, (char *)stack + FR_STACK_SIZE, spec->clone_flags | CLONE_PIDFD | SIGCHLD, &arg, &pidfd);
     int saved = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (own_pidns >= 0) {

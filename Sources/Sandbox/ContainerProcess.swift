@@ -32,7 +32,8 @@ public final class ContainerProcess: Sendable {
     private let state = Mutex<(status: TerminationStatus?, waiters: [CheckedContinuation<TerminationStatus, Never>])>((nil, []))
 
     /// Whether it was created in its cgroup (cgroup v2, CLONE_INTO_CGROUP) rather than moved
-    /// there before it ran its own code (v1, or a kernel without it).
+    /// there before it ran the image's code (v1: it moves itself in first; a v2 kernel without
+    /// CLONE_INTO_CGROUP: the parent moves it).
     public let createdInCgroup: Bool
 
     init(pid: pid_t, pidfd: Int32, createdInCgroup: Bool = false) {
@@ -97,8 +98,8 @@ public enum ContainerLauncher {
     /// Clones `spec`'s process, moves it into `cgroup` and lets it make the container (cgroup
     /// namespace, root filesystem, mounts, pivot_root, masked paths), but not run: it waits
     /// for `PreparedContainer.start`, which leaves it the hostname, dropping its privileges and
-    /// the exec. What takes time (the RCU-synchronized cgroup migration, the mounts) can so
-    /// overlap other work, such as attaching the task's network. The hostname may be decided
+    /// the exec. What takes time (the mounts, a migration where one is needed) can so overlap
+    /// other work, such as attaching the task's network. The hostname may be decided
     /// at `start`. Should this process die first, the container dies unrun.
     public static func prepare(_ spec: ContainerSpec, cgroup: Cgroup?, stdout: Int32, stderr: Int32) throws -> PreparedContainer {
         try launch(spec, entering: nil, cgroup: cgroup, stdout: stdout, stderr: stderr)
@@ -239,12 +240,29 @@ public enum ContainerLauncher {
             c.seccomp_len = UInt16(prog.count)
         }
 
-        // cgroup v2: the child is created in its cgroup, not migrated there after.
+        // cgroup v2: the child is created in its cgroup, not migrated there after. v1: the
+        // child moves itself in through these files (fr_join_cgroup says why).
         c.cgroup_fd = -1
+        var tasks: [(path: String, fd: Int32)] = []
+        defer { for t in tasks { close(t.fd) } }
         if let cgroup, cgroup.host.version == .v2 {
-            c.cgroup_fd = open(cgroup.directories[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            let dir = cgroup.directories[0]
+            c.cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard c.cgroup_fd >= 0 else { throw SandboxError.system(SystemError("open cgroup", path: dir)) }
+        } else if let cgroup {
+            for dir in cgroup.directories {
+                let path = dir + "/tasks"
+                let fd = open(path, O_WRONLY | O_CLOEXEC)
+                guard fd >= 0 else { throw SandboxError.system(SystemError("open cgroup", path: path)) }
+                tasks.append((path, fd))
+            }
         }
         defer { if c.cgroup_fd >= 0 { close(c.cgroup_fd) } }
+        let tasksFds = arena.buffer(of: Int32.self, count: tasks.count)
+        for (i, t) in tasks.enumerated() { tasksFds[i] = t.fd }
+        c.cgroup_tasks_fds = UnsafePointer(tasksFds.baseAddress)
+        c.cgroup_tasks_paths = arena.stringArray(tasks.map(\.path))
+        c.ncgroup_tasks = tasks.count
 
         var pidfd: Int32 = -1, inCgroup: Int32 = 0
         let pid = withUnsafePointer(to: &c) { fr_spawn($0, &pidfd, &inCgroup) }
@@ -254,16 +272,19 @@ public enum ContainerLauncher {
         guard pid > 0 else { throw SandboxError.system(SystemError("clone", errno: spawnErrno)) }
         let process = ContainerProcess(pid: pid, pidfd: pidfd, createdInCgroup: inCgroup != 0)
 
-        do {
-            if inCgroup == 0 { try cgroup?.add(pid: pid) }
-        } catch {
-            process.signal(SIGKILL)
-            throw error
+        // Only a v2 child that could not be created in its cgroup waits to be moved there.
+        if let cgroup, c.cgroup_fd >= 0, inCgroup == 0 {
+            do {
+                try cgroup.add(pid: pid)
+            } catch {
+                process.signal(SIGKILL)
+                throw error
+            }
+            var inPlace: UInt8 = 1
+            _ = write(syncWrite, &inPlace, 1)
         }
-        // In its cgroup: it makes the container (cgroup namespace, mounts, pivot_root) and then
+        // In its cgroup, it makes the container (cgroup namespace, mounts, pivot_root) and then
         // waits for start(). Should it have died, start() reads its report.
-        var inPlace: UInt8 = 1
-        _ = write(syncWrite, &inPlace, 1)
         let prepared = PreparedContainer(process: process, syncWrite: syncWrite, errRead: errRead)
         syncWrite = -1
         errRead = -1
@@ -297,6 +318,7 @@ public enum ContainerLauncher {
         case FR_STAGE_EXEC.rawValue: return "exec"
         case FR_STAGE_SYSCTL.rawValue: return "sysctl"
         case FR_STAGE_ENTER.rawValue: return "enter the container"
+        case FR_STAGE_CGROUP.rawValue: return "join cgroup"
         default: return "stage \(stage)"
         }
     }

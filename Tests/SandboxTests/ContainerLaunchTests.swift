@@ -83,8 +83,9 @@ struct ContainerLaunchTests {
         let prepared = try ContainerLauncher.prepare(spec, cgroup: cg, stdout: outp[1], stderr: outp[1])
         close(outp[1])
         let pid = prepared.process.pid
-        #expect(cg.processes().contains(pid), "in its cgroup before it runs")
-        #expect(prepared.process.createdInCgroup == (cg.host.version == .v2), "v2 creates it there, v1 moves it")
+        // v2 creates it there; on v1 its first act is to move itself in.
+        #expect(prepared.process.createdInCgroup == (cg.host.version == .v2))
+        #expect(eventually(timeout: 10) { cg.processes().contains(pid) }, "in its cgroup before it runs")
         // The container is made while it waits: its root is the overlay (pivot_root done) and
         // /proc/sys is read-only (a path made read-only after it); only the hostname, dropping
         // privileges and the exec are left for the start.
@@ -135,6 +136,25 @@ struct ContainerLaunchTests {
         #expect(status.exited && status.code != 0, "\(status)")
     }
 
+    /// A cgroup that is gone by the launch: the launch fails naming it, and nothing runs
+    /// outside it (v2 would otherwise create the process where fargate-run is).
+    @Test func aLaunchIntoACgroupThatIsGoneFailsNamingIt() async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let (spec, cg) = try busyboxSpec(tmp, ["sh", "-c", "touch /ran"])
+        try cg.remove()
+        let devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)
+        defer { close(devnull) }
+        do {
+            _ = try ContainerLauncher.start(spec, cgroup: cg, stdout: devnull, stderr: devnull)
+            Issue.record("the launch went ahead without its cgroup")
+        } catch {
+            #expect("\(error)".contains(cg.directories[0]), "names the cgroup: \(error)")
+        }
+        #expect(!FileSystem.exists(tmp.path + "/upper/ran"))
+        #expect(mountsContaining(tmp.path).isEmpty)
+    }
+
     /// `exec` into a running container: its root, namespaces and cgroup, with the spec's user
     /// and capabilities, and a pid inside the container's pid namespace.
     @Test func execJoinsARunningContainer() async throws {
@@ -150,7 +170,7 @@ struct ContainerLaunchTests {
         #expect(eventually { FileSystem.exists(upper + "/marker") })
 
         var execSpec = spec
-        execSpec.arguments = ["sh", "-c", "cat /marker; hostname; echo pid $$; id -u; grep CapEff /proc/self/status; ls /proc | grep -c '^[0-9]'; exit 3"]
+        execSpec.arguments = ["sh", "-c", "cat /marker; hostname; echo pid $$; id -u; grep CapEff /proc/self/status; echo outside $(grep -vc ':/$' /proc/self/cgroup); ls /proc | grep -c '^[0-9]'; exit 3"]
         execSpec.user = ContainerSpec.User(uid: 33, gid: 33)
         execSpec.capabilities = []
         var outp: [Int32] = [0, 0]
@@ -167,6 +187,9 @@ struct ContainerLaunchTests {
         #expect(pid > 1 && pid < 10, "a pid of the container's namespace: \(out)")
         #expect(lines.contains("33"))
         #expect(lines.contains { $0.hasPrefix("CapEff:") && $0.hasSuffix("0000000000000000") }, "no capabilities: \(out)")
+        // In the container's cgroup namespace, a process of the container's cgroup sees "/"
+        // in every hierarchy; one left in fargate-run's would see a path up and out.
+        #expect(lines.contains("outside 0"), "in the container's cgroup: \(out)")
         #expect(lines.last == "4", "the container sees its init, the shell, ls and grep, never the joining process: \(out)")
         // Exec into a container that has ended fails cleanly.
         container.signal(SIGKILL)

@@ -79,7 +79,7 @@ struct fr_rlimit {
 /// fr_spawn returns (the child gets its own copy of the address space at clone time).
 struct fr_container_spec {
     int clone_flags;          ///< CLONE_NEW* flags for clone(); CLONE_NEWCGROUP is done later
-    int unshare_cgroupns;     ///< unshare(CLONE_NEWCGROUP) after the parent moved us into our cgroup
+    int unshare_cgroupns;     ///< unshare(CLONE_NEWCGROUP) once we are in our cgroup
     int netns_fd;             ///< setns() into this network namespace, or -1
     int pidns_fd;             ///< create the child in this pid namespace (no CLONE_NEWPID), or -1
     int exec_fd;              ///< execveat() this (sealed memfd) instead of searching argv[0], or -1
@@ -87,21 +87,27 @@ struct fr_container_spec {
     /// no mounts of our own) instead of making a new one; see fr_enter_child.
     int enter_pidfd;
     int stdin_fd, stdout_fd, stderr_fd;
-    /// read end: once we are in our cgroup the parent writes one byte (the child then makes the
-    /// container); to start it, another byte, optionally the hostname (overriding `hostname` and
-    /// HOSTNAME= in envp), and closes its end
+    /// read end: when the parent had to move us into our cgroup (see fr_spawn) it writes one
+    /// byte once we are there; to start the command, another byte, optionally the hostname
+    /// (overriding `hostname` and HOSTNAME= in envp), and it closes its end
     int sync_fd;
     int err_fd;               ///< write end (CLOEXEC): a struct fr_spawn_error on failure, EOF on exec
     /// >= 0: a cgroup v2 directory the child is created in (clone3 CLONE_INTO_CGROUP, Linux
-    /// 5.7): no migration afterwards, so no RCU grace period. -1: the parent migrates it.
+    /// 5.7): no migration afterwards, so no RCU grace period. -1: see cgroup_tasks_fds.
     int cgroup_fd;
+    /// cgroup v1: the `tasks` file of the container's cgroup in each hierarchy, open for
+    /// writing, and their paths (for errors). The child's first act is to move itself in:
+    /// a single thread moving itself is the one migration for which the kernel does not take
+    /// cgroup_threadgroup_rwsem for writing, which waits for an RCU grace period (10-30 ms).
+    const int *cgroup_tasks_fds; const char *const *cgroup_tasks_paths; size_t ncgroup_tasks;
 
     const char *rootfs;       ///< host path of the directory that becomes "/"
     const char *overlay_data; ///< overlay mount options for rootfs, or NULL to bind rootfs to itself
     const struct fr_mount *mounts; size_t nmounts;
-    /// Mounts [0, nmounts_early) are made before the child waits to be moved into its cgroup,
-    /// overlapping the parent's (slow, RCU-synchronized) cgroup migration; the rest (the
-    /// cgroup filesystems, which must see the new cgroup namespace) after.
+    /// Mounts [0, nmounts_early) are made before the cgroup namespace, so they overlap the
+    /// parent's migration of the child where the parent must do it (v2 without
+    /// CLONE_INTO_CGROUP); the rest (the cgroup filesystems, which must see the new cgroup
+    /// namespace) after.
     size_t nmounts_early;
     const struct fr_device *devices; size_t ndevices;
     const struct fr_symlink *symlinks; size_t nsymlinks;
@@ -138,6 +144,7 @@ enum fr_stage {
     FR_STAGE_DEVICE, FR_STAGE_SYMLINK, FR_STAGE_PIVOT, FR_STAGE_MASK, FR_STAGE_READONLY,
     FR_STAGE_CWD, FR_STAGE_RLIMIT, FR_STAGE_USER, FR_STAGE_CAPS, FR_STAGE_NO_NEW_PRIVS,
     FR_STAGE_CLOSE_FDS, FR_STAGE_SECCOMP, FR_STAGE_EXEC, FR_STAGE_SYSCTL, FR_STAGE_ENTER,
+    FR_STAGE_CGROUP,
 };
 
 /// Sent over err_fd when the child cannot reach execve.
@@ -162,9 +169,10 @@ int fr_device_filter_attach(int cgroup_fd, const struct fr_device_rule *rules, s
 
 /// Clones a container init with `spec`. Returns the child's pid, or -1 with errno set.
 /// `*pidfd_out` receives a pidfd (CLONE_PIDFD, CLOEXEC) for race-free waiting and signalling.
-/// `*in_cgroup_out` is 1 when the child was created in spec->cgroup_fd, 0 when the caller must
-/// still move it into its cgroup (no cgroup_fd, or a kernel or cgroup that refuses
-/// CLONE_INTO_CGROUP).
+/// `*in_cgroup_out` is 1 when the child was created in spec->cgroup_fd. When spec->cgroup_fd
+/// was given and it is 0 (a kernel or cgroup that refuses CLONE_INTO_CGROUP), the caller must
+/// move the child into its cgroup and then write one byte on the sync pipe; in every other case
+/// the child does not wait for that byte.
 pid_t fr_spawn(const struct fr_container_spec *spec, int *pidfd_out, int *in_cgroup_out);
 
 /// Create a network namespace and bind-mount it at `path` (which must exist as an empty file),
