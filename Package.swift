@@ -17,12 +17,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
-        // The only C: the in-namespace container init and thin syscall wrappers.
+        // The C: the in-namespace container init and thin syscall wrappers; libarchive's loader.
         .target(name: "CShim", path: "Sources/CShim"),
         .systemLibrary(name: "CSeccomp", path: "Sources/CSeccomp", pkgConfig: "libseccomp",
                        providers: [.apt(["libseccomp-dev"])]),
-        .systemLibrary(name: "CArchive", path: "Sources/CArchive", pkgConfig: "libarchive",
-                       providers: [.apt(["libarchive-dev"])]),
+        // libarchive through pointers loaded on first use (needs libarchive-dev's headers).
+        .target(name: "CArchive", path: "Sources/CArchive"),
 
         // Syscall errors with context, and small file helpers shared by the host-facing modules.
         .target(name: "LinuxSupport", path: "Sources/LinuxSupport"),

@@ -51,18 +51,22 @@ public enum LayerUnpacker {
         let writer: SnapshotWriter
         do { writer = try SnapshotWriter(root: destination, layer: name) } catch { throw error }
 
+        var loadError = [CChar](repeating: 0, count: 512)
+        guard fr_archive_open_library(&loadError, loadError.count) == 0 else {
+            throw .unsupported(what: "layer \(name)", detail: String(decoding: loadError.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
         // Reader A only decompresses ("raw" format: the whole stream is one entry).
-        guard let a = archive_read_new() else { throw .malformed(what: name, detail: "libarchive: out of memory") }
-        defer { archive_read_free(a) }
-        archive_read_support_filter_all(a)
-        archive_read_support_format_raw(a)
+        guard let a = fr_archive_read_new() else { throw .malformed(what: name, detail: "libarchive: out of memory") }
+        defer { fr_archive_read_free(a) }
+        fr_archive_read_support_filter_all(a)
+        fr_archive_read_support_format_raw(a)
         let unmanaged = Unmanaged.passUnretained(ctx).toOpaque()
-        guard archive_read_open(a, unmanaged, nil, { _, client, buf in
+        guard fr_archive_read_open(a, unmanaged, nil, { _, client, buf in
             let ctx = Unmanaged<StreamContext>.fromOpaque(client!).takeUnretainedValue()
             return ctx.readCompressed(buf!)
         }, nil) == ARCHIVE_OK else { throw archiveError(a, name) }
         var header: OpaquePointer?
-        let h = archive_read_next_header(a, &header)
+        let h = fr_archive_read_next_header(a, &header)
         guard h == ARCHIVE_OK else {
             if h == ARCHIVE_EOF { throw .malformed(what: name, detail: "empty layer stream") }
             throw archiveError(a, name)
@@ -70,11 +74,11 @@ public enum LayerUnpacker {
         ctx.decompressor = a
 
         // Reader B parses tar from A's output, hashing it for the diffID.
-        guard let b = archive_read_new() else { throw .malformed(what: name, detail: "libarchive: out of memory") }
-        defer { archive_read_free(b) }
-        archive_read_support_format_tar(b)
-        archive_read_support_format_gnutar(b)
-        guard archive_read_open(b, unmanaged, nil, { _, client, buf in
+        guard let b = fr_archive_read_new() else { throw .malformed(what: name, detail: "libarchive: out of memory") }
+        defer { fr_archive_read_free(b) }
+        fr_archive_read_support_format_tar(b)
+        fr_archive_read_support_format_gnutar(b)
+        guard fr_archive_read_open(b, unmanaged, nil, { _, client, buf in
             let ctx = Unmanaged<StreamContext>.fromOpaque(client!).takeUnretainedValue()
             return ctx.readTar(buf!)
         }, nil) == ARCHIVE_OK else { throw archiveError(b, name) }
@@ -82,7 +86,7 @@ public enum LayerUnpacker {
         var entries = 0
         while true {
             var entry: OpaquePointer?
-            let r = archive_read_next_header(b, &entry)
+            let r = fr_archive_read_next_header(b, &entry)
             if r == ARCHIVE_EOF { break }
             // ARCHIVE_WARN: libarchive warns, e.g., about unknown pax keys; the entry is usable.
             guard r == ARCHIVE_OK || r == ARCHIVE_WARN, let entry else {
@@ -111,7 +115,7 @@ public enum LayerUnpacker {
     }
 
     static func archiveError(_ a: OpaquePointer, _ name: String) -> ImageError {
-        let msg = archive_error_string(a).map { String(cString: $0) } ?? "unknown libarchive error"
+        let msg = fr_archive_error_string(a).map { String(cString: $0) } ?? "unknown libarchive error"
         return .malformed(what: "layer \(name)", detail: msg)
     }
 }
@@ -161,9 +165,9 @@ final class StreamContext {
         guard let a = decompressor else { return 0 }
         return tarBuffer.withUnsafeMutableBytes { raw in
             out.pointee = UnsafeRawPointer(raw.baseAddress!)
-            let n = archive_read_data(a, raw.baseAddress!, raw.count)
+            let n = fr_archive_read_data(a, raw.baseAddress!, raw.count)
             if n < 0 {
-                let msg = archive_error_string(a).map { String(cString: $0) } ?? "decompression failed"
+                let msg = fr_archive_error_string(a).map { String(cString: $0) } ?? "decompression failed"
                 // The first error is the cause (a failed download, say); keep it.
                 if error == nil { error = .malformed(what: "layer stream", detail: msg) }
                 return -1
@@ -286,10 +290,10 @@ final class SnapshotWriter {
     }
 
     func write(entry: OpaquePointer, archive: OpaquePointer) throws(ImageError) {
-        guard let cpath = archive_entry_pathname(entry) else { throw .malformed(what: "layer \(layer)", detail: "entry without a name") }
+        guard let cpath = fr_archive_entry_pathname(entry) else { throw .malformed(what: "layer \(layer)", detail: "entry without a name") }
         let raw = Array(UnsafeBufferPointer(start: UnsafeRawPointer(cpath).assumingMemoryBound(to: UInt8.self), count: strlen(cpath)))
         let comps = try components(raw)
-        let type = archive_entry_filetype(entry)
+        let type = fr_archive_entry_filetype(entry)
         if comps.isEmpty {
             // The layer's root ("./"): take its metadata for the snapshot root.
             if type == AE_IFDIR_VALUE { try applyMetadata(entry, parent: rootfd, name: [], fd: nil, isDir: true, path: []) }
@@ -321,7 +325,7 @@ final class SnapshotWriter {
             return
         }
 
-        if let hardlink = archive_entry_hardlink(entry) {
+        if let hardlink = fr_archive_entry_hardlink(entry) {
             let traw = Array(UnsafeBufferPointer(start: UnsafeRawPointer(hardlink).assumingMemoryBound(to: UInt8.self), count: strlen(hardlink)))
             let tcomps = try components(traw)
             guard !tcomps.isEmpty else { throw refuse(raw, "hardlink to the layer root") }
@@ -350,10 +354,10 @@ final class SnapshotWriter {
             let fd = name.withCString { openat(parent, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
             if fd < 0 { throw ioError("openat", raw) }
             defer { close(fd) }
-            try copyData(archive: archive, to: fd, size: archive_entry_size(entry), name: raw)
+            try copyData(archive: archive, to: fd, size: fr_archive_entry_size(entry), name: raw)
             try applyMetadata(entry, parent: parent, name: name, fd: fd, isDir: false, path: raw)
         case AE_IFLNK_VALUE:
-            guard let target = archive_entry_symlink(entry) else { throw refuse(raw, "symlink without a target") }
+            guard let target = fr_archive_entry_symlink(entry) else { throw refuse(raw, "symlink without a target") }
             _ = try removeExisting(parent, name, keepDirectory: false)
             // The target is stored verbatim; it is only ever followed inside the container's
             // root (or by our own lookups, which are confined to this layer).
@@ -362,7 +366,7 @@ final class SnapshotWriter {
         case AE_IFCHR_VALUE, AE_IFBLK_VALUE, AE_IFIFO_VALUE:
             _ = try removeExisting(parent, name, keepDirectory: false)
             let kind: mode_t = type == AE_IFCHR_VALUE ? S_IFCHR : (type == AE_IFBLK_VALUE ? S_IFBLK : S_IFIFO)
-            let dev = dev_t(fr_makedev(UInt32(archive_entry_rdevmajor(entry)), UInt32(archive_entry_rdevminor(entry))))
+            let dev = dev_t(fr_makedev(UInt32(fr_archive_entry_rdevmajor(entry)), UInt32(fr_archive_entry_rdevminor(entry))))
             if name.withCString({ mknodat(parent, $0, kind | 0o600, dev) }) != 0 { throw ioError("mknodat", raw) }
             try applyMetadata(entry, parent: parent, name: name, fd: nil, isDir: false, path: raw)
         case AE_IFSOCK_VALUE:
@@ -378,10 +382,10 @@ final class SnapshotWriter {
         var offset: Int64 = 0
         var end: Int64 = 0
         while true {
-            let r = archive_read_data_block(archive, &block, &len, &offset)
+            let r = fr_archive_read_data_block(archive, &block, &len, &offset)
             if r == ARCHIVE_EOF { break }
             guard r == ARCHIVE_OK || r == ARCHIVE_WARN else {
-                let msg = archive_error_string(archive).map { String(cString: $0) } ?? "read error"
+                let msg = fr_archive_error_string(archive).map { String(cString: $0) } ?? "read error"
                 throw .malformed(what: "layer \(layer)", detail: "\(String(decoding: name, as: UTF8.self)): \(msg)")
             }
             var done = 0
@@ -401,9 +405,9 @@ final class SnapshotWriter {
 
     private func applyMetadata(_ entry: OpaquePointer, parent: Int32, name: [UInt8], fd: Int32?, isDir: Bool,
                                path: [UInt8], isSymlink: Bool = false) throws(ImageError) {
-        let uid = uid_t(truncatingIfNeeded: archive_entry_uid(entry))
-        let gid = gid_t(truncatingIfNeeded: archive_entry_gid(entry))
-        let mode = mode_t(archive_entry_perm(entry)) & 0o7777
+        let uid = uid_t(truncatingIfNeeded: fr_archive_entry_uid(entry))
+        let gid = gid_t(truncatingIfNeeded: fr_archive_entry_gid(entry))
+        let mode = mode_t(fr_archive_entry_perm(entry)) & 0o7777
         let target: (Int32, [UInt8]) = name.isEmpty ? (rootfd, []) : (parent, name)
         func at(_ body: (UnsafePointer<CChar>, Int32) -> Int32) -> Int32 {
             if name.isEmpty { return body("", Int32(FR_AT_EMPTY_PATH)) }
@@ -425,9 +429,9 @@ final class SnapshotWriter {
             }
         }
         try applyXattrs(entry, fd: fd, parent: parent, name: name, path: path)
-        var times = [timespec(tv_sec: archive_entry_atime(entry), tv_nsec: archive_entry_atime_nsec(entry)),
-                     timespec(tv_sec: archive_entry_mtime(entry), tv_nsec: archive_entry_mtime_nsec(entry))]
-        if archive_entry_atime_is_set(entry) == 0 { times[0] = times[1] }
+        var times = [timespec(tv_sec: fr_archive_entry_atime(entry), tv_nsec: fr_archive_entry_atime_nsec(entry)),
+                     timespec(tv_sec: fr_archive_entry_mtime(entry), tv_nsec: fr_archive_entry_mtime_nsec(entry))]
+        if fr_archive_entry_atime_is_set(entry) == 0 { times[0] = times[1] }
         if isDir {
             directoryTimes.append((path, times[0], times[1]))
             return
@@ -440,11 +444,11 @@ final class SnapshotWriter {
     }
 
     private func applyXattrs(_ entry: OpaquePointer, fd: Int32?, parent: Int32, name: [UInt8], path: [UInt8]) throws(ImageError) {
-        guard archive_entry_xattr_reset(entry) > 0 else { return }
+        guard fr_archive_entry_xattr_reset(entry) > 0 else { return }
         var xname: UnsafePointer<CChar>?
         var value: UnsafeRawPointer?
         var size = 0
-        while archive_entry_xattr_next(entry, &xname, &value, &size) == ARCHIVE_OK {
+        while fr_archive_entry_xattr_next(entry, &xname, &value, &size) == ARCHIVE_OK {
             guard let xname else { continue }
             let key = String(cString: xname)
             // Overlay's own attributes would let a layer forge whiteouts or redirects.

@@ -290,6 +290,27 @@ struct RunTaskTests {
         #expect(h.leftovers(h.taskIds()[0]).isEmpty)
     }
 
+    /// libarchive (and the ten libraries it brings) is loaded only when a layer is unpacked:
+    /// the dynamic loader's own log (LD_DEBUG=libs) shows it absent from a start whose image
+    /// is unpacked already and loaded by the run that unpacks.
+    @Test func libarchiveIsLoadedOnlyToUnpack() throws {
+        let h = try Harness()
+        defer { h.cleanup() }
+        let t = try h.task(#"{"family": "lazy", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "app", "image": "IMAGE", "command": ["true"]}]}"#)
+        func loads(_ args: [String]) throws -> (RunResult, Bool) {
+            let r = try run("/usr/bin/env", ["LD_DEBUG=libs", fargateRunBinary] + h.withRoot(args))
+            return (r, r.stderr.contains("libarchive.so"))
+        }
+        let (first, unpacking) = try loads(["--network", "none", t])
+        #expect(first.status == 0, "\(first.stderr.suffix(2000))")
+        #expect(unpacking, "the run that unpacks the image loads libarchive")
+        let (again, cached) = try loads(["--network", "none", t])
+        #expect(again.status == 0)
+        #expect(!cached, "a start with the image unpacked does not load libarchive")
+        let (version, _) = try loads(["--version"])
+        #expect(version.status == 0 && !version.stderr.contains("libarchive.so"))
+    }
+
     @Test func aMissingCommandIs127() throws {
         let h = try Harness()
         defer { h.cleanup() }
