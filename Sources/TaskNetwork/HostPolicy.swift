@@ -12,7 +12,9 @@ import LinuxSupport
 /// replaced in one `nft -f` transaction when a task leaves: atomic, and nothing of it is left
 /// once the last task is gone. A join is a transaction of additions only (the member's
 /// addresses go into named sets, its ports into a map): a transaction that deletes anything
-/// makes nft's exit wait for an RCU grace period (10-25 ms here), one that only adds does not. Doing this with the CNI portmap and firewall plugins and
+/// makes a netlink socket closed soon after wait for an RCU grace period (10-25 ms here), one
+/// that only adds does not. Scripts run in this process (`Nftables`), `nft -f` where libnftables
+/// cannot be loaded. Doing this with the CNI portmap and firewall plugins and
 /// the bridge plugin's ipMasq cost 150-250 ms per task (each shells out to iptables many times;
 /// see Docs/NETWORKING.md), and per-task chains besides.
 ///
@@ -151,6 +153,12 @@ public struct HostPolicy: Sendable {
     }
 
     func run(_ script: String) throws {
+        if let nft = Nftables.shared {
+            if let message = nft.run(script) {
+                throw NetworkError.plugin(plugin: "nft", command: "-f", message: message.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+            return
+        }
         let r = try Subprocess.run(HostPolicy.nft, ["-f", "-"], environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], stdin: Array(script.utf8))
         guard r.status == 0 else {
             throw NetworkError.plugin(plugin: "nft", command: "-f", message: r.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))

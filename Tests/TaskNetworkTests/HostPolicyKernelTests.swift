@@ -26,6 +26,26 @@ struct HostPolicyKernelTests {
         try run("/usr/sbin/ip", ["netns", "exec", name, "/usr/sbin/nft", "list", "table", "inet", "fargate_run"]).stdout
     }
 
+    /// Scripts run in this process through libnftables (CI installs nftables): a failing one
+    /// comes back as nft's own message, naming the command, rather than on our stderr. The
+    /// failing delete and the listing change nothing on the host.
+    @Test func scriptsRunInProcessAndReportNftsErrors() throws {
+        let nft = try #require(Nftables.shared, "libnftables.so.1 loads")
+        #expect(nft.run("list tables") == nil)
+        let missing = "fr_absent_\(getpid())"
+        let error = try #require(nft.run("delete table inet \(missing)"))
+        #expect(error.contains("delete table inet \(missing)") && error.contains("No such file or directory"), "\(error)")
+        #expect(nft.run("list tables") == nil, "a failed script leaves the context usable")
+        // Its netlink socket must not pass to the programs we start (CNI plugins, iptables).
+        let r = try Subprocess.run("/bin/sh", ["-c", "for f in /proc/$$/fd/*; do readlink $f; done"], environment: [])
+        let inherited = r.stdoutText.split(separator: "\n").filter { $0.hasPrefix("socket:") }
+        let table = try FileSystem.readString("/proc/net/netlink")
+        let netfilter = table.split(separator: "\n").filter { $0.split(separator: " ").count >= 10 && $0.split(separator: " ")[1] == "12" }
+            .map { "socket:[\($0.split(separator: " ")[9])]" }
+        #expect(!netfilter.isEmpty, "the context holds a netfilter netlink socket")
+        #expect(inherited.allSatisfy { !netfilter.contains(String($0)) }, "inherited: \(inherited)")
+    }
+
     @Test func theTableLoadsIsReplacedWholeAndGoesWithTheLastMember() throws {
         let ns = try NetworkNamespace.create(name: name)
         defer { try? ns.remove() }
