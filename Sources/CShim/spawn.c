@@ -826,6 +826,47 @@ int fr_netns_create(const char *path, int *stage) {
     return 0;
 }
 
+struct fr_netns_socket_arg {
+    const char *path;
+    int protocol;
+    int fd;
+    int err;
+};
+
+static int fr_netns_socket_child(void *arg) {
+    struct fr_netns_socket_arg *a = (struct fr_netns_socket_arg *)arg;
+    int ns = open(a->path, O_RDONLY | O_CLOEXEC);
+    if (ns < 0 || setns(ns, CLONE_NEWNET) != 0) {
+        a->err = errno;
+        if (ns >= 0) close(ns);
+        _exit(1);
+    }
+    close(ns);
+    a->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, a->protocol);
+    if (a->fd < 0) a->err = errno;
+    _exit(0);
+}
+
+int fr_netns_socket(const char *netns_path, int protocol) {
+    struct fr_netns_socket_arg a = { netns_path, protocol, -1, 0 };
+    void *stack = mmap(NULL, 64 * 1024, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) return -1;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    // CLONE_FILES: the socket the child makes is in our fd table; CLONE_VM | CLONE_VFORK: it
+    // writes its result into `a` and we resume once it has exited. setns changes only the child.
+    pid_t pid = clone(fr_netns_socket_child, (char *)stack + 64 * 1024, CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &a);
+    int saved = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    munmap(stack, 64 * 1024);
+    if (pid < 0) { errno = saved; return -1; }
+    int status = 0;
+    while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR) {}
+    if (a.fd < 0) { errno = a.err ? a.err : ECHILD; return -1; }
+    return a.fd;
+}
+
 int fr_link_set_down(const char *name) {
     if (strlen(name) >= IFNAMSIZ) { errno = ENAMETOOLONG; return -1; }
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);

@@ -74,6 +74,9 @@ public struct TaskNetworkAttachment: Codable, Sendable, Equatable {
     public var conflist: Data
     public var result: Data
     public var runtimeConfig: Data
+    /// Made by fargate-run itself (`BridgeNetwork`), not by CNI ADD: torn down without CNI DEL.
+    /// nil in records written before it existed (those were CNI's).
+    public var inProcess: Bool? = nil
 
     /// The conflist and runtime config ADD was given, for DEL and CHECK.
     func cniInputs() throws -> (CNIConfigList, [String: Any]) {
@@ -124,25 +127,32 @@ public struct TaskNetworking: Sendable {
         // A user's conflist publishes ports with its own portmap plugin, if it has one.
         let runtimeConfig: [String: Any] = mappings.isEmpty || options.conflistPath == nil ? [:] : ["portMappings": mappings]
         // A first join needs iptables' FORWARD policy (an iptables call, 2-8 ms): asked while
-        // ADD runs.
+        // the interface is made.
         let forwardDrops = Mutex<Bool?>(nil), asking = DispatchGroup()
         if options.conflistPath == nil {
             DispatchQueue.global().async(group: asking) { forwardDrops.withLock { $0 = IptablesGate().forwardDrops() } }
+            // Loading libnftables and opening its context (1-2 ms) is done meanwhile too.
+            DispatchQueue.global().async(group: asking) { _ = Nftables.shared }
         }
         defer { asking.wait() }
         let result: CNIResult
         do {
-            result = try runner.add(list, containerID: taskId, netns: netns, runtimeConfig: runtimeConfig)
+            if options.conflistPath == nil {
+                result = try CNIResult(data: try BridgeNetwork(options: options).attach(taskId: taskId, netns: netns).result)
+            } else {
+                result = try runner.add(list, containerID: taskId, netns: netns, runtimeConfig: runtimeConfig)
+            }
         } catch {
             ports.release(wanted, taskId: taskId)
             throw error
         }
-        let attachment = TaskNetworkAttachment(
+        var attachment = TaskNetworkAttachment(
             taskId: taskId, netns: netns, ip: result.address, prefixLength: result.prefixLength, gateway: result.gateway,
             mac: result.mac, subnet: options.subnet, hostname: TaskNetworking.hostname(ip: result.address, domain: options.dnsDomain ?? TaskNetworking.domain(region: region)),
             ports: wanted, securityGroups: options.conflistPath == nil ? options.securityGroups : [],
             defaultNetwork: options.conflistPath == nil, networkName: list.name, conflist: list.raw, result: result.raw,
             runtimeConfig: (try? JSONSerialization.data(withJSONObject: runtimeConfig)) ?? Data("{}".utf8))
+        attachment.inProcess = options.conflistPath == nil
         if attachment.defaultNetwork {
             asking.wait()
             do {
@@ -192,12 +202,21 @@ public struct TaskNetworking: Sendable {
         // should another task get the released address before the old rules are gone, it
         // cannot run anything yet, because its own join waits for the policy lock we hold.
         let del = DispatchGroup()
-        DispatchQueue.global().async(group: del) { [runner] in
-            do {
-                let (list, rc) = try a.cniInputs()
-                try runner.del(list, containerID: a.taskId, netns: a.netns, prevResult: a.result, runtimeConfig: rc)
-            } catch {
-                problems.withLock { $0.append("CNI DEL: \(error)") }
+        if a.inProcess == true {
+            // What DEL would do: the veth pair (only where the namespace could not go, which
+            // would have taken it), then the address.
+            if !namespaceGone { for veth in a.hostVeths() { BridgeNetwork.deleteLink(veth) } }
+            do { try BridgeNetwork(attachment: a, options: options).release(taskId: a.taskId) } catch {
+                problems.withLock { $0.append("release address: \(error)") }
+            }
+        } else {
+            DispatchQueue.global().async(group: del) { [runner] in
+                do {
+                    let (list, rc) = try a.cniInputs()
+                    try runner.del(list, containerID: a.taskId, netns: a.netns, prevResult: a.result, runtimeConfig: rc)
+                } catch {
+                    problems.withLock { $0.append("CNI DEL: \(error)") }
+                }
             }
         }
         if a.defaultNetwork {
@@ -212,8 +231,17 @@ public struct TaskNetworking: Sendable {
         return problems.withLock { $0 }
     }
 
-    /// Checks the task's network is still as set up (CNI CHECK).
+    /// Checks the task's network is still as set up (CNI CHECK; for fargate-run's own network,
+    /// the same checks made here: the namespace, the veth on the bridge, the address's lease).
     public func check(_ a: TaskNetworkAttachment) throws {
+        if a.inProcess == true {
+            guard FileSystem.exists(a.netns) else { throw NetworkError.config("network namespace \(a.netns) is gone") }
+            guard !a.hostVeths().isEmpty else { throw NetworkError.config("the task's veth is no longer a port of a bridge") }
+            guard try BridgeNetwork(attachment: a, options: options).pool.lease(of: a.taskId) == a.ip else {
+                throw NetworkError.config("address \(a.ip) is no longer leased to the task")
+            }
+            return
+        }
         let (list, rc) = try a.cniInputs()
         try runner.check(list, containerID: a.taskId, netns: a.netns, prevResult: a.result, runtimeConfig: rc)
     }

@@ -107,6 +107,9 @@ struct NetworkTests {
         let task = try firstTask(p.stdout)
         let details = (task["attachments"] as? [[String: Any]])?.first?["details"] as? [[String: String]] ?? []
         #expect(details.contains { $0["name"] == "privateIPv4Address" && $0["value"] == ip })
+        // fargate-run made the interface itself (BridgeNetwork): its MAC is made from the address.
+        let mac = "0a:58:" + ip.split(separator: ".").map { String(format: "%02x", Int($0) ?? 0) }.joined(separator: ":")
+        #expect(details.contains { $0["name"] == "macAddress" && $0["value"] == mac }, "\(details)")
         let web = try container(task, "web")
         let binding = (web["networkBindings"] as? [[String: Any]])?.first
         #expect(binding?["hostPort"] as? Int == n.port && binding?["bindIP"] as? String == "127.0.0.1")

@@ -180,6 +180,12 @@ pid_t fr_spawn(const struct fr_container_spec *spec, int *pidfd_out, int *in_cgr
 /// Returns 0, or -1 with errno set; `*stage` says which step failed (1 unshare, 2 mount, 3 lo).
 int fr_netns_create(const char *path, int *stage);
 
+/// Opens a netlink socket (`protocol`, e.g. NETLINK_ROUTE; CLOEXEC) inside the network
+/// namespace pinned at `netns_path`, from a short-lived child sharing our fd table, so no
+/// thread of ours changes namespace. A socket belongs to the namespace it was made in, so it
+/// configures that namespace from any thread. Returns the fd, or -1 with errno set.
+int fr_netns_socket(const char *netns_path, int protocol);
+
 /// Sets the network interface `name` (in the caller's namespace) down, with SIOCSIFFLAGS.
 /// 0, or -1 with errno (ENODEV: no such interface).
 int fr_link_set_down(const char *name);

@@ -1,0 +1,96 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import LinuxSupport
+
+/// Task addresses of fargate-run's own network, kept exactly as the host-local CNI plugin keeps
+/// them (its disk store, `plugins/ipam/host-local/backend/disk`): a directory per network, one
+/// file per leased address holding "<container id>\r\n<interface>", `last_reserved_ip.0`, and
+/// a `lock` file held with flock around every change. So host-local (which ran this network
+/// before, and still runs users' conflists) and this pool see the same leases, and CNI DEL
+/// with host-local releases a lease made here.
+///
+/// Allocation is host-local's too: the address after the last one reserved, wrapping, from
+/// the subnet's second address to its second-to-last, never the gateway (the first).
+struct AddressPool {
+    let directory: String
+    let subnet: ClosedRange<UInt32>
+    let prefixLength: Int
+
+    /// The network's pool: `dataDirectory/networkName`, as host-local names it.
+    init(dataDirectory: String, networkName: String, subnet: String) throws {
+        guard let range = HostPolicy.cidr(subnet), let bits = Int(subnet.split(separator: "/").last ?? ""), bits <= 30 else {
+            throw NetworkError.config("subnet \(subnet): not an IPv4 CIDR with room for tasks (at most /30)")
+        }
+        directory = dataDirectory + "/" + networkName
+        self.subnet = range
+        prefixLength = bits
+    }
+
+    var gateway: UInt32 { subnet.lowerBound + 1 }
+
+    static func text(_ a: UInt32) -> String { "\(a >> 24).\(a >> 16 & 0xff).\(a >> 8 & 0xff).\(a & 0xff)" }
+
+    /// Leases an address to `id` (interface `interface`). Throws when the subnet is full.
+    func reserve(id: String, interface: String = "eth0") throws -> String {
+        try FileSystem.makeDirectories(directory)
+        let lock = try FileLock(directory + "/lock")
+        defer { lock.unlock() }
+        let first = subnet.lowerBound + 1, last = subnet.upperBound - 1
+        var candidate = first
+        if let text = try? FileSystem.readString(directory + "/last_reserved_ip.0"),
+           let previous = HostPolicy.cidr(text.trimmingCharacters(in: .whitespacesAndNewlines) + "/32")?.lowerBound,
+           (first...last).contains(previous) {
+            candidate = previous == last ? first : previous + 1
+        }
+        for _ in first...last {
+            defer { candidate = candidate == last ? first : candidate + 1 }
+            if candidate == gateway { continue }
+            let ip = AddressPool.text(candidate)
+            let path = directory + "/" + ip
+            let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            if fd < 0 {
+                if errno == EEXIST { continue }
+                throw SystemError("lease", path: path)
+            }
+            let content = Array((id.trimmingCharacters(in: .whitespaces) + "\r\n" + interface).utf8)
+            let written = content.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            close(fd)
+            guard written == content.count else {
+                let e = SystemError("write lease", path: path)
+                unlink(path)
+                throw e
+            }
+            try FileSystem.writeAtomically(directory + "/last_reserved_ip.0", Array(ip.utf8), mode: 0o600, durable: false)
+            return ip
+        }
+        throw NetworkError.config("no free address left in \(AddressPool.text(subnet.lowerBound))/\(prefixLength)")
+    }
+
+    /// Releases every lease of `id` on `interface` (host-local's ReleaseByID). Returns how many.
+    @discardableResult
+    func release(id: String, interface: String = "eth0") throws -> Int {
+        guard FileSystem.isDirectory(directory) else { return 0 }
+        let lock = try FileLock(directory + "/lock")
+        defer { lock.unlock() }
+        let match = id.trimmingCharacters(in: .whitespaces) + "\r\n" + interface
+        var released = 0
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where HostPolicy.cidr(name + "/32") != nil {
+            let path = directory + "/" + name
+            guard let content = try? FileSystem.readString(path) else { continue }
+            let trimmed = content.trimmingCharacters(in: .whitespacesAndNewlines)
+            if trimmed == match || trimmed == id, unlink(path) == 0 { released += 1 }
+        }
+        return released
+    }
+
+    /// The address leased to `id`, if any.
+    func lease(of id: String, interface: String = "eth0") -> String? {
+        let match = id + "\r\n" + interface
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where HostPolicy.cidr(name + "/32") != nil {
+            if (try? FileSystem.readString(directory + "/" + name))?.trimmingCharacters(in: .whitespacesAndNewlines) == match { return name }
+        }
+        return nil
+    }
+}
