@@ -6,7 +6,7 @@ import Synchronization
 import TestSupport
 import Testing
 
-/// awsvpc-like networking through the CNI plugins. Each test has its own bridge and /24, so
+/// awsvpc-like networking, made by fargate-run (and by CNI plugins for a user's conflist). Each test has its own bridge and /24, so
 /// what it counts is its own; traffic goes only to loopback and to the tasks' namespaces.
 @Suite(.enabled(if: Prerequisites.rootOrCI, Prerequisites.rootReason))
 struct NetworkTests {
@@ -299,6 +299,24 @@ struct NetworkTests {
         p.stop()
         #expect(!(try n.h.fargateRun(["ps"]).stdout.contains("listed:1")))
         #expect(try n.h.fargateRun(["ps", "-a"]).stdout.contains("STOPPED"))
+    }
+
+    /// A --bridge name held by an interface that is no bridge: the task fails naming it, and
+    /// the address leased before the bridge was looked at is released again.
+    @Test func aBridgeNameThatIsNoBridgeFailsTheTaskAndLeavesNoLease() throws {
+        let n = try Net()
+        defer { n.cleanup() }
+        // A veth (no dummy module on every kernel); cleanup's `ip link del` takes its peer too.
+        try #require(try run("/usr/sbin/ip", ["link", "add", n.bridge, "type", "veth", "peer", "name", n.bridge + "p"]).status == 0)
+        let t = try n.h.task(#"{"family": "nobridge", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["true"]}]}"#)
+        let r = try n.h.fargateRun(n.args + [t])
+        #expect(r.status == 125, "\(r.stderr)")
+        #expect(r.stderr.contains("\(n.bridge) exists and is not a bridge"), "\(r.stderr)")
+        let leases = "/run/fargate-run/ipam/fargate-run-" + n.bridge
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: leases)) ?? []).filter { $0.hasPrefix("198.") }.isEmpty, "no lease left")
+        let left = try n.footprint()
+        #expect(left.isEmpty, "\(left)")
+        #expect(n.h.leftovers(n.h.taskIds()[0]).isEmpty)
     }
 
     @Test func aSubnetOverlappingARunningNetworkIsRefusedBeforeAnythingIsMade() throws {
