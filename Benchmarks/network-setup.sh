@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Network set-up plus teardown time per task (network namespace, CNI ADD of bridge, portmap
-# and firewall, security group rules, then the reverse), alone and with 50 tasks running at
+# Network set-up plus teardown time per task (network namespace, the interface and address,
+# the host policy (NAT, ports, security groups), then the reverse), alone and with 50 tasks running at
 # once on the same bridge. Times come from fargate-run's own phase marks (FARGATE_RUN_TIMING=1):
 # set-up = from before the namespace is created to "network attached"; teardown = the detach
 # and the namespace removal.
