@@ -744,7 +744,7 @@ pid_t fr_spawn(const struct fr_container_spec *spec, int *pidfd_out, int *in_cgr
         if (pid > 0) *in_cgroup_out = 1;
         // An old kernel (ENOSYS, E2BIG) or a cgroup that takes no processes: clone() below,
         // and the caller migrates the child.
-        arg.parent_migrates = 1;
+        if (pid < 0) arg.parent_migrates = 1;
     }
     // The child gets its own copy of `arg` as it is now.
     if (pid < 0)

@@ -48,13 +48,14 @@ public enum LayerUnpacker {
                               progress: ((Int64) -> Void)? = nil) throws(ImageError) -> UnpackStats {
         let ctx = StreamContext(fd: fd, progress: progress)
         ctx.waitForMore = waitForMore
-        let writer: SnapshotWriter
-        do { writer = try SnapshotWriter(root: destination, layer: name) } catch { throw error }
-
+        // Before anything is written: a missing libarchive leaves nothing behind.
         var loadError = [CChar](repeating: 0, count: 512)
         guard fr_archive_open_library(&loadError, loadError.count) == 0 else {
             throw .unsupported(what: "layer \(name)", detail: String(decoding: loadError.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
+        let writer: SnapshotWriter
+        do { writer = try SnapshotWriter(root: destination, layer: name) } catch { throw error }
+
         // Reader A only decompresses ("raw" format: the whole stream is one entry).
         guard let a = fr_archive_read_new() else { throw .malformed(what: name, detail: "libarchive: out of memory") }
         defer { fr_archive_read_free(a) }

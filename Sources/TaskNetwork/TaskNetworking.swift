@@ -172,9 +172,9 @@ public struct TaskNetworking: Sendable {
     ///
     /// Given the namespace of a task none of whose processes is left, on fargate-run's own
     /// network the namespace goes first: the kernel then frees it, and the veth pair with it,
-    /// on its own time, and CNI DEL finds no namespace and only releases the address. Deleting
-    /// the veth in DEL waits for an RCU grace period (15-40 ms here) before the device is freed,
-    /// although it is out of use at once. The host end is set down before: should something
+    /// on its own time, and only the address is released (by DEL for a record CNI made).
+    /// Deleting the veth waits for an RCU grace period (15-40 ms here) before the device is
+    /// freed, although it is out of use at once. The host end is set down before: should something
     /// else hold the namespace (a shell in `ip netns exec`), the pair outlives the task with
     /// its address on it, and the address may go to the next task; down, it carries nothing,
     /// and the kernel removes it when the holder lets go. A user's conflist gets DEL with the
@@ -196,9 +196,8 @@ public struct TaskNetworking: Sendable {
                 } catch { problems.withLock { $0.append("\(error)") } }
             }
         }
-        // Leaving the host policy and CNI DEL run at once: each may wait in the kernel for an
-        // RCU grace period (the nft commit that removes rules, the veth's unregistration), and
-        // two waits started together end together. The order does not matter for safety:
+        // Leaving the host policy and CNI DEL run at once: DEL starts two programs and may wait
+        // for the veth's unregistration. The order does not matter for safety:
         // should another task get the released address before the old rules are gone, it
         // cannot run anything yet, because its own join waits for the policy lock we hold.
         let del = DispatchGroup()
