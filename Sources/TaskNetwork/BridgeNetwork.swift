@@ -45,12 +45,13 @@ struct BridgeNetwork {
             // A MAC made from the address, as the bridge plugin once did (0a:58 and the four
             // bytes): a neighbour's ARP entry for a reused address stays right.
             let mac = ([0x0a, 0x58] + address).map { String(format: "%02x", $0) }.joined(separator: ":")
-            veth = try createVeth(host, bridgeIndex: bridgeIndex, netns: netns, mac: [0x0a, 0x58] + address)
+            let name = try createVeth(host, bridgeIndex: bridgeIndex, netns: netns, mac: [0x0a, 0x58] + address)
+            veth = name
             // Hairpin: a task reaching its own published port through the host comes back
             // through the port it left by.
-            try FileSystem.writeString("/sys/class/net/\(veth!)/brport/hairpin_mode", "1")
+            try FileSystem.writeString("/sys/class/net/\(name)/brport/hairpin_mode", "1")
             try configureInside(netns: netns, address: address)
-            return Attached(ip: ip, mac: mac, hostVeth: veth!, result: result(ip: ip, mac: mac, veth: veth!, netns: netns))
+            return Attached(ip: ip, mac: mac, hostVeth: name, result: result(ip: ip, mac: mac, veth: name, netns: netns))
         } catch {
             if let veth { BridgeNetwork.deleteLink(veth) }
             _ = try? pool.release(id: taskId)
