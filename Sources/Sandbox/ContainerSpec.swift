@@ -8,7 +8,10 @@ public struct ContainerSpec: Sendable {
     public enum RootFilesystem: Sendable, Equatable {
         /// An overlay of read-only `lower` layers (topmost first) with a writable upper layer,
         /// mounted at `target` inside the container's own mount namespace: it disappears with
-        /// the container and is never visible on the host.
+        /// the container and is never visible on the host. Mounted "volatile" where the kernel
+        /// has it (`HostCapabilities.overlayVolatile`): the upper layer is never synced, so it
+        /// must not be kept past a crash; the kernel marks it (`work/work/incompat/volatile`)
+        /// and refuses to mount it again while the mark is there.
         case overlay(lower: [String], upper: String, work: String, target: String)
         /// An existing directory used as is (bind-mounted onto itself).
         case directory(String)

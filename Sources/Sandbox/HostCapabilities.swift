@@ -38,6 +38,23 @@ public enum HostCapabilities {
         return (out, warnings)
     }
 
+    /// Whether the kernel (5.10 or later) mounts overlays with "volatile": no sync of the
+    /// upper layer's filesystem, which an overlay otherwise does when it is unmounted, so at
+    /// every container's exit.
+    public static let overlayVolatile: Bool = kernelAtLeast(5, 10)
+
+    static func kernelAtLeast(_ major: Int, _ minor: Int, release: String? = nil) -> Bool {
+        var text = release ?? ""
+        if release == nil {
+            var u = utsname()
+            guard uname(&u) == 0 else { return false }
+            text = withUnsafeBytes(of: &u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        }
+        let parts = text.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+        guard parts.count == 2 else { return false }
+        return (parts[0], parts[1]) >= (major, minor)
+    }
+
     static func rlimitName(_ r: Int32) -> String {
         switch r {
         case Int32(RLIMIT_NOFILE.rawValue): return "nofile"

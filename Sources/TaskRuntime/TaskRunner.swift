@@ -634,6 +634,10 @@ public actor TaskRunner {
         let runtime = image.config.config
         let upper = c.directory + "/upper", work = c.directory + "/work", rootfs = c.directory + "/rootfs"
         for d in [upper, work, rootfs] { try FileSystem.makeDirectories(d, mode: 0o755) }
+        // A restart mounts the same writable layer again. Its last (volatile) mount was made by
+        // this process, so the crash the kernel's mark guards against cannot have come between:
+        // the mark goes, as the kernel's documentation says to do in that case.
+        if c.restartCount > 0 { try? FileSystem.removeTree(work + "/work/incompat") }
         let user = try ImageUser.resolve(def.user ?? runtime?.User, layers: image.layers)
         let hostname = attachment?.hostname ?? String(taskId.prefix(12))
         let args = ProcessResolution.arguments(definition: def, image: runtime)

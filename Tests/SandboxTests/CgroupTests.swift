@@ -3,7 +3,7 @@ import Glibc
 #endif
 import Foundation
 import LinuxSupport
-import Sandbox
+@testable import Sandbox
 import TestSupport
 import Testing
 
@@ -74,6 +74,14 @@ struct CgroupProbeTests {
         #expect(Capability(name: "CAP_SYS_PTRACE") == .sysPtrace)
         #expect(Capability(name: "net_raw") == .netRaw)
         #expect(Capability(name: "bogus") == nil)
+    }
+
+    @Test func kernelReleasesCompareByMajorAndMinor() {
+        #expect(HostCapabilities.kernelAtLeast(5, 10, release: "6.18.44-fc-v509"))
+        #expect(HostCapabilities.kernelAtLeast(5, 10, release: "5.10.0-rc1"))
+        #expect(!HostCapabilities.kernelAtLeast(5, 10, release: "5.4.0-150-generic"))
+        #expect(!HostCapabilities.kernelAtLeast(5, 10, release: "4.19.0"))
+        #expect(!HostCapabilities.kernelAtLeast(5, 10, release: "garbage"))
     }
 }
 
