@@ -80,10 +80,8 @@ struct BridgeNetwork {
 
     /// The bridge, up, with the gateway address; IPv4 forwarding on. Returns its index.
     private func ensureBridge(_ host: Netlink.Socket) throws -> Int32 {
-        let sys = "/sys/class/net/" + bridge
-        if FileSystem.exists(sys) {
-            guard FileSystem.exists(sys + "/bridge") else { throw NetworkError.config("\(bridge) exists and is not a bridge") }
-        } else {
+        var link = try? host.link(named: bridge)
+        if link == nil {
             var m = Netlink.Message()
             m.ifinfo(up: true)
             m.attribute(Netlink.IFLA_IFNAME, string: bridge)
@@ -93,7 +91,9 @@ struct BridgeNetwork {
                 try host.request(Netlink.RTM_NEWLINK, flags: Netlink.NLM_F_CREATE | Netlink.NLM_F_EXCL, m, what: "create bridge \(bridge)")
             }
         }
-        let index = try host.index(of: bridge)
+        if link == nil { link = try host.link(named: bridge) }
+        guard let link, link.kind == "bridge" else { throw NetworkError.config("\(bridge) exists and is not a bridge") }
+        let index = link.index
         let gateway = AddressPool.text(pool.gateway), broadcast = AddressPool.text(pool.subnet.upperBound)
         var a = Netlink.Message()
         a.ifaddr(prefixLength: pool.prefixLength, index: index)

@@ -131,15 +131,39 @@ enum Netlink {
             }
         }
 
-        /// The index of interface `name` in this socket's namespace.
-        func index(of name: String) throws(SystemError) -> Int32 {
+        /// Interface `name` in this socket's namespace: its index, and its kind ("bridge",
+        /// "veth"; nil for a device without one, such as a physical NIC). Throws ENODEV when
+        /// there is none. The kind is the kernel's own, set before the device can be found by
+        /// name, where sysfs's per-kind directories appear a moment after the device does.
+        func link(named name: String) throws(SystemError) -> (index: Int32, kind: String?) {
             var m = Message()
             m.ifinfo()
             m.attribute(IFLA_IFNAME, string: name)
             let replies = try request(RTM_GETLINK, m, what: "find interface \(name)")
-            guard let reply = replies.first, reply.count >= 8 else { throw SystemError("find interface \(name)", errno: ENODEV) }
-            return Int32(bitPattern: Netlink.u32(reply, 4))
+            guard let reply = replies.first, reply.count >= 16 else { throw SystemError("find interface \(name)", errno: ENODEV) }
+            let index = Int32(bitPattern: Netlink.u32(reply, 4))
+            guard let info = Netlink.attribute(IFLA_LINKINFO, in: reply, from: 16),
+                  let kind = Netlink.attribute(IFLA_INFO_KIND, in: info, from: 0) else { return (index, nil) }
+            return (index, String(decoding: kind.prefix { $0 != 0 }, as: UTF8.self))
         }
+
+        /// The index of interface `name` in this socket's namespace.
+        func index(of name: String) throws(SystemError) -> Int32 {
+            try link(named: name).index
+        }
+    }
+
+    /// The payload of the first attribute of `type` in `bytes` from `start` on.
+    static func attribute(_ type: UInt16, in bytes: [UInt8], from start: Int) -> [UInt8]? {
+        var offset = start
+        while offset + 4 <= bytes.count {
+            let length = Int(UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8)
+            let kind = (UInt16(bytes[offset + 2]) | UInt16(bytes[offset + 3]) << 8) & 0x3fff  // without NESTED, BYTEORDER
+            guard length >= 4, offset + length <= bytes.count else { return nil }
+            if kind == type { return Array(bytes[(offset + 4)..<(offset + length)]) }
+            offset += (length + 3) & ~3
+        }
+        return nil
     }
 
     static func u32(_ b: [UInt8], _ at: Int) -> UInt32 {

@@ -31,7 +31,9 @@ public struct GarbageCollector: Sendable {
 
     /// Tasks of this root that have not finished but whose owner process is gone.
     public func abandonedTasks() -> [(String, TaskState)] {
-        let ids = (try? FileManager.default.contentsOfDirectory(atPath: root.activeDirectory)) ?? []
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root.activeDirectory)) ?? []
+        // Task ids only: anything else (another process's file being made) is not ours to sweep.
+        let ids = names.filter { $0.count == 32 && $0.allSatisfy(\.isHexDigit) }
         return ids.compactMap { id in
             guard let state = try? TaskInspector.state(id, root: root), state.task.lastStatus != "STOPPED" else {
                 // Finished, or never got far enough to write a state: nothing to clean.

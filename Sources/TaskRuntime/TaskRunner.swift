@@ -215,7 +215,10 @@ public actor TaskRunner {
             taskCgroup = Cgroup(existing: host, relativePath: "fargate-run-\(taskId)")
             network = NetworkNamespace(name: "fr-" + String(taskId.prefix(16)))
             publishNow()
-            try FileSystem.writeAtomically(config.root.activeDirectory + "/" + taskId, [], durable: false)
+            // An empty marker, made in place: nothing to write, so no temporary file for
+            // another fargate-run's startup sweep of this directory to find.
+            let marker = config.root.activeDirectory + "/" + taskId
+            close(try syscallRetrying("create", path: marker) { open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600) })
             pump = try LogPump(sink: sink)
             mark("start")
             try provision(host: host)

@@ -77,8 +77,8 @@ struct IsolationTests {
         // CVE-2024-21626: a leaked fd (or a cwd of /proc/self/fd/N) would reach the host.
         let p = try Probe()
         defer { p.h.cleanup() }
-        let (lines, _, status, _) = try p.run(["probe", "fds"])
-        #expect(status == 0)
+        let (lines, _, status, err) = try p.run(["probe", "fds"])
+        #expect(status == 0, "\(err)")
         #expect(lines.last == "leaked_fds 0", "\(lines)")
         for n in 3...20 {
             let (_, task, s, _) = try p.run(["true"], extra: #", "workingDirectory": "/proc/self/fd/\#(n)""#)
