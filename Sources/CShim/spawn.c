@@ -762,68 +762,67 @@ pid_t fr_spawn(const struct fr_container_spec *spec, int *pidfd_out, int *in_cgr
 }
 
 // ---------------------------------------------------------------------------------------------
-// Network namespace creation, in a throwaway child so no thread of the caller changes namespace.
-// The child shares our memory (CLONE_VM): it must not allocate, lock or write outside its stack.
+// Work in another network namespace, in a throwaway child so no thread of the caller changes
+// namespace.
 
-struct fr_netns_arg {
-    const char *path;
-    int err_fd;
-};
-
-static void fr_netns_fail(int fd, int stage) {
-    int msg[2] = { stage, errno };
-    ssize_t r;
-    do { r = write(fd, msg, sizeof msg); } while (r < 0 && errno == EINTR);
-    _exit(1);
-}
-
-static int fr_netns_child(void *arg) {
-    const struct fr_netns_arg *a = (const struct fr_netns_arg *)arg;
-    if (unshare(CLONE_NEWNET) != 0) fr_netns_fail(a->err_fd, 1);
-    if (mount("/proc/self/ns/net", a->path, NULL, MS_BIND, NULL) != 0) fr_netns_fail(a->err_fd, 2);
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) fr_netns_fail(a->err_fd, 3);
-    struct ifreq ifr;
-    memset(&ifr, 0, sizeof ifr);
-    fr_copy(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
-    if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) fr_netns_fail(a->err_fd, 3);
-    ifr.ifr_flags |= IFF_UP;
-    if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) fr_netns_fail(a->err_fd, 3);
-    _exit(0);
-}
-
-int fr_netns_create(const char *path, int *stage) {
-    int p[2];
-    *stage = 0;
-    if (pipe2(p, O_CLOEXEC) != 0) return -1;
-    struct fr_netns_arg a = { path, p[1] };
+/// Runs fn(arg) in a child that shares our memory (CLONE_VM; plus `flags`, e.g. CLONE_FILES)
+/// and returns once it has exited (CLONE_VFORK), as posix_spawn does: no copy of our page
+/// tables (a fork of this process costs 1.5-2 ms). The child runs on a stack of its own and
+/// makes only system calls; it reports through `arg`, which we read only after it exited.
+/// Returns 0, or -1 with errno set when the child could not be started.
+static int fr_run_in_vfork_child(int (*fn)(void *), void *arg, int flags) {
     void *stack = mmap(NULL, 64 * 1024, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (stack == MAP_FAILED) { close(p[0]); close(p[1]); return -1; }
+    if (stack == MAP_FAILED) return -1;
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    // CLONE_VM | CLONE_VFORK, as posix_spawn: no copy of our page tables (a fork of this
-    // process costs 1.5-2 ms), and we are suspended until the child has exited. The child
-    // runs only system calls on its own stack.
-    pid_t pid = clone(fr_netns_child, (char *)stack + 64 * 1024, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+    pid_t pid = clone(fn, (char *)stack + 64 * 1024, CLONE_VM | CLONE_VFORK | flags | SIGCHLD, arg);
     int saved = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     munmap(stack, 64 * 1024);
-    close(p[1]);
-    if (pid < 0) { close(p[0]); errno = saved; return -1; }
-    int msg[2] = { 0, 0 };
-    ssize_t r;
-    do { r = read(p[0], msg, sizeof msg); } while (r < 0 && errno == EINTR);
-    close(p[0]);
+    if (pid < 0) { errno = saved; return -1; }
     int status = 0;
     while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR) {}
-    if (r == (ssize_t)sizeof msg) {
-        *stage = msg[0];
-        errno = msg[1];
-        return -1;
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) { errno = ECHILD; return -1; }
     return 0;
+}
+
+struct fr_netns_arg {
+    const char *path;
+    int stage;  ///< 0, or the step that failed (1 unshare, 2 mount, 3 loopback)
+    int err;
+};
+
+static int fr_netns_child(void *arg) {
+    struct fr_netns_arg *a = (struct fr_netns_arg *)arg;
+    a->stage = 1;
+    if (unshare(CLONE_NEWNET) != 0) goto fail;
+    a->stage = 2;
+    if (mount("/proc/self/ns/net", a->path, NULL, MS_BIND, NULL) != 0) goto fail;
+    a->stage = 3;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) goto fail;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    fr_copy(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+    if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) goto fail;
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) goto fail;
+    a->stage = 0;
+    _exit(0);
+fail:
+    a->err = errno;
+    _exit(1);
+}
+
+int fr_netns_create(const char *path, int *stage) {
+    // stage -1 until the child says otherwise: it never ran.
+    struct fr_netns_arg a = { path, -1, ECHILD };
+    *stage = 0;
+    if (fr_run_in_vfork_child(fr_netns_child, &a, 0) != 0) return -1;
+    if (a.stage == 0) return 0;
+    *stage = a.stage < 0 ? 0 : a.stage;
+    errno = a.err;
+    return -1;
 }
 
 struct fr_netns_socket_arg {
@@ -848,22 +847,11 @@ static int fr_netns_socket_child(void *arg) {
 }
 
 int fr_netns_socket(const char *netns_path, int protocol) {
-    struct fr_netns_socket_arg a = { netns_path, protocol, -1, 0 };
-    void *stack = mmap(NULL, 64 * 1024, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (stack == MAP_FAILED) return -1;
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    // CLONE_FILES: the socket the child makes is in our fd table; CLONE_VM | CLONE_VFORK: it
-    // writes its result into `a` and we resume once it has exited. setns changes only the child.
-    pid_t pid = clone(fr_netns_socket_child, (char *)stack + 64 * 1024, CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &a);
-    int saved = errno;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    munmap(stack, 64 * 1024);
-    if (pid < 0) { errno = saved; return -1; }
-    int status = 0;
-    while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR) {}
-    if (a.fd < 0) { errno = a.err ? a.err : ECHILD; return -1; }
+    struct fr_netns_socket_arg a = { netns_path, protocol, -1, ECHILD };
+    // CLONE_FILES: the socket the child makes is in our fd table (and the namespace fd it
+    // opens and closes there). setns changes only the child.
+    if (fr_run_in_vfork_child(fr_netns_socket_child, &a, CLONE_FILES) != 0) return -1;
+    if (a.fd < 0) { errno = a.err; return -1; }
     return a.fd;
 }
 

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CShim
 import Foundation
 import LinuxSupport
 import TaskNetwork
@@ -29,6 +30,17 @@ struct NetworkNamespaceTests {
         #expect(mountsContaining(name).isEmpty)
         #expect(!(try run("/usr/sbin/ip", ["netns", "list"]).stdout.contains(name)))
         try ns.remove()  // again: not an error
+    }
+
+    /// The child that works in another namespace reports where it failed, with errno, through
+    /// the memory it shares with us: here the bind mount onto a path that does not exist.
+    @Test func aFailedStepInTheNamespaceChildIsReportedWithItsErrno() {
+        var stage: Int32 = 0
+        #expect(fr_netns_create("/nonexistent-\(getpid())/ns", &stage) == -1)
+        let e = errno
+        #expect(stage == 2 && e == ENOENT, "stage \(stage), errno \(e)")
+        #expect(fr_netns_socket("/nonexistent-\(getpid())/ns", 0) == -1)
+        #expect(errno == ENOENT)
     }
 
     @Test func aNameInUseIsRefusedAndTheFirstKept() throws {
