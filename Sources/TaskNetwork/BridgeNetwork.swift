@@ -20,22 +20,14 @@ struct BridgeNetwork {
         pool = try AddressPool(dataDirectory: options.hostStateDirectory + "/ipam", networkName: options.networkName, subnet: options.subnet)
     }
 
-    /// For releasing or checking what `attach` made for `a`.
+    /// For undoing or checking what `attach` made for `a`.
     init(attachment a: TaskNetworkAttachment, options: NetworkOptions) throws {
         bridge = options.bridge
         pool = try AddressPool(dataDirectory: options.hostStateDirectory + "/ipam", networkName: a.networkName, subnet: a.subnet)
     }
 
-    /// What `attach` made.
-    struct Attached {
-        var ip: String
-        var mac: String
-        var hostVeth: String
-        var result: Data
-    }
-
     /// Leases an address and connects the namespace at `netns`. Nothing is left when it fails.
-    func attach(taskId: String, netns: String) throws -> Attached {
+    func attach(taskId: String, netns: String) throws -> CNIResult {
         let ip = try pool.reserve(id: taskId)
         var veth: String?
         do {
@@ -44,14 +36,15 @@ struct BridgeNetwork {
             guard let address = Netlink.ipv4(ip) else { throw NetworkError.config("bad leased address \(ip)") }
             // A MAC made from the address, as the bridge plugin once did (0a:58 and the four
             // bytes): a neighbour's ARP entry for a reused address stays right.
-            let mac = ([0x0a, 0x58] + address).map { String(format: "%02x", $0) }.joined(separator: ":")
-            let name = try createVeth(host, bridgeIndex: bridgeIndex, netns: netns, mac: [0x0a, 0x58] + address)
+            let mac: [UInt8] = [0x0a, 0x58] + address
+            let name = try createVeth(host, bridgeIndex: bridgeIndex, netns: netns, mac: mac)
             veth = name
             // Hairpin: a task reaching its own published port through the host comes back
             // through the port it left by.
             try FileSystem.writeString("/sys/class/net/\(name)/brport/hairpin_mode", "1")
             try configureInside(netns: netns, address: address)
-            return Attached(ip: ip, mac: mac, hostVeth: name, result: result(ip: ip, mac: mac, veth: name, netns: netns))
+            let macText = mac.map { String(format: "%02x", $0) }.joined(separator: ":")
+            return try CNIResult(data: result(ip: ip, mac: macText, veth: name, netns: netns))
         } catch {
             if let veth { BridgeNetwork.deleteLink(veth) }
             _ = try? pool.release(id: taskId)
@@ -59,8 +52,10 @@ struct BridgeNetwork {
         }
     }
 
-    /// Releases the task's address. Its veth pair goes with its namespace.
-    func release(taskId: String) throws {
+    /// Undoes `attach` for `taskId`: deletes `veths` (only those whose namespace is still
+    /// there; a namespace that went took its pair with it), then releases the address.
+    func detach(taskId: String, veths: [String]) throws {
+        for veth in veths { BridgeNetwork.deleteLink(veth) }
         try pool.release(id: taskId)
     }
 

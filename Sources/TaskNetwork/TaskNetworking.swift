@@ -67,16 +67,14 @@ public struct TaskNetworkAttachment: Codable, Sendable, Equatable {
     public var hostname: String
     public var ports: [PublishedPort]
     public var securityGroups: [String]
-    /// Whether fargate-run's own conflist (and so its security groups) was used.
+    /// Whether fargate-run's own network (made in-process by `BridgeNetwork`, and so with its
+    /// security groups) was used, rather than a user's conflist through CNI.
     public var defaultNetwork: Bool
     public var networkName: String
     /// The conflist and CNI result, for DEL.
     public var conflist: Data
     public var result: Data
     public var runtimeConfig: Data
-    /// Made by fargate-run itself (`BridgeNetwork`), not by CNI ADD: torn down without CNI DEL.
-    /// nil in records written before it existed (those were CNI's).
-    public var inProcess: Bool? = nil
 
     /// The conflist and runtime config ADD was given, for DEL and CHECK.
     func cniInputs() throws -> (CNIConfigList, [String: Any]) {
@@ -137,22 +135,19 @@ public struct TaskNetworking: Sendable {
         defer { asking.wait() }
         let result: CNIResult
         do {
-            if options.conflistPath == nil {
-                result = try CNIResult(data: try BridgeNetwork(options: options).attach(taskId: taskId, netns: netns).result)
-            } else {
-                result = try runner.add(list, containerID: taskId, netns: netns, runtimeConfig: runtimeConfig)
-            }
+            result = options.conflistPath == nil
+                ? try BridgeNetwork(options: options).attach(taskId: taskId, netns: netns)
+                : try runner.add(list, containerID: taskId, netns: netns, runtimeConfig: runtimeConfig)
         } catch {
             ports.release(wanted, taskId: taskId)
             throw error
         }
-        var attachment = TaskNetworkAttachment(
+        let attachment = TaskNetworkAttachment(
             taskId: taskId, netns: netns, ip: result.address, prefixLength: result.prefixLength, gateway: result.gateway,
             mac: result.mac, subnet: options.subnet, hostname: TaskNetworking.hostname(ip: result.address, domain: options.dnsDomain ?? TaskNetworking.domain(region: region)),
             ports: wanted, securityGroups: options.conflistPath == nil ? options.securityGroups : [],
             defaultNetwork: options.conflistPath == nil, networkName: list.name, conflist: list.raw, result: result.raw,
             runtimeConfig: (try? JSONSerialization.data(withJSONObject: runtimeConfig)) ?? Data("{}".utf8))
-        attachment.inProcess = options.conflistPath == nil
         if attachment.defaultNetwork {
             asking.wait()
             do {
@@ -172,68 +167,56 @@ public struct TaskNetworking: Sendable {
     ///
     /// Given the namespace of a task none of whose processes is left, on fargate-run's own
     /// network the namespace goes first: the kernel then frees it, and the veth pair with it,
-    /// on its own time, and only the address is released (by DEL for a record CNI made).
-    /// Deleting the veth waits for an RCU grace period (15-40 ms here) before the device is
+    /// on its own time, and only the address is released. Deleting the veth waits for an RCU grace period (15-40 ms here) before the device is
     /// freed, although it is out of use at once. The host end is set down before: should something
     /// else hold the namespace (a shell in `ip netns exec`), the pair outlives the task with
     /// its address on it, and the address may go to the next task; down, it carries nothing,
     /// and the kernel removes it when the holder lets go. A user's conflist gets DEL with the
     /// namespace in place, as the CNI spec expects (its plugins may need it).
     public func detach(_ a: TaskNetworkAttachment, namespace: NetworkNamespace? = nil) -> [String] {
-        let problems = Mutex<[String]>([])
+        var problems: [String] = []
         var namespaceGone = false
         if a.defaultNetwork, let namespace {
             let veths = a.hostVeths()
             var down = !veths.isEmpty
             for veth in veths where fr_link_set_down(veth) != 0 {
-                problems.withLock { $0.append("\(SystemError("set down", path: veth))") }
+                problems.append("\(SystemError("set down", path: veth))")
                 down = false
             }
             if down {
                 do {
                     try namespace.remove()
                     namespaceGone = true
-                } catch { problems.withLock { $0.append("\(error)") } }
-            }
-        }
-        // Leaving the host policy and CNI DEL run at once: DEL starts two programs and may wait
-        // for the veth's unregistration. The order does not matter for safety:
-        // should another task get the released address before the old rules are gone, it
-        // cannot run anything yet, because its own join waits for the policy lock we hold.
-        let del = DispatchGroup()
-        if a.inProcess == true {
-            // What DEL would do: the veth pair (only where the namespace could not go, which
-            // would have taken it), then the address.
-            if !namespaceGone { for veth in a.hostVeths() { BridgeNetwork.deleteLink(veth) } }
-            do { try BridgeNetwork(attachment: a, options: options).release(taskId: a.taskId) } catch {
-                problems.withLock { $0.append("release address: \(error)") }
-            }
-        } else {
-            DispatchQueue.global().async(group: del) { [runner] in
-                do {
-                    let (list, rc) = try a.cniInputs()
-                    try runner.del(list, containerID: a.taskId, netns: a.netns, prevResult: a.result, runtimeConfig: rc)
-                } catch {
-                    problems.withLock { $0.append("CNI DEL: \(error)") }
-                }
+                } catch { problems.append("\(error)") }
             }
         }
         if a.defaultNetwork {
-            do { try policy.leave(network: a.networkName, taskId: a.taskId) } catch { problems.withLock { $0.append("host policy: \(error)") } }
+            // The task's rules go before its address: another task given the address must
+            // never find them.
+            do { try policy.leave(network: a.networkName, taskId: a.taskId) } catch { problems.append("host policy: \(error)") }
+            // What DEL would do: the veth pair (only where the namespace could not go, which
+            // would have taken it), the address.
+            do {
+                try BridgeNetwork(attachment: a, options: options).detach(taskId: a.taskId, veths: namespaceGone ? [] : a.hostVeths())
+            } catch { problems.append("release address: \(error)") }
+        } else {
+            do {
+                let (list, rc) = try a.cniInputs()
+                try runner.del(list, containerID: a.taskId, netns: a.netns, prevResult: a.result, runtimeConfig: rc)
+            } catch { problems.append("CNI DEL: \(error)") }
         }
-        del.wait()
-        // Published ports are free for another task only once both are done.
+        // Published ports are free for another task only once its rules are gone.
         ports.release(a.ports, taskId: a.taskId)
         if let namespace, !namespaceGone {
-            do { try namespace.remove() } catch { problems.withLock { $0.append("\(error)") } }
+            do { try namespace.remove() } catch { problems.append("\(error)") }
         }
-        return problems.withLock { $0 }
+        return problems
     }
 
     /// Checks the task's network is still as set up (CNI CHECK; for fargate-run's own network,
     /// the same checks made here: the namespace, the veth on the bridge, the address's lease).
     public func check(_ a: TaskNetworkAttachment) throws {
-        if a.inProcess == true {
+        if a.defaultNetwork {
             guard FileSystem.exists(a.netns) else { throw NetworkError.config("network namespace \(a.netns) is gone") }
             guard !a.hostVeths().isEmpty else { throw NetworkError.config("the task's veth is no longer a port of a bridge") }
             guard try BridgeNetwork(attachment: a, options: options).pool.lease(of: a.taskId) == a.ip else {

@@ -914,8 +914,8 @@ public actor TaskRunner {
             self.attaching = nil
             publishNow()
         }
-        // The network's teardown waits mostly on the kernel (an RCU grace period in the nft
-        // commit) and on plugin processes: cgroups and directories go meanwhile.
+        // The network's teardown (netlink, the nft leave, CNI DEL for a user's conflist) runs
+        // on its own thread: cgroups and directories go meanwhile.
         var detaching: Task<[String], Never>?
         if let attachment {
             mark("network detach start")

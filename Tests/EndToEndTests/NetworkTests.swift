@@ -211,8 +211,8 @@ struct NetworkTests {
         #expect(seen == order, "\(r.stderr)")
     }
 
-    /// A stopped task's namespace goes before CNI DEL, and the kernel frees the veth pair with
-    /// it. Should something else hold the namespace, the pair outlives the task: its host end
+    /// A stopped task's namespace goes before its address is released, and the kernel frees
+    /// the veth pair with it. Should something else hold the namespace, the pair outlives the task: its host end
     /// must then be down, since its address is released for the next task.
     @Test func aNamespaceHeldFromOutsideKeepsItsVethDownAndReleasesItsAddress() throws {
         let n = try Net()
