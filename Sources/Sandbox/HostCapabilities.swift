@@ -43,16 +43,17 @@ public enum HostCapabilities {
     /// every container's exit.
     public static let overlayVolatile: Bool = kernelAtLeast(5, 10)
 
-    static func kernelAtLeast(_ major: Int, _ minor: Int, release: String? = nil) -> Bool {
-        var text = release ?? ""
-        if release == nil {
-            var u = utsname()
-            guard uname(&u) == 0 else { return false }
-            text = withUnsafeBytes(of: &u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        }
-        let parts = text.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+    static func kernelAtLeast(_ major: Int, _ minor: Int, release: String = kernelRelease()) -> Bool {
+        let parts = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
         guard parts.count == 2 else { return false }
         return (parts[0], parts[1]) >= (major, minor)
+    }
+
+    /// uname's release, e.g. "6.1.0-18-amd64"; "" where uname fails.
+    static func kernelRelease() -> String {
+        var u = utsname()
+        guard uname(&u) == 0 else { return "" }
+        return withUnsafeBytes(of: &u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
     }
 
     static func rlimitName(_ r: Int32) -> String {
