@@ -74,23 +74,26 @@ struct AddressPool {
         guard FileSystem.isDirectory(directory) else { return 0 }
         let lock = try FileLock(directory + "/lock")
         defer { lock.unlock() }
-        let match = id.trimmingCharacters(in: .whitespaces) + "\r\n" + interface
-        var released = 0
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where HostPolicy.cidr(name + "/32") != nil {
-            let path = directory + "/" + name
-            guard let content = try? FileSystem.readString(path) else { continue }
-            let trimmed = content.trimmingCharacters(in: .whitespacesAndNewlines)
-            if trimmed == match || trimmed == id, unlink(path) == 0 { released += 1 }
-        }
-        return released
+        // host-local's older leases hold the id alone.
+        return leases(of: id, interface: interface, orBareId: true).filter { unlink(directory + "/" + $0) == 0 }.count
     }
 
     /// The address leased to `id`, if any.
     func lease(of id: String, interface: String = "eth0") -> String? {
-        let match = id + "\r\n" + interface
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where HostPolicy.cidr(name + "/32") != nil {
-            if (try? FileSystem.readString(directory + "/" + name))?.trimmingCharacters(in: .whitespacesAndNewlines) == match { return name }
-        }
-        return nil
+        leases(of: id, interface: interface).first
     }
+
+    /// The addresses whose lease file names `id` on `interface` (or, with `orBareId`, `id` alone).
+    private func leases(of id: String, interface: String, orBareId: Bool = false) -> [String] {
+        let bare = id.trimmingCharacters(in: .whitespaces)
+        let match = bare + "\r\n" + interface
+        return ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { name in
+            guard HostPolicy.cidr(name + "/32") != nil, let content = try? FileSystem.readString(directory + "/" + name) else { return false }
+            let trimmed = content.trimmingCharacters(in: .whitespacesAndNewlines)
+            return trimmed == match || (orBareId && trimmed == bare)
+        }
+    }
+
+    /// An address's four bytes, in network order.
+    static func bytes(_ a: UInt32) -> [UInt8] { [UInt8(a >> 24), UInt8(a >> 16 & 0xff), UInt8(a >> 8 & 0xff), UInt8(a & 0xff)] }
 }

@@ -33,7 +33,7 @@ struct BridgeNetwork {
         do {
             let host = try Netlink.Socket()
             let bridgeIndex = try ensureBridge(host)
-            guard let address = Netlink.ipv4(ip) else { throw NetworkError.config("bad leased address \(ip)") }
+            guard let address = HostPolicy.cidr(ip + "/32").map({ AddressPool.bytes($0.lowerBound) }) else { throw NetworkError.config("bad leased address \(ip)") }
             // A MAC made from the address, as the bridge plugin once did (0a:58 and the four
             // bytes): a neighbour's ARP entry for a reused address stays right.
             let mac: [UInt8] = [0x0a, 0x58] + address
@@ -89,14 +89,14 @@ struct BridgeNetwork {
         if link == nil { link = try host.link(named: bridge) }
         guard let link, link.kind == "bridge" else { throw NetworkError.config("\(bridge) exists and is not a bridge") }
         let index = link.index
-        let gateway = AddressPool.text(pool.gateway), broadcast = AddressPool.text(pool.subnet.upperBound)
+        let gateway = AddressPool.bytes(pool.gateway)
         var a = Netlink.Message()
         a.ifaddr(prefixLength: pool.prefixLength, index: index)
-        a.attribute(Netlink.IFA_LOCAL, Netlink.ipv4(gateway)!)
-        a.attribute(Netlink.IFA_ADDRESS, Netlink.ipv4(gateway)!)
-        a.attribute(Netlink.IFA_BROADCAST, Netlink.ipv4(broadcast)!)
+        a.attribute(Netlink.IFA_LOCAL, gateway)
+        a.attribute(Netlink.IFA_ADDRESS, gateway)
+        a.attribute(Netlink.IFA_BROADCAST, AddressPool.bytes(pool.subnet.upperBound))
         try BridgeNetwork.allowingExisting { () throws(SystemError) in
-            try host.request(Netlink.RTM_NEWADDR, flags: Netlink.NLM_F_CREATE | Netlink.NLM_F_EXCL, a, what: "add \(gateway) to \(bridge)")
+            try host.request(Netlink.RTM_NEWADDR, flags: Netlink.NLM_F_CREATE | Netlink.NLM_F_EXCL, a, what: "add \(AddressPool.text(pool.gateway)) to \(bridge)")
         }
         var up = Netlink.Message()
         up.ifinfo(index: index, up: true)
@@ -153,11 +153,11 @@ struct BridgeNetwork {
         a.ifaddr(prefixLength: pool.prefixLength, index: index)
         a.attribute(Netlink.IFA_LOCAL, address)
         a.attribute(Netlink.IFA_ADDRESS, address)
-        a.attribute(Netlink.IFA_BROADCAST, Netlink.ipv4(AddressPool.text(pool.subnet.upperBound))!)
+        a.attribute(Netlink.IFA_BROADCAST, AddressPool.bytes(pool.subnet.upperBound))
         try inside.request(Netlink.RTM_NEWADDR, flags: Netlink.NLM_F_CREATE | Netlink.NLM_F_EXCL, a, what: "add the task's address in \(netns)")
         var r = Netlink.Message()
         r.route(destinationLength: 0)
-        r.attribute(Netlink.RTA_GATEWAY, Netlink.ipv4(AddressPool.text(pool.gateway))!)
+        r.attribute(Netlink.RTA_GATEWAY, AddressPool.bytes(pool.gateway))
         r.attribute(Netlink.RTA_OIF, u32: UInt32(bitPattern: index))
         try inside.request(Netlink.RTM_NEWROUTE, flags: Netlink.NLM_F_CREATE | Netlink.NLM_F_EXCL, r, what: "add the default route in \(netns)")
     }

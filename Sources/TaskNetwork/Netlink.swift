@@ -169,10 +169,4 @@ enum Netlink {
     static func u32(_ b: [UInt8], _ at: Int) -> UInt32 {
         UInt32(b[at]) | UInt32(b[at + 1]) << 8 | UInt32(b[at + 2]) << 16 | UInt32(b[at + 3]) << 24
     }
-
-    /// An IPv4 address's four bytes, in network order.
-    static func ipv4(_ text: String) -> [UInt8]? {
-        let parts = text.split(separator: ".").compactMap { UInt8($0) }
-        return parts.count == 4 ? parts : nil
-    }
 }
