@@ -43,6 +43,23 @@ struct NetworkTests {
             try run("/usr/sbin/ip", ["-o", "link", "show", "master", bridge]).stdout.split(separator: "\n").map(String.init)
         }
 
+        /// A one-container task that sleeps on this network (its port published when `publish`),
+        /// started in the background with `flags`; returns it, its id and its definition's path
+        /// once it runs. The caller stops it.
+        func startSleeper(_ family: String, publish: Bool = false, flags: [String] = []) throws -> (BackgroundProcess, String, String) {
+            let ports = publish ? #""portMappings": [{"containerPort": \#(port)}], "# : ""
+            let t = try h.task(#"{"family": "\#(family)", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", \#(ports)"command": ["sleep", "1000"], "stopTimeout": 2}]}"#)
+            let p = try h.background(args + flags + [t])
+            var id = ""
+            do {
+                try #require(eventually { if let (tid, _) = h.runningTask() { id = tid; return true }; return false }, "\(family) runs")
+            } catch {
+                p.stop()
+                throw error
+            }
+            return (p, id, t)
+        }
+
         /// Veths on our bridge, leases of our network, our security-group rules, netns of our tasks.
         /// `settling`: a stopped task's veth pair is freed by the kernel with its network
         /// namespace, a grace period after the task ends; it is given a few seconds to go.
@@ -154,11 +171,8 @@ struct NetworkTests {
     @Test func aHeldHostPortStopsTheSecondTaskBeforeItStarts() throws {
         let n = try Net()
         defer { n.cleanup() }
-        let t = try n.h.task(#"{"family": "holder", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "portMappings": [{"containerPort": \#(n.port)}], "command": ["sleep", "1000"], "stopTimeout": 2}]}"#)
-        let first = try n.h.background(n.args + [t])
+        let (first, holderId, t) = try n.startSleeper("holder", publish: true)
         defer { first.stop() }
-        var holderId = ""
-        try #require(eventually { if let (id, _) = n.h.runningTask() { holderId = id; return true }; return false })
         let before = try n.footprint(settling: false)
         let r = try n.h.fargateRun(n.args + ["--output", "json", t])
         #expect(r.status == 125)
@@ -217,11 +231,8 @@ struct NetworkTests {
     @Test func aNamespaceHeldFromOutsideKeepsItsVethDownAndReleasesItsAddress() throws {
         let n = try Net()
         defer { n.cleanup() }
-        let t = try n.h.task(#"{"family": "held", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["sleep", "1000"], "stopTimeout": 2}]}"#)
-        let p = try n.h.background(n.args + [t])
+        let (p, id, _) = try n.startSleeper("held")
         defer { p.stop() }
-        var id = ""
-        try #require(eventually { if let (tid, _) = n.h.runningTask() { id = tid; return true }; return false })
         let netns = "/run/netns/fr-" + String(id.prefix(16))
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
@@ -249,10 +260,7 @@ struct NetworkTests {
     @Test func afterSIGKILLgcRemovesTheDeadTasksNetwork() throws {
         let n = try Net()
         defer { n.cleanup() }
-        let t = try n.h.task(#"{"family": "killed", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "portMappings": [{"containerPort": \#(n.port)}], "command": ["sleep", "1000"]}]}"#)
-        let p = try n.h.background(n.args + ["--security-group", "killed", t])
-        var id = ""
-        try #require(eventually { if let (tid, _) = n.h.runningTask() { id = tid; return true }; return false })
+        let (p, id, _) = try n.startSleeper("killed", publish: true, flags: ["--security-group", "killed"])
         let made = try n.footprint(settling: false)
         #expect(!made.isEmpty, "the task has a network to leave behind")
         p.signal(SIGKILL)
@@ -289,11 +297,9 @@ struct NetworkTests {
     @Test func psListsRunningTasksWithTheirIPAndPorts() throws {
         let n = try Net()
         defer { n.cleanup() }
-        let t = try n.h.task(#"{"family": "listed", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "portMappings": [{"containerPort": \#(n.port)}], "command": ["sleep", "1000"], "stopTimeout": 2}]}"#)
-        let p = try n.h.background(n.args + [t])
+        let (p, id, _) = try n.startSleeper("listed", publish: true)
         defer { p.stop() }
-        var ip = ""
-        try #require(eventually { if let (_, s) = n.h.runningTask(), let a = (s["network"] as? [String: Any])?["ip"] as? String { ip = a; return true }; return false })
+        let ip = try #require((n.h.state(id)?["network"] as? [String: Any])?["ip"] as? String)
         let ps = try n.h.fargateRun(["ps"]).stdout
         #expect(ps.contains("listed:1") && ps.contains(ip) && ps.contains("127.0.0.1:\(n.port)->\(n.port)/tcp") && ps.contains("RUNNING"), "\(ps)")
         p.stop()
@@ -338,10 +344,8 @@ struct NetworkTests {
     @Test func aSubnetOverlappingARunningNetworkIsRefusedBeforeAnythingIsMade() throws {
         let n = try Net()
         defer { n.cleanup() }
-        let t = try n.h.task(#"{"family": "holder", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["sleep", "1000"], "stopTimeout": 2}]}"#)
-        let p = try n.h.background(n.args + [t])
+        let (p, _, t) = try n.startSleeper("holder")
         defer { p.stop() }
-        try #require(eventually { n.h.runningTask() != nil })
         let other = "frt\(getpid() % 1000)ov"
         let half = n.subnet.replacingOccurrences(of: ".0/24", with: ".128/25")
         let r = try n.h.fargateRun(["--bridge", other, "--subnet", half, t])
