@@ -1129,28 +1129,3 @@ public struct TaskState: Codable, Sendable {
         return e
     }
 }
-
-/// FARGATE_RUN_TIMING=1 prints, on stderr, when each phase of a run ended, in milliseconds
-/// since the process started: what the start-latency benchmark looks at.
-public enum PhaseTiming {
-    public static let enabled = ProcessInfo.processInfo.environment["FARGATE_RUN_TIMING"] == "1"
-    /// The process start time, from /proc/self/stat (clock ticks since boot) against uptime.
-    static let processStart: Double = {
-        var ts = timespec()
-        clock_gettime(CLOCK_BOOTTIME, &ts)
-        let now = Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-        guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return now }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 19, let ticks = Double(fields[19]) else { return now }
-        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
-    }()
-
-    public static func mark(_ what: String) {
-        guard enabled else { return }
-        var ts = timespec()
-        clock_gettime(CLOCK_BOOTTIME, &ts)
-        let ms = (Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9 - processStart) * 1000
-        FileHandle.standardError.write(Data(String(format: "timing %7.2f ms %@\n", ms, what).utf8))
-    }
-}
