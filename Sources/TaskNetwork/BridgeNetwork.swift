@@ -20,39 +20,57 @@ struct BridgeNetwork {
         pool = try AddressPool(dataDirectory: options.hostStateDirectory + "/ipam", networkName: options.networkName, subnet: options.subnet)
     }
 
-    /// For undoing or checking what `attach` made for `a`.
+    /// For undoing or checking what `lease` and `connect` made for `a`.
     init(attachment a: TaskNetworkAttachment, options: NetworkOptions) throws {
         bridge = options.bridge
         pool = try AddressPool(dataDirectory: options.hostStateDirectory + "/ipam", networkName: a.networkName, subnet: a.subnet)
     }
 
-    /// Leases an address and connects the namespace at `netns`. Nothing is left when it fails.
-    func attach(taskId: String, netns: String) throws -> CNIResult {
+    /// An address leased to a task, on the bridge (made if need be).
+    struct Lease {
+        let taskId: String
+        let ip: String
+        let bridgeIndex: Int32
+    }
+
+    /// Leases an address and makes sure of the bridge. Nothing is left when it fails.
+    func lease(taskId: String) throws -> Lease {
         let ip = try pool.reserve(id: taskId)
-        var veth: String?
         do {
-            let host = try Netlink.Socket()
-            let bridgeIndex = try ensureBridge(host)
-            guard let address = HostPolicy.cidr(ip + "/32").map({ AddressPool.bytes($0.lowerBound) }) else { throw NetworkError.config("bad leased address \(ip)") }
-            // A MAC made from the address, as the bridge plugin once did (0a:58 and the four
-            // bytes): a neighbour's ARP entry for a reused address stays right.
-            let mac: [UInt8] = [0x0a, 0x58] + address
-            let name = try createVeth(host, bridgeIndex: bridgeIndex, netns: netns, mac: mac)
-            veth = name
-            // Hairpin: a task reaching its own published port through the host comes back
-            // through the port it left by.
-            try FileSystem.writeString("/sys/class/net/\(name)/brport/hairpin_mode", "1")
-            try configureInside(netns: netns, address: address)
-            let macText = mac.map { String(format: "%02x", $0) }.joined(separator: ":")
-            return try CNIResult(data: result(ip: ip, mac: macText, veth: name, netns: netns))
+            return Lease(taskId: taskId, ip: ip, bridgeIndex: try ensureBridge(try Netlink.Socket()))
         } catch {
-            if let veth { BridgeNetwork.deleteLink(veth) }
             _ = try? pool.release(id: taskId)
             throw error
         }
     }
 
-    /// Undoes `attach` for `taskId`: deletes `veths` (only those whose namespace is still
+    /// Connects the namespace at `netns` with the leased address; returns the result and the
+    /// veth's host end. Nothing of it is left when it fails; the lease stays for the caller to
+    /// release.
+    func connect(_ lease: Lease, netns: String) throws -> (result: CNIResult, veth: String) {
+        var veth: String?
+        do {
+            guard let address = HostPolicy.cidr(lease.ip + "/32").map({ AddressPool.bytes($0.lowerBound) }) else {
+                throw NetworkError.config("bad leased address \(lease.ip)")
+            }
+            // A MAC made from the address, as the bridge plugin once did (0a:58 and the four
+            // bytes): a neighbour's ARP entry for a reused address stays right.
+            let mac: [UInt8] = [0x0a, 0x58] + address
+            let name = try createVeth(try Netlink.Socket(), bridgeIndex: lease.bridgeIndex, netns: netns, mac: mac)
+            veth = name
+            // Hairpin: a task reaching its own published port through the host comes back
+            // through the port it left by.
+            try FileSystem.writeString("/sys/class/net/\(name)/brport/hairpin_mode", "1")
+            try configureInside(netns: netns, address: address)
+            let macText = mac.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: ":")
+            return (result(ip: lease.ip, mac: macText, veth: name, netns: netns), name)
+        } catch {
+            if let veth { BridgeNetwork.deleteLink(veth) }
+            throw error
+        }
+    }
+
+    /// Undoes `lease` and `connect` for `taskId`: deletes `veths` (only those whose namespace is still
     /// there; a namespace that went took its pair with it), then releases the address.
     func detach(taskId: String, veths: [String]) throws {
         for veth in veths { BridgeNetwork.deleteLink(veth) }
@@ -163,15 +181,17 @@ struct BridgeNetwork {
     }
 
     /// The CNI 1.0 result the bridge plugin would give for this attachment.
-    private func result(ip: String, mac: String, veth: String, netns: String) -> Data {
+    private func result(ip: String, mac: String, veth: String, netns: String) -> CNIResult {
+        let j = JSONText.self
         let gateway = AddressPool.text(pool.gateway)
-        let obj: [String: Any] = [
-            "cniVersion": "1.0.0",
-            "interfaces": [["name": bridge], ["name": veth], ["name": "eth0", "mac": mac, "sandbox": netns]],
-            "ips": [["interface": 2, "address": "\(ip)/\(pool.prefixLength)", "gateway": gateway]],
-            "routes": [["dst": "0.0.0.0/0", "gw": gateway]],
-            "dns": [String: Any](),
-        ]
-        return (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])) ?? Data()
+        let raw = j.object([
+            "cniVersion": j.string("1.0.0"),
+            "interfaces": j.array([j.object(["name": j.string(bridge)]), j.object(["name": j.string(veth)]),
+                                   j.object(["name": j.string("eth0"), "mac": j.string(mac), "sandbox": j.string(netns)])]),
+            "ips": j.array([j.object(["interface": "2", "address": j.string("\(ip)/\(pool.prefixLength)"), "gateway": j.string(gateway)])]),
+            "routes": j.array([j.object(["dst": j.string("0.0.0.0/0"), "gw": j.string(gateway)])]),
+            "dns": "{}",
+        ])
+        return CNIResult(address: ip, prefixLength: pool.prefixLength, gateway: gateway, mac: mac, interface: "eth0", raw: Data(raw.utf8))
     }
 }

@@ -3,7 +3,6 @@ import Glibc
 #endif
 import CShim
 import Foundation
-import Synchronization
 import LinuxSupport
 
 /// How tasks are networked on this host (command-line options, not task-definition fields).
@@ -40,17 +39,15 @@ public struct NetworkOptions: Sendable {
     /// The conflist fargate-run uses unless given one: the bridge plugin with host-local IPAM
     /// and a default route makes the task's interface. NAT, published ports and security
     /// groups are host policy, kept in one nftables table (HostPolicy), not per-task plugins.
-    public func defaultConflist() throws -> CNIConfigList {
-        let list: [String: Any] = [
-            "cniVersion": "1.0.0",
-            "name": networkName,
-            "plugins": [
-                ["type": "bridge", "bridge": bridge, "isGateway": true, "ipMasq": false, "hairpinMode": true,
-                 "ipam": ["type": "host-local", "ranges": [[["subnet": subnet]]], "routes": [["dst": "0.0.0.0/0"]],
-                          "dataDir": hostStateDirectory + "/ipam"]] as [String: Any],
-            ],
-        ]
-        return try CNIConfigList(data: JSONSerialization.data(withJSONObject: list, options: [.sortedKeys]))
+    public func defaultConflist() -> CNIConfigList {
+        let j = JSONText.self
+        let ipam = j.object([
+            "type": j.string("host-local"), "ranges": j.array([j.array([j.object(["subnet": j.string(subnet)])])]),
+            "routes": j.array([j.object(["dst": j.string("0.0.0.0/0")])]), "dataDir": j.string(hostStateDirectory + "/ipam"),
+        ])
+        let bridgePlugin = j.object(["type": j.string("bridge"), "bridge": j.string(bridge), "isGateway": "true", "ipMasq": "false",
+                                     "hairpinMode": "true", "ipam": ipam])
+        return CNIConfigList(name: networkName, cniVersion: "1.0.0", plugins: [bridgePlugin])
     }
 }
 
@@ -114,52 +111,74 @@ public struct TaskNetworking: Sendable {
             guard let d = FileManager.default.contents(atPath: path) else { throw NetworkError.config("cannot read \(path)") }
             do { list = try CNIConfigList(data: d) } catch { throw NetworkError.config("\(path): \(error)") }
         } else {
-            list = try options.defaultConflist()
+            list = options.defaultConflist()
         }
         // Before ADD, which would make the bridge and its route: refused here, nothing is made.
         if options.conflistPath == nil { try policy.checkSubnet(network: list.name, subnet: options.subnet, bridge: options.bridge) }
         try ports.reserve(wanted, holder: holder)
-        let mappings: [[String: Any]] = wanted.map {
-            ["hostPort": $0.hostPort, "containerPort": $0.containerPort, "protocol": $0.proto, "hostIP": $0.hostIP]
-        }
-        // A user's conflist publishes ports with its own portmap plugin, if it has one.
-        let runtimeConfig: [String: Any] = mappings.isEmpty || options.conflistPath == nil ? [:] : ["portMappings": mappings]
-        // A first join needs iptables' FORWARD policy (an iptables call, 2-8 ms): asked while
-        // the interface is made.
-        let forwardDrops = Mutex<Bool?>(nil), asking = DispatchGroup()
-        if options.conflistPath == nil {
-            DispatchQueue.global().async(group: asking) { forwardDrops.withLock { $0 = IptablesGate().forwardDrops() } }
-            // Loading libnftables and opening its context (1-2 ms) is done meanwhile too.
-            DispatchQueue.global().async(group: asking) { _ = Nftables.shared }
-        }
-        defer { asking.wait() }
         let result: CNIResult
+        var runtimeConfig = Data("{}".utf8)
         do {
-            result = options.conflistPath == nil
-                ? try BridgeNetwork(options: options).attach(taskId: taskId, netns: netns)
-                : try runner.add(list, containerID: taskId, netns: netns, runtimeConfig: runtimeConfig)
+            if options.conflistPath == nil {
+                result = try attachOwnNetwork(taskId: taskId, netns: netns, networkName: list.name, ports: wanted)
+            } else {
+                // A user's conflist publishes ports with its own portmap plugin, if it has one.
+                let mappings: [[String: Any]] = wanted.map {
+                    ["hostPort": $0.hostPort, "containerPort": $0.containerPort, "protocol": $0.proto, "hostIP": $0.hostIP]
+                }
+                let config: [String: Any] = mappings.isEmpty ? [:] : ["portMappings": mappings]
+                runtimeConfig = (try? JSONSerialization.data(withJSONObject: config)) ?? runtimeConfig
+                result = try runner.add(list, containerID: taskId, netns: netns, runtimeConfig: config)
+            }
         } catch {
             ports.release(wanted, taskId: taskId)
             throw error
         }
-        let attachment = TaskNetworkAttachment(
+        return TaskNetworkAttachment(
             taskId: taskId, netns: netns, ip: result.address, prefixLength: result.prefixLength, gateway: result.gateway,
             mac: result.mac, subnet: options.subnet, hostname: TaskNetworking.hostname(ip: result.address, domain: options.dnsDomain ?? TaskNetworking.domain(region: region)),
             ports: wanted, securityGroups: options.conflistPath == nil ? options.securityGroups : [],
             defaultNetwork: options.conflistPath == nil, networkName: list.name, conflist: list.raw, result: result.raw,
-            runtimeConfig: (try? JSONSerialization.data(withJSONObject: runtimeConfig)) ?? Data("{}".utf8))
-        if attachment.defaultNetwork {
-            asking.wait()
-            do {
-                try policy.join(network: list.name, subnet: options.subnet, bridge: options.bridge, outboundNAT: options.outboundNAT,
-                                taskId: taskId, member: HostPolicy.Member(ip: result.address, groups: attachment.securityGroups, ports: wanted),
-                                forwardDrops: forwardDrops.withLock { $0 })
-            } catch {
-                _ = detach(attachment)
-                throw error
+            runtimeConfig: runtimeConfig)
+    }
+
+    /// fargate-run's own network: an address leased, then the interface made while the host
+    /// policy takes the task in (both are milliseconds of mostly waiting). The policy needs
+    /// libnftables loaded (1-2 ms) and, on a first join, iptables' FORWARD policy (an iptables
+    /// call, 2-8 ms): both are had meanwhile too, on threads of their own rather than on
+    /// the pool the task's other work runs on. On failure, nothing of it is left.
+    func attachOwnNetwork(taskId: String, netns: String, networkName: String, ports wanted: [PublishedPort]) throws -> CNIResult {
+        let forwardDrops = ThreadJob { IptablesGate().forwardDrops() }
+        let loading = ThreadJob { _ = Nftables.shared }
+        // The iptables process, if still running, is waited for whatever happens.
+        defer { _ = forwardDrops.wait() }
+        let bridgeNetwork = try BridgeNetwork(options: options)
+        let lease = try bridgeNetwork.lease(taskId: taskId)
+        PhaseTiming.mark("network: address leased")
+        let (policy, groups) = (self.policy, options.securityGroups)
+        let (subnet, bridge, outboundNAT) = (options.subnet, options.bridge, options.outboundNAT)
+        let joining = ThreadJob {
+            loading.wait()
+            defer { PhaseTiming.mark("network: host policy joined") }
+            return Result {
+                try policy.join(network: networkName, subnet: subnet, bridge: bridge, outboundNAT: outboundNAT, taskId: taskId,
+                                member: HostPolicy.Member(ip: lease.ip, groups: groups, ports: wanted), forwardDrops: forwardDrops.wait())
             }
         }
-        return attachment
+        let connected = Result { try bridgeNetwork.connect(lease, netns: netns) }
+        PhaseTiming.mark("network: interface made")
+        let joined = joining.wait()
+        do {
+            let made = try connected.get()
+            try joined.get()
+            return made.result
+        } catch {
+            // The task's rules go before its address, as in `detach`.
+            if case .success = joined { try? policy.leave(network: networkName, taskId: taskId) }
+            if case .success(let made) = connected { BridgeNetwork.deleteLink(made.veth) }
+            _ = try? bridgeNetwork.pool.release(id: taskId)
+            throw error
+        }
     }
 
     /// Undoes `attach`, then removes `namespace` when given. Every step runs even when an

@@ -249,9 +249,27 @@ public actor TaskRunner {
 
     // MARK: Phases
 
-    /// Makes the task's cgroup and network namespace (both already named in the state file)
-    /// and, on awsvpc, starts attaching the network.
+    /// Makes the task's network namespace and cgroup (both already named in the state file)
+    /// and, on awsvpc, starts attaching the network: first, as the longest step of a start.
     func provision(host: CgroupHost) throws {
+        let ns = try NetworkNamespace.create(name: "fr-" + String(taskId.prefix(16)))
+        network = ns
+        mark("netns")
+        let ports = config.publishPorts ? try publishedPorts() : []
+        if config.network.mode == .awsvpc {
+            // The interface and the host policy take milliseconds of mostly waiting (netlink,
+            // RCU grace periods): they are made while the cgroups are, images are resolved and
+            // the first containers are cloned into their cgroups (finishProvisioning).
+            let holder = PortRegistry.Holder(root: config.root.path, taskId: taskId, family: plan.family, owner: .current)
+            let networking = TaskNetworking(options: config.network)
+            let (id, path, region) = (taskId, ns.path, config.region)
+            attaching = startOnOwnThread {
+                defer { PhaseTiming.mark("network attached") }
+                return Result { try networking.attach(taskId: id, netns: path, ports: ports, holder: holder, region: region) }
+            }
+        } else if !ports.isEmpty {
+            throw NetworkError.config("portMappings need the awsvpc network: with --network none a task has loopback only")
+        }
         let cpuQuota = Int64(plan.size.cpu) * 100_000 / 1024
         taskCgroup = try Cgroup.create(host: host, relativePath: "fargate-run-\(taskId)",
                                        limits: ResourceLimits(cpuQuota: cpuQuota, memoryMax: Int64(plan.size.memory) << 20,
@@ -259,26 +277,6 @@ public actor TaskRunner {
                                                               devices: DeviceRule.containerDefault),
                                        delegateControllers: true)
         mark("task cgroup")
-        let ns = try NetworkNamespace.create(name: "fr-" + String(taskId.prefix(16)))
-        network = ns
-        mark("netns")
-        let ports = config.publishPorts ? try publishedPorts() : []
-        if config.network.mode == .awsvpc {
-            // CNI ADD and the host policy take tens of milliseconds of mostly waiting (plugin
-            // processes, RCU grace periods): they run while images are resolved and the first
-            // containers are cloned into their cgroups (finishProvisioning).
-            let holder = PortRegistry.Holder(root: config.root.path, taskId: taskId, family: plan.family, owner: .current)
-            let networking = TaskNetworking(options: config.network)
-            let (id, path, region) = (taskId, ns.path, config.region)
-            attaching = Task {
-                await onOwnThread {
-                    defer { PhaseTiming.mark("network attached") }
-                    return Result { try networking.attach(taskId: id, netns: path, ports: ports, holder: holder, region: region) }
-                }
-            }
-        } else if !ports.isEmpty {
-            throw NetworkError.config("portMappings need the awsvpc network: with --network none a task has loopback only")
-        }
         try makeVolumes()
     }
 
@@ -292,6 +290,7 @@ public actor TaskRunner {
                 for c in containers where c.image != nil {
                     guard case .ready = dependencyState(c) else { continue }
                     c.prepared = Result { try prepareLaunch(c) }
+                    mark("prepared \(c.plan.name)")
                 }
             }
             let result = await attaching.value
@@ -920,7 +919,7 @@ public actor TaskRunner {
         if let attachment {
             mark("network detach start")
             let options = config.network, namespace = network
-            detaching = Task { await onOwnThread { TaskNetworking(options: options).detach(attachment, namespace: namespace) } }
+            detaching = startOnOwnThread { TaskNetworking(options: options).detach(attachment, namespace: namespace) }
         }
         var cpuUsage: Int64?
         var memoryPeak: Int64?
@@ -932,19 +931,18 @@ public actor TaskRunner {
         }
         mark("cgroups removed")
         // Directories go on a thread of their own, meanwhile the network and the ledger's
-        // durable write (an fsync) finish.
+        // durable write (an fsync) finish; only now, with the cgroups gone, is no process of
+        // the task left to use them.
         let directories = containers.map(\.directory), taskDirectory = config.root.taskDirectory(taskId)
-        let removing = Task {
-            await onOwnThread { () -> [String] in
-                var problems: [String] = []
-                for d in directories {
-                    do { try FileSystem.removeTree(d) } catch { problems.append("removing \(d): \(error)") }
-                }
-                try? FileSystem.removeTree(taskDirectory + "/containers")
-                // Task volumes end with the task, as bind mounts do on Fargate (EFS ones stay).
-                do { try FileSystem.removeTree(taskDirectory + "/volumes") } catch { problems.append("removing task volumes: \(error)") }
-                return problems
+        let removing = startOnOwnThread { () -> [String] in
+            var problems: [String] = []
+            for d in directories {
+                do { try FileSystem.removeTree(d) } catch { problems.append("removing \(d): \(error)") }
             }
+            try? FileSystem.removeTree(taskDirectory + "/containers")
+            // Task volumes end with the task, as bind mounts do on Fargate (EFS ones stay).
+            do { try FileSystem.removeTree(taskDirectory + "/volumes") } catch { problems.append("removing task volumes: \(error)") }
+            return problems
         }
         if let detaching {
             for problem in await detaching.value { observer.warning("network teardown: \(problem)") }

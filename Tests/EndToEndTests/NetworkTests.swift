@@ -341,6 +341,24 @@ struct NetworkTests {
         #expect(n.h.leftovers(n.h.taskIds()[0]).isEmpty)
     }
 
+    /// A task whose host policy join fails (made to, by a directory where the policy's
+    /// registry file for the network would be written) fails naming the file and leaves
+    /// nothing. OwnNetworkKernelTests checks the interface made meanwhile goes by itself.
+    @Test func aFailedHostPolicyJoinFailsTheTaskAndLeavesNothing() throws {
+        let n = try Net()
+        defer { n.cleanup() }
+        let blocker = "/run/fargate-run/networks/fargate-run-\(n.bridge).json"
+        try FileManager.default.createDirectory(atPath: blocker + "/x", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: blocker) }
+        let t = try n.h.task(#"{"family": "nojoin", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["true"]}]}"#)
+        let r = try n.h.fargateRun(n.args + [t])
+        #expect(r.status == 125, "\(r.stderr)")
+        #expect(r.stderr.contains(blocker), "the error names the file it could not write: \(r.stderr)")
+        let left = try n.footprint()
+        #expect(left.isEmpty, "\(left)")
+        #expect(n.h.leftovers(n.h.taskIds()[0]).isEmpty)
+    }
+
     @Test func aSubnetOverlappingARunningNetworkIsRefusedBeforeAnythingIsMade() throws {
         let n = try Net()
         defer { n.cleanup() }

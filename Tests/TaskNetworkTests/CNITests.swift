@@ -12,7 +12,7 @@ struct CNIConfigTests {
         var o = NetworkOptions()
         o.subnet = "198.19.7.0/24"
         o.bridge = "frx"
-        let list = try o.defaultConflist()
+        let list = o.defaultConflist()
         #expect(list.name == "fargate-run-frx")
         #expect(list.cniVersion == "1.0.0")
         #expect((0..<list.plugins.count).map(list.pluginType) == ["bridge"], "NAT, ports and groups are host policy, not plugins")
@@ -23,6 +23,15 @@ struct CNIConfigTests {
         let ipam = bridge["ipam"] as! [String: Any]
         #expect(ipam["dataDir"] as? String == "/run/fargate-run/ipam")
         #expect(((ipam["ranges"] as! [[[String: String]]])[0][0])["subnet"] == "198.19.7.0/24")
+    }
+
+    @Test func jsonTextWritesStringsJSONReadsBack() throws {
+        for text in ["plain", "quote \" and backslash \\", "tab\tnew\nline\r", "\u{1}\u{1f}", "ünïcödé ✓"] {
+            let json = JSONText.array([JSONText.string(text)])
+            #expect(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String] == [text], "\(json)")
+        }
+        let obj = JSONText.object(["b": "1", "a": JSONText.string("x")])
+        #expect(obj == #"{"a":"x","b":1}"#, "keys sorted")
     }
 
     @Test func hostPolicyScript() {
