@@ -71,20 +71,33 @@ struct AddressPool {
     /// Releases every lease of `id` on `interface` (host-local's ReleaseByID). Returns how many.
     @discardableResult
     func release(id: String, interface: String = "eth0") throws -> Int {
-        guard FileSystem.isDirectory(directory) else { return 0 }
+        try AddressPool.release(id: id, interface: interface, directory: directory).count
+    }
+
+    /// Releases `id`'s leases in the pool at `directory`; returns their addresses.
+    static func release(id: String, interface: String = "eth0", directory: String) throws -> [String] {
+        guard FileSystem.isDirectory(directory) else { return [] }
         let lock = try FileLock(directory + "/lock")
         defer { lock.unlock() }
         // host-local's older leases hold the id alone.
-        return leases(of: id, interface: interface, orBareId: true).filter { unlink(directory + "/" + $0) == 0 }.count
+        return leases(of: id, interface: interface, orBareId: true, directory: directory).filter { unlink(directory + "/" + $0) == 0 }
+    }
+
+    /// Releases `id`'s leases in every pool under `dataDirectory` (one per network); returns
+    /// their addresses. For a task whose attachment was never recorded, so whose network is
+    /// not known.
+    static func releaseEverywhere(id: String, dataDirectory: String) throws -> [String] {
+        let pools = (try? FileManager.default.contentsOfDirectory(atPath: dataDirectory)) ?? []
+        return try pools.sorted().flatMap { try release(id: id, directory: dataDirectory + "/" + $0) }
     }
 
     /// The address leased to `id`, if any.
     func lease(of id: String, interface: String = "eth0") -> String? {
-        leases(of: id, interface: interface).first
+        AddressPool.leases(of: id, interface: interface, directory: directory).first
     }
 
     /// The addresses whose lease file names `id` on `interface` (or, with `orBareId`, `id` alone).
-    private func leases(of id: String, interface: String, orBareId: Bool = false) -> [String] {
+    private static func leases(of id: String, interface: String, orBareId: Bool = false, directory: String) -> [String] {
         let bare = id.trimmingCharacters(in: .whitespaces)
         let match = bare + "\r\n" + interface
         return ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { name in

@@ -117,6 +117,15 @@ public struct HostPolicy: Sendable {
         }
     }
 
+    /// Removes `taskId` from every network it is a member of; returns their names. For a task
+    /// whose attachment was never recorded, so whose network is not known.
+    public func leaveEverywhere(taskId: String) throws -> [String] {
+        // Each leave takes the lock itself (flock does not nest within a process).
+        let names = networks().filter { $0.members[taskId] != nil }.map(\.name)
+        for name in names { try leave(network: name, taskId: taskId) }
+        return names
+    }
+
     static let nft = "/usr/sbin/nft"
 
     func locked<T>(_ body: () throws -> T) throws -> T {

@@ -232,6 +232,24 @@ public struct TaskNetworking: Sendable {
         return problems
     }
 
+    /// What a task of fargate-run's own network may have left when its fargate-run died while
+    /// attaching, before the attachment was recorded: its membership in the host policy, then
+    /// (its rules gone) its address lease, wherever they are, since which network it used is
+    /// not known. Returns what was removed and what failed.
+    public func sweepUnrecorded(taskId: String) -> (removed: [String], problems: [String]) {
+        var removed: [String] = [], problems: [String] = []
+        do {
+            removed += try policy.leaveEverywhere(taskId: taskId).map { "host policy of \($0)" }
+        } catch {
+            // Its rules may still be there: its address must not go to another task.
+            return (removed, ["host policy: \(error)"])
+        }
+        do {
+            removed += try AddressPool.releaseEverywhere(id: taskId, dataDirectory: options.hostStateDirectory + "/ipam").map { "lease \($0)" }
+        } catch { problems.append("address leases: \(error)") }
+        return (removed, problems)
+    }
+
     /// Checks the task's network is still as set up (CNI CHECK; for fargate-run's own network,
     /// the same checks made here: the namespace, the veth on the bridge, the address's lease).
     public func check(_ a: TaskNetworkAttachment) throws {

@@ -64,6 +64,13 @@ public struct GarbageCollector: Sendable {
             problems += p
             removed.append("network \(a.ip)")
         }
+        // A fargate-run that died while attaching recorded no attachment, but may have joined
+        // the host policy and leased an address.
+        if state.network == nil {
+            let (swept, p) = TaskNetworking(options: network).sweepUnrecorded(taskId: id)
+            removed += swept
+            problems += p
+        }
         // Reservations of this task even if the attachment never made it into the state.
         let registry = PortRegistry(directory: network.hostStateDirectory + "/ports")
         let stale = registry.held(root: root.path).filter { $0.1.taskId == id }.map(\.0)

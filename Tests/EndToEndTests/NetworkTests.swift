@@ -276,6 +276,28 @@ struct NetworkTests {
         #expect(try n.h.fargateRun(["gc"]).stdout == "nothing to clean up\n")
     }
 
+    /// A fargate-run killed while attaching may have joined the host policy and leased an
+    /// address without having recorded the attachment in the task's state: gc finds both by
+    /// the task's id. (That window is milliseconds wide: the test kills a running task and
+    /// takes the record out of its state.)
+    @Test func gcSweepsTheLeaseAndRulesOfAnAttachmentNeverRecorded() throws {
+        let n = try Net()
+        defer { n.cleanup() }
+        let (p, id, _) = try n.startSleeper("unrecorded", flags: ["--security-group", "unrecorded"])
+        p.signal(SIGKILL)
+        _ = p.wait()
+        var state = try #require(n.h.state(id))
+        state["network"] = nil
+        try JSONSerialization.data(withJSONObject: state).write(to: URL(fileURLWithPath: n.h.root + "/tasks/\(id)/state.json"))
+        #expect(!(try n.footprint(settling: false)).isEmpty, "the task has a lease and rules to leave behind")
+        let gc = try n.h.fargateRun(["gc"])
+        #expect(gc.status == 0, "\(gc.stderr)")
+        #expect(gc.stdout.contains("host policy of fargate-run-\(n.bridge)") && gc.stdout.contains("lease 198.18."), "\(gc.stdout)")
+        let left = try n.footprint()
+        #expect(left.isEmpty, "\(left)")
+        #expect(n.h.leftovers(id).isEmpty, "\(n.h.leftovers(id))")
+    }
+
     @Test func aUsersOwnConflistIsUsedAsIs() throws {
         // macvlan onto a veth this test makes: the LAN setup users ask for, without a LAN.
         let n = try Net()
