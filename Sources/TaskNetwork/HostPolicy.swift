@@ -41,6 +41,11 @@ public struct HostPolicy: Sendable {
 
     public let stateDirectory: String
 
+    /// The program scripts go to instead of libnftables: nil takes the library where it loads,
+    /// else `nft`. (A test points it into a network namespace it made, and so tries the path
+    /// a host without the library takes.)
+    var nftCommand: [String]?
+
     public init(stateDirectory: String = "/run/fargate-run") {
         self.stateDirectory = stateDirectory
     }
@@ -162,13 +167,15 @@ public struct HostPolicy: Sendable {
     }
 
     func run(_ script: String) throws {
-        if let nft = Nftables.shared {
+        if nftCommand == nil, let nft = Nftables.shared {
             if let message = nft.run(script) {
                 throw NetworkError.plugin(plugin: "nft", command: "-f", message: message.trimmingCharacters(in: .whitespacesAndNewlines))
             }
             return
         }
-        let r = try Subprocess.run(HostPolicy.nft, ["-f", "-"], environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], stdin: Array(script.utf8))
+        let command = nftCommand ?? [HostPolicy.nft]
+        let r = try Subprocess.run(command[0], Array(command.dropFirst()) + ["-f", "-"], environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
+                                   stdin: Array(script.utf8))
         guard r.status == 0 else {
             throw NetworkError.plugin(plugin: "nft", command: "-f", message: r.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))
         }

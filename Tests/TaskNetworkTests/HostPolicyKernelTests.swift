@@ -79,6 +79,32 @@ struct HostPolicyKernelTests {
 
     /// Joins made of additions give the table a rebuild would (order aside), and one applied
     /// to a table that is not what the registry says is refused whole.
+    /// Where libnftables cannot be loaded, the scripts go to the `nft` program: the same joins
+    /// and leaves, here through `ip netns exec` into the test's namespace.
+    @Test func theNftProgramStandsInForTheLibrary() throws {
+        let ns = try NetworkNamespace.create(name: name)
+        defer { try? ns.remove() }
+        let state = try TemporaryDirectory()
+        defer { state.remove() }
+        var policy = HostPolicy(stateDirectory: state.path)
+        policy.nftCommand = ["/usr/sbin/ip", "netns", "exec", name, "/usr/sbin/nft"]
+        // No published ports and one member with groups: nothing of the host's (route_localnet,
+        // br_netfilter) is touched.
+        let t1 = HostPolicy.Member(ip: "198.19.0.2", groups: ["default"], ports: [])
+        let t2 = HostPolicy.Member(ip: "198.19.0.3", groups: [], ports: [])
+        try policy.join(network: "net-a", subnet: "198.19.0.0/16", bridge: "x", outboundNAT: true, taskId: "t1", member: t1, forwardDrops: false)
+        try policy.join(network: "net-a", subnet: "198.19.0.0/16", bridge: "x", outboundNAT: true, taskId: "t2", member: t2, forwardDrops: false)
+        let joined = try listing()
+        #expect(joined.contains("198.19.0.2") && joined.contains("masquerade"), "\(joined)")
+        try policy.leave(network: "net-a", taskId: "t1")
+        let left = try listing()
+        #expect(left.contains("masquerade") && !left.contains("198.19.0.2"), "\(left)")
+        try policy.leave(network: "net-a", taskId: "t2")
+        #expect(try attempt("list table inet fargate_run\n") != 0, "the table goes with the last member")
+        // nft's own message comes back.
+        #expect { try policy.run("delete table inet fr_absent\n") } throws: { "\($0)".contains("fr_absent") }
+    }
+
     @Test func joinsAddToTheTableAndAStaleTableIsRefused() throws {
         let ns = try NetworkNamespace.create(name: name)
         defer { try? ns.remove() }
