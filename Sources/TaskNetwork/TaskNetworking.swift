@@ -173,9 +173,10 @@ public struct TaskNetworking: Sendable {
             try joined.get()
             return made.result
         } catch {
-            // The task's rules go before its address, as in `detach`.
-            if case .success = joined { try? policy.leave(network: networkName, taskId: taskId) }
             if case .success(let made) = connected { BridgeNetwork.deleteLink(made.veth) }
+            // The task's rules go before its address; should they stay (the leave failed), the
+            // lease stays too, rather than the address going to another task with them on it.
+            if case .success = joined, (try? policy.leave(network: networkName, taskId: taskId)) == nil { throw error }
             _ = try? bridgeNetwork.pool.release(id: taskId)
             throw error
         }
