@@ -38,7 +38,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/Sandbox"),
         .target(name: "TaskNetwork", dependencies: [
-            "CShim", "LinuxSupport",
+            "CShim", "LinuxSupport", "ECSModel",
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/TaskNetwork"),
         .target(name: "Metering", dependencies: [

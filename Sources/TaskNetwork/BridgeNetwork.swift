@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ECSModel
 import Foundation
 import LinuxSupport
 
@@ -181,17 +182,17 @@ struct BridgeNetwork {
     }
 
     /// The CNI 1.0 result the bridge plugin would give for this attachment.
-    private func result(ip: String, mac: String, veth: String, netns: String) -> CNIResult {
-        let j = JSONText.self
+    func result(ip: String, mac: String, veth: String, netns: String) -> CNIResult {
         let gateway = AddressPool.text(pool.gateway)
-        let raw = j.object([
-            "cniVersion": j.string("1.0.0"),
-            "interfaces": j.array([j.object(["name": j.string(bridge)]), j.object(["name": j.string(veth)]),
-                                   j.object(["name": j.string("eth0"), "mac": j.string(mac), "sandbox": j.string(netns)])]),
-            "ips": j.array([j.object(["interface": "2", "address": j.string("\(ip)/\(pool.prefixLength)"), "gateway": j.string(gateway)])]),
-            "routes": j.array([j.object(["dst": j.string("0.0.0.0/0"), "gw": j.string(gateway)])]),
-            "dns": "{}",
+        let raw = JSONValue.object([
+            ("cniVersion", .string("1.0.0")),
+            ("interfaces", .array([.object([("name", .string(bridge))]), .object([("name", .string(veth))]),
+                                   .object([("name", .string("eth0")), ("mac", .string(mac)), ("sandbox", .string(netns))])])),
+            ("ips", .array([.object([("interface", .number("2")), ("address", .string("\(ip)/\(pool.prefixLength)")),
+                                     ("gateway", .string(gateway))])])),
+            ("routes", .array([.object([("dst", .string("0.0.0.0/0")), ("gw", .string(gateway))])])),
+            ("dns", .object([])),
         ])
-        return CNIResult(address: ip, prefixLength: pool.prefixLength, gateway: gateway, mac: mac, interface: "eth0", raw: Data(raw.utf8))
+        return CNIResult(address: ip, prefixLength: pool.prefixLength, gateway: gateway, mac: mac, interface: "eth0", raw: Data(raw.text.utf8))
     }
 }

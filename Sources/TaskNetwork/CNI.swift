@@ -1,3 +1,4 @@
+import ECSModel
 import Foundation
 import LinuxSupport
 
@@ -45,13 +46,14 @@ public struct CNIConfigList: Sendable {
         raw = data
     }
 
-    /// A list fargate-run writes itself, from its parts: nothing to parse or check.
-    init(name: String, cniVersion: String, plugins: [String]) {
+    /// A list fargate-run writes itself, from its parts: nothing to parse or check. Written
+    /// through JSONValue, not JSONSerialization, which bridges every value to a Foundation
+    /// object (about a millisecond of runtime type lookups on a task's start).
+    init(name: String, cniVersion: String, plugins: [JSONValue]) {
         self.name = name
         self.cniVersion = cniVersion
-        self.plugins = plugins.map { Data($0.utf8) }
-        raw = Data(JSONText.object(["cniVersion": JSONText.string(cniVersion), "name": JSONText.string(name),
-                                    "plugins": JSONText.array(plugins)]).utf8)
+        self.plugins = plugins.map { Data($0.text.utf8) }
+        raw = Data(JSONValue.object([("cniVersion", .string(cniVersion)), ("name", .string(name)), ("plugins", .array(plugins))]).text.utf8)
     }
 
     public func pluginType(_ i: Int) -> String {
@@ -93,35 +95,6 @@ public struct CNIResult: Sendable, Equatable {
         }
         raw = data
     }
-}
-
-/// JSON text of fixed shapes fargate-run writes itself (its default conflist, the result of its
-/// own network): built as text, because JSONSerialization bridges every value through
-/// Foundation's object model, which costs a start about a millisecond in runtime type lookups.
-enum JSONText {
-    /// A JSON string literal of `s`.
-    static func string(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
-    }
-
-    /// An object of members already in JSON, keys sorted (as `.sortedKeys` writes them).
-    static func object(_ members: [String: String]) -> String {
-        "{" + members.keys.sorted().map { string($0) + ":" + members[$0]! }.joined(separator: ",") + "}"
-    }
-
-    static func array(_ elements: [String]) -> String { "[" + elements.joined(separator: ",") + "]" }
 }
 
 /// Executes CNI plugins as the spec says: one process per plugin, the command in CNI_COMMAND,

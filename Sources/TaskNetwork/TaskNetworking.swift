@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CShim
+import ECSModel
 import Foundation
 import LinuxSupport
 
@@ -40,13 +41,12 @@ public struct NetworkOptions: Sendable {
     /// and a default route makes the task's interface. NAT, published ports and security
     /// groups are host policy, kept in one nftables table (HostPolicy), not per-task plugins.
     public func defaultConflist() -> CNIConfigList {
-        let j = JSONText.self
-        let ipam = j.object([
-            "type": j.string("host-local"), "ranges": j.array([j.array([j.object(["subnet": j.string(subnet)])])]),
-            "routes": j.array([j.object(["dst": j.string("0.0.0.0/0")])]), "dataDir": j.string(hostStateDirectory + "/ipam"),
+        let ipam = JSONValue.object([
+            ("type", .string("host-local")), ("ranges", .array([.array([.object([("subnet", .string(subnet))])])])),
+            ("routes", .array([.object([("dst", .string("0.0.0.0/0"))])])), ("dataDir", .string(hostStateDirectory + "/ipam")),
         ])
-        let bridgePlugin = j.object(["type": j.string("bridge"), "bridge": j.string(bridge), "isGateway": "true", "ipMasq": "false",
-                                     "hairpinMode": "true", "ipam": ipam])
+        let bridgePlugin = JSONValue.object([("type", .string("bridge")), ("bridge", .string(bridge)), ("isGateway", .bool(true)),
+                                             ("ipMasq", .bool(false)), ("hairpinMode", .bool(true)), ("ipam", ipam)])
         return CNIConfigList(name: networkName, cniVersion: "1.0.0", plugins: [bridgePlugin])
     }
 }
