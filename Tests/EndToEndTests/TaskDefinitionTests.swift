@@ -165,10 +165,12 @@ struct TaskDefinitionTests {
             {"family": "health", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [
               {"name": "db", "image": "IMAGE", "command": ["sh", "-c", "touch /tmp/ready; trap 'exit 0' TERM; sleep 1000 & wait"],
                "healthCheck": {"command": ["CMD-SHELL", "test -f /tmp/ready && [ $(id -u) = 33 ]"], "interval": 5, "timeout": 2, "retries": 1}, "user": "33"},
-              {"name": "web", "image": "IMAGE", "dependsOn": [{"containerName": "db", "condition": "HEALTHY"}], "command": ["echo", "db is healthy"]},
+              {"name": "web", "image": "IMAGE", "dependsOn": [{"containerName": "db", "condition": "HEALTHY"}], "command": ["sh", "-c", "echo db is healthy; sleep 3"]},
               {"name": "flaky", "image": "IMAGE", "essential": false, "command": ["sleep", "1000"],
                "healthCheck": {"command": ["CMD", "sh", "-c", "echo not ready; exit 3"], "interval": 5, "retries": 1}}]}
             """#)
+        // web, essential, ends the task: it stays 3 s, so that flaky's first check (due with
+        // db's, 5 s in) has reported before the task stops, however loaded the machine.
         let start = Date()
         let r = try h.fargateRun(["--output", "json", t])
         #expect(r.status == 0, "\(r.stderr)")
