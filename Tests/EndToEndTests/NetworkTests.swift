@@ -63,6 +63,18 @@ struct NetworkTests {
         /// Veths on our bridge, leases of our network, our security-group rules, netns of our tasks.
         /// `settling`: a stopped task's veth pair is freed by the kernel with its network
         /// namespace, a grace period after the task ends; it is given a few seconds to go.
+        /// Runs a one-container task that must fail to start: exit 125, stderr naming
+        /// `reason`, and nothing of the task left (its lease included: see footprint).
+        func expectFailedStart(_ family: String, reason: String) throws {
+            let t = try h.task(#"{"family": "\#(family)", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["true"]}]}"#)
+            let r = try h.fargateRun(args + [t])
+            #expect(r.status == 125, "\(r.stderr)")
+            #expect(r.stderr.contains(reason), "\(r.stderr)")
+            let left = try footprint()
+            #expect(left.isEmpty, "\(left)")
+            #expect(h.leftovers(h.taskIds()[0]).isEmpty)
+        }
+
         func footprint(settling: Bool = true) throws -> [String] {
             var out: [String] = []
             var veths = try bridgePorts()
@@ -352,15 +364,7 @@ struct NetworkTests {
         defer { n.cleanup() }
         // A veth (no dummy module on every kernel); cleanup's `ip link del` takes its peer too.
         try #require(try run("/usr/sbin/ip", ["link", "add", n.bridge, "type", "veth", "peer", "name", n.bridge + "p"]).status == 0)
-        let t = try n.h.task(#"{"family": "nobridge", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["true"]}]}"#)
-        let r = try n.h.fargateRun(n.args + [t])
-        #expect(r.status == 125, "\(r.stderr)")
-        #expect(r.stderr.contains("\(n.bridge) exists and is not a bridge"), "\(r.stderr)")
-        let leases = "/run/fargate-run/ipam/fargate-run-" + n.bridge
-        #expect(((try? FileManager.default.contentsOfDirectory(atPath: leases)) ?? []).filter { $0.hasPrefix("198.") }.isEmpty, "no lease left")
-        let left = try n.footprint()
-        #expect(left.isEmpty, "\(left)")
-        #expect(n.h.leftovers(n.h.taskIds()[0]).isEmpty)
+        try n.expectFailedStart("nobridge", reason: "\(n.bridge) exists and is not a bridge")
     }
 
     /// A task whose host policy join fails (made to, by a directory where the policy's
@@ -372,13 +376,7 @@ struct NetworkTests {
         let blocker = "/run/fargate-run/networks/fargate-run-\(n.bridge).json"
         try FileManager.default.createDirectory(atPath: blocker + "/x", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: blocker) }
-        let t = try n.h.task(#"{"family": "nojoin", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["true"]}]}"#)
-        let r = try n.h.fargateRun(n.args + [t])
-        #expect(r.status == 125, "\(r.stderr)")
-        #expect(r.stderr.contains(blocker), "the error names the file it could not write: \(r.stderr)")
-        let left = try n.footprint()
-        #expect(left.isEmpty, "\(left)")
-        #expect(n.h.leftovers(n.h.taskIds()[0]).isEmpty)
+        try n.expectFailedStart("nojoin", reason: blocker)
     }
 
     @Test func aSubnetOverlappingARunningNetworkIsRefusedBeforeAnythingIsMade() throws {
