@@ -4,11 +4,7 @@ import Foundation
 /// own and awaits its result. On Swift's cooperative pool, whose threads are as many as the
 /// cores, such work could occupy every thread, including the one that would end the wait.
 public func onOwnThread<T: Sendable>(stackSize: Int = 8 << 20, _ body: @escaping @Sendable () -> T) async -> T {
-    await withCheckedContinuation { continuation in
-        let thread = Thread { continuation.resume(returning: body()) }
-        thread.stackSize = stackSize
-        thread.start()
-    }
+    await startOnOwnThread(stackSize: stackSize, body).value
 }
 
 /// As `onOwnThread`, but the thread starts now, not once the returned task first runs (on a

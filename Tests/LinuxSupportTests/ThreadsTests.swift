@@ -7,27 +7,21 @@ import Synchronization
 import Testing
 
 struct ThreadsTests {
-    /// The point of both helpers: the work runs before anyone awaits or waits for it.
-    @Test func startOnOwnThreadRunsBeforeItIsAwaited() async {
-        let ran = Mutex(false)
-        let started = DispatchSemaphore(value: 0)
-        let task = startOnOwnThread { () -> pthread_t in
-            ran.withLock { $0 = true }
-            started.signal()
-            return pthread_self()
-        }
-        // Not awaited yet: a Task would have to be scheduled first, the thread runs now.
-        #expect(started.wait(timeout: .now() + 10) == .success)
-        #expect(ran.withLock { $0 })
-        let caller = pthread_self()
-        let thread = await task.value
-        #expect(thread != caller, "on a thread of its own")
+    /// The stack size of the thread running the caller, as Foundation made it.
+    static func stackSize() -> Int { Thread.current.stackSize }
+
+    /// The work runs on a thread of its own, made for it (its stack is the size asked for),
+    /// not on the cooperative pool a Task would run it on.
+    @Test func startOnOwnThreadRunsOnAThreadMadeForIt() async {
+        let size = await startOnOwnThread(stackSize: 3 << 20) { ThreadsTests.stackSize() }.value
+        #expect(size == 3 << 20)
+        #expect(await onOwnThread(stackSize: 5 << 20) { ThreadsTests.stackSize() } == 5 << 20)
     }
 
     @Test func threadJobGivesItsResultToEveryWaiter() {
-        let job = ThreadJob { () -> Int in
+        let job = ThreadJob(stackSize: 3 << 20) { () -> Int in
             usleep(20_000)
-            return 42
+            return ThreadsTests.stackSize() == 3 << 20 ? 42 : -1
         }
         let other = ThreadJob { job.wait() + 1 }
         #expect(job.wait() == 42)
