@@ -33,7 +33,7 @@ struct AddressPool {
     static func text(_ a: UInt32) -> String { "\(a >> 24).\(a >> 16 & 0xff).\(a >> 8 & 0xff).\(a & 0xff)" }
 
     /// Leases an address to `id` (interface `interface`). Throws when the subnet is full.
-    func reserve(id: String, interface: String = "eth0") throws -> String {
+    func reserve(id: String, interface: String = "eth0") throws -> UInt32 {
         try FileSystem.makeDirectories(directory)
         let lock = try FileLock(directory + "/lock")
         defer { lock.unlock() }
@@ -63,7 +63,7 @@ struct AddressPool {
                 throw e
             }
             try FileSystem.writeAtomically(directory + "/last_reserved_ip.0", Array(ip.utf8), mode: 0o600, durable: false)
-            return ip
+            return candidate
         }
         throw NetworkError.config("no free address left in \(AddressPool.text(subnet.lowerBound))/\(prefixLength)")
     }

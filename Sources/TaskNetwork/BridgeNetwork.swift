@@ -30,15 +30,16 @@ struct BridgeNetwork {
     /// An address leased to a task, on the bridge (made if need be).
     struct Lease {
         let taskId: String
-        let ip: String
+        let address: UInt32
         let bridgeIndex: Int32
+        var ip: String { AddressPool.text(address) }
     }
 
     /// Leases an address and makes sure of the bridge. Nothing is left when it fails.
     func lease(taskId: String) throws -> Lease {
-        let ip = try pool.reserve(id: taskId)
+        let address = try pool.reserve(id: taskId)
         do {
-            return Lease(taskId: taskId, ip: ip, bridgeIndex: try ensureBridge(try Netlink.Socket()))
+            return Lease(taskId: taskId, address: address, bridgeIndex: try ensureBridge(try Netlink.Socket()))
         } catch {
             _ = try? pool.release(id: taskId)
             throw error
@@ -51,9 +52,7 @@ struct BridgeNetwork {
     func connect(_ lease: Lease, netns: String) throws -> (result: CNIResult, veth: String) {
         var veth: String?
         do {
-            guard let address = HostPolicy.cidr(lease.ip + "/32").map({ AddressPool.bytes($0.lowerBound) }) else {
-                throw NetworkError.config("bad leased address \(lease.ip)")
-            }
+            let address = AddressPool.bytes(lease.address)
             // A MAC made from the address, as the bridge plugin once did (0a:58 and the four
             // bytes): a neighbour's ARP entry for a reused address stays right.
             let mac: [UInt8] = [0x0a, 0x58] + address
@@ -148,15 +147,13 @@ struct BridgeNetwork {
                     }
                 }
             }
-            var taken = false
             do {
                 try host.request(Netlink.RTM_NEWLINK, flags: Netlink.NLM_F_CREATE | Netlink.NLM_F_EXCL, m, what: "create veth \(name)")
+                return name
             } catch {
                 // The random name was taken (eth0 cannot be: the namespace is new).
                 guard error.errno == EEXIST else { throw error }
-                taken = true
             }
-            if !taken { return name }
         }
         throw NetworkError.config("could not find a free veth name")
     }

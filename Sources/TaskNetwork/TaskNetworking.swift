@@ -187,12 +187,13 @@ public struct TaskNetworking: Sendable {
     ///
     /// Given the namespace of a task none of whose processes is left, on fargate-run's own
     /// network the namespace goes first: the kernel then frees it, and the veth pair with it,
-    /// on its own time, and only the address is released. Deleting the veth waits for an RCU grace period (15-40 ms here) before the device is
-    /// freed, although it is out of use at once. The host end is set down before: should something
-    /// else hold the namespace (a shell in `ip netns exec`), the pair outlives the task with
-    /// its address on it, and the address may go to the next task; down, it carries nothing,
-    /// and the kernel removes it when the holder lets go. A user's conflist gets DEL with the
-    /// namespace in place, as the CNI spec expects (its plugins may need it).
+    /// on its own time, and only the address is released. Deleting the veth waits for an RCU
+    /// grace period (15-40 ms here) before the device is freed, although it is out of use at
+    /// once. The host end is set down before: should something else hold the namespace (a
+    /// shell in `ip netns exec`), the pair outlives the task with its address on it, and the
+    /// address may go to the next task; down, it carries nothing, and the kernel removes it
+    /// when the holder lets go. A user's conflist gets DEL with the namespace in place, as the
+    /// CNI spec expects (its plugins may need it).
     public func detach(_ a: TaskNetworkAttachment, namespace: NetworkNamespace? = nil) -> [String] {
         var problems: [String] = []
         var namespaceGone = false

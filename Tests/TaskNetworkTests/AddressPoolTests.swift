@@ -16,7 +16,7 @@ struct AddressPoolTests {
         defer { tmp.remove() }
         let pool = try AddressPool(dataDirectory: tmp.path, networkName: "n", subnet: "198.18.9.0/29")
         // .0 is the network, .1 the gateway, .7 the broadcast: .2 to .6 are for tasks.
-        let first = try (0..<5).map { try pool.reserve(id: "t\($0)") }
+        let first = try (0..<5).map { AddressPool.text(try pool.reserve(id: "t\($0)")) }
         #expect(first == ["198.18.9.2", "198.18.9.3", "198.18.9.4", "198.18.9.5", "198.18.9.6"])
         #expect(throws: NetworkError.self, "the subnet is full") { _ = try pool.reserve(id: "t5") }
         #expect(try String(contentsOfFile: tmp.path + "/n/198.18.9.3", encoding: .utf8) == "t1\r\neth0", "host-local's format")
@@ -26,8 +26,8 @@ struct AddressPoolTests {
         // The next one after the last reserved (.6), wrapping past the gateway: the freed .3
         // only after the free .2.
         try #require(try pool.release(id: "t0") == 1)
-        #expect(try pool.reserve(id: "t6") == "198.18.9.2")
-        #expect(try pool.reserve(id: "t7") == "198.18.9.3")
+        #expect(AddressPool.text(try pool.reserve(id: "t6")) == "198.18.9.2")
+        #expect(AddressPool.text(try pool.reserve(id: "t7")) == "198.18.9.3")
     }
 
     @Test func aSubnetWithoutRoomIsRefused() {
@@ -48,7 +48,7 @@ struct AddressPoolTests {
         let tmp = try TemporaryDirectory()
         defer { tmp.remove() }
         let pool = try AddressPool(dataDirectory: tmp.path, networkName: "n", subnet: "198.18.9.0/29")
-        let ours = try pool.reserve(id: "ours")
+        let ours = AddressPool.text(try pool.reserve(id: "ours"))
         // host-local continues after our last reservation and releases our lease on DEL.
         let add = try hostLocal("ADD", id: "theirs", dataDirectory: tmp.path)
         #expect(add.status == 0, "\(add.stderrText) \(add.stdoutText)")
@@ -59,6 +59,6 @@ struct AddressPoolTests {
         #expect(pool.lease(of: "ours") == nil, "host-local released our \(ours)")
         // And we release host-local's.
         #expect(try pool.release(id: "theirs") == 1)
-        #expect(try pool.reserve(id: "next") == "198.18.9.4", "after host-local's last reservation")
+        #expect(AddressPool.text(try pool.reserve(id: "next")) == "198.18.9.4", "after host-local's last reservation")
     }
 }
