@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "ImagesTests", dependencies: ["Images", "CShim", "LinuxSupport", "TestSupport"]),
         .testTarget(name: "LinuxSupportTests", dependencies: ["LinuxSupport", "TestSupport"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "TestSupport"]),
-        .testTarget(name: "TaskNetworkTests", dependencies: ["TaskNetwork", "TestSupport"]),
+        .testTarget(name: "TaskNetworkTests", dependencies: ["TaskNetwork", "CShim", "TestSupport"]),
         .testTarget(name: "MeteringTests", dependencies: ["Metering", "TestSupport"]),
         .testTarget(name: "TaskRuntimeTests", dependencies: ["TaskRuntime", "CShim", "TestSupport"]),
         // Drives the built fargate-run binary as users do; depends on it so `swift test` builds it.

@@ -215,6 +215,26 @@ struct NetworkTests {
         #expect(n.h.taskIds().count == 20)
     }
 
+    /// The leave deletes rules, and the last release of a netfilter socket after that waits for
+    /// an RCU grace period: fargate-run hands its socket to a child at exit. The child is gone
+    /// by itself soon after, and the task's rules are gone before fargate-run exits.
+    @Test func theNetfilterSocketIsReleasedByAChildThatGoesByItself() throws {
+        let n = try Net()
+        defer { n.cleanup() }
+        let t = try n.h.task(#"{"family": "handoff", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["true"]}]}"#)
+        let r = try n.h.fargateRun(n.args + ["--log-level", "debug", t])
+        #expect(r.status == 0, "\(r.stderr)")
+        let line = r.stderr.split(separator: "\n").first { $0.contains("netfilter socket handed to a child for release") }
+        let pid = line?.split(separator: " ").first { $0.hasPrefix("pid=") }.flatMap { Int32($0.dropFirst(4)) }
+        try #require(pid != nil, "the hand-off is logged with the child's pid: \(r.stderr)")
+        #expect(try n.footprint(settling: false).filter { !$0.hasPrefix("veth") }.isEmpty, "rules, lease and netns gone at exit")
+        // Gone, or a zombie its new parent has yet to reap: either way it holds nothing.
+        #expect(eventually(timeout: 10) {
+            guard let status = try? String(contentsOfFile: "/proc/\(pid!)/status", encoding: .utf8) else { return true }
+            return status.contains("State:\tZ")
+        }, "the child exits by itself")
+    }
+
     /// The network attaches while images are resolved and containers made ready, but the task
     /// still reports ECS's order: PENDING only once PROVISIONING (the ENI) is over.
     @Test func statusesFollowECSOrderWhileTheNetworkAttachesInParallel() throws {

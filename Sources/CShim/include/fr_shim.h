@@ -208,6 +208,14 @@ int fr_set_child_subreaper(void);
 /// statfs(2)'s f_type for `path` (e.g. 0x63677270 for cgroup2), or -1 with errno set.
 long long fr_fs_type(const char *path);
 
+/// Hands `fd` to a child process and closes it here, for a file whose last release would make
+/// the caller wait (a netfilter netlink socket after a transaction that deleted something waits
+/// for an RCU grace period). The child shares our memory but not our fd table; it closes every
+/// other fd at once, moves to /, and closes `fd` when the pipe end put in `*gate_out` is
+/// closed, so its reference is the last. Once per process (EBUSY after). Returns the child's
+/// pid (no exit signal: it is reaped with __WALL, or by init once we exit), or -1 with errno.
+pid_t fr_hand_off(int fd, int *gate_out);
+
 #ifdef __cplusplus
 }
 #endif
