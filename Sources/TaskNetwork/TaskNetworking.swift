@@ -144,9 +144,10 @@ public struct TaskNetworking: Sendable {
 
     /// fargate-run's own network: an address leased, then the interface made while the host
     /// policy takes the task in (both are milliseconds of mostly waiting). The policy needs
-    /// libnftables loaded (1-2 ms) and, on a first join, iptables' FORWARD policy (an iptables
-    /// call, 2-8 ms): both are had meanwhile too, on threads of their own rather than on
-    /// the pool the task's other work runs on. On failure, nothing of it is left.
+    /// libnftables loaded (1-2 ms) and, on a first join, iptables' FORWARD policy (read from
+    /// nftables in this process where iptables is iptables-nft, else an iptables call of
+    /// 2-8 ms): both are had meanwhile too, on threads of their own rather than on the pool
+    /// the task's other work runs on. On failure, nothing of it is left.
     func attachOwnNetwork(taskId: String, netns: String, networkName: String, ports wanted: [PublishedPort]) throws -> CNIResult {
         let forwardDrops = ThreadJob { IptablesGate().forwardDrops() }
         let loading = ThreadJob { _ = Nftables.shared }

@@ -12,7 +12,11 @@ import Testing
 @Suite(.enabled(if: Prerequisites.rootOrCI, Prerequisites.rootReason))
 struct IptablesGateTests {
     let name = "fr-ipt-\(getpid())-\(UInt16.random(in: 0...UInt16.max))"
-    var gate: IptablesGate { IptablesGate(command: ["/usr/sbin/ip", "netns", "exec", name, "/usr/sbin/iptables"]) }
+    var gate: IptablesGate { IptablesGate(command: ["/usr/sbin/ip", "netns", "exec", name, "/usr/sbin/iptables"], forwardChain: nil) }
+    /// The same, with the policy read the way it is where iptables is iptables-nft.
+    var nftGate: IptablesGate {
+        IptablesGate(command: gate.command, forwardChain: .program(["/usr/sbin/ip", "netns", "exec", name, "/usr/sbin/nft"]))
+    }
 
     func iptables(_ args: [String]) throws -> String {
         let r = try run("/usr/sbin/ip", ["netns", "exec", name, "/usr/sbin/iptables"] + args)
@@ -64,5 +68,30 @@ struct IptablesGateTests {
         #expect(try fargateRunRules().allSatisfy { $0.hasPrefix("-A DOCKER-USER") })
         gate.remove(subnet: "198.20.0.0/16", chain: "DOCKER-USER")
         #expect(try fargateRunRules().isEmpty)
+    }
+
+    /// iptables-nft's policy read from nftables agrees with iptables: with no table at all,
+    /// with rules but an accepting policy, and with DROP.
+    @Test func thePolicyReadFromNftablesIsIptablesOwn() throws {
+        try #require(IptablesGate.keepsRulesInNftables(IptablesGate.iptables), "this test needs iptables-nft (Debian's default)")
+        let ns = try NetworkNamespace.create(name: name)
+        defer { try? ns.remove() }
+        #expect(IptablesGate.forwardDrops(in: nftGate.forwardChain!) == false, "no table: accept")
+        _ = try iptables(["-A", "FORWARD", "-s", "10.9.0.0/16", "-j", "ACCEPT"])
+        #expect(IptablesGate.forwardDrops(in: nftGate.forwardChain!) == false)
+        #expect(!gate.forwardDrops())
+        _ = try iptables(["-P", "FORWARD", "DROP"])
+        #expect(IptablesGate.forwardDrops(in: nftGate.forwardChain!) == true)
+        #expect(nftGate.forwardDrops() && gate.forwardDrops())
+        _ = try iptables(["-P", "FORWARD", "ACCEPT"])
+        #expect(!nftGate.forwardDrops())
+    }
+
+    /// The library reads the host's policy as iptables does (read only).
+    @Test func theLibraryReadsTheHostsPolicyAsIptablesDoes() throws {
+        try #require(IptablesGate.keepsRulesInNftables(IptablesGate.iptables), "this test needs iptables-nft (Debian's default)")
+        let host = IptablesGate(forwardChain: nil).forwardDrops()
+        #expect(IptablesGate.forwardDrops(in: .library) == host)
+        #expect(IptablesGate().forwardChain == .library)
     }
 }
