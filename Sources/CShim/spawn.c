@@ -620,11 +620,19 @@ static int fr_child(void *arg) {
     fr_enter_cwd(s, rootfd);
     close(rootfd);
     // The container is made; what is left waits for the go (a prepared container waits here
-    // while the task's network attaches): the hostname, dropping privileges, the exec.
+    // while the task's network attaches): the hostname, dropping privileges, the exec. Where
+    // the hostname is known already, only the exec waits, and the rest is off the start's path.
     char hostname[FR_HOSTNAME_MAX + 1];
-    fr_wait_for_go(s, hostname, sizeof hostname);
-    fr_apply_late_hostname(s, hostname);
-    fr_drop_privileges(s);
+    if (s->hostname_final) {
+        fr_apply_late_hostname(s, "");
+        fr_drop_privileges(s);
+        fr_wait_for_go(s, hostname, sizeof hostname);
+        if (*hostname) { errno = EINVAL; fr_die(s, FR_STAGE_HOSTNAME, hostname); }
+    } else {
+        fr_wait_for_go(s, hostname, sizeof hostname);
+        fr_apply_late_hostname(s, hostname);
+        fr_drop_privileges(s);
+    }
     fr_exec(s);
     return 125;
 }

@@ -100,7 +100,9 @@ public enum ContainerLauncher {
     /// for `PreparedContainer.start`, which leaves it the hostname, dropping its privileges and
     /// the exec. What takes time (the mounts, a migration where one is needed) can so overlap
     /// other work, such as attaching the task's network. The hostname may be decided
-    /// at `start`. Should this process die first, the container dies unrun.
+    /// at `start`; where it is final already (`spec.hostnameIsFinal`), the process drops its
+    /// privileges before it waits, and the start leaves it only the exec. Should this process
+    /// die first, the container dies unrun.
     public static func prepare(_ spec: ContainerSpec, cgroup: Cgroup?, stdout: Int32, stderr: Int32) throws -> PreparedContainer {
         try launch(spec, entering: nil, cgroup: cgroup, stdout: stdout, stderr: stderr)
     }
@@ -209,6 +211,7 @@ public enum ContainerLauncher {
         c.nreadonly = spec.readonlyPaths.count
         c.readonly_rootfs = spec.readonlyRootfs ? 1 : 0
         c.hostname = spec.hostname.map(arena.string)
+        c.hostname_final = spec.hostnameIsFinal ? 1 : 0
         for s in spec.sysctls where !SysctlName.isValid(s.name) {
             throw SandboxError.invalidSpec("\"\(s.name)\" is not a kernel parameter name")
         }
@@ -289,7 +292,7 @@ public enum ContainerLauncher {
         }
         // In its cgroup, it makes the container (cgroup namespace, mounts, pivot_root) and then
         // waits for start(). Should it have died, start() reads its report.
-        let prepared = PreparedContainer(process: process, syncWrite: syncWrite, errRead: errRead)
+        let prepared = PreparedContainer(process: process, syncWrite: syncWrite, errRead: errRead, hostnameIsFinal: spec.hostnameIsFinal)
         syncWrite = -1
         errRead = -1
         return prepared
@@ -334,14 +337,18 @@ public final class PreparedContainer: Sendable {
     /// The process; its exit is observed as for any container.
     public let process: ContainerProcess
     private let fds: Mutex<(sync: Int32, err: Int32)>
+    /// The spec's `hostnameIsFinal`: the process has dropped its privileges and takes no hostname.
+    public let hostnameIsFinal: Bool
 
-    init(process: ContainerProcess, syncWrite: Int32, errRead: Int32) {
+    init(process: ContainerProcess, syncWrite: Int32, errRead: Int32, hostnameIsFinal: Bool) {
         self.process = process
         fds = Mutex((syncWrite, errRead))
+        self.hostnameIsFinal = hostnameIsFinal
     }
 
     /// Lets the process run and returns once it has exec'd its command. `hostname`, when
-    /// given, replaces the spec's hostname and its HOSTNAME= environment entry.
+    /// given, replaces the spec's hostname and its HOSTNAME= environment entry (not where the
+    /// spec's hostname was final).
     ///
     /// - Throws: `SandboxError.spawn` naming the step that failed after the go.
     public func start(hostname: String? = nil) throws -> ContainerProcess {
@@ -351,10 +358,12 @@ public final class PreparedContainer: Sendable {
         // The go byte: EOF alone is what the child sees should we die first, and it must not run.
         var message: [UInt8] = [1]
         if let hostname {
-            guard hostname.utf8.count <= 64, !hostname.utf8.contains(0) else {
+            guard hostname.utf8.count <= 64, !hostname.utf8.contains(0), !hostnameIsFinal else {
                 close(syncWrite)
                 process.signal(SIGKILL)
-                throw SandboxError.invalidSpec("hostname \"\(hostname)\" is not a hostname: over the kernel's 64 bytes, or with a NUL")
+                throw SandboxError.invalidSpec(hostnameIsFinal
+                    ? "hostname \"\(hostname)\" given at start to a container prepared with its hostname final"
+                    : "hostname \"\(hostname)\" is not a hostname: over the kernel's 64 bytes, or with a NUL")
             }
             message += Array(hostname.utf8)
         }

@@ -87,6 +87,10 @@ public struct ContainerSpec: Sendable {
     public var workingDirectory: String
     public var user: User
     public var hostname: String?
+    /// `hostname` will not change at `PreparedContainer.start`: a prepared process then sets
+    /// it and drops its privileges (limits, user, capabilities, no_new_privs, seccomp) before
+    /// it waits, so the start is left only the exec.
+    public var hostnameIsFinal = false
     /// Path of a network namespace to join (bind-mounted nsfs file); nil creates a new one.
     public var networkNamespace: String?
     /// Path of a pid namespace to create the process in (e.g. /proc/PID/ns/pid of a task's

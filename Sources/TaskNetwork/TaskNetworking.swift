@@ -104,8 +104,10 @@ public struct TaskNetworking: Sendable {
     public var policy: HostPolicy { HostPolicy(stateDirectory: options.hostStateDirectory) }
 
     /// Connects the task's network namespace. Nothing is left behind when it fails.
+    /// `leased` is told the task's address as soon as it is known, before the interface and
+    /// the host policy are done (fargate-run's own network only; a plugin says it at the end).
     public func attach(taskId: String, netns: String, ports wanted: [PublishedPort], holder: PortRegistry.Holder,
-                       region: String) throws -> TaskNetworkAttachment {
+                       region: String, leased: (@Sendable (String) -> Void)? = nil) throws -> TaskNetworkAttachment {
         let list: CNIConfigList
         if let path = options.conflistPath {
             guard let d = FileManager.default.contents(atPath: path) else { throw NetworkError.config("cannot read \(path)") }
@@ -120,7 +122,7 @@ public struct TaskNetworking: Sendable {
         var runtimeConfig = Data("{}".utf8)
         do {
             if options.conflistPath == nil {
-                result = try attachOwnNetwork(taskId: taskId, netns: netns, networkName: list.name, ports: wanted)
+                result = try attachOwnNetwork(taskId: taskId, netns: netns, networkName: list.name, ports: wanted, leased: leased)
             } else {
                 // A user's conflist publishes ports with its own portmap plugin, if it has one.
                 let mappings: [[String: Any]] = wanted.map {
@@ -148,7 +150,8 @@ public struct TaskNetworking: Sendable {
     /// nftables in this process where iptables is iptables-nft, else an iptables call of
     /// 2-8 ms): both are had meanwhile too, on threads of their own rather than on the pool
     /// the task's other work runs on. On failure, nothing of it is left.
-    func attachOwnNetwork(taskId: String, netns: String, networkName: String, ports wanted: [PublishedPort]) throws -> CNIResult {
+    func attachOwnNetwork(taskId: String, netns: String, networkName: String, ports wanted: [PublishedPort],
+                          leased: (@Sendable (String) -> Void)? = nil) throws -> CNIResult {
         let forwardDrops = ThreadJob { IptablesGate().forwardDrops() }
         let loading = ThreadJob { _ = Nftables.shared }
         // The iptables process, if still running, is waited for whatever happens.
@@ -156,6 +159,7 @@ public struct TaskNetworking: Sendable {
         let bridgeNetwork = try BridgeNetwork(options: options)
         let lease = try bridgeNetwork.lease(taskId: taskId)
         PhaseTiming.mark("network: address leased")
+        leased?(lease.ip)
         let (policy, groups) = (self.policy, options.securityGroups)
         let (subnet, bridge, outboundNAT) = (options.subnet, options.bridge, options.outboundNAT)
         let joining = ThreadJob {

@@ -8,6 +8,7 @@ import LinuxSupport
 import Logging
 import Metering
 import Sandbox
+import Synchronization
 import TaskNetwork
 
 /// Settings of one fargate-run invocation that are not part of the task definition.
@@ -137,6 +138,11 @@ public actor TaskRunner {
     var attaching: Task<Result<TaskNetworkAttachment, any Error>, Never>?
     /// /etc/hosts, /etc/resolv.conf and /etc/hostname of every container.
     var nameFiles: [ContainerSpec.Mount] = []
+    /// What the name files last had written: /etc/hosts and /etc/hostname.
+    var nameFileContents: ([UInt8], [UInt8]) = ([], [])
+    /// The task's address once its network leased it, while the attach goes on (on the
+    /// attach's thread, hence the lock).
+    nonisolated let leasedAddress = Mutex<String?>(nil)
     /// Opening the ledger and committing the open-task marker (an fdatasync) runs beside the
     /// pull and the container starts; it must only finish before the bill is written. nil in
     /// the task when its network never attached: it did not leave PROVISIONING and is not
@@ -263,9 +269,13 @@ public actor TaskRunner {
             let holder = PortRegistry.Holder(root: config.root.path, taskId: taskId, family: plan.family, owner: .current)
             let networking = TaskNetworking(options: config.network)
             let (id, path, region) = (taskId, ns.path, config.region)
-            attaching = startOnOwnThread {
+            attaching = startOnOwnThread { [self] in
                 defer { PhaseTiming.mark("network attached") }
-                return Result { try networking.attach(taskId: id, netns: path, ports: ports, holder: holder, region: region) }
+                return Result {
+                    try networking.attach(taskId: id, netns: path, ports: ports, holder: holder, region: region) { ip in
+                        self.leasedAddress.withLock { $0 = ip }
+                    }
+                }
             }
         } else if !ports.isEmpty {
             throw NetworkError.config("portMappings need the awsvpc network: with --network none a task has loopback only")
@@ -367,19 +377,32 @@ public actor TaskRunner {
         return out
     }
 
+    /// The task's IP and hostname as far as they are known: from the attachment, else from
+    /// the address its network leased while the attach goes on (the hostname is made from
+    /// the address alone).
+    func knownAddress() -> (ip: String, hostname: String)? {
+        if let attachment { return (attachment.ip, attachment.hostname) }
+        guard let ip = leasedAddress.withLock({ $0 }) else { return nil }
+        return (ip, TaskNetworking.hostname(ip: ip, domain: config.network.dnsDomain ?? TaskNetworking.domain(region: config.region)))
+    }
+
     /// /etc/hosts, /etc/resolv.conf and /etc/hostname of the task's containers. Containers
     /// made ready while the network attaches bind-mount them before the task's IP is known:
     /// the second call, once it is, rewrites hosts and hostname in place (the same inodes),
     /// before any of those containers runs.
     func writeNameFiles() throws {
         let dir = config.root.taskDirectory(taskId) + "/etc"
-        let hostname = attachment?.hostname ?? String(taskId.prefix(12))
-        let hosts = Array(NameFiles.hosts(ip: attachment?.ip, hostname: hostname).utf8), name = Array((hostname + "\n").utf8)
+        let known = knownAddress()
+        let hostname = known?.hostname ?? String(taskId.prefix(12))
+        let hosts = Array(NameFiles.hosts(ip: known?.ip, hostname: hostname).utf8), name = Array((hostname + "\n").utf8)
         guard nameFiles.isEmpty else {
+            guard (hosts, name) != nameFileContents else { return }
             try FileSystem.rewrite(dir + "/hosts", hosts)
             try FileSystem.rewrite(dir + "/hostname", name)
+            nameFileContents = (hosts, name)
             return
         }
+        nameFileContents = (hosts, name)
         try FileSystem.makeDirectories(dir, mode: 0o755)
         let (resolv, warning) = NameFiles.resolvConf(servers: config.network.dnsServers)
         if let warning { observer.warning(warning) }
@@ -614,8 +637,10 @@ public actor TaskRunner {
         if let early = c.prepared {
             c.prepared = nil
             prepared = try early.get()
-            // It was cloned before the task's IP, and so its hostname, was known.
-            hostname = attachment?.hostname
+            // Cloned before the task's IP, and so its hostname, was known, it is told the name
+            // now; one cloned with the name final must have the attachment's (start refuses
+            // another, and the container fails to start rather than run misnamed).
+            if !prepared.hostnameIsFinal || c.spec?.hostname != attachment?.hostname { hostname = attachment?.hostname }
         } else {
             prepared = try prepareLaunch(c)
         }
@@ -641,7 +666,8 @@ public actor TaskRunner {
         // the mark goes, as the kernel's documentation says to do in that case.
         if c.restartCount > 0 { try? FileSystem.removeTree(work + "/work/incompat") }
         let user = try ImageUser.resolve(def.user ?? runtime?.User, layers: image.layers)
-        let hostname = attachment?.hostname ?? String(taskId.prefix(12))
+        let known = knownAddress()
+        let hostname = known?.hostname ?? String(taskId.prefix(12))
         let args = ProcessResolution.arguments(definition: def, image: runtime)
         guard !args.isEmpty else {
             throw SandboxError.invalidSpec("no command: the task definition has no entryPoint or command and the image no Entrypoint or Cmd")
@@ -666,6 +692,8 @@ public actor TaskRunner {
             guard let n = sc.namespace, let v = sc.value else { return nil }
             return ContainerSpec.Sysctl(name: n, value: v)
         }
+        // Only a task whose address is still to come may learn its hostname at the start.
+        spec.hostnameIsFinal = known != nil || config.network.mode != .awsvpc
         if initEnabled { spec.executable = try sealedInit() }
         if let pause { spec.pidNamespace = "/proc/\(pause.pid)/ns/pid" }
         var limits = ResourceLimits(noSwap: true)

@@ -111,6 +111,56 @@ struct ContainerLaunchTests {
         #expect(String(decoding: out, as: UTF8.self) == "ip-198-19-0-9.ec2.internal\nip-198-19-0-9.ec2.internal\n")
     }
 
+    /// Where the hostname is known when a container is prepared, the process sets it and drops
+    /// its privileges while it waits (Docker's capability set, no_new_privs, the seccomp
+    /// filter): the start leaves it only the exec. A hostname at the start is then refused.
+    @Test func aPreparedContainerWithItsHostnameFinalWaitsWithItsPrivilegesDropped() async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        var (spec, cg) = try busyboxSpec(tmp, ["sh", "-c", "hostname; echo $HOSTNAME"])
+        defer { try? cg.remove() }
+        spec.hostname = "ip-198-19-0-7.ec2.internal"
+        spec.environment.append("HOSTNAME=ip-198-19-0-7.ec2.internal")
+        spec.hostnameIsFinal = true
+        spec.seccompProgram = try SeccompProfile.program(for: spec.capabilities)
+        var outp: [Int32] = [0, 0]
+        #expect(pipe(&outp) == 0)
+        let prepared = try ContainerLauncher.prepare(spec, cgroup: cg, stdout: outp[1], stderr: outp[1])
+        close(outp[1])
+        let pid = prepared.process.pid
+        var status = ""
+        #expect(eventually(timeout: 10) {
+            status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+            return status.contains("Seccomp:\t2")
+        }, "its filter is on before the start: \(status)")
+        #expect(status.contains("NoNewPrivs:\t1"), "\(status)")
+        #expect(status.contains(String(format: "CapEff:\t%016llx", Capability.mask(spec.capabilities))), "Docker's set: \(status)")
+        var quiet = pollfd(fd: outp[0], events: Int16(POLLIN), revents: 0)
+        #expect(poll(&quiet, 1, 100) == 0, "nothing of the command ran before the start")
+        #expect(throws: SandboxError.self, "a hostname after the privileges are dropped") {
+            _ = try prepared.start(hostname: "ip-198-19-0-8.ec2.internal")
+        }
+        #expect(await prepared.process.wait() == TerminationStatus(exited: false, value: SIGKILL))
+        close(outp[0])
+
+        // Started without one, it runs with the name it was given. (A new upper layer: the
+        // killed container's volatile overlay marked its own.)
+        let tmp2 = try TemporaryDirectory()
+        defer { tmp2.remove() }
+        var (again, cg2) = try busyboxSpec(tmp2, ["sh", "-c", "hostname; echo $HOSTNAME"])
+        defer { try? cg2.remove() }
+        again.hostname = spec.hostname
+        again.environment = spec.environment
+        again.hostnameIsFinal = true
+        #expect(pipe(&outp) == 0)
+        let second = try ContainerLauncher.prepare(again, cgroup: cg2, stdout: outp[1], stderr: outp[1])
+        close(outp[1])
+        let process = try second.start()
+        let out = FileHandle(fileDescriptor: outp[0], closeOnDealloc: true).readDataToEndOfFile()
+        #expect(await process.wait().code == 0)
+        #expect(String(decoding: out, as: UTF8.self) == "ip-198-19-0-7.ec2.internal\nip-198-19-0-7.ec2.internal\n")
+    }
+
     /// Prepares a container whose command would leave a marker, ends it with `end` before any
     /// start, and returns how it ended once it checked the command never ran and no mount is
     /// left.

@@ -115,6 +115,9 @@ struct fr_container_spec {
     const char *const *readonly_paths; size_t nreadonly;
     int readonly_rootfs;
     const char *hostname;     ///< NULL keeps the (new) UTS namespace's inherited name
+    /// 1: `hostname` is final, so the child sets it and drops its privileges before it waits
+    /// for the go, which must then carry no hostname: after the go only the exec is left.
+    int hostname_final;
     /// Kernel parameters of the container's namespaces, written after pivot_root while /proc/sys
     /// is still writable: paths ("/proc/sys/net/core/somaxconn") and values, pairwise.
     const char *const *sysctl_paths; const char *const *sysctl_values; size_t nsysctls;
