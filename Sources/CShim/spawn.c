@@ -796,7 +796,8 @@ static int fr_run_in_vfork_child(int (*fn)(void *), void *arg, int flags) {
 
 struct fr_netns_arg {
     const char *path;
-    int stage;  ///< 0, or the step that failed (1 unshare, 2 mount, 3 loopback)
+    int no_ipv6;
+    int stage;  ///< 0, or the step that failed (1 unshare, 2 mount, 3 loopback, 4 disable_ipv6)
     int err;
 };
 
@@ -815,6 +816,14 @@ static int fr_netns_child(void *arg) {
     if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) goto fail;
     ifr.ifr_flags |= IFF_UP;
     if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) goto fail;
+    // /proc/sys/net is the namespace of whoever opens it: ours now. Interfaces made after this
+    // (not lo) get no IPv6; a kernel without IPv6 has no such file, and nothing to disable.
+    a->stage = 4;
+    if (a->no_ipv6) {
+        int conf = open("/proc/sys/net/ipv6/conf/default/disable_ipv6", O_WRONLY | O_CLOEXEC);
+        if (conf < 0 && errno != ENOENT) goto fail;
+        if (conf >= 0 && write(conf, "1", 1) != 1) goto fail;
+    }
     a->stage = 0;
     _exit(0);
 fail:
@@ -822,9 +831,9 @@ fail:
     _exit(1);
 }
 
-int fr_netns_create(const char *path, int *stage) {
+int fr_netns_create(const char *path, int no_ipv6, int *stage) {
     // stage -1 until the child says otherwise: it never ran.
-    struct fr_netns_arg a = { path, -1, ECHILD };
+    struct fr_netns_arg a = { path, no_ipv6, -1, ECHILD };
     *stage = 0;
     if (fr_run_in_vfork_child(fr_netns_child, &a, 0) != 0) return -1;
     if (a.stage == 0) return 0;

@@ -17,19 +17,24 @@ public struct NetworkNamespace: Sendable, Equatable {
         self.name = name
     }
 
-    /// Creates the namespace. Nothing is left behind when it fails.
-    public static func create(name: String) throws(SystemError) -> NetworkNamespace {
+    /// Creates the namespace. Nothing is left behind when it fails. `withoutIPv6`: interfaces
+    /// made in it after loopback get no IPv6, not even a link-local address. fargate-run's own
+    /// network gives tasks IPv4 and its security groups filter IPv4; with the kernel's default
+    /// link-local addresses, tasks on one bridge reached each other over IPv6 whatever their
+    /// groups. (Docker likewise leaves IPv6 off a container's interface on a network without it.)
+    public static func create(name: String, withoutIPv6: Bool = false) throws(SystemError) -> NetworkNamespace {
         let ns = NetworkNamespace(name: name)
         try FileSystem.makeDirectories(directory)
         let p = ns.path
         let fd = try syscallRetrying("create", path: p) { open(p, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0) }
         close(fd)
         var stage: Int32 = 0
-        if fr_netns_create(p, &stage) != 0 {
+        if fr_netns_create(p, withoutIPv6 ? 1 : 0, &stage) != 0 {
             let e = errno
             umount2(p, Int32(MNT_DETACH))
             unlink(p)
-            let step = ["create network namespace", "unshare(CLONE_NEWNET)", "bind-mount network namespace", "bring up loopback in"][Int(min(max(stage, 0), 3))]
+            let step = ["create network namespace", "unshare(CLONE_NEWNET)", "bind-mount network namespace", "bring up loopback in",
+                        "disable IPv6 for the interfaces of"][Int(min(max(stage, 0), 4))]
             throw SystemError(step, path: p, errno: e)
         }
         return ns

@@ -258,7 +258,10 @@ public actor TaskRunner {
     /// Makes the task's network namespace and cgroup (both already named in the state file)
     /// and, on awsvpc, starts attaching the network: first, as the longest step of a start.
     func provision(host: CgroupHost) throws {
-        let ns = try NetworkNamespace.create(name: "fr-" + String(taskId.prefix(16)))
+        // fargate-run's own network is IPv4, and so are its security groups; a user's conflist
+        // decides for itself.
+        let ownNetwork = config.network.mode == .awsvpc && config.network.conflistPath == nil
+        let ns = try NetworkNamespace.create(name: "fr-" + String(taskId.prefix(16)), withoutIPv6: ownNetwork)
         network = ns
         mark("netns")
         let ports = config.publishPorts ? try publishedPorts() : []

@@ -180,6 +180,32 @@ struct NetworkTests {
         #expect(left.isEmpty, "\(left)")
     }
 
+    /// Security groups filter IPv4. Each task interface's MAC is made from its address, so its
+    /// kernel-made IPv6 link-local address was known too, and a task reached another one over
+    /// IPv6 whatever their groups. The task's interface now has no IPv6: the attempt from a
+    /// container in another group fails, and neither interface has an IPv6 address. (The
+    /// attempt is repeated for a few seconds: a new link-local address is usable only once the
+    /// kernel's duplicate address detection is done.)
+    @Test func ipv6DoesNotGoAroundSecurityGroups() throws {
+        let n = try Net()
+        defer { n.cleanup() }
+        let (bg, id, _) = try n.startSleeper("v6-target", flags: ["--security-group", "backend"])
+        defer { bg.stop() }
+        let ip = try #require((n.h.state(id)?["network"] as? [String: Any])?["ip"] as? String)
+        // fe80:: and the EUI-64 of 0a:58:a:b:c:d (the universal/local bit flipped: 08).
+        let b = ip.split(separator: ".").compactMap { UInt8($0) }
+        let linkLocal = String(format: "fe80::858:%xff:fe%02x:%x", b[0], b[1], UInt(b[2]) << 8 | UInt(b[3]))
+        let ns = "fr-" + String(id.prefix(16))
+        let target = try run("/usr/sbin/ip", ["-n", ns, "-6", "-o", "addr", "show", "dev", "eth0"]).stdout
+        #expect(!target.contains("inet6"), "the target's interface has no IPv6 address: \(target)")
+        let t = try n.h.task(#"{"family": "v6-probe", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "p", "image": "IMAGE", "command": ["sh", "-c", "cat /proc/sys/net/ipv6/conf/eth0/disable_ipv6; ip -6 -o addr show dev eth0 | grep -c inet6; for i in 1 2 3 4 5 6 7 8 9 10; do ping6 -c 1 -W 1 -I eth0 \#(linkLocal) >/dev/null 2>&1 && echo reached && exit; sleep 0.3; done; echo unreached"]}]}"#, name: "v6probe.json")
+        let r = try n.h.fargateRun(n.args + ["--security-group", "frontend", "-q", t])
+        let lines = r.stdout.split(separator: "\n").map { String($0.dropFirst(4)) }
+        #expect(lines == ["1", "0", "unreached"], "IPv6 off, no address, \(linkLocal) not reached: \(r.stdout) \(r.stderr)")
+        bg.stop()
+        #expect(try n.footprint().isEmpty)
+    }
+
     @Test func aHeldHostPortStopsTheSecondTaskBeforeItStarts() throws {
         let n = try Net()
         defer { n.cleanup() }

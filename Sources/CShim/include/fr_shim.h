@@ -179,9 +179,11 @@ int fr_device_filter_attach(int cgroup_fd, const struct fr_device_rule *rules, s
 pid_t fr_spawn(const struct fr_container_spec *spec, int *pidfd_out, int *in_cgroup_out);
 
 /// Create a network namespace and bind-mount it at `path` (which must exist as an empty file),
-/// with loopback up. Runs in a short-lived child so no thread of ours changes namespace.
-/// Returns 0, or -1 with errno set; `*stage` says which step failed (1 unshare, 2 mount, 3 lo).
-int fr_netns_create(const char *path, int *stage);
+/// with loopback up; with `no_ipv6`, interfaces made in it later get no IPv6
+/// (net.ipv6.conf.default.disable_ipv6). Runs in a short-lived child so no thread of ours
+/// changes namespace. Returns 0, or -1 with errno set; `*stage` says which step failed
+/// (1 unshare, 2 mount, 3 lo, 4 disable_ipv6).
+int fr_netns_create(const char *path, int no_ipv6, int *stage);
 
 /// Opens a netlink socket (`protocol`, e.g. NETLINK_ROUTE; CLOEXEC) inside the network
 /// namespace pinned at `netns_path`, from a short-lived child sharing our fd table, so no
