@@ -32,14 +32,18 @@ struct BridgeNetwork {
         let taskId: String
         let address: UInt32
         let bridgeIndex: Int32
+        /// The name the veth's host end will have: its port on the bridge, which the host
+        /// policy binds to the task's addresses while the veth is being made.
+        let port: String
         var ip: String { AddressPool.text(address) }
     }
 
-    /// Leases an address and makes sure of the bridge. Nothing is left when it fails.
+    /// Leases an address, names the task's bridge port and makes sure of the bridge. Nothing
+    /// is left when it fails.
     func lease(taskId: String) throws -> Lease {
         let address = try pool.reserve(id: taskId)
         do {
-            return Lease(taskId: taskId, address: address, bridgeIndex: try ensureBridge(try Netlink.Socket()))
+            return Lease(taskId: taskId, address: address, bridgeIndex: try ensureBridge(try Netlink.Socket()), port: BridgeNetwork.freePortName())
         } catch {
             _ = try? pool.release(id: taskId)
             throw error
@@ -53,17 +57,15 @@ struct BridgeNetwork {
         var veth: String?
         do {
             let address = AddressPool.bytes(lease.address)
-            // A MAC made from the address, as the bridge plugin once did (0a:58 and the four
-            // bytes): a neighbour's ARP entry for a reused address stays right.
-            let mac: [UInt8] = [0x0a, 0x58] + address
-            let name = try createVeth(try Netlink.Socket(), bridgeIndex: lease.bridgeIndex, netns: netns, mac: mac)
+            let mac = BridgeNetwork.mac(lease.address)
+            let name = lease.port
+            try createVeth(try Netlink.Socket(), name: name, bridgeIndex: lease.bridgeIndex, netns: netns, mac: mac)
             veth = name
             // Hairpin: a task reaching its own published port through the host comes back
             // through the port it left by.
             try FileSystem.writeString("/sys/class/net/\(name)/brport/hairpin_mode", "1")
             try configureInside(netns: netns, address: address)
-            let macText = mac.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: ":")
-            return (result(ip: lease.ip, mac: macText, veth: name, netns: netns), name)
+            return (result(ip: lease.ip, mac: BridgeNetwork.macText(lease.address), veth: name, netns: netns), name)
         } catch {
             if let veth { BridgeNetwork.deleteLink(veth) }
             throw error
@@ -98,6 +100,11 @@ struct BridgeNetwork {
             var m = Netlink.Message()
             m.ifinfo(up: true)
             m.attribute(Netlink.IFLA_IFNAME, string: bridge)
+            // A MAC of its own, from the gateway address. A bridge made without one takes the
+            // lowest of its ports' MACs, and changes it as tasks come and go: each change
+            // flushes the host's ARP entries for every task, and leaves the tasks' entry for
+            // the gateway pointing at a MAC that is no longer the bridge's.
+            m.attribute(Netlink.IFLA_ADDRESS, BridgeNetwork.mac(pool.gateway))
             m.nested(Netlink.IFLA_LINKINFO) { $0.attribute(Netlink.IFLA_INFO_KIND, string: "bridge") }
             // EEXIST: another fargate-run made it first.
             try BridgeNetwork.allowingExisting { () throws(SystemError) in
@@ -124,38 +131,46 @@ struct BridgeNetwork {
         return index
     }
 
-    /// A veth pair: "vethXXXXXXXX" on the bridge, up, and "eth0" in the namespace. Returns the
-    /// host end's name.
-    private func createVeth(_ host: Netlink.Socket, bridgeIndex: Int32, netns: String, mac: [UInt8]) throws -> String {
+    /// A MAC made from the address, as the bridge plugin once did (0a:58 and the four bytes):
+    /// a neighbour's ARP entry for a reused address stays right.
+    static func mac(_ address: UInt32) -> [UInt8] { [0x0a, 0x58] + AddressPool.bytes(address) }
+
+    static func macText(_ address: UInt32) -> String {
+        mac(address).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: ":")
+    }
+
+    /// A free name for a task's bridge port: the policy's prefix (`HostPolicy.portPrefix`, which
+    /// no other software's veths have) and eight random hex digits.
+    static func freePortName() -> String {
+        while true {
+            let name = HostPolicy.portPrefix + String(format: "%08x", UInt32.random(in: 0...UInt32.max))
+            if if_nametoindex(name) == 0 { return name }
+        }
+    }
+
+    /// A veth pair: `name` on the bridge, up, and "eth0" in the namespace.
+    private func createVeth(_ host: Netlink.Socket, name: String, bridgeIndex: Int32, netns: String, mac: [UInt8]) throws {
         let nsfd = open(netns, O_RDONLY | O_CLOEXEC)
         guard nsfd >= 0 else { throw SystemError("open network namespace", path: netns) }
         defer { close(nsfd) }
-        for _ in 0..<4 {
-            let name = "veth" + String(format: "%08x", UInt32.random(in: 0...UInt32.max))
-            var m = Netlink.Message()
-            m.ifinfo(up: true)
-            m.attribute(Netlink.IFLA_IFNAME, string: name)
-            m.attribute(Netlink.IFLA_MASTER, u32: UInt32(bitPattern: bridgeIndex))
-            m.nested(Netlink.IFLA_LINKINFO) { info in
-                info.attribute(Netlink.IFLA_INFO_KIND, string: "veth")
-                info.nested(Netlink.IFLA_INFO_DATA) { data in
-                    data.nested(Netlink.VETH_INFO_PEER) { peer in
-                        peer.ifinfo()
-                        peer.attribute(Netlink.IFLA_IFNAME, string: "eth0")
-                        peer.attribute(Netlink.IFLA_ADDRESS, mac)
-                        peer.attribute(Netlink.IFLA_NET_NS_FD, u32: UInt32(bitPattern: nsfd))
-                    }
+        var m = Netlink.Message()
+        m.ifinfo(up: true)
+        m.attribute(Netlink.IFLA_IFNAME, string: name)
+        m.attribute(Netlink.IFLA_MASTER, u32: UInt32(bitPattern: bridgeIndex))
+        m.nested(Netlink.IFLA_LINKINFO) { info in
+            info.attribute(Netlink.IFLA_INFO_KIND, string: "veth")
+            info.nested(Netlink.IFLA_INFO_DATA) { data in
+                data.nested(Netlink.VETH_INFO_PEER) { peer in
+                    peer.ifinfo()
+                    peer.attribute(Netlink.IFLA_IFNAME, string: "eth0")
+                    peer.attribute(Netlink.IFLA_ADDRESS, mac)
+                    peer.attribute(Netlink.IFLA_NET_NS_FD, u32: UInt32(bitPattern: nsfd))
                 }
             }
-            do {
-                try host.request(Netlink.RTM_NEWLINK, flags: Netlink.NLM_F_CREATE | Netlink.NLM_F_EXCL, m, what: "create veth \(name)")
-                return name
-            } catch {
-                // The random name was taken (eth0 cannot be: the namespace is new).
-                guard error.errno == EEXIST else { throw error }
-            }
         }
-        throw NetworkError.config("could not find a free veth name")
+        // EXCL: a name taken since it was chosen (another fargate-run drew the same eight hex
+        // digits) fails the attach rather than being shared.
+        try host.request(Netlink.RTM_NEWLINK, flags: Netlink.NLM_F_CREATE | Netlink.NLM_F_EXCL, m, what: "create veth \(name)")
     }
 
     /// eth0 up with the task's address, and the default route through the gateway.

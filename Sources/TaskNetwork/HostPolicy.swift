@@ -26,7 +26,14 @@ public struct HostPolicy: Sendable {
         public var ip: String
         public var groups: [String]
         public var ports: [PublishedPort]
+        /// The task's port on the bridge (its veth's host end): frames from it must carry the
+        /// task's own MAC and IPv4 address. nil in a registry written before ports were bound.
+        public var port: String? = nil
     }
+
+    /// The names of tasks' bridge ports begin with this, and no other software's veths do:
+    /// the bridge table's rules apply to them all.
+    public static let portPrefix = "frv"
 
     public struct Network: Codable, Sendable, Equatable {
         public var name: String
@@ -184,9 +191,36 @@ public struct HostPolicy: Sendable {
     /// The whole table as an nft script: deleting and recreating it in one file makes the
     /// change a single transaction.
     static func script(_ networks: [Network]) -> String {
-        let s = "add table inet \(table)\ndelete table inet \(table)\n"
+        let s = "add table inet \(table)\ndelete table inet \(table)\nadd table bridge \(table)\ndelete table bridge \(table)\n"
         let active = networks.filter { !$0.members.isEmpty }
-        return active.isEmpty ? s : s + body(active)
+        return active.isEmpty ? s : s + body(active) + portBody(active)
+    }
+
+    /// The bridge table: a frame from a task's port must be IPv4 or ARP, and carry the task's
+    /// own MAC and address (as IPv4 source, as ARP sender). Security groups judge packets by
+    /// their source address, and a container has CAP_NET_RAW (Docker's default), so without
+    /// this it could send from a group member's address (UDP gets through whole), or answer ARP
+    /// for another task's address and take its traffic. (AWS's VPC checks sources the same way.)
+    /// Bridge-family rules see the port a frame came in by, which a container cannot forge.
+    static func portBody(_ active: [Network]) -> String {
+        let elements = active.flatMap { $0.members.sorted { $0.key < $1.key }.compactMap { portElement($0.value) } }
+        let ours = "iifname \"\(portPrefix)*\""
+        var s = "table bridge \(table) {\n"
+        s += "  set ports {\n    type ifname . ether_addr . ipv4_addr\n"
+        if !elements.isEmpty { s += "    elements = { " + elements.joined(separator: ", ") + " }\n" }
+        s += "  }\n"
+        s += "  chain prerouting {\n    type filter hook prerouting priority -300; policy accept;\n"
+        s += "    \(ours) ether type != { ip, arp } drop\n"
+        s += "    \(ours) ether type ip iifname . ether saddr . ip saddr != @ports drop\n"
+        s += "    \(ours) ether type arp iifname . ether saddr . arp saddr ip != @ports drop\n"
+        s += "  }\n}\n"
+        return s
+    }
+
+    /// A member's port, MAC and address, as an element of the bridge table's set.
+    static func portElement(_ m: Member) -> String? {
+        guard let port = m.port, let address = cidr(m.ip + "/32")?.lowerBound else { return nil }
+        return "\"\(port)\" . \(BridgeNetwork.macText(address)) . \(m.ip)"
     }
 
     /// The table with `active` networks, as additions to an empty table.
@@ -265,9 +299,10 @@ public struct HostPolicy: Sendable {
         let target = "inet \(table)"
         var s = ""
         if active.isEmpty {
-            return "create table \(target)\n" + body([net])
+            return "create table \(target)\n" + body([net]) + "create table bridge \(table)\n" + portBody([net])
         }
-        let ports = publishElements(member).map { "create element \(target) publish { \($0) }\n" }.joined()
+        var ports = publishElements(member).map { "create element \(target) publish { \($0) }\n" }.joined()
+        if let element = portElement(member) { ports += "create element bridge \(table) ports { \(element) }\n" }
         guard let old = active.first(where: { $0.name == net.name }) else {
             // A network new to the table: its chain, sets and rules; the others are untouched.
             let parts = Parts(net)

@@ -167,7 +167,7 @@ public struct TaskNetworking: Sendable {
             defer { PhaseTiming.mark("network: host policy joined") }
             return Result {
                 try policy.join(network: networkName, subnet: subnet, bridge: bridge, outboundNAT: outboundNAT, taskId: taskId,
-                                member: HostPolicy.Member(ip: lease.ip, groups: groups, ports: wanted), forwardDrops: forwardDrops.wait())
+                                member: HostPolicy.Member(ip: lease.ip, groups: groups, ports: wanted, port: lease.port), forwardDrops: forwardDrops.wait())
             }
         }
         let connected = Result { try bridgeNetwork.connect(lease, netns: netns) }

@@ -206,6 +206,68 @@ struct NetworkTests {
         #expect(try n.footprint().isEmpty)
     }
 
+    /// A container has CAP_NET_RAW (Docker's default), so it can write its own packets and ARP.
+    /// Security groups judge a packet by its source address, and the host believes the ARP it
+    /// hears: a task in another group could send UDP from a group member's address (the group
+    /// rule let it through), and claim another task's address over ARP (the host then sent that
+    /// task's traffic to it). Frames from a task's bridge port must now carry its own MAC and
+    /// address. The same datagram from the sender's own address, inside the group, arrives:
+    /// the counter the test reads sees what gets through.
+    @Test func aTaskCannotSendFromAnotherTasksAddressNorClaimItOverARP() throws {
+        let n = try Net()
+        defer { n.cleanup() }
+        let (target, targetId, _) = try n.startSleeper("spoof-target", flags: ["--security-group", "backend"])
+        defer { target.stop() }
+        let t = try n.h.task(#"{"family": "spoof-member", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["sleep", "1000"], "stopTimeout": 2}]}"#, name: "member.json")
+        let member = try n.h.background(n.args + ["--security-group", "backend", t])
+        defer { member.stop() }
+        func ip(_ id: String) -> String? { (n.h.state(id)?["network"] as? [String: Any])?["ip"] as? String }
+        var memberIP = ""
+        try #require(eventually {
+            memberIP = n.h.taskIds().filter { $0 != targetId }.compactMap(ip).first ?? ""
+            return !memberIP.isEmpty
+        }, "the second backend task runs")
+        let targetIP = try #require(ip(targetId))
+        let ns = "fr-" + String(targetId.prefix(16))
+        // UDP datagrams to a closed port of the target, counted by its kernel.
+        func noPorts() throws -> Int {
+            let lines = try run("/usr/sbin/ip", ["netns", "exec", ns, "cat", "/proc/net/snmp"]).stdout.split(separator: "\n").filter { $0.hasPrefix("Udp:") }
+            guard lines.count == 2, let i = lines[0].split(separator: " ").firstIndex(of: "NoPorts") else { throw TestFailure("no Udp counters: \(lines)") }
+            return Int(lines[1].split(separator: " ")[i]) ?? -1
+        }
+        func neighbour() throws -> String {
+            try run("/usr/sbin/ip", ["neigh", "show", targetIP, "dev", n.bridge]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let targetMAC = "0a:58:" + targetIP.split(separator: ".").map { String(format: "%02x", Int($0) ?? 0) }.joined(separator: ":")
+        #expect(try run("/bin/busybox", ["ping", "-c", "1", "-W", "2", targetIP]).status == 0)
+        var known = try neighbour()
+        #expect(known.contains("lladdr " + targetMAC), "the host knows the target: \(known)")
+        usleep(1_200_000)  // past the ARP entry's locktime (1 s), when a newer claim is taken
+        let probe = try TestImages.probeOCI()
+        func send(_ groups: [String], _ command: String) throws -> RunResult {
+            let a = try n.h.task(#"{"family": "spoofer", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "\#(probe)", "systemControls": [{"namespace": "net.ipv4.ip_nonlocal_bind", "value": "1"}], "command": ["sh", "-c", "\#(command)"]}]}"#, name: "spoofer.json")
+            return try n.h.fargateRun(n.args + groups.flatMap { ["--security-group", $0] } + ["-q", a])
+        }
+        let before = try noPorts()
+        let spoof = try send(["frontend"], "probe udp-from \(memberIP) \(targetIP) 9; arping -U -c 2 -I eth0 -s \(targetIP) \(targetIP) >/dev/null 2>&1; echo arped")
+        #expect(spoof.status == 0 && spoof.stdout.contains("udp-from ok") && spoof.stdout.contains("arped"), "the attempts were made: \(spoof.stdout) \(spoof.stderr)")
+        known = try neighbour()
+        #expect(known.contains("lladdr " + targetMAC), "the host still sends the target's traffic to the target: \(known)")
+        // The bridge kept its own MAC while the spoofer's port came and went: a bridge takes the
+        // lowest of its ports' MACs unless given one, and each change flushes the host's entries.
+        let gateway = n.subnet.replacingOccurrences(of: "0/24", with: "1").split(separator: ".").map { String(format: "%02x", Int($0) ?? 0) }
+        #expect(try String(contentsOfFile: "/sys/class/net/\(n.bridge)/address", encoding: .utf8).hasPrefix("0a:58:" + gateway.joined(separator: ":")))
+        #expect(try String(contentsOfFile: "/sys/class/net/\(n.bridge)/addr_assign_type", encoding: .utf8).hasPrefix("3"), "set, not random")
+        usleep(300_000)
+        #expect(try noPorts() == before, "the datagram from \(memberIP) never reached the target")
+        let honest = try send(["backend"], "probe udp-from 0.0.0.0 \(targetIP) 9")
+        #expect(honest.stdout.contains("udp-from ok"), "\(honest.stdout) \(honest.stderr)")
+        #expect(eventually(timeout: 5) { (try? noPorts()) == before + 1 }, "the same datagram from its own address arrives")
+        target.stop()
+        member.stop()
+        #expect(try n.footprint().isEmpty)
+    }
+
     @Test func aHeldHostPortStopsTheSecondTaskBeforeItStarts() throws {
         let n = try Net()
         defer { n.cleanup() }

@@ -4,8 +4,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <linux/bpf.h>
 #include <linux/perf_event.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -174,9 +176,33 @@ static void forks(long max) {
     fflush(stdout);
 }
 
+/// Sends one UDP datagram to `dst`:`port` with the IPv4 source `src` written by hand (a raw
+/// socket with IP_HDRINCL, which CAP_NET_RAW allows; 0.0.0.0 lets the kernel fill in our own).
+/// Prints "udp-from ok" or the errno name. The kernel computes the IP checksum; UDP's may be 0.
+static void udp_from(const char *src, const char *dst, int port) {
+    unsigned char packet[20 + 8 + 5] = {0};
+    struct in_addr s, d;
+    if (inet_pton(AF_INET, src, &s) != 1 || inet_pton(AF_INET, dst, &d) != 1) { printf("udp-from EINVAL\n"); return; }
+    packet[0] = 0x45;                       // IPv4, 5-word header
+    packet[2] = 0; packet[3] = sizeof packet;
+    packet[8] = 64;                         // TTL
+    packet[9] = IPPROTO_UDP;
+    memcpy(packet + 12, &s, 4);
+    memcpy(packet + 16, &d, 4);
+    packet[20] = 0x9c; packet[21] = 0x40;   // source port 40000
+    packet[22] = (unsigned char)(port >> 8); packet[23] = (unsigned char)port;
+    packet[24] = 0; packet[25] = 8 + 5;
+    memcpy(packet + 28, "probe", 5);
+    int fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+    struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr = d };
+    int err = fd < 0 || sendto(fd, packet, sizeof packet, 0, (struct sockaddr *)&to, sizeof to) < 0 ? errno : 0;
+    printf("udp-from %s\n", errname(err));
+    fflush(stdout);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: probe syscalls|files|fds|exe|hog MB|forks MAX|all\n");
+        fprintf(stderr, "usage: probe syscalls|files|fds|exe|hog MB|forks MAX|udp-from SRC DST PORT|all\n");
         return 2;
     }
     const char *what = argv[1];
@@ -186,5 +212,6 @@ int main(int argc, char **argv) {
     if (!strcmp(what, "exe") || !strcmp(what, "all")) exe();
     if (!strcmp(what, "hog")) hog(argc > 2 ? atol(argv[2]) : 1024);
     if (!strcmp(what, "forks")) forks(argc > 2 ? atol(argv[2]) : 100000);
+    if (!strcmp(what, "udp-from") && argc > 4) udp_from(argv[2], argv[3], atoi(argv[4]));
     return 0;
 }

@@ -39,13 +39,20 @@ struct CNIConfigTests {
     }
 
     @Test func hostPolicyScript() {
-        let web = HostPolicy.Member(ip: "198.19.0.2", groups: ["default"], ports: [PublishedPort(hostIP: "127.0.0.1", hostPort: 8080, containerPort: 80, proto: "tcp")])
-        let db = HostPolicy.Member(ip: "198.19.0.3", groups: ["default", "data"], ports: [])
+        let web = HostPolicy.Member(ip: "198.19.0.2", groups: ["default"], ports: [PublishedPort(hostIP: "127.0.0.1", hostPort: 8080, containerPort: 80, proto: "tcp")],
+                                    port: "frv0000abcd")
+        let db = HostPolicy.Member(ip: "198.19.0.3", groups: ["default", "data"], ports: [], port: "frv0000beef")
         let batch = HostPolicy.Member(ip: "198.19.0.4", groups: ["data"], ports: [])
         let net = HostPolicy.Network(name: "fargate-run-fr0", subnet: "198.19.0.0/16", bridge: "fr0", outboundNAT: true,
                                      members: ["a": web, "b": db, "c": batch])
         let s = HostPolicy.script([net])
-        #expect(s.hasPrefix("add table inet fargate_run\ndelete table inet fargate_run\ntable inet fargate_run {"), "one transaction replaces the table")
+        #expect(s.hasPrefix("add table inet fargate_run\ndelete table inet fargate_run\nadd table bridge fargate_run\ndelete table bridge fargate_run\ntable inet fargate_run {"),
+                "one transaction replaces both tables")
+        // Each task's port carries only its own MAC and address (a member from an older registry, with no port, has no element).
+        #expect(s.contains("elements = { \"frv0000abcd\" . 0a:58:c6:13:00:02 . 198.19.0.2, \"frv0000beef\" . 0a:58:c6:13:00:03 . 198.19.0.3 }"), "\(s)")
+        #expect(s.contains("iifname \"frv*\" ether type != { ip, arp } drop"))
+        #expect(s.contains("iifname \"frv*\" ether type ip iifname . ether saddr . ip saddr != @ports drop"))
+        #expect(s.contains("iifname \"frv*\" ether type arp iifname . ether saddr . arp saddr ip != @ports drop"))
         let def = HostPolicy.groupSetName(net, "default"), data = HostPolicy.groupSetName(net, "data")
         #expect(s.contains("set \(def) { type ipv4_addr; elements = { 198.19.0.2, 198.19.0.3 }; }"))
         #expect(s.contains("set \(data) { type ipv4_addr; elements = { 198.19.0.3, 198.19.0.4 }; }"))
@@ -59,15 +66,18 @@ struct CNIConfigTests {
         var noNat = net
         noNat.outboundNAT = false
         #expect(!HostPolicy.script([noNat]).contains("ip daddr != 198.19.0.0/16 masquerade"))
-        #expect(HostPolicy.script([]) == "add table inet fargate_run\ndelete table inet fargate_run\n", "no member: no table")
+        #expect(HostPolicy.script([]) == "add table inet fargate_run\ndelete table inet fargate_run\nadd table bridge fargate_run\ndelete table bridge fargate_run\n",
+                "no member: no tables")
     }
 
     @Test func aJoinIsAdditionsOnly() {
         let t1 = HostPolicy.Member(ip: "198.19.0.2", groups: ["default"], ports: [])
-        let t2 = HostPolicy.Member(ip: "198.19.0.3", groups: ["default", "data"], ports: [PublishedPort(hostIP: "127.0.0.1", hostPort: 5353, containerPort: 53, proto: "udp")])
+        let t2 = HostPolicy.Member(ip: "198.19.0.3", groups: ["default", "data"], ports: [PublishedPort(hostIP: "127.0.0.1", hostPort: 5353, containerPort: 53, proto: "udp")],
+                                   port: "frv00000003")
         var a = HostPolicy.Network(name: "fargate-run-fr0", subnet: "198.19.0.0/16", bridge: "fr0", outboundNAT: true, members: ["t1": t1])
         let first = HostPolicy.joinScript(before: [], joined: a, member: t1)
         #expect(first.hasPrefix("create table inet fargate_run\ntable inet fargate_run {"), "no table yet: made whole, refused if one is there")
+        #expect(first.contains("create table bridge fargate_run\ntable bridge fargate_run {"))
         let before = [a]
         a.members["t2"] = t2
         let second = HostPolicy.joinScript(before: before, joined: a, member: t2)
@@ -77,6 +87,7 @@ struct CNIConfigTests {
             insert rule inet fargate_run net_\(HostPolicy.hash(a.name)) \(HostPolicy.groupRule(a, "data"))
             create element inet fargate_run \(HostPolicy.groupSetName(a, "default")) { 198.19.0.3 }
             create element inet fargate_run publish { 127.0.0.1 . udp . 5353 : 198.19.0.3 . 53 }
+            create element bridge fargate_run ports { "frv00000003" . 0a:58:c6:13:00:03 . 198.19.0.3 }
 
             """)
         let b = HostPolicy.Network(name: "other", subnet: "198.20.0.0/16", bridge: "fr1", outboundNAT: false, members: ["t3": t1])

@@ -23,7 +23,8 @@ struct HostPolicyKernelTests {
     }
 
     func listing() throws -> String {
-        try run("/usr/sbin/ip", ["netns", "exec", name, "/usr/sbin/nft", "list", "table", "inet", "fargate_run"]).stdout
+        // Both tables, inet and bridge: nothing else is in the test's namespace.
+        try run("/usr/sbin/ip", ["netns", "exec", name, "/usr/sbin/nft", "list", "ruleset"]).stdout
     }
 
     /// Scripts run in this process through libnftables (CI installs nftables): a failing one
@@ -51,15 +52,18 @@ struct HostPolicyKernelTests {
         defer { try? ns.remove() }
         let port = PublishedPort(hostIP: "127.0.0.1", hostPort: 8080, containerPort: 80, proto: "tcp")
         var a = HostPolicy.Network(name: "net-a", subnet: "198.19.0.0/16", bridge: "x", outboundNAT: true, members: [
-            "t1": HostPolicy.Member(ip: "198.19.0.2", groups: ["default"], ports: [port]),
-            "t2": HostPolicy.Member(ip: "198.19.0.3", groups: ["default", "data"], ports: []),
+            "t1": HostPolicy.Member(ip: "198.19.0.2", groups: ["default"], ports: [port], port: "frv00000002"),
+            "t2": HostPolicy.Member(ip: "198.19.0.3", groups: ["default", "data"], ports: [], port: "frv00000003"),
         ])
         let b = HostPolicy.Network(name: "net-b", subnet: "198.20.0.0/16", bridge: "y", outboundNAT: false, members: [
-            "t3": HostPolicy.Member(ip: "198.20.0.2", groups: ["default"], ports: []),
+            "t3": HostPolicy.Member(ip: "198.20.0.2", groups: ["default"], ports: [], port: "frv00000004"),
         ])
         try nft(HostPolicy.script([a, b]))
         let both = try listing()
         #expect(both.contains("198.19.0.2") && both.contains("198.20.0.2"), "\(both)")
+        // Every member's port is bound to its MAC and address, in the kernel's own words.
+        #expect(both.contains("\"frv00000002\" . 0a:58:c6:13:00:02 . 198.19.0.2"), "\(both)")
+        #expect(both.contains("\"frv00000004\" . 0a:58:c6:14:00:02 . 198.20.0.2"), "\(both)")
         #expect(both.contains("127.0.0.1 . tcp . 8080 : 198.19.0.2 . 80"), "\(both)")
         // The net's chain: its lines up to the one closing it.
         let lines = both.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -71,7 +75,7 @@ struct HostPolicyKernelTests {
         a.members["t1"] = nil
         try nft(HostPolicy.script([a, b]))
         let after = try listing()
-        #expect(!after.contains("198.19.0.2"), "\(after)")
+        #expect(!after.contains("198.19.0.2") && !after.contains("frv00000002"), "\(after)")
         #expect(after.contains("198.19.0.3"), "\(after)")
         try nft(HostPolicy.script([]))
         #expect(try run("/usr/sbin/ip", ["netns", "exec", name, "/usr/sbin/nft", "list", "tables"]).stdout.isEmpty, "no member, no table")
@@ -101,6 +105,7 @@ struct HostPolicyKernelTests {
         #expect(left.contains("masquerade") && !left.contains("198.19.0.2"), "\(left)")
         try policy.leave(network: "net-a", taskId: "t2")
         #expect(try attempt("list table inet fargate_run\n") != 0, "the table goes with the last member")
+        #expect(try attempt("list table bridge fargate_run\n") != 0, "and the bridge table with it")
         // nft's own message comes back.
         #expect { try policy.run("delete table inet fr_absent\n") } throws: { "\($0)".contains("fr_absent") }
     }
@@ -108,9 +113,11 @@ struct HostPolicyKernelTests {
     @Test func joinsAddToTheTableAndAStaleTableIsRefused() throws {
         let ns = try NetworkNamespace.create(name: name)
         defer { try? ns.remove() }
-        let t1 = HostPolicy.Member(ip: "198.19.0.2", groups: ["default"], ports: [PublishedPort(hostIP: "127.0.0.1", hostPort: 8080, containerPort: 80, proto: "tcp")])
-        let t2 = HostPolicy.Member(ip: "198.19.0.3", groups: ["default", "data"], ports: [PublishedPort(hostIP: "127.0.0.1", hostPort: 5353, containerPort: 53, proto: "udp")])
-        let t3 = HostPolicy.Member(ip: "198.20.0.2", groups: ["default"], ports: [])
+        let t1 = HostPolicy.Member(ip: "198.19.0.2", groups: ["default"], ports: [PublishedPort(hostIP: "127.0.0.1", hostPort: 8080, containerPort: 80, proto: "tcp")],
+                                   port: "frv00000002")
+        let t2 = HostPolicy.Member(ip: "198.19.0.3", groups: ["default", "data"], ports: [PublishedPort(hostIP: "127.0.0.1", hostPort: 5353, containerPort: 53, proto: "udp")],
+                                   port: "frv00000003")
+        let t3 = HostPolicy.Member(ip: "198.20.0.2", groups: ["default"], ports: [], port: "frv00000004")
         var a = HostPolicy.Network(name: "net-a", subnet: "198.19.0.0/16", bridge: "x", outboundNAT: true, members: ["t1": t1])
         try nft(HostPolicy.joinScript(before: [], joined: a, member: t1))
         let alone = try listing()
