@@ -88,7 +88,8 @@ struct NetworkTests {
             // members' addresses in the security-group sets and its published ports. Set and map
             // elements are taken one by one: nft lists several on a line, other tests' too.
             let prefix = String(subnet.prefix { $0 != "/" }.dropLast())  // "198.19.7.0" -> "198.19.7."
-            let table = (try? run("/usr/sbin/nft", ["list", "table", "inet", "fargate_run"]).stdout) ?? ""
+            let table = ((try? run("/usr/sbin/nft", ["list", "table", "inet", "fargate_run"]).stdout) ?? "")
+                + ((try? run("/usr/sbin/nft", ["list", "table", "bridge", "fargate_run"]).stdout) ?? "")
             let items = table.split(whereSeparator: { $0 == "\n" || $0 == "," }).map {
                 $0.replacingOccurrences(of: "elements = ", with: "").trimmingCharacters(in: CharacterSet(charactersIn: " \t{}"))
             }
