@@ -31,12 +31,16 @@ runc run --bundle "$work/bundle" bench-warm >/dev/null 2>&1
 ns() { date +%s%N; }
 : >"$work/fr.txt"; : >"$work/frnone.txt"; : >"$work/runc.txt"
 "$bin" -q --root "$work/root" --network none "$work/task.json" >/dev/null 2>&1
+# Each run starts on a settled machine: the kernel finishes some of every run's teardown after
+# the process is gone (a network namespace is freed by a kernel worker, a deleted nftables
+# table one RCU grace period later), and back to back that work lands in the next run's time.
+settle() { sleep 0.05; }
 for i in $(seq 1 "$runs"); do
-  t0=$(ns); "$bin" -q --root "$work/root" "$work/task.json" >/dev/null 2>&1; t1=$(ns)
+  settle; t0=$(ns); "$bin" -q --root "$work/root" "$work/task.json" >/dev/null 2>&1; t1=$(ns)
   echo $(( (t1 - t0) / 1000 )) >>"$work/fr.txt"
-  t0=$(ns); "$bin" -q --root "$work/root" --network none "$work/task.json" >/dev/null 2>&1; t1=$(ns)
+  settle; t0=$(ns); "$bin" -q --root "$work/root" --network none "$work/task.json" >/dev/null 2>&1; t1=$(ns)
   echo $(( (t1 - t0) / 1000 )) >>"$work/frnone.txt"
-  t0=$(ns); runc run --bundle "$work/bundle" "bench-$i" >/dev/null 2>&1; t1=$(ns)
+  settle; t0=$(ns); runc run --bundle "$work/bundle" "bench-$i" >/dev/null 2>&1; t1=$(ns)
   echo $(( (t1 - t0) / 1000 )) >>"$work/runc.txt"
 done
 stat() { sort -n "$1" | awk '{a[NR]=$1} END {printf "%d %d", a[int((NR+1)/2)], a[int(NR*0.9+0.5)]}'; }

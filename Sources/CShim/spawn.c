@@ -166,6 +166,10 @@ int fr_pipe_cloexec(int fds[2]) {
     return pipe2(fds, O_CLOEXEC);
 }
 
+int fr_syncfs(int fd) {
+    return syncfs(fd);
+}
+
 int fr_set_child_subreaper(void) {
     return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 }

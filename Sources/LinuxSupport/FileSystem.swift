@@ -66,6 +66,13 @@ public enum FileSystem {
         ok = true
     }
 
+    /// fsync(2) of the directory `path`: entries renamed or made in it are on disk.
+    public static func syncDirectory(_ path: String) throws(SystemError) {
+        let fd = try syscallRetrying("open", path: path) { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        defer { close(fd) }
+        try syscallRetrying("fsync", path: path) { fsync(fd) }
+    }
+
     /// mkdir -p with the given mode for each created component.
     public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(SystemError) {
         if path.isEmpty || path == "/" { return }

@@ -210,6 +210,8 @@ int fr_memfd(const char *name, unsigned int flags);
 /// pipe2(O_CLOEXEC).
 int fr_pipe_cloexec(int fds[2]);
 int fr_set_child_subreaper(void);
+/// syncfs(2), which Swift's Glibc module does not export.
+int fr_syncfs(int fd);
 /// statfs(2)'s f_type for `path` (e.g. 0x63677270 for cgroup2), or -1 with errno set.
 long long fr_fs_type(const char *path);
 
