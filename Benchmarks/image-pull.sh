@@ -30,11 +30,11 @@ ms() { echo $(( ($2 - $1) / 1000000 )); }
 : >"$work/fr"; : >"$work/skopeo"
 for i in $(seq 1 "$runs"); do
   sync
-  t0=$(date +%s%N); "$bin" images pull -q --root "$work/r$i" "127.0.0.1:$port/big:1" >/dev/null; t1=$(date +%s%N)
+  t0=$(date +%s%N); "$bin" images pull -q --root "$work/r$i" "127.0.0.1:$port/big:1" >/dev/null; sync; t1=$(date +%s%N)
   ms "$t0" "$t1" >>"$work/fr"
   [ "$i" -lt "$runs" ] && rm -rf "$work/r$i"
   sync
-  t0=$(date +%s%N); skopeo copy -q --src-tls-verify=false "docker://127.0.0.1:$port/big:1" "oci:$work/s$i:1" >/dev/null; t1=$(date +%s%N)
+  t0=$(date +%s%N); skopeo copy -q --src-tls-verify=false "docker://127.0.0.1:$port/big:1" "oci:$work/s$i:1" >/dev/null; sync; t1=$(date +%s%N)
   ms "$t0" "$t1" >>"$work/skopeo"; rm -rf "$work/s$i"
 done
 med() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

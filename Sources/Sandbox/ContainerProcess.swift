@@ -359,8 +359,10 @@ public final class PreparedContainer: Sendable {
         var message: [UInt8] = [1]
         if let hostname {
             guard hostname.utf8.count <= 64, !hostname.utf8.contains(0), !hostnameIsFinal else {
-                close(syncWrite)
+                // Killed before its pipe closes: the end of file alone would have it exit on
+                // its own, with a status of its own rather than the kill's.
                 process.signal(SIGKILL)
+                close(syncWrite)
                 throw SandboxError.invalidSpec(hostnameIsFinal
                     ? "hostname \"\(hostname)\" given at start to a container prepared with its hostname final"
                     : "hostname \"\(hostname)\" is not a hostname: over the kernel's 64 bytes, or with a NUL")
