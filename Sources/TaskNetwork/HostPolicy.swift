@@ -27,7 +27,8 @@ public struct HostPolicy: Sendable {
         public var groups: [String]
         public var ports: [PublishedPort]
         /// The task's port on the bridge (its veth's host end): frames from it must carry the
-        /// task's own MAC and IPv4 address. nil in a registry written before ports were bound.
+        /// task's own MAC and IPv4 address. nil in a registry written before ports were bound,
+        /// whose tasks' veths are not named with `portPrefix`, so the checks pass them by.
         public var port: String? = nil
     }
 
