@@ -49,10 +49,9 @@ public struct HostPolicy: Sendable {
 
     public let stateDirectory: String
 
-    /// The program scripts go to instead of libnftables: nil takes the library where it loads,
-    /// else `nft`. (A test points it into a network namespace it made, and so tries the path
-    /// a host without the library takes.)
-    var nftCommand: [String]?
+    /// Where the scripts go. (A test sends them to the `nft` program inside a network
+    /// namespace it made, and so tries the path a host without libnftables takes.)
+    var nft = NftRoute.library
 
     public init(stateDirectory: String = "/run/fargate-run") {
         self.stateDirectory = stateDirectory
@@ -139,8 +138,6 @@ public struct HostPolicy: Sendable {
         return names
     }
 
-    static let nft = "/usr/sbin/nft"
-
     func locked<T>(_ body: () throws -> T) throws -> T {
         try FileSystem.makeDirectories(registry, mode: 0o700)
         let lock = try FileLock(stateDirectory + "/policy.lock")
@@ -175,17 +172,8 @@ public struct HostPolicy: Sendable {
     }
 
     func run(_ script: String) throws {
-        if nftCommand == nil, let nft = Nftables.shared {
-            if let message = nft.run(script) {
-                throw NetworkError.plugin(plugin: "nft", command: "-f", message: message.trimmingCharacters(in: .whitespacesAndNewlines))
-            }
-            return
-        }
-        let command = nftCommand ?? [HostPolicy.nft]
-        let r = try Subprocess.run(command[0], Array(command.dropFirst()) + ["-f", "-"], environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
-                                   stdin: Array(script.utf8))
-        guard r.status == 0 else {
-            throw NetworkError.plugin(plugin: "nft", command: "-f", message: r.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))
+        if case .failure(let failure) = nft.run(script) {
+            throw NetworkError.plugin(plugin: "nft", command: "-f", message: failure.message.trimmingCharacters(in: .whitespacesAndNewlines))
         }
     }
 
@@ -369,14 +357,7 @@ struct IptablesGate {
     /// nftables, where listing the chain in this process takes about 0.2 ms; an iptables
     /// process takes 2-3 ms, more under load, on the path of a task's join when it is the
     /// network's first. nil: iptables is asked.
-    var forwardChain: ChainSource? = IptablesGate.keepsRulesInNftables(IptablesGate.iptables) ? .library : nil
-
-    enum ChainSource: Equatable {
-        /// libnftables, in this process.
-        case library
-        /// An `nft` program (a test runs it inside its namespace).
-        case program([String])
-    }
+    var forwardChain: NftRoute? = IptablesGate.keepsRulesInNftables(IptablesGate.iptables) ? .library : nil
 
     static let iptables = "/usr/sbin/iptables"
 
@@ -404,19 +385,8 @@ struct IptablesGate {
 
     /// The policy as nftables lists iptables-nft's chain (`table ip filter`, chain `FORWARD`);
     /// no such chain is iptables with no rules: accept. nil where the listing failed otherwise.
-    static func forwardDrops(in source: ChainSource) -> Bool? {
-        let list = "list chain ip filter FORWARD"
-        let listing: Result<String, NftablesFailure>
-        switch source {
-        case .library:
-            guard let nft = Nftables.shared else { return nil }
-            listing = nft.list(list)
-        case .program(let command):
-            guard let r = try? Subprocess.run(command[0], Array(command.dropFirst()) + list.split(separator: " ").map(String.init),
-                                              environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]) else { return nil }
-            listing = r.status == 0 ? .success(r.stdoutText) : .failure(NftablesFailure(message: r.stderrText))
-        }
-        switch listing {
+    static func forwardDrops(in route: NftRoute) -> Bool? {
+        switch route.run("list chain ip filter FORWARD\n") {
         case .success(let text):
             // `type filter hook forward priority filter; policy drop;`
             return text.split(separator: "\n").contains { $0.contains("hook forward") && $0.contains("policy drop;") }

@@ -97,14 +97,9 @@ final class Nftables: @unchecked Sendable {
         }
     }
 
-    /// Runs `script` as `nft -f` would: one transaction. Returns nil, or nft's error text.
-    func run(_ script: String) -> String? {
-        if case .failure(let failure) = list(script) { return failure.message }
-        return nil
-    }
-
-    /// Runs `script` and returns what it prints (a `list` command's listing), or nft's error.
-    func list(_ script: String) -> Result<String, NftablesFailure> {
+    /// Runs `script` as `nft -f` would (one transaction) and returns what it prints (a `list`
+    /// command's listing), or nft's error text.
+    func run(_ script: String) -> Result<String, NftablesFailure> {
         lock.withLock { _ in
             guard !handedOff else { return .failure(NftablesFailure(message: "the nftables context was released at exit")) }
             let rc = script.withCString { run(context, $0) }
@@ -119,4 +114,32 @@ final class Nftables: @unchecked Sendable {
 /// nft's error text.
 struct NftablesFailure: Error {
     var message: String
+}
+
+/// Where nft scripts go: libnftables in this process (the `nft` program where the library
+/// cannot be loaded), or a given program, which a test points into a namespace it made.
+enum NftRoute: Equatable, Sendable {
+    case library
+    case program([String])
+
+    static let nft = "/usr/sbin/nft"
+
+    /// Runs `script` as `nft -f` does: what it prints, or nft's error text.
+    func run(_ script: String) -> Result<String, NftablesFailure> {
+        let command: [String]
+        switch self {
+        case .library:
+            if let nft = Nftables.shared { return nft.run(script) }
+            command = [NftRoute.nft]
+        case .program(let given):
+            command = given
+        }
+        do {
+            let r = try Subprocess.run(command[0], Array(command.dropFirst()) + ["-f", "-"], environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
+                                       stdin: Array(script.utf8))
+            return r.status == 0 ? .success(r.stdoutText) : .failure(NftablesFailure(message: r.stderrText))
+        } catch {
+            return .failure(NftablesFailure(message: "\(error)"))
+        }
+    }
 }

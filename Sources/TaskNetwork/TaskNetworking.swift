@@ -152,9 +152,11 @@ public struct TaskNetworking: Sendable {
     /// the task's other work runs on. On failure, nothing of it is left.
     func attachOwnNetwork(taskId: String, netns: String, networkName: String, ports wanted: [PublishedPort],
                           leased: (@Sendable (String) -> Void)? = nil) throws -> CNIResult {
+        // Where iptables is iptables-nft, the question itself loads the library; the load has
+        // a thread of its own for legacy iptables, whose question is a process of 2-8 ms.
         let forwardDrops = ThreadJob { IptablesGate().forwardDrops() }
         let loading = ThreadJob { _ = Nftables.shared }
-        // The iptables process, if still running, is waited for whatever happens.
+        // The question, if still being asked, is waited for whatever happens.
         defer { _ = forwardDrops.wait() }
         let bridgeNetwork = try BridgeNetwork(options: options)
         let lease = try bridgeNetwork.lease(taskId: taskId)

@@ -32,11 +32,15 @@ struct HostPolicyKernelTests {
     /// failing delete and the listing change nothing on the host.
     @Test func scriptsRunInProcessAndReportNftsErrors() throws {
         let nft = try #require(Nftables.shared, "libnftables.so.1 loads")
-        #expect(nft.run("list tables") == nil)
+        func error(_ script: String) -> String? {
+            if case .failure(let f) = nft.run(script) { return f.message }
+            return nil
+        }
+        #expect(error("list tables") == nil)
         let missing = "fr_absent_\(getpid())"
-        let error = try #require(nft.run("delete table inet \(missing)"))
-        #expect(error.contains("delete table inet \(missing)") && error.contains("No such file or directory"), "\(error)")
-        #expect(nft.run("list tables") == nil, "a failed script leaves the context usable")
+        let message = try #require(error("delete table inet \(missing)"))
+        #expect(message.contains("delete table inet \(missing)") && message.contains("No such file or directory"), "\(message)")
+        #expect(error("list tables") == nil, "a failed script leaves the context usable")
         // Its netlink socket must not pass to the programs we start (CNI plugins, iptables).
         let r = try Subprocess.run("/bin/sh", ["-c", "for f in /proc/$$/fd/*; do readlink $f; done"], environment: [])
         let inherited = r.stdoutText.split(separator: "\n").filter { $0.hasPrefix("socket:") }
@@ -91,7 +95,7 @@ struct HostPolicyKernelTests {
         let state = try TemporaryDirectory()
         defer { state.remove() }
         var policy = HostPolicy(stateDirectory: state.path)
-        policy.nftCommand = ["/usr/sbin/ip", "netns", "exec", name, "/usr/sbin/nft"]
+        policy.nft = .program(["/usr/sbin/ip", "netns", "exec", name, "/usr/sbin/nft"])
         // No published ports and one member with groups: nothing of the host's (route_localnet,
         // br_netfilter) is touched.
         let t1 = HostPolicy.Member(ip: "198.19.0.2", groups: ["default"], ports: [])
