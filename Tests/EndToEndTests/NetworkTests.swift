@@ -60,9 +60,6 @@ struct NetworkTests {
             return (p, id, t)
         }
 
-        /// Veths on our bridge, leases of our network, our security-group rules, netns of our tasks.
-        /// `settling`: a stopped task's veth pair is freed by the kernel with its network
-        /// namespace, a grace period after the task ends; it is given a few seconds to go.
         /// Runs a one-container task that must fail to start: exit 125, stderr naming
         /// `reason`, and nothing of the task left (its lease included: see footprint).
         func expectFailedStart(_ family: String, reason: String) throws {
@@ -75,6 +72,10 @@ struct NetworkTests {
             #expect(h.leftovers(h.taskIds()[0]).isEmpty)
         }
 
+        /// Veths on our bridge, leases of our network, our security-group rules and port
+        /// bindings, netns of our tasks, port reservations. `settling`: a stopped task's veth
+        /// pair is freed by the kernel with its network namespace, a grace period after the
+        /// task ends; it is given a few seconds to go.
         func footprint(settling: Bool = true) throws -> [String] {
             var out: [String] = []
             var veths = try bridgePorts()
