@@ -54,11 +54,14 @@ let package = Package(
         .plugin(name: "EmbedInitPlugin", capability: .buildTool(), path: "Sources/EmbedInitPlugin"),
         .target(name: "FargateInit", path: "Sources/FargateInit", exclude: ["init.c", "embed.sh"],
                 plugins: ["EmbedInitPlugin"]),
+        // --no-export-dynamic undoes the -export-dynamic that -static-stdlib links with: 40,000
+        // exported symbols that the Swift runtime's backtracer makes dladdr() scan at every
+        // start (0.45 ms of CPU; Docs/PERFORMANCE.md). Nothing looks our symbols up by name.
         .executableTarget(name: "fargate-run", dependencies: [
             "TaskRuntime", "ECSModel", "Images", "Metering", "TaskNetwork", "LinuxSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
-        ], path: "Sources/fargate-run"),
+        ], path: "Sources/fargate-run", linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"])]),
         // Runs inside test containers and tries what a hostile workload would; static.
         .executableTarget(name: "fargate-probe", path: "Tests/Probe", linkerSettings: [.unsafeFlags(["-static-executable", "-Xlinker", "--gc-sections", "-Xlinker", "--strip-all"])]),
 
