@@ -34,6 +34,38 @@ struct ImageStoreTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/images/ingest").isEmpty)
     }
 
+    /// A use that changes nothing but the time touches the record; a change writes a new one.
+    @Test func aRecordIsTouchedByAUseAndRewrittenByAChange() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let images = try TestImages.busybox()
+        let store = try ImageStore(root: dir.path)
+        let ref = "oci:\(images)/oci:latest"
+        _ = try await store.prepare(ref)
+        let path = try #require(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/images/records").first
+            .map { dir.path + "/images/records/" + $0 })
+        var before = stat()
+        #expect(stat(path, &before) == 0)
+        // An hour ago, as if it were: the next use must bring it to now.
+        var old = [timespec(tv_sec: before.st_mtim.tv_sec - 3600, tv_nsec: 0), timespec(tv_sec: before.st_mtim.tv_sec - 3600, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, path, &old, 0) == 0)
+        let stale = try #require(store.records().first).lastUsed
+        _ = try await store.prepare(ref)
+        var after = stat()
+        #expect(stat(path, &after) == 0)
+        #expect(after.st_ino == before.st_ino, "same content: the file is touched, not replaced")
+        let used = try #require(store.records().first)
+        #expect(used.lastUsed.timeIntervalSince(stale) > 3000, "lastUsed is the use, not the first write")
+        #expect(used.reference == ref && used.platform == Platform.host.description)
+        // What the file says changed (an older record format with lastUsed in it, say): a new file.
+        try FileSystem.rewrite(path, Array("{\"reference\": \"old\"}".utf8))
+        _ = try await store.prepare(ref)
+        var rewritten = stat()
+        #expect(stat(path, &rewritten) == 0)
+        #expect(rewritten.st_ino != before.st_ino)
+        #expect(store.records().map(\.reference) == [ref])
+    }
+
     @Test func whatNeedsARegistry() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
