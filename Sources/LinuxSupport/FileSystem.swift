@@ -34,6 +34,19 @@ public enum FileSystem {
     public static func rewrite(_ path: String, _ contents: [UInt8]) throws(SystemError) {
         let fd = try syscallRetrying("open", path: path) { open(path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC) }
         defer { close(fd) }
+        try writeAll(fd, contents, path: path)
+    }
+
+    /// Makes a new file with `contents`; fails with EEXIST if `path` exists. Not atomic: for a
+    /// file in a directory nobody reads yet, where a temporary file and a rename (writeAtomically)
+    /// would only cost time.
+    public static func createFile(_ path: String, _ contents: [UInt8], mode: mode_t = 0o644) throws(SystemError) {
+        let fd = try syscallRetrying("open", path: path) { open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode) }
+        defer { close(fd) }
+        try writeAll(fd, contents, path: path)
+    }
+
+    static func writeAll(_ fd: Int32, _ contents: [UInt8], path: String) throws(SystemError) {
         var off = 0
         while off < contents.count {
             let n = try syscallRetrying("write", path: path) { contents.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) } }
@@ -54,13 +67,7 @@ public enum FileSystem {
             close(fd)
             if !ok { unlink(tmp) }
         }
-        var off = 0
-        while off < contents.count {
-            let n = try syscallRetrying("write", path: tmp) {
-                contents.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
-            }
-            off += n
-        }
+        try writeAll(fd, contents, path: tmp)
         if durable { try syscallRetrying("fsync", path: tmp) { fsync(fd) } }
         try syscallRetrying("rename", path: path) { rename(tmp, path) }
         ok = true

@@ -409,9 +409,10 @@ public actor TaskRunner {
         try FileSystem.makeDirectories(dir, mode: 0o755)
         let (resolv, warning) = NameFiles.resolvConf(servers: config.network.dnsServers)
         if let warning { observer.warning(warning) }
-        try FileSystem.writeAtomically(dir + "/hosts", hosts, durable: false)
-        try FileSystem.writeAtomically(dir + "/resolv.conf", Array(resolv.utf8), durable: false)
-        try FileSystem.writeAtomically(dir + "/hostname", name, durable: false)
+        // A new directory that nothing reads until the containers mount these: no atomic writes.
+        try FileSystem.createFile(dir + "/hosts", hosts)
+        try FileSystem.createFile(dir + "/resolv.conf", Array(resolv.utf8))
+        try FileSystem.createFile(dir + "/hostname", name)
         let ro = UInt(MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
         nameFiles = ["hosts", "resolv.conf", "hostname"].map {
             ContainerSpec.Mount(source: dir + "/" + $0, target: "/etc/" + $0, fstype: nil, flags: ro, kind: .file)

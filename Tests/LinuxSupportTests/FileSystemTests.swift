@@ -21,6 +21,21 @@ struct FileSystemTests {
         #expect(try FileSystem.readString(p) == "dec", "write(2) into an existing file does not truncate")
     }
 
+    @Test func createFileMakesOnlyNewFilesAndFollowsNoLink() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let p = dir.path + "/f"
+        try FileSystem.createFile(p, Array("one".utf8), mode: 0o600)
+        #expect(try FileSystem.readString(p) == "one")
+        var st = stat()
+        #expect(stat(p, &st) == 0 && st.st_mode & 0o777 == 0o600)
+        #expect(throws: SystemError("open", path: p, errno: EEXIST)) { try FileSystem.createFile(p, [1]) }
+        #expect(try FileSystem.readString(p) == "one", "an existing file is left as it was")
+        #expect(symlink(dir.path + "/target", dir.path + "/link") == 0)
+        #expect(throws: SystemError("open", path: dir.path + "/link", errno: EEXIST)) { try FileSystem.createFile(dir.path + "/link", [1]) }
+        #expect(!FileSystem.exists(dir.path + "/target"), "a symlink's target is never made")
+    }
+
     @Test func readingAMissingFileThrowsWithThePath() {
         #expect(throws: SystemError("open", path: "/nonexistent/file", errno: ENOENT)) {
             try FileSystem.readString("/nonexistent/file")
