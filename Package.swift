@@ -79,6 +79,9 @@ let package = Package(
         .testTarget(name: "TaskNetworkTests", dependencies: ["TaskNetwork", "CShim", "TestSupport"]),
         .testTarget(name: "MeteringTests", dependencies: ["Metering", "TestSupport"]),
         .testTarget(name: "TaskRuntimeTests", dependencies: ["TaskRuntime", "CShim", "TestSupport"]),
+        .testTarget(name: "CommandLineTests", dependencies: [
+            "fargate-run", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         // Drives the built fargate-run binary as users do; depends on it so `swift test` builds it.
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "fargate-run", "fargate-probe"]),
     ]

@@ -27,6 +27,10 @@ struct FargateRun: AsyncParsableCommand {
         // stops and cleans up. Containers reset every signal to its default.
         signal(SIGPIPE, SIG_IGN)
         do {
+            if let request = QuickArguments.run(Array(CommandLine.arguments.dropFirst())) {
+                try await request.execute()
+                return
+            }
             var command = try parseAsRoot()
             if var async = command as? AsyncParsableCommand {
                 try await async.run()
@@ -48,7 +52,11 @@ struct GlobalOptions: ParsableArguments {
     var logLevel: String = "warning"
 
     func bootstrapLogging() {
-        let level = Logger.Level(rawValue: logLevel) ?? .warning
+        GlobalOptions.bootstrapLogging(level: logLevel)
+    }
+
+    static func bootstrapLogging(level name: String) {
+        let level = Logger.Level(rawValue: name) ?? .warning
         LoggingSystem.bootstrap { label in
             var h = StderrLogHandler(label: label)
             h.logLevel = level

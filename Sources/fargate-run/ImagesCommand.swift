@@ -17,6 +17,17 @@ struct RegistryFlags: ParsableArguments {
     @Option(name: .long, help: "Credentials as REGISTRY=USER:PASSWORD (repeatable). Else ~/.docker/config.json (auths, credHelpers, credsStore).")
     var registryAuth: [String] = []
 
+    var settings: RegistrySettings {
+        RegistrySettings(pull: pull, insecureRegistry: insecureRegistry, registryAuth: registryAuth)
+    }
+}
+
+/// The registry flags as plain values.
+struct RegistrySettings: Equatable {
+    var pull: ImageStore.PullPolicy = .always
+    var insecureRegistry: [String] = []
+    var registryAuth: [String] = []
+
     /// - Parameter repositoryCredentials: from task definitions; --registry-auth wins over them.
     func client(repositoryCredentials: [String: (username: String, password: String)] = [:]) throws -> RegistryClient {
         var explicit: [String: RegistryCredentials] = repositoryCredentials.mapValues { RegistryCredentials(username: $0.username, password: $0.password) }
@@ -87,7 +98,7 @@ struct Images: AsyncParsableCommand {
                 }
                 p = Platform(architecture: String(parts[1]))
             }
-            let client = try registry.client()
+            let client = try registry.settings.client()
             let console = Console(containerOut: 1, quiet: quiet, containerNames: [])
             do {
                 let image = try await ImageStore(root: root.path).prepare(reference, platform: p, registry: client, pull: registry.pull) { console.imageProgress($0) }

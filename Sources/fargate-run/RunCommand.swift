@@ -63,18 +63,52 @@ struct Run: AsyncParsableCommand {
     @OptionGroup var registry: RegistryFlags
 
     func validate() throws {
-        guard (1...10).contains(count) else { throw ValidationError("--count \(count): RunTask runs 1 to 10 copies") }
+        try RunRequest.validate(count: count)
+    }
+
+    /// What was asked, as plain values.
+    var request: RunRequest {
+        RunRequest(root: global.root, logLevel: global.logLevel, taskDefinition: taskDefinition, output: output,
+                   cgroupParent: cgroupParent, prices: prices, quiet: quiet, pidsLimit: pidsLimit,
+                   overrides: inputs.overrides, secrets: inputs.secrets, count: count,
+                   network: network.settings, registry: registry.settings)
     }
 
     func run() async throws {
+        try await request.execute()
+    }
+}
+
+/// Everything `run` was asked, as plain values: from ArgumentParser (`Run`) or, for the
+/// common invocations, from `QuickArguments` without it.
+struct RunRequest: Equatable {
+    var root: String?
+    var logLevel = "warning"
+    var taskDefinition: String
+    var output: OutputFormat = .text
+    var cgroupParent: String?
+    var prices: String?
+    var quiet = false
+    var pidsLimit: Int64 = 4096
+    var overrides: String?
+    var secrets: String?
+    var count = 1
+    var network = NetworkSettings()
+    var registry = RegistrySettings()
+
+    static func validate(count: Int) throws {
+        guard (1...10).contains(count) else { throw ValidationError("--count \(count): RunTask runs 1 to 10 copies") }
+    }
+
+    func execute() async throws {
         PhaseTiming.mark("main")
-        global.bootstrapLogging()
+        GlobalOptions.bootstrapLogging(level: logLevel)
         let logger = Logger(label: "fargate-run")
         let priceTable: PriceTable
         let prepared: PreparedTask
         do {
             priceTable = try prices.map(PriceTable.load) ?? .usEast1
-            prepared = try inputs.prepare(taskDefinition, region: priceTable.region, running: true)
+            prepared = try InputFlags.prepare(taskDefinition, overrides: overrides, secrets: secrets, region: priceTable.region, running: true)
         } catch {
             throw reportInputError(error, file: taskDefinition, json: output == .json)
         }
@@ -82,7 +116,7 @@ struct Run: AsyncParsableCommand {
 
         PhaseTiming.mark("definition loaded")
         let root: StateRoot
-        do { root = try StateRoot(path: StateRoot.resolve(global.root)) } catch {
+        do { root = try StateRoot(path: StateRoot.resolve(self.root)) } catch {
             writeOut(2, "fargate-run: state root: \(error)\n")
             throw ExitCode(runtimeFailureExitCode)
         }
@@ -173,6 +207,10 @@ struct InputFlags: ParsableArguments {
     /// - Parameter running: refuse what is valid on Fargate but cannot run here, and resolve
     ///   secrets and environment files even without --secrets (validate does that only with it).
     func prepare(_ file: String, region: String, running: Bool) throws -> PreparedTask {
+        try InputFlags.prepare(file, overrides: overrides, secrets: secrets, region: region, running: running)
+    }
+
+    static func prepare(_ file: String, overrides: String?, secrets: String?, region: String, running: Bool) throws -> PreparedTask {
         var loaded = try TaskDefinitionLoader.load(file: file)
         if let overrides {
             let text: String
@@ -257,6 +295,24 @@ struct NetworkFlags: ParsableArguments {
     @Option(name: .long, help: "Security group of the task (repeatable; default: default). Tasks sharing a group reach each other; others cannot.")
     var securityGroup: [String] = []
 
+    var settings: NetworkSettings {
+        NetworkSettings(mode: mode, subnet: subnet, bridge: bridge, noNat: noNat, publishAddress: publishAddress,
+                        networkConfig: networkConfig, dns: dns, dnsDomain: dnsDomain, securityGroup: securityGroup)
+    }
+}
+
+/// The network flags as plain values.
+struct NetworkSettings: Equatable {
+    var mode: NetworkOptions.Mode = .awsvpc
+    var subnet = NetworkOptions().subnet
+    var bridge = NetworkOptions().bridge
+    var noNat = false
+    var publishAddress = NetworkOptions().publishAddress
+    var networkConfig: String?
+    var dns: [String] = []
+    var dnsDomain: String?
+    var securityGroup: [String] = []
+
     func options() throws -> NetworkOptions {
         var o = NetworkOptions()
         o.mode = mode
@@ -271,10 +327,10 @@ struct NetworkFlags: ParsableArguments {
         // Checked by hand: Foundation's regular expressions are ICU's, and compiling three
         // cost about 1.5 ms of every start.
         let cidr = subnet.split(separator: "/", omittingEmptySubsequences: false)
-        guard cidr.count == 2, NetworkFlags.isIPv4(cidr[0]), let bits = Int(cidr[1]), (0...32).contains(bits) else {
+        guard cidr.count == 2, NetworkSettings.isIPv4(cidr[0]), let bits = Int(cidr[1]), (0...32).contains(bits) else {
             throw ValidationError("--subnet \"\(subnet)\" is not an IPv4 CIDR such as 198.19.0.0/16")
         }
-        guard NetworkFlags.isIPv4(Substring(publishAddress)) else {
+        guard NetworkSettings.isIPv4(Substring(publishAddress)) else {
             throw ValidationError("--publish-address \"\(publishAddress)\" is not an IPv4 address")
         }
         guard (1...15).contains(bridge.utf8.count),

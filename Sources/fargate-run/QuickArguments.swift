@@ -1,0 +1,84 @@
+import Images
+import TaskNetwork
+
+/// `fargate-run [run] [OPTIONS] TASK.json` read without ArgumentParser, for the one command
+/// whose start time matters. ArgumentParser learns a command's options by reflection, and
+/// the Swift runtime answers each first "does this type conform to that protocol" by
+/// scanning all of the binary's 10,000 conformance records: its first parse costs 3 ms of
+/// every start (Docs/PERFORMANCE.md).
+///
+/// Only plain invocations are taken: `--name value`, `--name=value`, the flags, one task
+/// file. Anything else (help, a subcommand, an unknown or repeated option, a value that looks
+/// like an option or does not convert) returns nil, and ArgumentParser parses the arguments
+/// and says what is wrong, as it always did. `CommandLineTests` checks both give the same
+/// `RunRequest` for what this takes, and that the option names here are `Run`'s.
+enum QuickArguments {
+    /// Run's options that take a value: the repeatable ones, and the rest.
+    static let repeatable: Set<String> = ["--dns", "--security-group", "--insecure-registry", "--registry-auth"]
+    static let single: Set<String> = [
+        "--root", "--log-level", "--output", "--cgroup-parent", "--prices", "--pids-limit", "--overrides", "--secrets",
+        "--count", "--network", "--subnet", "--bridge", "--publish-address", "--network-config", "--dns-domain", "--pull",
+    ]
+    static let flags: Set<String> = ["-q", "--quiet", "--no-nat"]
+    /// Words ArgumentParser reads as a command where a task file would be.
+    static let commandNames: Set<String> = ["run", "validate", "report", "inspect", "ps", "logs", "stop", "gc", "images", "help"]
+
+    /// The request `arguments` (without the program name) make, or nil to leave them to
+    /// ArgumentParser.
+    static func run(_ arguments: [String]) -> RunRequest? {
+        var rest = arguments[...]
+        if rest.first == "run" { rest = rest.dropFirst() }
+        var values: [String: [String]] = [:]
+        var set: Set<String> = []
+        var positional: [String] = []
+        while let a = rest.popFirst() {
+            guard a.hasPrefix("-") else {
+                positional.append(a)
+                continue
+            }
+            if flags.contains(a) {
+                let name = a == "-q" ? "--quiet" : a
+                guard set.insert(name).inserted else { return nil }
+                continue
+            }
+            var name = a, value: String
+            if a.hasPrefix("--"), let eq = a.firstIndex(of: "=") {
+                name = String(a[..<eq])
+                value = String(a[a.index(after: eq)...])
+            } else {
+                guard let next = rest.popFirst() else { return nil }
+                value = next
+            }
+            guard single.contains(name) || repeatable.contains(name), !value.isEmpty, !value.hasPrefix("-") else { return nil }
+            if single.contains(name), values[name] != nil { return nil }
+            values[name, default: []].append(value)
+        }
+        guard positional.count == 1, !commandNames.contains(positional[0]) else { return nil }
+
+        var r = RunRequest(taskDefinition: positional[0])
+        r.quiet = set.contains("--quiet")
+        r.network.noNat = set.contains("--no-nat")
+        let one = { (name: String) in values[name]?.first }
+        if let v = one("--root") { r.root = v }
+        if let v = one("--log-level") { r.logLevel = v }
+        if let v = one("--output") { guard let f = OutputFormat(rawValue: v) else { return nil }; r.output = f }
+        if let v = one("--cgroup-parent") { r.cgroupParent = v }
+        if let v = one("--prices") { r.prices = v }
+        if let v = one("--pids-limit") { guard let n = Int64(v) else { return nil }; r.pidsLimit = n }
+        if let v = one("--overrides") { r.overrides = v }
+        if let v = one("--secrets") { r.secrets = v }
+        if let v = one("--count") { guard let n = Int(v), (try? RunRequest.validate(count: n)) != nil else { return nil }; r.count = n }
+        if let v = one("--network") { guard let m = NetworkOptions.Mode(rawValue: v) else { return nil }; r.network.mode = m }
+        if let v = one("--subnet") { r.network.subnet = v }
+        if let v = one("--bridge") { r.network.bridge = v }
+        if let v = one("--publish-address") { r.network.publishAddress = v }
+        if let v = one("--network-config") { r.network.networkConfig = v }
+        if let v = one("--dns-domain") { r.network.dnsDomain = v }
+        if let v = one("--pull") { guard let p = ImageStore.PullPolicy(rawValue: v) else { return nil }; r.registry.pull = p }
+        r.network.dns = values["--dns"] ?? []
+        r.network.securityGroup = values["--security-group"] ?? []
+        r.registry.insecureRegistry = values["--insecure-registry"] ?? []
+        r.registry.registryAuth = values["--registry-auth"] ?? []
+        return r
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+@testable import fargate_run
+import Testing
+
+/// `QuickArguments` reads the common `run` invocations without ArgumentParser; these check it
+/// reads them as ArgumentParser does, and leaves everything else to it.
+struct QuickArgumentsTests {
+    /// What ArgumentParser makes of `arguments`.
+    func parsed(_ arguments: [String]) throws -> RunRequest {
+        let command = try FargateRun.parseAsRoot(arguments)
+        return try #require(command as? Run, "\(arguments) parses as \(type(of: command))").request
+    }
+
+    @Test(arguments: [
+        ["task.json"],
+        ["run", "task.json"],
+        ["-q", "--root", "/tmp/r", "task.json"],
+        ["task.json", "--quiet", "--network", "none"],
+        ["--root=/var/x", "--log-level", "debug", "--output", "json", "dir/task.json"],
+        ["--cgroup-parent", "ci/jobs", "--prices", "p.json", "--pids-limit", "100", "--count", "3", "t.json"],
+        ["--overrides", "{\"cpu\":\"512\"}", "--secrets", "s.json", "t.json"],
+        ["--subnet", "10.9.0.0/16", "--bridge", "br9", "--no-nat", "--publish-address", "0.0.0.0", "t.json"],
+        ["--network-config", "c.conflist", "--dns", "1.1.1.1", "--dns=9.9.9.9", "--dns-domain", "corp", "t.json"],
+        ["--security-group", "web", "--security-group", "db", "t.json"],
+        ["--pull", "never", "--insecure-registry", "r:5000", "--registry-auth", "r:5000=u:p", "--registry-auth", "q=a:b", "t.json"],
+    ])
+    func readsWhatArgumentParserReads(_ arguments: [String]) throws {
+        let quick = try #require(QuickArguments.run(arguments), "taken by the quick path")
+        #expect(quick == (try parsed(arguments)))
+    }
+
+    @Test(arguments: [
+        [], ["--help"], ["-h"], ["--version"], ["help"], ["ps"], ["images", "ls"], ["run"],
+        ["validate", "task.json"], ["a.json", "b.json"], ["--bogus", "t.json"], ["-qv", "t.json"],
+        ["--root", "a", "--root", "b", "t.json"], ["-q", "-q", "t.json"], ["--root", "t.json"], ["--root"],
+        ["--count", "11", "t.json"], ["--count", "two", "t.json"], ["--output", "yaml", "t.json"],
+        ["--network", "host", "t.json"], ["--pull", "sometimes", "t.json"], ["--pids-limit", "x", "t.json"],
+        ["--root=", "t.json"], ["--root", "-x", "t.json"], ["--", "t.json"], ["-", "t.json"],
+        ["--experimental-dump-help"], ["--generate-completion-script", "bash"],
+    ])
+    func leavesEverythingElseToArgumentParser(_ arguments: [String]) {
+        #expect(QuickArguments.run(arguments) == nil)
+    }
+
+    /// The quick path knows exactly Run's options, flags and commands: one added to Run and
+    /// not here is left to ArgumentParser (slower, still right); one here and not in Run, or
+    /// with another arity, fails this.
+    @Test func knowsExactlyRunsOptions() throws {
+        struct Dump: Decodable {
+            struct Command: Decodable { var arguments: [Argument] }
+            struct Argument: Decodable {
+                struct Name: Decodable { var kind: String; var name: String }
+                var kind: String
+                var names: [Name]?
+                var isRepeating: Bool
+            }
+            var command: Command
+        }
+        let dump = try JSONDecoder().decode(Dump.self, from: Data(Run._dumpHelp().utf8))
+        func names(_ a: Dump.Argument) -> [String] {
+            (a.names ?? []).map { ($0.kind == "short" ? "-" : "--") + $0.name }
+        }
+        let options = dump.command.arguments.filter { $0.kind == "option" }
+        #expect(Set(options.filter { !$0.isRepeating }.flatMap(names)) == QuickArguments.single)
+        #expect(Set(options.filter(\.isRepeating).flatMap(names)) == QuickArguments.repeatable)
+        let flags = Set(dump.command.arguments.filter { $0.kind == "flag" }.flatMap(names))
+        #expect(flags.subtracting(["--help", "-h", "--version"]) == QuickArguments.flags)
+        #expect(dump.command.arguments.filter { $0.kind == "positional" }.count == 1)
+        let commands = FargateRun.configuration.subcommands.compactMap { $0.configuration.commandName }
+        #expect(Set(commands + ["help"]) == QuickArguments.commandNames)
+    }
+}
