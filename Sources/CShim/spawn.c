@@ -170,6 +170,14 @@ int fr_syncfs(int fd) {
     return syncfs(fd);
 }
 
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)  // <linux/fs.h>, which clashes with <sys/mount.h>
+#endif
+
+int fr_rename_exchange(const char *a, const char *b) {
+    return (int)syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
+}
+
 int fr_set_child_subreaper(void) {
     return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 }

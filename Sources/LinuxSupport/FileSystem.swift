@@ -46,7 +46,8 @@ public enum FileSystem {
         try writeAll(fd, contents, path: path)
     }
 
-    static func writeAll(_ fd: Int32, _ contents: [UInt8], path: String) throws(SystemError) {
+    /// write(2) until all of `contents` is written; `path` names the file in errors.
+    public static func writeAll(_ fd: Int32, _ contents: [UInt8], path: String) throws(SystemError) {
         var off = 0
         while off < contents.count {
             let n = try syscallRetrying("write", path: path) { contents.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) } }

@@ -125,7 +125,9 @@ public struct GarbageCollector: Sendable {
         var newState = state
         newState.task = task
         if let data = try? TaskState.encoder.encode(newState) {
-            try? FileSystem.writeAtomically(root.taskDirectory(id) + "/state.json", Array(data), durable: false)
+            let writer = StateFileWriter(path: root.taskDirectory(id) + "/state.json")
+            try? FileSystem.writeAtomically(writer.path, Array(data), durable: false)
+            writer.finish()
         }
         unlink(root.activeDirectory + "/" + id)
         return Collected(taskId: id, removed: removed, problems: problems)

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShim
 import Dispatch
 import Foundation
 import LinuxSupport
@@ -5,10 +9,16 @@ import Synchronization
 
 /// Writes a task's state file off the runner, in order: the newest snapshot submitted is the
 /// one written, those it overtook before their turn are dropped. Encoding and writing one
-/// takes 0.5-2 ms (a JSON encoding, a new file renamed into place); a start makes several,
-/// which the runner no longer waits for unless it must (`flush`).
+/// takes 0.5-2 ms; a start makes several, which the runner does not wait for unless it must
+/// (`flush`).
+///
+/// Two files take turns: a snapshot is written into the spare (`state.json.next`), which then
+/// swaps names with `state.json` (renameat2 RENAME_EXCHANGE). Readers see the old state or the
+/// new one, whole, as with a rename; but no inode is made and freed per write, which on a
+/// journal-less ext4 costs a scan of every recently freed inode (Docs/PERFORMANCE.md).
 final class StateFileWriter: Sendable {
     let path: String
+    var spare: String { path + ".next" }
     private let pending = Mutex<(state: TaskState?, scheduled: Bool)>((nil, false))
     private let queue = DispatchQueue(label: "fargate-run.state-file")
 
@@ -40,9 +50,23 @@ final class StateFileWriter: Sendable {
         queue.sync {}
     }
 
+    /// After the last state: the spare, which holds an older one, goes.
+    func finish() {
+        queue.sync { _ = unlink(spare) }
+    }
+
     private func write(_ state: TaskState) {
         guard let data = try? TaskState.encoder.encode(state) else { return }
         // A status file: atomic, but not worth an fsync on every transition.
-        try? FileSystem.writeAtomically(path, Array(data), durable: false)
+        do {
+            let fd = try syscallRetrying("open", path: spare) { open(spare, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644) }
+            defer { close(fd) }
+            try FileSystem.writeAll(fd, Array(data), path: spare)
+        } catch {
+            return
+        }
+        // The first write has no state.json to swap with (ENOENT); a filesystem without
+        // exchange (EINVAL) renames, and the spare is made again next time.
+        if fr_rename_exchange(spare, path) != 0 { rename(spare, path) }
     }
 }

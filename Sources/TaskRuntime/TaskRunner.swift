@@ -1003,6 +1003,7 @@ public actor TaskRunner {
         task.lastStatus = "STOPPED"
         publishNow()
         stateFinal = true
+        stateWriter.finish()
         unlink(config.root.activeDirectory + "/" + taskId)
         mark("billed")
     }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import TestSupport
 import Testing
@@ -16,13 +19,19 @@ struct StateFileWriterTests {
         defer { dir.remove() }
         let path = dir.path + "/state.json"
         let writer = StateFileWriter(path: path)
+        var inodes: Set<UInt> = []
         for round in 0..<20 {
             for n in 0..<50 { writer.submit(try state(round * 50 + n)) }
             writer.flush()
             let written = try JSONDecoder().decode(TaskState.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
             #expect(written.pids["app"] == Int32(round * 50 + 49), "round \(round)")
+            var st = stat()
+            #expect(stat(path, &st) == 0)
+            inodes.insert(UInt(st.st_ino))
         }
-        // Only the file itself: the temporary files of atomic writes are renamed, never left.
+        #expect(inodes.count == 2, "two files take turns; no new file per write")
+        writer.finish()
+        // Only the file itself once the last state is written: the spare goes.
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["state.json"])
     }
 }

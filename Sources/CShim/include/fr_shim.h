@@ -212,6 +212,9 @@ int fr_pipe_cloexec(int fds[2]);
 int fr_set_child_subreaper(void);
 /// syncfs(2), which Swift's Glibc module does not export.
 int fr_syncfs(int fd);
+/// renameat2(a, b, RENAME_EXCHANGE): the two names swap files atomically; -1 with errno
+/// (ENOENT when either is missing, EINVAL where the filesystem cannot).
+int fr_rename_exchange(const char *a, const char *b);
 /// statfs(2)'s f_type for `path` (e.g. 0x63677270 for cgroup2), or -1 with errno set.
 long long fr_fs_type(const char *path);
 
