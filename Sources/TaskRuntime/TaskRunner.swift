@@ -682,8 +682,9 @@ public actor TaskRunner {
         let (rlimits, warnings) = HostCapabilities.achievable(try ContainerSecurity.rlimits(def.ulimits))
         for w in warnings { observer.warning("container \(c.plan.name): \(w)") }
         let initEnabled = def.linuxParameters?.initProcessEnabled ?? false
+        let mountPoints = try MountPointLayer.ensure(in: config.root.cacheDirectory, withEtc: MountPointLayer.etcFits(layers: image.layers))
         var spec = ContainerSpec(
-            rootfs: .overlay(lower: image.layers.reversed(), upper: upper, work: work, target: rootfs),
+            rootfs: .overlay(lower: [mountPoints] + image.layers.reversed(), upper: upper, work: work, target: rootfs),
             arguments: initEnabled ? ["fargate-init", "--"] + args : args, environment: env,
             workingDirectory: def.workingDirectory ?? (runtime?.WorkingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"),
             user: user, hostname: hostname, networkNamespace: network.path,
