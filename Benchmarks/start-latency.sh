@@ -6,7 +6,10 @@
 # awsvpc adds the task's interface through CNI. Prints medians, p90s and the ratios.
 # fargate-run does more per start: a network namespace, the task and container cgroups, an
 # overlay mount, image resolution with digest checks, and a ledger record (SQLite, fsync).
-# Usage: Benchmarks/start-latency.sh [RUNS]
+# Its files (the state root, the runc bundle) go in a mktemp directory: TMPDIR chooses the
+# filesystem, which matters (Docs/PERFORMANCE.md: an ext4 without a journal slows down every
+# program that makes and deletes files, more the more it does).
+# Usage: [TMPDIR=DIR] Benchmarks/start-latency.sh [RUNS]
 #   as root, after: swift build -c release --static-swift-stdlib --product fargate-run
 set -euo pipefail
 runs=${1:-30}
