@@ -388,7 +388,7 @@ public final class ImageStore: Sendable {
 
     /// Records a use of an image: a new file when what the record says changed, else only its
     /// mtime. Every start of a task records its images, and on a start's path a new file (a
-    /// new inode, a rename, the old inode freed) took 0.5-1 ms where a touch takes 10 µs.
+    /// new inode, a rename, the old inode freed) took 0.5-1 ms; a touch is one system call.
     func saveRecord(_ r: ImageRecord) {
         let stored = StoredRecord(reference: r.reference, manifestDigest: r.manifestDigest, configDigest: r.configDigest,
                                   platform: r.platform, diffIDs: r.diffIDs, size: r.size, layerDigests: r.layerDigests)

@@ -125,9 +125,9 @@ public struct GarbageCollector: Sendable {
         var newState = state
         newState.task = task
         if let data = try? TaskState.encoder.encode(newState) {
-            let writer = StateFileWriter(path: root.taskDirectory(id) + "/state.json")
-            try? FileSystem.writeAtomically(writer.path, Array(data), durable: false)
-            writer.finish()
+            let path = root.taskDirectory(id) + "/state.json"
+            try? FileSystem.writeAtomically(path, Array(data), durable: false)
+            unlink(StateFileWriter.spare(of: path))
         }
         unlink(root.activeDirectory + "/" + id)
         return Collected(taskId: id, removed: removed, problems: problems)

@@ -18,7 +18,9 @@ import Synchronization
 /// journal-less ext4 costs a scan of every recently freed inode (Docs/PERFORMANCE.md).
 final class StateFileWriter: Sendable {
     let path: String
-    var spare: String { path + ".next" }
+    var spare: String { StateFileWriter.spare(of: path) }
+    /// The spare beside the state file `path`: whoever writes the last state removes it.
+    static func spare(of path: String) -> String { path + ".next" }
     private let pending = Mutex<(state: TaskState?, scheduled: Bool)>((nil, false))
     private let queue = DispatchQueue(label: "fargate-run.state-file")
 

@@ -387,9 +387,15 @@ struct NetworkTests {
         #expect(!made.isEmpty, "the task has a network to leave behind")
         p.signal(SIGKILL)
         _ = p.wait()
+        let tasks = n.h.root + "/tasks"
+        let spares = { ((try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? []).filter {
+            FileManager.default.fileExists(atPath: tasks + "/" + $0 + "/state.json.next")
+        } }
+        #expect(spares().count == 1, "the dead task's state file has its spare beside it")
         let gc = try n.h.fargateRun(["gc"])
         #expect(gc.status == 0)
         #expect(gc.stdout.contains("task \(id): removed"), "\(gc.stdout)")
+        #expect(spares().isEmpty, "gc writes the last state and removes the spare")
         let left = try n.footprint()
         #expect(left.isEmpty, "\(left)")
         #expect(n.h.leftovers(id).isEmpty, "\(n.h.leftovers(id))")
