@@ -9,7 +9,7 @@ import TaskNetwork
 ///
 /// Only plain invocations are taken: `--name value`, `--name=value`, the flags, one task
 /// file. Anything else (help, a subcommand, an unknown or repeated option, a value that looks
-/// like an option or does not convert) returns nil, and ArgumentParser parses the arguments
+/// like an option or a command, or does not convert) returns nil, and ArgumentParser parses the arguments
 /// and says what is wrong, as it always did. `CommandLineTests` checks both give the same
 /// `RunRequest` for what this takes, and that the option names here are `Run`'s.
 enum QuickArguments {
@@ -49,7 +49,9 @@ enum QuickArguments {
                 guard let next = rest.popFirst() else { return nil }
                 value = next
             }
-            guard single.contains(name) || repeatable.contains(name), !value.isEmpty, !value.hasPrefix("-") else { return nil }
+            // A value that is a command's name ArgumentParser may take for that command.
+            guard single.contains(name) || repeatable.contains(name), !value.isEmpty, !value.hasPrefix("-"),
+                  !commandNames.contains(value) else { return nil }
             if single.contains(name), values[name] != nil { return nil }
             values[name, default: []].append(value)
         }

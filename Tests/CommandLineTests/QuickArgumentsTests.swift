@@ -36,7 +36,7 @@ struct QuickArgumentsTests {
         ["--root", "a", "--root", "b", "t.json"], ["-q", "-q", "t.json"], ["--root", "t.json"], ["--root"],
         ["--count", "11", "t.json"], ["--count", "two", "t.json"], ["--output", "yaml", "t.json"],
         ["--network", "host", "t.json"], ["--pull", "sometimes", "t.json"], ["--pids-limit", "x", "t.json"],
-        ["--root=", "t.json"], ["--root", "-x", "t.json"], ["--", "t.json"], ["-", "t.json"],
+        ["--root=", "t.json"], ["--root", "-x", "t.json"], ["--root", "ps", "t.json"], ["--", "t.json"], ["-", "t.json"],
         ["--experimental-dump-help"], ["--generate-completion-script", "bash"],
     ])
     func leavesEverythingElseToArgumentParser(_ arguments: [String]) {
