@@ -16,8 +16,18 @@ struct AddressPoolTests {
         defer { tmp.remove() }
         let pool = try AddressPool(dataDirectory: tmp.path, networkName: "n", subnet: "198.18.9.0/29")
         // .0 is the network, .1 the gateway, .7 the broadcast: .2 to .6 are for tasks.
-        let first = try (0..<5).map { AddressPool.text(try pool.reserve(id: "t\($0)")) }
+        let hint = tmp.path + "/n/last_reserved_ip.0"
+        var inodes: Set<UInt> = []
+        let first = try (0..<5).map { n in
+            let ip = AddressPool.text(try pool.reserve(id: "t\(n)"))
+            var st = stat()
+            #expect(stat(hint, &st) == 0)
+            inodes.insert(UInt(st.st_ino))
+            return ip
+        }
         #expect(first == ["198.18.9.2", "198.18.9.3", "198.18.9.4", "198.18.9.5", "198.18.9.6"])
+        #expect(try String(contentsOfFile: hint, encoding: .utf8) == "198.18.9.6")
+        #expect(inodes.count == 1, "the hint is rewritten in place, as host-local does, not replaced")
         #expect(throws: NetworkError.self, "the subnet is full") { _ = try pool.reserve(id: "t5") }
         #expect(try String(contentsOfFile: tmp.path + "/n/198.18.9.3", encoding: .utf8) == "t1\r\neth0", "host-local's format")
         #expect(try pool.release(id: "t1") == 1)
