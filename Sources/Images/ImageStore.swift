@@ -123,10 +123,9 @@ public final class ImageStore: Sendable {
             }
         }
         progress(.ready(reference: raw, digest: manifestDigest))
-        saveRecord(ImageRecord(reference: raw, manifestDigest: manifestDigest, configDigest: Digest.of(configBytes),
-                               platform: platform.description, diffIDs: config.rootfs.diff_ids,
-                               size: manifest.layers.reduce(0) { $0 + $1.size }, lastUsed: Date(),
-                               layerDigests: manifest.layers.map(\.digest)))
+        saveRecord(StoredRecord(reference: raw, manifestDigest: manifestDigest, configDigest: Digest.of(configBytes),
+                                platform: platform.description, diffIDs: config.rootfs.diff_ids,
+                                size: manifest.layers.reduce(0) { $0 + $1.size }, layerDigests: manifest.layers.map(\.digest)))
         return PreparedImage(reference: raw, manifestDigest: manifestDigest, config: config, layers: paths, platform: platform)
     }
 
@@ -156,9 +155,8 @@ public final class ImageStore: Sendable {
               let bytes = try? content.read(rec.configDigest),
               let config = try? JSONDecoder().decode(ImageConfig.self, from: Data(bytes)) else { return nil }
         let paths = rec.diffIDs.map(snapshotPath)
-        var r = rec
-        r.lastUsed = Date()
-        saveRecord(r)
+        // What the record says is what was just read: only its time of use changes.
+        _ = utimensat(AT_FDCWD, recordPath(raw), nil, 0)
         return PreparedImage(reference: raw, manifestDigest: rec.manifestDigest, config: config, layers: paths, platform: platform)
     }
 
@@ -205,9 +203,8 @@ public final class ImageStore: Sendable {
             size += desc.size
         }
         progress(.ready(reference: raw, digest: manifestDigest))
-        let record = ImageRecord(reference: raw, manifestDigest: manifestDigest, configDigest: Digest.of(configBytes),
-                                 platform: platform.description, diffIDs: config.rootfs.diff_ids, size: size, lastUsed: Date())
-        saveRecord(record)
+        saveRecord(StoredRecord(reference: raw, manifestDigest: manifestDigest, configDigest: Digest.of(configBytes),
+                                platform: platform.description, diffIDs: config.rootfs.diff_ids, size: size))
         return PreparedImage(reference: raw, manifestDigest: manifestDigest, config: config, layers: layers, platform: platform)
     }
 
@@ -383,19 +380,17 @@ public final class ImageStore: Sendable {
         var platform: String
         var diffIDs: [Digest]
         var size: Int64
-        var layerDigests: [Digest]?
+        var layerDigests: [Digest]? = nil
     }
 
     /// Records a use of an image: a new file when what the record says changed, else only its
     /// mtime. Every start of a task records its images, and on a start's path a new file (a
     /// new inode, a rename, the old inode freed) took 0.5-1 ms; a touch is one system call.
-    func saveRecord(_ r: ImageRecord) {
-        let stored = StoredRecord(reference: r.reference, manifestDigest: r.manifestDigest, configDigest: r.configDigest,
-                                  platform: r.platform, diffIDs: r.diffIDs, size: r.size, layerDigests: r.layerDigests)
+    func saveRecord(_ stored: StoredRecord) {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         guard let data = try? enc.encode(stored) else { return }
-        let path = recordPath(r.reference)
+        let path = recordPath(stored.reference)
         if let old = try? FileSystem.readString(path), Array(old.utf8) == Array(data), utimensat(AT_FDCWD, path, nil, 0) == 0 { return }
         try? FileSystem.writeAtomically(path, Array(data), durable: false)
     }

@@ -28,11 +28,14 @@ public enum FileSystem {
         if n != bytes.count { throw SystemError("write", path: path, errno: EIO) }
     }
 
-    /// Replaces an existing regular file's content keeping its inode, for a file bind-mounted
-    /// elsewhere (a rename would leave the mount showing the old one). Not atomic: only for a
-    /// file nobody reads yet.
-    public static func rewrite(_ path: String, _ contents: [UInt8]) throws(SystemError) {
-        let fd = try syscallRetrying("open", path: path) { open(path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC) }
+    /// Replaces a regular file's content keeping its inode, for a file bind-mounted elsewhere
+    /// (a rename would leave the mount showing the old one) or rewritten often (no new inode
+    /// each time). Not atomic: readers must not need it whole, or must be kept off by a lock
+    /// or a later rename. `creating`: the mode to make the file with where it is missing;
+    /// nil, and a missing file is an error.
+    public static func rewrite(_ path: String, _ contents: [UInt8], creating mode: mode_t? = nil) throws(SystemError) {
+        let flags = O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | (mode == nil ? 0 : O_CREAT)
+        let fd = try syscallRetrying("open", path: path) { open(path, flags, mode ?? 0) }
         defer { close(fd) }
         try writeAll(fd, contents, path: path)
     }
@@ -47,7 +50,7 @@ public enum FileSystem {
     }
 
     /// write(2) until all of `contents` is written; `path` names the file in errors.
-    public static func writeAll(_ fd: Int32, _ contents: [UInt8], path: String) throws(SystemError) {
+    static func writeAll(_ fd: Int32, _ contents: [UInt8], path: String) throws(SystemError) {
         var off = 0
         while off < contents.count {
             let n = try syscallRetrying("write", path: path) { contents.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) } }

@@ -64,10 +64,7 @@ struct AddressPool {
             }
             // In place, under the lock, as host-local writes it (os.WriteFile): a hint whose
             // loss costs only a longer search, not worth a new file per lease.
-            let lastPath = directory + "/last_reserved_ip.0"
-            let hint = try syscallRetrying("open", path: lastPath) { open(lastPath, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600) }
-            defer { close(hint) }
-            try FileSystem.writeAll(hint, Array(ip.utf8), path: lastPath)
+            try FileSystem.rewrite(directory + "/last_reserved_ip.0", Array(ip.utf8), creating: 0o600)
             return candidate
         }
         throw NetworkError.config("no free address left in \(AddressPool.text(subnet.lowerBound))/\(prefixLength)")

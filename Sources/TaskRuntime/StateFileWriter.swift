@@ -60,13 +60,7 @@ final class StateFileWriter: Sendable {
     private func write(_ state: TaskState) {
         guard let data = try? TaskState.encoder.encode(state) else { return }
         // A status file: atomic, but not worth an fsync on every transition.
-        do {
-            let fd = try syscallRetrying("open", path: spare) { open(spare, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644) }
-            defer { close(fd) }
-            try FileSystem.writeAll(fd, Array(data), path: spare)
-        } catch {
-            return
-        }
+        guard (try? FileSystem.rewrite(spare, Array(data), creating: 0o644)) != nil else { return }
         // The first write has no state.json to swap with (ENOENT); a filesystem without
         // exchange (EINVAL) renames, and the spare is made again next time.
         if fr_rename_exchange(spare, path) != 0 { rename(spare, path) }

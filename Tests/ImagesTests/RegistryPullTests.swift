@@ -40,6 +40,18 @@ struct RegistryPullTests {
         await client2.shutdown()
         #expect(again.fetched == 0 && again.cached == 1)
         #expect(store.records().first?.reference == "\(reg.host)/team/busybox:1")
+        // --pull missing: what the record says is used without a registry, and the use
+        // only touches the record.
+        let ref = "\(reg.host)/team/busybox:1"
+        let path = store.recordPath(ref)
+        var before = stat(), after = stat()
+        #expect(stat(path, &before) == 0)
+        var old = [timespec(tv_sec: before.st_mtim.tv_sec - 3600, tv_nsec: 0), timespec(tv_sec: before.st_mtim.tv_sec - 3600, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, path, &old, 0) == 0)
+        let cached = try await store.prepare(ref, registry: nil, pull: .missing)
+        #expect(cached.manifestDigest == image.manifestDigest && cached.layers == image.layers)
+        #expect(stat(path, &after) == 0 && after.st_ino == before.st_ino)
+        #expect(Date().timeIntervalSince(try #require(store.records().first).lastUsed) < 600, "the use is its last use")
     }
 
     @Test func anIndexGivesThePlatformAskedForAndNamesTheOthers() async throws {

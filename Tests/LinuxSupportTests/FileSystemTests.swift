@@ -36,6 +36,19 @@ struct FileSystemTests {
         #expect(!FileSystem.exists(dir.path + "/target"), "a symlink's target is never made")
     }
 
+    @Test func rewriteKeepsTheInodeAndCreatesOnlyWhenAsked() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let p = dir.path + "/f"
+        #expect(throws: SystemError("open", path: p, errno: ENOENT)) { try FileSystem.rewrite(p, [1]) }
+        try FileSystem.rewrite(p, Array("longer text".utf8), creating: 0o600)
+        var first = stat(), second = stat()
+        #expect(stat(p, &first) == 0 && first.st_mode & 0o777 == 0o600)
+        try FileSystem.rewrite(p, Array("short".utf8), creating: 0o644)
+        #expect(stat(p, &second) == 0 && second.st_ino == first.st_ino, "the same file, not a new one")
+        #expect(try FileSystem.readString(p) == "short", "truncated: nothing of the longer content is left")
+    }
+
     @Test func readingAMissingFileThrowsWithThePath() {
         #expect(throws: SystemError("open", path: "/nonexistent/file", errno: ENOENT)) {
             try FileSystem.readString("/nonexistent/file")
