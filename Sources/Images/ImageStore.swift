@@ -16,6 +16,14 @@ public struct PreparedImage: Sendable {
     /// Snapshot directories, bottom layer first.
     public var layers: [String]
     public var platform: Platform
+
+    public init(reference: String, manifestDigest: Digest, config: ImageConfig, layers: [String], platform: Platform) {
+        self.reference = reference
+        self.manifestDigest = manifestDigest
+        self.config = config
+        self.layers = layers
+        self.platform = platform
+    }
 }
 
 /// Progress of a pull or unpack, for the terminal.

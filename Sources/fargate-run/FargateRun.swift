@@ -5,6 +5,7 @@ import ArgumentParser
 import Foundation
 import LinuxSupport
 import Logging
+import TaskRuntime
 
 @main
 struct FargateRun: AsyncParsableCommand {
@@ -53,6 +54,33 @@ struct GlobalOptions: ParsableArguments {
 
     func bootstrapLogging() {
         GlobalOptions.bootstrapLogging(level: logLevel)
+    }
+
+    /// The state root these options name (made if missing).
+    func stateRoot() throws -> StateRoot {
+        try StateRoot(path: StateRoot.resolve(root))
+    }
+
+    /// The task a command names (id, unique id prefix or ARN); one that is not there is
+    /// reported and ends the command with status 1.
+    func locate(_ query: String) throws -> (TaskStore, String) {
+        let store = TaskStore(root: try stateRoot())
+        return (store, try orExit { try store.find(query) })
+    }
+
+    /// `body`'s result; a task that is not there, or not in a state for it, is reported on
+    /// stderr and ends the command with status 1.
+    @discardableResult
+    func orExit<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let e as TaskStore.NotFound {
+            writeOut(2, "fargate-run: \(e)\n")
+            throw ExitCode(1)
+        } catch let e as TaskRuntimeError {
+            writeOut(2, "fargate-run: \(e)\n")
+            throw ExitCode(1)
+        }
     }
 
     static func bootstrapLogging(level name: String) {

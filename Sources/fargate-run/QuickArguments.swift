@@ -21,7 +21,7 @@ enum QuickArguments {
     ]
     static let flags: Set<String> = ["-q", "--quiet", "--no-nat"]
     /// Words ArgumentParser reads as a command where a task file would be.
-    static let commandNames: Set<String> = ["run", "validate", "report", "inspect", "ps", "logs", "stop", "gc", "images", "help"]
+    static let commandNames: Set<String> = Set(FargateRun.configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"])
 
     /// The request `arguments` (without the program name) make, or nil to leave them to
     /// ArgumentParser.

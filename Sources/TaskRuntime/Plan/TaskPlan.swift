@@ -11,7 +11,7 @@ public struct TaskPlan: Sendable {
         public var definition: ECS.ContainerDefinition
         public var image: String
         public var essential: Bool
-        public var dependsOn: [(container: String, condition: String)]
+        public var dependsOn: [TaskLifecycle.Dependency]
         /// Seconds between the stop signal and SIGKILL.
         public var stopTimeout: Int
         /// Seconds after its start within which this container must reach the COMPLETE,
@@ -112,7 +112,7 @@ public struct TaskPlan: Sendable {
         warnings = LocalBehaviour.warnings(d, hostArchitecture: Platform.host.architecture)
         self.family = family
         revision = d.revision ?? 1
-        taskDefinitionArn = d.taskDefinitionArn ?? "arn:aws:ecs:\(region):\(account):task-definition/\(family):\(revision)"
+        taskDefinitionArn = d.taskDefinitionArn ?? ARN.taskDefinition(region: region, account: account, family: family, revision: revision)
         self.size = size
         ephemeralStorageGiB = d.ephemeralStorage?.sizeInGiB ?? 20
         sharedPidNamespace = d.pidMode?.rawValue == "task"
@@ -120,7 +120,7 @@ public struct TaskPlan: Sendable {
         platform = Platform(architecture: cpuArchitecture == "ARM64" ? "arm64" : "amd64")
         containers = (d.containerDefinitions ?? []).enumerated().map { i, c in
             Container(index: i, name: c.name!, definition: c, image: c.image!, essential: c.essential ?? true,
-                      dependsOn: (c.dependsOn ?? []).map { ($0.containerName!, $0.condition!.rawValue) },
+                      dependsOn: (c.dependsOn ?? []).compactMap { d in DependencyCondition(rawValue: d.condition!.rawValue).map { TaskLifecycle.Dependency(container: d.containerName!, condition: $0) } },
                       stopTimeout: c.stopTimeout ?? TaskPlan.defaultStopTimeout, startTimeout: c.startTimeout)
         }
         for v in d.volumes ?? [] {
@@ -182,50 +182,5 @@ public struct TaskPlan: Sendable {
             containers[i].secretEnvironment = inputs.secretEnvironment[containers[i].name] ?? []
         }
         warnings += inputs.warnings
-    }
-}
-
-/// How a container's process is derived from its definition and its image, as Docker does it.
-public enum ProcessResolution {
-    /// entryPoint replaces the image's Entrypoint and then the image's Cmd is not used;
-    /// command replaces the image's Cmd.
-    public static func arguments(definition c: ECS.ContainerDefinition, image: ImageConfig.RuntimeConfig?) -> [String] {
-        let entrypoint = c.entryPoint ?? image?.Entrypoint ?? []
-        let cmd = c.command ?? (c.entryPoint != nil ? [] : (image?.Cmd ?? []))
-        return entrypoint + cmd
-    }
-
-    /// The image's Env, then environmentFiles, the definition's environment, secrets (later
-    /// names win, as ECS gives environment precedence over files), PATH defaulted.
-    public static func environment(definition c: ECS.ContainerDefinition, image: ImageConfig.RuntimeConfig?,
-                                   files: [(String, String)] = [], secrets: [(String, String)] = [],
-                                   extra: [(String, String)] = []) -> [String] {
-        var order: [String] = []
-        var values: [String: String] = [:]
-        func set(_ k: String, _ v: String) {
-            if values[k] == nil { order.append(k) }
-            values[k] = v
-        }
-        for e in image?.Env ?? [] {
-            let parts = e.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            set(String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
-        }
-        for (k, v) in files { set(k, v) }
-        for kv in c.environment ?? [] {
-            if let k = kv.name { set(k, kv.value ?? "") }
-        }
-        for (k, v) in secrets + extra { set(k, v) }
-        if values["PATH"] == nil { set("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") }
-        return order.map { $0 + "=" + values[$0]! }
-    }
-
-    /// The signal that asks the container to stop: the image's STOPSIGNAL, else SIGTERM.
-    public static func stopSignal(_ image: ImageConfig.RuntimeConfig?) -> Int32 {
-        guard let s = image?.StopSignal?.uppercased(), !s.isEmpty else { return SIGTERM }
-        if let n = Int32(s), n > 0, n < 65 { return n }
-        let name = s.hasPrefix("SIG") ? String(s.dropFirst(3)) : s
-        let table: [String: Int32] = ["HUP": SIGHUP, "INT": SIGINT, "QUIT": SIGQUIT, "KILL": SIGKILL, "USR1": SIGUSR1,
-                                      "USR2": SIGUSR2, "TERM": SIGTERM, "WINCH": SIGWINCH, "PWR": SIGPWR]
-        return table[name] ?? SIGTERM
     }
 }

@@ -88,11 +88,11 @@ final class Console: LogSink, TaskObserver, Sendable {
         status(line)
     }
 
-    func healthChanged(container: String, status health: String, detail: String) {
-        if health == "UNHEALTHY" {
+    func healthChanged(container: String, status health: HealthStatus, detail: String) {
+        if health == .unhealthy {
             warning("container \(container) is UNHEALTHY\(detail.isEmpty ? "" : " (\(detail))")")
         } else if !quiet {
-            status("fargate-run: container \(container) is \(health)")
+            status("fargate-run: container \(container) is \(health.rawValue)")
         }
     }
 

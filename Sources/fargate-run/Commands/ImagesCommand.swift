@@ -59,10 +59,7 @@ struct Images: AsyncParsableCommand {
             let root = try StateRoot(path: StateRoot.resolve(global.root))
             let records = try ImageStore(root: root.path).records()
             if output == .json {
-                let enc = JSONEncoder()
-                enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                enc.dateEncodingStrategy = .iso8601
-                writeOut(1, String(decoding: try enc.encode(records), as: UTF8.self) + "\n")
+                writeOut(1, try JSONOutput.text(records))
                 return
             }
             var rows = [["REFERENCE", "DIGEST", "PLATFORM", "SIZE", "LAST USED"]]
@@ -133,9 +130,10 @@ struct Images: AsyncParsableCommand {
 
         func run() async throws {
             let root = try StateRoot(path: StateRoot.resolve(global.root))
+            let store = TaskStore(root: root)
             var inUse = Set<String>()
-            for id in (try? FileManager.default.contentsOfDirectory(atPath: root.activeDirectory)) ?? [] {
-                if let s = try? TaskInspector.state(id, root: root) { inUse.formUnion(s.layers ?? []) }
+            for id in store.activeIds() {
+                if let s = try? store.state(id) { inUse.formUnion(s.layers ?? []) }
             }
             let r = try ImageStore(root: root.path).prune(inUse: inUse)
             writeOut(1, "removed \(r.blobs) blobs (\(ProgressBoard.bytes(r.bytes))) and \(r.snapshots) layer snapshots\n")

@@ -30,31 +30,10 @@ public struct TaskIsolationReport: Codable, Sendable {
 }
 
 public enum TaskInspector {
-    public struct NotFound: Error, CustomStringConvertible {
-        public var description: String
-    }
-
-    /// Finds a task by id, unique id prefix or ARN.
-    public static func findTask(_ query: String, root: StateRoot) throws -> String {
-        let ids = (try? FileManager.default.contentsOfDirectory(atPath: root.tasksDirectory)) ?? []
-        let id = query.split(separator: "/").last.map(String.init) ?? query
-        let matches = ids.filter { $0.hasPrefix(id) }
-        guard matches.count == 1 else {
-            throw NotFound(description: matches.isEmpty ? "no task \(query) in \(root.path)" : "\(query) matches \(matches.count) tasks; give more of the id")
-        }
-        return matches[0]
-    }
-
-    public static func state(_ id: String, root: StateRoot) throws -> TaskState {
-        let path = root.taskDirectory(id) + "/state.json"
-        guard let data = FileManager.default.contents(atPath: path) else { throw NotFound(description: "no state for task \(id) (\(path))") }
-        return try JSONDecoder().decode(TaskState.self, from: data)
-    }
-
     public static func report(task id: String, root: StateRoot) throws -> TaskIsolationReport {
-        let st = try state(id, root: root)
-        guard st.task.lastStatus != "STOPPED", kill(st.ownerPid, 0) == 0 else {
-            throw NotFound(description: "task \(id) is not running (last status \(st.task.lastStatus ?? "unknown"))")
+        let st = try TaskStore(root: root).state(id)
+        guard st.isRunning else {
+            throw TaskStore.NotFound("task \(id) is not running (last status \(st.task.lastStatus ?? "unknown"))")
         }
         let host = ProcessInspector.namespaces("self")
         var containers: [(String, Int32, ProcessIsolation)] = []

@@ -5,7 +5,7 @@ import Foundation
 /// started again in the same task, unless the task is stopping, its exit code is ignored, or
 /// it ran for less than `restartAttemptPeriod` since its last (re)start, so that a container
 /// failing at once is not restarted in a loop.
-public struct RestartRule: Sendable, Equatable {
+public struct RestartRule: Sendable, Equatable, Codable {
     public var ignoredExitCodes: Set<Int32>
     /// Seconds a container must have run since its last start before it may be restarted.
     public var attemptPeriod: TimeInterval

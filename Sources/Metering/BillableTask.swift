@@ -1,0 +1,45 @@
+import Foundation
+
+/// What Fargate bills a task for: its requested size and platform. Recorded with a task when
+/// its billing starts, so whoever ends the task (its runner, or `gc` after a crash) bills it
+/// the same way.
+public struct BillableTask: Codable, Sendable, Equatable {
+    public var family: String
+    public var revision: Int
+    /// Task cpu units (1024 = 1 vCPU) and memory in MiB.
+    public var cpu: Int
+    public var memory: Int
+    public var ephemeralStorageGiB: Int
+    /// "X86_64" or "ARM64".
+    public var architecture: String
+
+    public init(family: String, revision: Int, cpu: Int, memory: Int, ephemeralStorageGiB: Int, architecture: String) {
+        self.family = family
+        self.revision = revision
+        self.cpu = cpu
+        self.memory = memory
+        self.ephemeralStorageGiB = ephemeralStorageGiB
+        self.architecture = architecture
+    }
+
+    /// The price-table key of the task's platform.
+    public var pricePlatform: String { architecture == "ARM64" ? "linux/arm64" : "linux/x86_64" }
+
+    /// The ledger record of the task billed from `start` (its pull) to `end`, at `prices`.
+    public func record(taskArn: String, start: Date, end: Date, prices: PriceTable, stopCode: String?,
+                       cpuUsageNanos: Int64? = nil, memoryPeakBytes: Int64? = nil) throws -> BillingRecord {
+        let platform = pricePlatform
+        let rates = try prices.rates(for: platform)
+        let startUs = Billing.micros(start), endUs = Billing.micros(end)
+        let seconds = Billing.billedSeconds(startMicros: startUs, endMicros: endUs)
+        let cost = Billing.cost(seconds: seconds, cpuUnits: Int64(cpu), memoryMiB: Int64(memory),
+                                ephemeralStorageGiB: Int64(ephemeralStorageGiB), rates: rates,
+                                storageGBHour: prices.ephemeralStorageGBHour)
+        return BillingRecord(taskArn: taskArn, family: family, revision: revision, cpu: Int64(cpu), memory: Int64(memory),
+                             ephemeralStorageGiB: Int64(ephemeralStorageGiB), architecture: architecture,
+                             pricePlatform: platform, region: prices.region, billingStartMicros: startUs,
+                             billingEndMicros: endUs, billedSeconds: seconds, costNanos: cost.nanos,
+                             vcpuHourNanos: rates.vcpuHour.nanos, gbHourNanos: rates.gbHour.nanos, stopCode: stopCode,
+                             cpuUsageNanos: cpuUsageNanos, memoryPeakBytes: memoryPeakBytes)
+    }
+}

@@ -1,0 +1,116 @@
+import ECSModel
+import Foundation
+import TaskNetwork
+
+/// Who a task is: its id and ARNs, and who started it, as DescribeTasks shows it.
+public struct TaskIdentity: Sendable, Codable, Equatable {
+    public var taskId: String
+    public var region: String
+    public var account: String
+    public var cluster: String
+    public var startedBy: String
+    /// RunTask's group (default `family:<family>`).
+    public var group: String?
+    public var tags: [ECS.Tag]?
+
+    public init(taskId: String, region: String, account: String, cluster: String, startedBy: String = "fargate-run",
+                group: String? = nil, tags: [ECS.Tag]? = nil) {
+        self.taskId = taskId
+        self.region = region
+        self.account = account
+        self.cluster = cluster
+        self.startedBy = startedBy
+        self.group = group
+        self.tags = tags
+    }
+
+    public var taskArn: String { ARN.task(region: region, account: account, cluster: cluster, id: taskId) }
+    public var clusterArn: String { ARN.cluster(region: region, account: account, name: cluster) }
+
+    /// ECS runtime ids are "<task id>-<10 digits>"; ours are stable per container name.
+    public func runtimeId(_ container: String) -> String {
+        var h: UInt32 = 2_166_136_261
+        for b in container.utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
+        return "\(taskId)-\(String(format: "%010u", h))"
+    }
+
+    public func containerArn(_ container: String) -> String {
+        ARN.container(region: region, account: account, cluster: cluster, taskId: taskId, runtimeId: runtimeId(container))
+    }
+
+    /// A new task id: 32 random hex digits, as ECS's.
+    public static func newTaskId() -> String {
+        var id = ""
+        for _ in 0..<16 { id += String(format: "%02x", UInt8.random(in: 0...255)) }
+        return id
+    }
+}
+
+/// When the things that happened to a task happened, besides what its lifecycle records.
+public struct TaskTimes: Sendable, Codable, Equatable {
+    public var createdAt: Date
+    public var pullStartedAt: Date?
+    public var pullStoppedAt: Date?
+    public var stoppedAt: Date?
+
+    public init(createdAt: Date) {
+        self.createdAt = createdAt
+    }
+}
+
+/// Renders a task as `aws ecs describe-tasks` shows it.
+public enum TaskDescription {
+    public static func render(plan: TaskPlan, identity: TaskIdentity, lifecycle: TaskLifecycle, times: TaskTimes,
+                              attachment: TaskNetworkAttachment?, imageDigests: [String: String]) -> ECS.Task {
+        let id = identity.taskId
+        var task = ECS.Task(availabilityZone: "\(identity.region)-local", capacityProviderName: "FARGATE",
+                            clusterArn: identity.clusterArn, connectivity: ECS.Connectivity(rawValue: "CONNECTED"),
+                            connectivityAt: ECS.Timestamp(times.createdAt), containers: [], cpu: String(plan.size.cpu),
+                            createdAt: ECS.Timestamp(times.createdAt), desiredStatus: lifecycle.desiredStatus,
+                            group: identity.group ?? "family:\(plan.family)",
+                            healthStatus: ECS.HealthStatus(rawValue: lifecycle.health.rawValue),
+                            lastStatus: lifecycle.status.rawValue, launchType: ECS.LaunchType(rawValue: "FARGATE"),
+                            memory: String(plan.size.memory), platformVersion: "1.4.0", platformFamily: "Linux",
+                            startedBy: identity.startedBy, tags: identity.tags, taskArn: identity.taskArn,
+                            taskDefinitionArn: plan.taskDefinitionArn, version: 1,
+                            ephemeralStorage: ECS.EphemeralStorage(sizeInGiB: plan.ephemeralStorageGiB))
+        task.pullStartedAt = times.pullStartedAt.map(ECS.Timestamp.init)
+        task.pullStoppedAt = times.pullStoppedAt.map(ECS.Timestamp.init)
+        task.startedAt = lifecycle.startedAt.map(ECS.Timestamp.init)
+        task.stoppingAt = lifecycle.stoppingAt.map(ECS.Timestamp.init)
+        task.executionStoppedAt = lifecycle.executionStoppedAt.map(ECS.Timestamp.init)
+        task.stoppedAt = times.stoppedAt.map(ECS.Timestamp.init)
+        task.stopCode = lifecycle.stopCode.map { ECS.TaskStopCode(rawValue: $0.rawValue) }
+        task.stoppedReason = lifecycle.stoppedReason
+        if let a = attachment {
+            task.attachments = [ECS.Attachment(id: String(id.prefix(8)) + "-" + String(id.dropFirst(8).prefix(4)) + "-eni",
+                                               type: "ElasticNetworkInterface", status: "ATTACHED", details: [
+                ECS.KeyValuePair(name: "subnetId", value: "subnet-\(a.networkName)"),
+                ECS.KeyValuePair(name: "networkInterfaceId", value: "eni-" + String(id.prefix(17))),
+                ECS.KeyValuePair(name: "macAddress", value: a.mac),
+                ECS.KeyValuePair(name: "privateDnsName", value: a.hostname),
+                ECS.KeyValuePair(name: "privateIPv4Address", value: a.ip),
+            ])]
+        }
+        task.containers = plan.containers.map { c in
+            let state = lifecycle.container(c.name)
+            var out = ECS.Container(containerArn: identity.containerArn(c.name), taskArn: identity.taskArn, name: c.name, image: c.image,
+                                    imageDigest: imageDigests[c.name], runtimeId: identity.runtimeId(c.name),
+                                    lastStatus: state?.status.rawValue, exitCode: state?.exitCode.map(Int.init), reason: state?.reason,
+                                    healthStatus: state.map { ECS.HealthStatus(rawValue: $0.health.status.rawValue) },
+                                    cpu: String(c.definition.cpu ?? 0), memory: c.definition.memory.map(String.init),
+                                    memoryReservation: c.definition.memoryReservation.map(String.init))
+            if let a = attachment {
+                out.networkInterfaces = [ECS.NetworkInterface(attachmentId: task.attachments?.first?.id, privateIpv4Address: a.ip)]
+                let own = (c.definition.portMappings ?? []).compactMap(\.containerPorts)
+                let bindings = a.ports.filter { p in own.contains { $0.contains(p.containerPort) } }.map {
+                    ECS.NetworkBinding(bindIP: $0.hostIP, containerPort: $0.containerPort, hostPort: $0.hostPort,
+                                       protocol: ECS.TransportProtocol(rawValue: $0.proto))
+                }
+                if !bindings.isEmpty { out.networkBindings = bindings }
+            }
+            return out
+        }
+        return task
+    }
+}

@@ -1,0 +1,47 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LinuxSupport
+import Sandbox
+import TaskNetwork
+
+/// A task's /etc/hosts, /etc/resolv.conf and /etc/hostname, bind-mounted read-only into every
+/// container. Containers made ready while the network attaches mount them before the task's
+/// address is known: a second write, once it is, rewrites hosts and hostname in place (the
+/// same inodes) before any of those containers runs.
+final class TaskNameFiles {
+    let directory: String
+    /// The bind mounts, once the files exist.
+    private(set) var mounts: [ContainerSpec.Mount] = []
+    /// What hosts and hostname last had written.
+    private var written: ([UInt8], [UInt8]) = ([], [])
+
+    init(directory: String) {
+        self.directory = directory
+    }
+
+    /// Writes the files for `ip` (nil while unknown) and `hostname`; returns a warning about
+    /// the DNS servers, if any.
+    func write(ip: String?, hostname: String, dnsServers: [String]) throws -> String? {
+        let hosts = Array(NameFiles.hosts(ip: ip, hostname: hostname).utf8), name = Array((hostname + "\n").utf8)
+        guard mounts.isEmpty else {
+            guard (hosts, name) != written else { return nil }
+            try FileSystem.rewrite(directory + "/hosts", hosts)
+            try FileSystem.rewrite(directory + "/hostname", name)
+            written = (hosts, name)
+            return nil
+        }
+        written = (hosts, name)
+        try FileSystem.makeDirectories(directory, mode: 0o755)
+        let (resolv, warning) = NameFiles.resolvConf(servers: dnsServers)
+        // A new directory that nothing reads until the containers mount these: no atomic writes.
+        try FileSystem.createFile(directory + "/hosts", hosts)
+        try FileSystem.createFile(directory + "/resolv.conf", Array(resolv.utf8))
+        try FileSystem.createFile(directory + "/hostname", name)
+        let ro = UInt(MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        mounts = ["hosts", "resolv.conf", "hostname"].map {
+            ContainerSpec.Mount(source: directory + "/" + $0, target: "/etc/" + $0, fstype: nil, flags: ro, kind: .file)
+        }
+        return warning
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Images
+import Sandbox
+import TaskNetwork
+
+/// The machine's side of one task: what `TaskRunner` asks to be made, run and removed, named
+/// by container. `SandboxTaskBackend` does it with namespaces, cgroups, overlay mounts and the
+/// task's network; the tests' fake lets the lifecycle run in plain `swift test`, without root.
+///
+/// The runner calls it from one task at a time, in the order of the phases; only exits
+/// (`onExit`), health checks and `network()` may overlap those calls.
+public protocol TaskBackend: AnyObject, Sendable {
+    /// What the task holds or will hold (named before it is made, so `gc` finds it should
+    /// this process die in between).
+    var resources: TaskResources { get }
+
+    /// Where to report a started container's exit, and warnings (what is not applied, what
+    /// could not be removed).
+    func connect(exit: @escaping @Sendable (String, TerminationStatus) -> Void, warning: @escaping @Sendable (String) -> Void)
+
+    /// Names what `provision` will make (`resources`).
+    func nameResources() throws
+    /// Makes the network namespace, cgroups and volume directories, and starts attaching the
+    /// network without waiting for it.
+    func provision() throws
+    /// Waits for the network being attached: its attachment, nil when the task has none.
+    func network() async -> Result<TaskNetworkAttachment?, any Error>
+    /// Whether preparing these images needs a registry (asked only once the network is up).
+    func needsRegistry(_ images: [String]) -> Bool
+    /// Pulls or imports every image at once; `progress` hears about it.
+    func prepareImages(_ images: [String], progress: @escaping @Sendable (ImageProgress) -> Void) async throws
+        -> [String: Result<PreparedImage, ImageError>]
+    /// Fills new task volumes from the images' VOLUME content.
+    func seedVolumes() throws
+    /// Makes these containers ready to run while the network attaches (a failure shows at
+    /// their start).
+    func prepareAhead(_ containers: [String])
+    /// Once the network is attached: the name files, the shared pid namespace's holder.
+    func finishProvisioning() throws
+
+    /// Starts a container (prepared ahead or not); throws what kept it from running.
+    func start(_ container: String) throws
+    /// Sends the container its stop signal.
+    func stop(_ container: String)
+    func kill(_ container: String)
+    /// Kills what is left in a stopped container's cgroup.
+    func killRemaining(_ container: String)
+    /// Clears an exited container for its restart (its old cgroup goes).
+    func resetForRestart(_ container: String)
+    /// Whether the container's last process was killed by the OOM killer.
+    func oomKilled(_ container: String) -> Bool
+    /// Runs the container's health check command once.
+    func healthCheck(_ container: String, _ policy: HealthPolicy) async -> HealthProbe.Result
+
+    /// Host pids of the containers' processes, for the state file.
+    func pids() -> [String: Int32]
+    /// The task's address and hostname as far as known.
+    func knownAddress() -> (ip: String, hostname: String)?
+
+    /// Kills containers made ready that never started, and waits for them.
+    func abandonPrepared() async
+    /// The task failed: kills every running container and waits; returns their exits.
+    func killEverything() async -> [String: TerminationStatus]
+    /// Ends the pause process and drains the logs: nothing of the task writes any more.
+    func quiesce() async
+    /// Removes everything the task made; `meanwhile` runs once the usage is known, while the
+    /// last of it goes.
+    func release(meanwhile: (TaskResources.Released) async -> Void) async -> TaskResources.Released
+}

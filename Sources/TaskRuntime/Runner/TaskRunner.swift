@@ -1,0 +1,317 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ECSModel
+import Foundation
+import Images
+import LinuxSupport
+import Logging
+import Metering
+import Sandbox
+import TaskNetwork
+
+/// How a task ended, for the CLI.
+public struct TaskResult: Sendable {
+    /// The final task description, shaped like `aws ecs describe-tasks` output.
+    public var task: ECS.Task
+    /// 0 when every essential container exited 0; else the first non-zero exit code of an
+    /// essential container, in the order they stopped; 125 when fargate-run itself failed.
+    public var exitCode: Int32
+    /// Set when fargate-run itself failed (not the containers): a one-line message.
+    public var failure: String?
+}
+
+/// Runs one task through the ECS lifecycle, in this order:
+/// PROVISIONING (cgroup, network namespace, the network attaching) → PENDING (once the network
+/// is attached; images) → ACTIVATING (containers, in dependency order) → RUNNING →
+/// DEACTIVATING → STOPPING (reverse dependency order, stop signal then SIGKILL after
+/// stopTimeout) → DEPROVISIONING (everything removed) → STOPPED, billed.
+///
+/// The rules are `TaskLifecycle`'s; the runner feeds it events (exits, stop requests, timers,
+/// health checks) and carries out its actions through a `TaskBackend`.
+public actor TaskRunner {
+    enum Input: Sendable {
+        case exited(String, TerminationStatus)
+        case event(LifecycleEvent)
+    }
+
+    public let plan: TaskPlan
+    public let config: RunConfiguration
+    public nonisolated let identity: TaskIdentity
+    public nonisolated var taskId: String { identity.taskId }
+    public nonisolated var taskArn: String { identity.taskArn }
+    let backend: any TaskBackend
+    let observer: any TaskObserver
+    let logger: Logger
+    let inputs: AsyncStream<Input>
+    let input: AsyncStream<Input>.Continuation
+
+    var lifecycle: TaskLifecycle
+    var times: TaskTimes
+    var attachment: TaskNetworkAttachment?
+    /// Manifest digests of the containers' images, by container.
+    var imageDigests: [String: String] = [:]
+    var layers: [String] = []
+    /// Opening the ledger and recording that billing started (an fdatasync) runs beside the
+    /// pull and the container starts; it only has to finish before the bill is written. nil
+    /// in the task when its network never attached (not billed: on ECS the pull comes after).
+    var ledgerOpening: Task<Ledger?, any Error>?
+    /// Kill and start timeouts; all cancelled once the task has stopped.
+    var timers: [Task<Void, Never>] = []
+    var healthCheckers: [String: Task<Void, Never>] = [:]
+    let stateWriter: StateFileWriter
+    var stateFinal = false
+
+    /// A task with the real backend: namespaces, cgroups, overlay, the network.
+    public init(plan: TaskPlan, config: RunConfiguration, sink: any LogSink, observer: any TaskObserver,
+                identity: TaskIdentity? = nil, logger: Logger? = nil) {
+        let identity = identity ?? TaskIdentity(taskId: TaskIdentity.newTaskId(), region: config.region, account: config.account,
+                                                cluster: config.cluster)
+        self.init(plan: plan, config: config, identity: identity,
+                  backend: SandboxTaskBackend(plan: plan, config: config, taskId: identity.taskId, sink: sink),
+                  observer: observer, logger: logger)
+    }
+
+    /// A task on the given backend.
+    public init(plan: TaskPlan, config: RunConfiguration, identity: TaskIdentity, backend: any TaskBackend,
+                observer: any TaskObserver, logger: Logger? = nil) {
+        self.plan = plan
+        self.config = config
+        self.identity = identity
+        self.backend = backend
+        self.observer = observer
+        stateWriter = StateFileWriter(path: config.root.taskDirectory(identity.taskId) + "/state.json")
+        var l = logger ?? Logger(label: "fargate-run.task")
+        l[metadataKey: "task"] = .string(String(identity.taskId.prefix(12)))
+        self.logger = l
+        (inputs, input) = AsyncStream.makeStream(of: Input.self)
+        lifecycle = TaskLifecycle(containers: plan.containers.map(TaskLifecycle.Container.init), sharedPidNamespace: plan.sharedPidNamespace)
+        times = TaskTimes(createdAt: Date())
+        let input = self.input
+        backend.connect(exit: { name, status in input.yield(.exited(name, status)) },
+                        warning: { [observer] in observer.warning($0) })
+    }
+
+    /// Asks the task to stop (SIGINT/SIGTERM to fargate-run, or StopTask). The stop signal
+    /// goes to every container, SIGKILL after its stopTimeout.
+    public nonisolated func requestStop(code: StopCode = .userInitiated, reason: String = "Task stopped by user") {
+        input.yield(.event(.stopRequested(code, reason: reason)))
+    }
+
+    /// SIGKILLs every container now (a second ^C).
+    public nonisolated func forceStop() {
+        input.yield(.event(.forceKill))
+    }
+
+    /// The task as DescribeTasks shows it now.
+    public func describe() -> ECS.Task {
+        TaskDescription.render(plan: plan, identity: identity, lifecycle: lifecycle, times: times, attachment: attachment,
+                               imageDigests: imageDigests)
+    }
+
+    /// Runs the task to its end. Never throws: a failure is a stopped task with a reason.
+    public func run() async -> TaskResult {
+        times = TaskTimes(createdAt: Date())
+        do {
+            // The task's directory first: its state file lives in it.
+            try FileSystem.makeDirectories(config.root.logDirectory(taskId), mode: 0o700)
+            try backend.nameResources()
+            publishNow()
+            // An empty marker, made in place: nothing to write, so no temporary file for
+            // another fargate-run's startup sweep of this directory to find.
+            let marker = config.root.activeDirectory + "/" + taskId
+            close(try syscallRetrying("create", path: marker) { open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600) })
+            mark("start")
+            try backend.provision()
+            mark("provisioned")
+            try await pullImages()
+            try backend.seedVolumes()
+            mark("images ready")
+            // The containers that start at once are made ready while the network attaches;
+            // they run only once it is attached, as on ECS.
+            backend.prepareAhead(lifecycle.readyToStart)
+            attachment = try await backend.network().get()
+            if lifecycle.advance(to: .pending) { publish() }
+            // Recorded at once for `gc`, but not waited for: what is made next (the containers'
+            // processes) gc finds through the task's cgroups, already recorded.
+            publish()
+            try backend.finishProvisioning()
+            apply(.begin)
+            await backend.abandonPrepared()
+            mark("containers started")
+            await supervise()
+            mark("containers exited")
+        } catch {
+            logger.error("task failed", metadata: ["error": "\(error)"])
+            apply(.failed(reason: nil, failure: "\(error)"))
+            for (name, status) in await backend.killEverything() { apply(exit(name, status)) }
+        }
+        await deprovision()
+        return TaskResult(task: describe(), exitCode: lifecycle.exitCode, failure: lifecycle.failure)
+    }
+
+    /// Pulls (or imports) every distinct image of the task at once, as Fargate does. A
+    /// registry is asked only once the network is attached, as on ECS: a task whose network
+    /// fails pulls nothing. Images found here are resolved while the network attaches.
+    func pullImages() async throws {
+        var images: [String] = []
+        for c in plan.containers where !images.contains(c.image) { images.append(c.image) }
+        let attaches = config.network.mode == .awsvpc
+        if attaches, backend.needsRegistry(images) {
+            if case .failure(let error) = await backend.network() { throw error }
+            if lifecycle.advance(to: .pending) { publish() }
+        } else if !attaches, lifecycle.advance(to: .pending) {
+            publish()
+        }
+        let start = Date()
+        times.pullStartedAt = start
+        openLedger(billingFrom: start, afterNetwork: attaches)
+        publish()
+        let observer = self.observer
+        let results = try await backend.prepareImages(images) { observer.imageProgress($0) }
+        times.pullStoppedAt = Date()
+        var firstError: ImageError?
+        for c in plan.containers {
+            switch results[c.image] {
+            case .success(let p)?:
+                imageDigests[c.name] = p.manifestDigest.description
+                layers += p.layers
+            case .failure(let e)?:
+                apply(.imageFailed(c.name, reason: String("CannotPullContainerError: \(e)".prefix(1024))))
+                if firstError == nil { firstError = e }
+            case nil:
+                break
+            }
+        }
+        layers = Array(Set(layers)).sorted()
+        publish()
+        if let firstError { throw firstError }
+    }
+
+    /// Opens the ledger (or takes the shared one) and records the task's billing start, beside
+    /// the pull; with a network, only once it is attached.
+    func openLedger(billingFrom start: Date, afterNetwork: Bool) {
+        let marker = OpenTask(taskArn: taskArn, family: plan.family, billingStartMicros: Billing.micros(start), pid: getpid())
+        let path = config.root.ledgerPath, shared = config.ledger, backend = self.backend
+        ledgerOpening = Task.detached {
+            if afterNetwork, case .failure = await backend.network() { return nil }
+            let ledger = try shared ?? Ledger(path: path)
+            try ledger.open(marker)
+            return ledger
+        }
+    }
+
+    /// The event loop: container exits, stop requests, timers, health checks, until every
+    /// container has stopped.
+    func supervise() async {
+        if lifecycle.isFinished { return }
+        for await next in inputs {
+            switch next {
+            case .exited(let name, let status):
+                logger.info("container exited", metadata: ["container": "\(name)", "exitCode": "\(status.code)"])
+                apply(exit(name, status))
+            case .event(let event):
+                if case .killTimeout(let name) = event, lifecycle.container(name)?.status == .running {
+                    logger.info("stop timeout reached, killing", metadata: ["container": "\(name)"])
+                }
+                apply(event)
+            }
+            if lifecycle.isFinished { return }
+        }
+    }
+
+    /// The lifecycle's event for a container's exit: whether the OOM killer did it is read
+    /// from its cgroup.
+    func exit(_ name: String, _ status: TerminationStatus) -> LifecycleEvent {
+        .exited(name, exitCode: status.code, killedBySignal: !status.exited, oomKilled: !status.exited && backend.oomKilled(name))
+    }
+
+    /// Removes everything the task made; runs whatever happened before. Problems are reported
+    /// as warnings: the rest of the teardown still runs.
+    func deprovision() async {
+        for t in timers { t.cancel() }
+        for t in healthCheckers.values { t.cancel() }
+        if lifecycle.advance(to: .deprovisioning) { publish() }
+        await backend.quiesce()
+        attachment = backend.resources.network
+        // The attachment is recorded before it is released, should this process die meanwhile.
+        publishNow()
+        mark("network detach start")
+        // Billed while the task's directories go: the task ended when its network and cgroups did.
+        let (billing, prices, arn, stopCode, opening, start) = (billing, config.prices, taskArn, lifecycle.stopCode?.rawValue,
+                                                               ledgerOpening, times.pullStartedAt)
+        var billingError: (any Error)?
+        var end: Date?
+        let released = await backend.release { usage in
+            let now = Date()
+            end = now
+            guard let opening, let start else { return }
+            do {
+                let record = try billing.record(taskArn: arn, start: start, end: now, prices: prices, stopCode: stopCode,
+                                                cpuUsageNanos: usage.cpuUsageNanos, memoryPeakBytes: usage.memoryPeakBytes)
+                try await opening.value?.close(record)
+            } catch { billingError = error }
+        }
+        mark("released")
+        for p in released.problems { observer.warning(p) }
+        if let billingError {
+            observer.warning("\(billingError)")
+            apply(.failed(reason: nil, failure: "\(billingError)"))
+        }
+        let stoppedAt = end ?? Date()
+        times.stoppedAt = stoppedAt
+        // STOPPED once nothing of the task is left but its logs and state.
+        lifecycle.stopped(at: stoppedAt)
+        publishNow()
+        stateFinal = true
+        stateWriter.finish()
+        TaskStore(root: config.root).retire(taskId)
+        mark("billed")
+    }
+
+    var billing: BillableTask {
+        BillableTask(family: plan.family, revision: plan.revision, cpu: plan.size.cpu, memory: plan.size.memory,
+                     ephemeralStorageGiB: plan.ephemeralStorageGiB, architecture: plan.cpuArchitecture)
+    }
+
+    // MARK: State
+
+    /// Tells the observer, and has the state file rewritten on the writer's thread: the runner
+    /// goes on meanwhile, and several changes in a row make one write.
+    func publish(showing status: TaskStatus? = nil) {
+        var task = describe()
+        if let status { task.lastStatus = status.rawValue }
+        observer.statusChanged(task)
+        guard !stateFinal else { return }
+        stateWriter.submit(stateSnapshot(task))
+    }
+
+    /// As `publish`, with the state file written before it returns: what must be on disk
+    /// before a resource is made (so `fargate-run gc` finds it should this process die), and
+    /// the task's last state.
+    func publishNow() {
+        publish()
+        stateWriter.flush()
+    }
+
+    func stateSnapshot(_ task: ECS.Task) -> TaskState {
+        let r = backend.resources
+        return TaskState(task: task, pids: backend.pids(), networkNamespace: r.networkNamespace, cgroupDirectories: r.cgroupDirectories,
+                         ownerPid: getpid(), owner: TaskRunner.owner, network: attachment ?? r.network, billing: billing,
+                         containerDirectories: r.containerDirectories, layers: layers, lifecycle: lifecycle)
+    }
+
+    nonisolated func mark(_ what: String) { PhaseTiming.mark(what) }
+
+    nonisolated static let owner = ProcessIdentity.current
+}
+
+extension TaskLifecycle.Container {
+    /// A plan's container under ECS's rules.
+    init(_ c: TaskPlan.Container) {
+        self.init(name: c.name, essential: c.essential,
+                  dependsOn: c.dependsOn,
+                  stopTimeout: c.stopTimeout, startTimeout: c.startTimeout,
+                  healthPolicy: HealthPolicy(c.definition.healthCheck), restartRule: RestartRule(c.definition.restartPolicy))
+    }
+}

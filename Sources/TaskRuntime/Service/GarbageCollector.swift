@@ -1,0 +1,85 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ECSModel
+import Foundation
+import LinuxSupport
+import Metering
+import TaskNetwork
+
+/// Finds tasks whose fargate-run died (SIGKILL, OOM, a crash) and removes what they left
+/// (`TaskResources.release`: processes, network, namespace, cgroups, directories). The task is
+/// billed up to the moment its processes were killed here, and marked STOPPED.
+public struct GarbageCollector: Sendable {
+    public let root: StateRoot
+    public let prices: PriceTable
+    public let network: NetworkOptions
+
+    public init(root: StateRoot, prices: PriceTable = .usEast1, network: NetworkOptions = NetworkOptions()) {
+        self.root = root
+        self.prices = prices
+        self.network = network
+    }
+
+    public struct Collected: Sendable {
+        public var taskId: String
+        public var removed: [String]
+        public var problems: [String]
+    }
+
+    /// Tasks of this root that have not finished but whose owner process is gone.
+    public func abandonedTasks() -> [(String, TaskState)] {
+        let store = TaskStore(root: root)
+        return store.activeIds().compactMap { id in
+            guard let state = try? store.state(id), !state.isStopped else {
+                // Finished, or never got far enough to write a state: nothing to clean.
+                if (try? store.state(id))?.isStopped == true || !FileSystem.exists(root.taskDirectory(id)) { store.retire(id) }
+                return nil
+            }
+            return state.ownerIsAlive ? nil : (id, state)
+        }
+    }
+
+    public func collect() async -> [Collected] {
+        var out: [Collected] = []
+        for (id, state) in abandonedTasks() { out.append(await collect(id: id, state: state)) }
+        return out
+    }
+
+    func collect(id: String, state: TaskState) async -> Collected {
+        var released = await state.resources.release(taskId: id, stateRoot: root.path, taskDirectory: root.taskDirectory(id),
+                                                     options: network, unrecorded: state.network == nil)
+        let end = Date()
+        // Billed up to now: its containers ran until they were killed here.
+        var task = state.task
+        if let billing = state.billing, let start = task.pullStartedAt?.date {
+            do {
+                let ledger = try Ledger(path: root.ledgerPath)
+                if try ledger.openTasks().contains(where: { $0.taskArn == task.taskArn }) {
+                    let record = try billing.record(taskArn: task.taskArn ?? id, start: start, end: end, prices: prices,
+                                                    stopCode: StopCode.taskFailedToStart.rawValue,
+                                                    cpuUsageNanos: released.cpuUsageNanos, memoryPeakBytes: released.memoryPeakBytes)
+                    try ledger.close(record)
+                    released.removed.append("billed \(record.billedSeconds) s")
+                }
+            } catch { released.problems.append("ledger: \(error)") }
+        }
+        // The task's state says what happened.
+        let owner = state.owner.map { "\($0.pid)" } ?? "\(state.ownerPid)"
+        task.lastStatus = TaskStatus.stopped.rawValue
+        task.desiredStatus = "STOPPED"
+        task.stoppedAt = ECS.Timestamp(end)
+        task.stopCode = task.stopCode ?? ECS.TaskStopCode(rawValue: StopCode.taskFailedToStart.rawValue)
+        task.stoppedReason = "fargate-run (pid \(owner)) ended without stopping the task; cleaned up by gc"
+        for i in task.containers?.indices ?? [].indices where task.containers![i].lastStatus != ContainerStatus.stopped.rawValue {
+            task.containers![i].lastStatus = ContainerStatus.stopped.rawValue
+            task.containers![i].reason = "ContainerRuntimeTimeoutError: its runtime process died; killed by gc"
+        }
+        var newState = state
+        newState.task = task
+        let store = TaskStore(root: root)
+        try? store.writeFinal(newState, id: id)
+        store.retire(id)
+        return Collected(taskId: id, removed: released.removed, problems: released.problems)
+    }
+}

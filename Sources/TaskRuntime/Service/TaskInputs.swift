@@ -1,0 +1,49 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ECSModel
+import Foundation
+
+/// A task plan with everything it takes from outside the definition resolved.
+public struct PreparedTask: Sendable {
+    public var plan: TaskPlan
+    public var inputs: ResolvedInputs
+}
+
+/// What RunTask and the task's AWS resources supply besides the definition: overrides,
+/// secrets, environment files.
+public enum TaskInputs {
+    /// Loads, overrides, validates, and resolves secrets and environment files: every problem
+    /// at once, before anything starts.
+    /// - Parameters:
+    ///   - overrides: RunTask's TaskOverride, as a file or the JSON itself.
+    ///   - secrets: a secrets file (Docs/TASK-DEFINITION.md).
+    ///   - running: refuse what is valid on Fargate but cannot run here, and resolve secrets
+    ///     and environment files even without a secrets file (validation does that only with one).
+    public static func prepare(_ file: String, overrides: String?, secrets: String?, region: String, running: Bool) throws -> PreparedTask {
+        var loaded = try TaskDefinitionLoader.load(file: file)
+        if let overrides {
+            let text: String
+            if overrides.trimmingCharacters(in: .whitespaces).hasPrefix("{") {
+                text = overrides
+            } else {
+                guard let data = FileManager.default.contents(atPath: overrides) else {
+                    throw LocalInputError(source: "--overrides", issues: [ValidationIssue("", "cannot read \(overrides): \(String(cString: strerror(errno)))")])
+                }
+                text = String(decoding: data, as: UTF8.self)
+            }
+            let (o, issues) = TaskOverrides.parse(text)
+            TaskOverrides.apply(o, issues: issues, to: &loaded)
+        }
+        var plan = try TaskPlan(loaded, region: region, account: "000000000000")
+        if running && !plan.unsupported.isEmpty {
+            throw LocalInputError(source: "\(file) is valid on Fargate but cannot run here", issues: plan.unsupported)
+        }
+        guard running || secrets != nil else { return PreparedTask(plan: plan, inputs: ResolvedInputs()) }
+        let store = try secrets.map { f throws(LocalInputError) in try SecretStore(file: f) }
+        let dir = file.contains("/") ? String(file[..<file.lastIndex(of: "/")!]) : "."
+        let inputs = try ResolvedInputs.resolve(plan, secrets: store, definitionDirectory: dir.isEmpty ? "/" : dir)
+        plan.apply(inputs)
+        return PreparedTask(plan: plan, inputs: inputs)
+    }
+}

@@ -1,0 +1,50 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ECSModel
+import Foundation
+import LinuxSupport
+import Metering
+import TaskNetwork
+
+/// The task's state file (`<root>/tasks/<id>/state.json`): the ECS description plus what is
+/// needed to inspect, stop, resume or clean up the task from another process.
+public struct TaskState: Codable, Sendable {
+    public var task: ECS.Task
+    /// Host pids of the containers' init processes.
+    public var pids: [String: Int32]
+    public var networkNamespace: String?
+    /// The task cgroup's directories (one per v1 hierarchy, one on v2).
+    public var cgroupDirectories: [String]
+    public var ownerPid: Int32
+    /// The fargate-run process running the task (pid and start time: pids are recycled).
+    public var owner: ProcessIdentity?
+    public var network: TaskNetworkAttachment?
+    /// What the task is billed for (`gc` bills a task whose fargate-run died with it).
+    public var billing: BillableTask?
+    public var containerDirectories: [String]?
+    /// Snapshot directories the containers run on (`images prune` leaves them alone).
+    public var layers: [String]?
+    /// The lifecycle's rules and where the task stands in them.
+    public var lifecycle: TaskLifecycle?
+
+    /// Whether the fargate-run running the task is still there (a state from before owners
+    /// were recorded has only the pid).
+    public var ownerIsAlive: Bool { owner?.isAlive ?? (kill(ownerPid, 0) == 0) }
+    /// Not finished, and someone is still running it.
+    public var isRunning: Bool { !isStopped && ownerIsAlive }
+    public var isStopped: Bool { task.lastStatus == TaskStatus.stopped.rawValue }
+
+    /// What the task holds on this machine, as recorded.
+    public var resources: TaskResources {
+        TaskResources(networkNamespace: networkNamespace, cgroupDirectories: cgroupDirectories, network: network,
+                      containerDirectories: containerDirectories ?? [])
+    }
+
+    /// How state files are written: sorted and indented, for people reading them.
+    public static var encoder: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return e
+    }
+}

@@ -1,0 +1,71 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import LinuxSupport
+
+/// The task states of a state root: finding a task by what a user typed, reading, listing.
+public struct TaskStore: Sendable {
+    public let root: StateRoot
+
+    public init(root: StateRoot) {
+        self.root = root
+    }
+
+    public struct NotFound: Error, CustomStringConvertible, Sendable {
+        public var description: String
+        public init(_ description: String) { self.description = description }
+    }
+
+    public func statePath(_ id: String) -> String { root.taskDirectory(id) + "/state.json" }
+
+    /// Every task id of the root, stopped ones too.
+    public func ids() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: root.tasksDirectory)) ?? []).filter(TaskStore.isTaskId)
+    }
+
+    /// Tasks not finished yet: a directory listing, not a read of every task ever run.
+    public func activeIds() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: root.activeDirectory)) ?? []).filter(TaskStore.isTaskId)
+    }
+
+    /// 32 hex digits: anything else in those directories (another process's file being made)
+    /// is not a task.
+    public static func isTaskId(_ s: String) -> Bool { s.count == 32 && s.allSatisfy(\.isHexDigit) }
+
+    /// The task a user named: its id, a unique prefix of it, or its ARN.
+    public func find(_ query: String) throws(NotFound) -> String {
+        let id = query.split(separator: "/").last.map(String.init) ?? query
+        let matches = ids().filter { $0.hasPrefix(id) }
+        guard matches.count == 1, !id.isEmpty else {
+            throw NotFound(matches.count > 1 ? "\(query) matches \(matches.count) tasks; give more of the id" : "no task \(query) in \(root.path)")
+        }
+        return matches[0]
+    }
+
+    public func state(_ id: String) throws -> TaskState {
+        let path = statePath(id)
+        guard let data = FileManager.default.contents(atPath: path) else { throw NotFound("no state for task \(id) (\(path))") }
+        return try JSONDecoder().decode(TaskState.self, from: data)
+    }
+
+    /// Every task's state, newest first.
+    public func states() -> [(id: String, state: TaskState)] {
+        var out = ids().compactMap { id in (try? state(id)).map { (id, $0) } }
+        out.sort { ($0.1.task.createdAt?.date ?? .distantPast) > ($1.1.task.createdAt?.date ?? .distantPast) }
+        return out
+    }
+
+    /// Writes a task's last state, by a process that is not its runner (`gc`): whole, in
+    /// place of the old one, and without the runner's spare.
+    public func writeFinal(_ state: TaskState, id: String) throws {
+        let path = statePath(id)
+        try FileSystem.writeAtomically(path, Array(try TaskState.encoder.encode(state)), durable: false)
+        unlink(StateFileWriter.spare(of: path))
+    }
+
+    /// The task is finished: it leaves the active list.
+    public func retire(_ id: String) {
+        unlink(root.activeDirectory + "/" + id)
+    }
+}

@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import TaskRuntime
+
+struct Logs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "logs",
+        abstract: "Print a task's container output, kept under the state root (running or stopped tasks).",
+        discussion: "Each line is prefixed with its container's name unless --container picks one.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Task id, unique id prefix, or ARN.")
+    var task: String
+
+    @Option(name: .shortAndLong, help: "Only this container.")
+    var container: String?
+
+    @Flag(name: .shortAndLong, help: "Keep printing new output until the task stops.")
+    var follow = false
+
+    func run() async throws {
+        let (store, id) = try global.locate(task)
+        let known = ((try? store.state(id))?.task.containers ?? []).compactMap(\.name)
+        var names = known
+        if let container {
+            guard known.contains(container) else {
+                writeOut(2, "fargate-run: task \(id) has no container \(container); it has \(known.joined(separator: ", "))\n")
+                throw ExitCode(1)
+            }
+            names = [container]
+        }
+        let width = names.map(\.count).max() ?? 0
+        let readers = names.map { LogReader(path: store.root.logDirectory(id) + "/" + $0 + ".log",
+                                            prefix: container == nil ? Console.prefix($0, width: width) : "") }
+        func printNew(untilEnd: Bool) {
+            for r in readers {
+                let bytes = r.readNew(untilEnd: untilEnd)
+                if !bytes.isEmpty { writeOut(1, String(decoding: bytes, as: UTF8.self)) }
+            }
+        }
+        // A line still being written is finished later when following.
+        printNew(untilEnd: !follow)
+        guard follow else { return }
+        while (try? store.state(id))?.isRunning == true {
+            try await Task.sleep(for: .milliseconds(100))
+            printNew(untilEnd: false)
+        }
+        printNew(untilEnd: true)
+    }
+}

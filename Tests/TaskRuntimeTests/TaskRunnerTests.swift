@@ -1,0 +1,96 @@
+import ECSModel
+import Foundation
+import Metering
+import Sandbox
+@testable import TaskRuntime
+import TestSupport
+import Testing
+
+/// The runner driven through a fake backend: its phases, the lifecycle's actions carried out,
+/// the state file and the bill, without root.
+struct TaskRunnerTests {
+    func plan(_ containers: String) throws -> TaskPlan {
+        let json = #"{"family": "fake", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512", "containerDefinitions": \#(containers)}"#
+        return try TaskPlan(try TaskDefinitionLoader.load(data: Data(json.utf8)), region: "us-east-1", account: "000000000000")
+    }
+
+    func runner(_ plan: TaskPlan, _ backend: FakeTaskBackend, in dir: TemporaryDirectory) throws -> TaskRunner {
+        var config = RunConfiguration(root: try StateRoot(path: dir.path + "/root"))
+        config.network.mode = .none
+        let identity = TaskIdentity(taskId: TaskIdentity.newTaskId(), region: "us-east-1", account: "000000000000", cluster: "fargate-run")
+        return TaskRunner(plan: plan, config: config, identity: identity, backend: backend, observer: SilentObserver())
+    }
+
+    /// Waits (bounded) until `condition` holds.
+    func until(_ condition: () -> Bool) async throws {
+        for _ in 0..<500 where !condition() { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(condition())
+    }
+
+    @Test func aTaskRunsThroughItsPhasesAndIsBilledOnce() async throws {
+        let dir = try TemporaryDirectory("fr-runner")
+        defer { dir.remove() }
+        let backend = FakeTaskBackend()
+        let p = try plan(#"[{"name": "app", "image": "x", "dependsOn": [{"containerName": "proxy", "condition": "START"}]}, {"name": "proxy", "image": "x", "essential": false}]"#)
+        let r = try runner(p, backend, in: dir)
+        async let result = r.run()
+        try await until { backend.running == ["app", "proxy"] }
+        backend.exit("app", code: 3)
+        // proxy is stopped once app is gone; the fake ignores its stop signal, so it is killed
+        // after its stopTimeout: let it exit as if on its signal instead.
+        try await until { backend.calls.contains("stop proxy") }
+        backend.exit("proxy", code: 143)
+        let done = await result
+        #expect(done.exitCode == 3)
+        #expect(done.task.lastStatus == "STOPPED" && done.task.stopCode?.rawValue == "EssentialContainerExited")
+        #expect(backend.calls == ["name", "provision", "images", "prepare proxy", "finish", "start proxy", "start app",
+                                  "stop proxy", "quiesce", "release"])
+        let state = try TaskStore(root: try StateRoot(path: dir.path + "/root")).state(r.taskId)
+        #expect(state.isStopped && state.lifecycle?.status == .stopped)
+        #expect(state.task.containers?.map { $0.exitCode } == [3, 143])
+        let ledger = try Ledger(path: dir.path + "/root/ledger.sqlite")
+        let records = try ledger.records()
+        #expect(records.count == 1 && records[0].taskArn == r.taskArn && records[0].billedSeconds == 60)
+        #expect(records[0].cpuUsageNanos == 5_000_000, "the usage the backend read before releasing")
+        #expect(try ledger.openTasks().isEmpty)
+        #expect(TaskStore(root: try StateRoot(path: dir.path + "/root")).activeIds().isEmpty)
+    }
+
+    @Test func aStopRequestStopsTheTaskWithItsReason() async throws {
+        let dir = try TemporaryDirectory("fr-runner")
+        defer { dir.remove() }
+        let backend = FakeTaskBackend(exitOnStop: ["app": 143])
+        let r = try runner(try plan(#"[{"name": "app", "image": "x"}]"#), backend, in: dir)
+        async let result = r.run()
+        try await until { backend.running == ["app"] }
+        r.requestStop(code: .userInitiated, reason: "done for today")
+        let done = await result
+        #expect(done.task.stoppedReason == "done for today" && done.task.stopCode?.rawValue == "UserInitiated")
+        #expect(done.exitCode == 143)
+    }
+
+    @Test func aContainerThatCannotStartFailsTheTask() async throws {
+        let dir = try TemporaryDirectory("fr-runner")
+        defer { dir.remove() }
+        let backend = FakeTaskBackend(failingStarts: ["app": SandboxError.spawn(stage: "exec", detail: "nope", errno: ENOENT)])
+        let r = try runner(try plan(#"[{"name": "app", "image": "x"}]"#), backend, in: dir)
+        let done = await r.run()
+        #expect(done.exitCode == 127 && done.failure == nil)
+        #expect(done.task.containers?.first?.reason?.hasPrefix("CannotStartContainerError: exec nope") == true)
+        #expect(done.task.stopCode?.rawValue == "TaskFailedToStart")
+    }
+
+    @Test func anImageThatCannotBePulledFailsTheTaskBeforeAnythingStarts() async throws {
+        let dir = try TemporaryDirectory("fr-runner")
+        defer { dir.remove() }
+        let backend = FakeTaskBackend(missingImages: ["gone"])
+        let r = try runner(try plan(#"[{"name": "app", "image": "gone"}]"#), backend, in: dir)
+        let done = await r.run()
+        #expect(done.exitCode == 125 && done.failure != nil)
+        #expect(done.task.stoppedReason?.hasPrefix("CannotPullContainerError: image gone not found") == true)
+        #expect(!backend.calls.contains { $0.hasPrefix("start") })
+        #expect(backend.calls.suffix(3) == ["kill everything", "quiesce", "release"])
+        let records = try Ledger(path: dir.path + "/root/ledger.sqlite").records()
+        #expect(records.count == 1, "billed from the pull's start, as Fargate bills")
+    }
+}
