@@ -34,7 +34,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/Images"),
         .target(name: "Sandbox", dependencies: [
-            "CShim", "CSeccomp", "FargateInit", "LinuxSupport",
+            "CShim", "CSeccomp", "FargateInit", "FargateMonitor", "LinuxSupport",
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/Sandbox"),
         .target(name: "TaskNetwork", dependencies: [
@@ -49,11 +49,14 @@ let package = Package(
             "ECSModel", "Images", "Sandbox", "TaskNetwork", "Metering", "LinuxSupport",
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/TaskRuntime"),
-        // The container init and pid-namespace holder: freestanding C, compiled by the plugin
-        // and embedded as bytes, run from a sealed memfd.
-        .plugin(name: "EmbedInitPlugin", capability: .buildTool(), path: "Sources/EmbedInitPlugin"),
+        // C programs compiled by the plugin and embedded as bytes, run from sealed memfds: the
+        // container init and pid-namespace holder (freestanding C), and the per-task monitor
+        // that keeps a host's containers (conmon's role; with the container init of CShim).
+        .plugin(name: "EmbedPlugin", capability: .buildTool(), path: "Sources/EmbedPlugin"),
         .target(name: "FargateInit", path: "Sources/FargateInit", exclude: ["init.c", "embed.sh"],
-                plugins: ["EmbedInitPlugin"]),
+                plugins: ["EmbedPlugin"]),
+        .target(name: "FargateMonitor", path: "Sources/FargateMonitor", exclude: ["monitor.c", "embed.sh", "embed-inputs"],
+                plugins: ["EmbedPlugin"]),
         // --no-export-dynamic undoes the -export-dynamic that -static-stdlib links with: 40,000
         // exported symbols that the Swift runtime's backtracer makes dladdr() scan at every
         // start (0.45 ms of CPU; Docs/PERFORMANCE.md). Nothing looks our symbols up by name.

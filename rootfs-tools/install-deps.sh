@@ -6,7 +6,7 @@ if [ "$(id -u)" -ne 0 ]; then echo "install-deps.sh: run as root" >&2; exit 1; f
 export DEBIAN_FRONTEND=noninteractive
 packages=(
   # build: the C libraries behind the system-library targets, and SQLite for the ledger
-  pkg-config libarchive-dev libseccomp-dev libcap-dev libsqlite3-dev
+  pkg-config libarchive-dev libseccomp-dev libcap-dev libsqlite3-dev musl-tools
   # run: network namespaces, CNI plugins and the firewall they drive
   iproute2 iptables nftables containernetworking-plugins
   # test images and tests: busybox for images, sqlite3 to inspect the ledger, tar/gzip/zstd

@@ -43,7 +43,8 @@ final class FakeTaskBackend: TaskBackend, @unchecked Sendable {
 
     var resources: TaskResources { TaskResources(networkNamespace: nil, cgroupDirectories: [], network: nil, containerDirectories: []) }
 
-    func connect(exit: @escaping @Sendable (String, TerminationStatus) -> Void, warning: @escaping @Sendable (String) -> Void) {
+    func connect(exit: @escaping @Sendable (String, TerminationStatus) -> Void, warning: @escaping @Sendable (String) -> Void,
+                 lost: @escaping @Sendable (String) -> Void) {
         handlers.withLock { $0 = (exit, warning) }
     }
 

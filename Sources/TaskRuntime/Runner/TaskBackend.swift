@@ -14,9 +14,10 @@ public protocol TaskBackend: AnyObject, Sendable {
     /// this process die in between).
     var resources: TaskResources { get }
 
-    /// Where to report a started container's exit, and warnings (what is not applied, what
-    /// could not be removed).
-    func connect(exit: @escaping @Sendable (String, TerminationStatus) -> Void, warning: @escaping @Sendable (String) -> Void)
+    /// Where to report a started container's exit, warnings (what is not applied, what could
+    /// not be removed), and the loss of what kept the containers (a hosted task's monitor).
+    func connect(exit: @escaping @Sendable (String, TerminationStatus) -> Void, warning: @escaping @Sendable (String) -> Void,
+                 lost: @escaping @Sendable (String) -> Void)
 
     /// Names what `provision` will make (`resources`).
     func nameResources() throws

@@ -89,7 +89,8 @@ public actor TaskRunner {
         times = TaskTimes(createdAt: Date())
         let input = self.input
         backend.connect(exit: { name, status in input.yield(.exited(name, status)) },
-                        warning: { [observer] in observer.warning($0) })
+                        warning: { [observer] in observer.warning($0) },
+                        lost: { why in input.yield(.event(.stopRequested(.terminationNotice, reason: why))) })
     }
 
     /// Asks the task to stop (SIGINT/SIGTERM to fargate-run, or StopTask). The stop signal
