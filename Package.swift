@@ -49,6 +49,19 @@ let package = Package(
             "ECSModel", "Images", "Sandbox", "TaskNetwork", "Metering", "LinuxSupport",
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/TaskRuntime"),
+        // A small HTTP/1.1 server on swift-nio for the host's APIs (a unix socket, TCP, or a
+        // socket bound in a task's network namespace).
+        .target(name: "HTTPServing", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ], path: "Sources/HTTPServing"),
+        // The long-running host (`fargate-run serve`): tasks that outlive the terminal, its API
+        // and the CLI's client of it.
+        .target(name: "TaskHost", dependencies: [
+            "TaskRuntime", "HTTPServing", "ECSModel", "Images", "Metering", "Sandbox", "LinuxSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Sources/TaskHost"),
         // C programs compiled by the plugin and embedded as bytes, run from sealed memfds: the
         // container init and pid-namespace holder (freestanding C), and the per-task monitor
         // that keeps a host's containers (conmon's role; with the container init of CShim).
@@ -61,7 +74,8 @@ let package = Package(
         // exported symbols that the Swift runtime's backtracer makes dladdr() scan at every
         // start (0.45 ms of CPU; Docs/PERFORMANCE.md). Nothing looks our symbols up by name.
         .executableTarget(name: "fargate-run", dependencies: [
-            "TaskRuntime", "ECSModel", "Images", "Metering", "TaskNetwork", "LinuxSupport",
+            "TaskRuntime", "TaskHost", "HTTPServing", "ECSModel", "Images", "Metering", "TaskNetwork", "Sandbox", "LinuxSupport",
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/fargate-run", linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"])]),
@@ -82,6 +96,7 @@ let package = Package(
         .testTarget(name: "TaskNetworkTests", dependencies: ["TaskNetwork", "CShim", "TestSupport"]),
         .testTarget(name: "MeteringTests", dependencies: ["Metering", "TestSupport"]),
         .testTarget(name: "TaskRuntimeTests", dependencies: ["TaskRuntime", "CShim", "TestSupport"]),
+        .testTarget(name: "TaskHostTests", dependencies: ["TaskHost", "HTTPServing", "TaskRuntime", "TestSupport"]),
         .testTarget(name: "CommandLineTests", dependencies: [
             "fargate-run", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

@@ -19,7 +19,7 @@ enum QuickArguments {
         "--root", "--log-level", "--output", "--cgroup-parent", "--prices", "--pids-limit", "--overrides", "--secrets",
         "--count", "--network", "--subnet", "--bridge", "--publish-address", "--network-config", "--dns-domain", "--pull",
     ]
-    static let flags: Set<String> = ["-q", "--quiet", "--no-nat"]
+    static let flags: Set<String> = ["-q", "--quiet", "--no-nat", "-d", "--detach"]
     /// Words ArgumentParser reads as a command where a task file would be.
     static let commandNames: Set<String> = Set(FargateRun.configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"])
 
@@ -37,7 +37,7 @@ enum QuickArguments {
                 continue
             }
             if flags.contains(a) {
-                let name = a == "-q" ? "--quiet" : a
+                let name = a == "-q" ? "--quiet" : a == "-d" ? "--detach" : a
                 guard set.insert(name).inserted else { return nil }
                 continue
             }
@@ -59,6 +59,7 @@ enum QuickArguments {
 
         var r = RunRequest(taskDefinition: positional[0])
         r.quiet = set.contains("--quiet")
+        r.detach = set.contains("--detach")
         r.network.noNat = set.contains("--no-nat")
         let one = { (name: String) in values[name]?.first }
         if let v = one("--root") { r.root = v }

@@ -11,6 +11,8 @@ extension SandboxTaskBackend {
     /// The monitor's name for the pause process; containers are their index in the definition.
     static let pauseSlot: UInt32 = 100
 
+    public var keeper: ProcessIdentity? { monitor?.identity }
+
     func startMonitor(_ executable: SealedExecutable) throws {
         let monitor = try TaskMonitor.start(taskDirectory: taskDirectory, executable: executable)
         self.monitor = monitor

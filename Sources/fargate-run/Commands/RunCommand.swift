@@ -50,6 +50,9 @@ struct Run: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "No status lines or progress; container output and errors only.")
     var quiet = false
 
+    @Flag(name: .shortAndLong, help: "Run the task through this root's host (fargate-run serve) and return once it is RUNNING, printing its id.")
+    var detach = false
+
     @Option(name: .long, help: "Most processes and threads the whole task may have (fork bombs stop here).")
     var pidsLimit: Int64 = 4096
 
@@ -70,7 +73,7 @@ struct Run: AsyncParsableCommand {
     var request: RunRequest {
         RunRequest(root: global.root, logLevel: global.logLevel, taskDefinition: taskDefinition, output: output,
                    cgroupParent: cgroupParent, prices: prices, quiet: quiet, pidsLimit: pidsLimit,
-                   overrides: inputs.overrides, secrets: inputs.secrets, count: count,
+                   overrides: inputs.overrides, secrets: inputs.secrets, count: count, detach: detach,
                    network: network.settings, registry: registry.settings)
     }
 
@@ -93,6 +96,7 @@ struct RunRequest: Equatable {
     var overrides: String?
     var secrets: String?
     var count = 1
+    var detach = false
     var network = NetworkSettings()
     var registry = RegistrySettings()
 
@@ -102,6 +106,7 @@ struct RunRequest: Equatable {
 
     func execute() async throws {
         PhaseTiming.mark("main")
+        if detach { return try executeDetached() }
         GlobalOptions.bootstrapLogging(level: logLevel)
         let logger = Logger(label: "fargate-run")
         let priceTable: PriceTable
