@@ -61,7 +61,8 @@ enum CloudFormationTemplate {
                 throw TaskDefinitionError(issues: [ValidationIssue("Resources", "--resource \(chosen): no such resource\(hint)")])
             }
             guard r.1["Type"] == .string(resourceType) else {
-                throw TaskDefinitionError(issues: [ValidationIssue("Resources.\(chosen).Type", "--resource \(chosen) is \(r.1["Type"].map { $0.kind } ?? "untyped"), not an \(resourceType)")])
+                let type = if case .string(let t)? = r.1["Type"] { "an \(t)" } else { "untyped" }
+                throw TaskDefinitionError(issues: [ValidationIssue("Resources.\(chosen).Type", "--resource \(chosen) is \(type), not an \(resourceType)")])
             }
             id = chosen
         } else {
