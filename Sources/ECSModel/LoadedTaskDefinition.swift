@@ -45,11 +45,6 @@ public struct LoadedTaskDefinition: Sendable {
         self.issues = issues
     }
 
-    /// How the file was read, e.g. "CloudFormation template (YAML), resource TaskDef".
-    public var source: String {
-        "\(format.rawValue)\(syntax == "JSON" ? "" : " (\(syntax))")\(origin.map { ", \($0)" } ?? "")"
-    }
-
     /// Every problem: the document's shape, the overrides', then Fargate's rules on the
     /// result (except where the shape check already said what is wrong with that very member).
     /// A problem in a member an override replaced is reported at the override.

@@ -145,11 +145,10 @@ public enum SchemaChecker {
         "health": "healthCheck", "restart": "restartPolicy", "sysctls": "systemControls", "sysctl": "systemControls",
         "readonly": "readonlyRootFilesystem", "securityopt": "dockerSecurityOptions", "dns": "dnsServers",
         "dnssearch": "dnsSearchDomains", "addhost": "extraHosts", "addhosts": "extraHosts", "tty": "pseudoTerminal",
-        "stdinopen": "interactive", "stopgraceperiod": "stopTimeout", "memlimit": "memory", "memoryreservation": "memoryReservation",
-        "memreservation": "memoryReservation", "cpushares": "cpu", "cpus": "cpu", "init": "initProcessEnabled",
+        "stdinopen": "interactive", "stopgraceperiod": "stopTimeout", "memlimit": "memory", "memreservation": "memoryReservation",
+        "cpushares": "cpu", "cpus": "cpu", "init": "initProcessEnabled",
         "capadd": "capabilities", "capdrop": "capabilities", "shmsize": "sharedMemorySize", "secret": "secrets",
-        "containers": "containerDefinitions", "containerdefinition": "containerDefinitions", "network": "networkMode",
-        "networkmodes": "networkMode", "taskrole": "taskRoleArn", "executionrole": "executionRoleArn",
+        "containers": "containerDefinitions", "network": "networkMode", "taskrole": "taskRoleArn", "executionrole": "executionRoleArn",
     ]
 
     /// Levenshtein distance.

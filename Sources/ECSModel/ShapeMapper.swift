@@ -63,10 +63,10 @@ struct ShapeMapper {
                     continue
                 }
                 if out.contains(where: { $0.0 == name }) {
-                    issues.append(ValidationIssue(join(source, key), "\"\(name)\" is given twice (names match without regard to case)"))
+                    issues.append(ValidationIssue(SchemaChecker.join(source, key), "\"\(name)\" is given twice (names match without regard to case)"))
                     continue
                 }
-                if let m = map(v, shape: memberShape, api: join(api, name), source: join(source, key), member: name) {
+                if let m = map(v, shape: memberShape, api: SchemaChecker.join(api, name), source: SchemaChecker.join(source, key), member: name) {
                     out.append((name, m))
                 }
             }
@@ -85,7 +85,7 @@ struct ShapeMapper {
             guard case .object(let pairs) = value else { return value }
             var out: [(String, JSONValue)] = []
             for (k, v) in pairs {
-                if let m = map(v, shape: valueShape, api: join(api, k), source: join(source, k), member: k) { out.append((k, m)) }
+                if let m = map(v, shape: valueShape, api: SchemaChecker.join(api, k), source: SchemaChecker.join(source, k), member: k) { out.append((k, m)) }
             }
             return .object(out)
         case .string, .timestamp:
@@ -110,8 +110,6 @@ struct ShapeMapper {
         }
     }
 
-    func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : path + "." + key }
-
     /// The API member a key of the file names, and its shape.
     func find(_ key: String, among members: [(String, String)], parent: String) -> (String, String)? {
         switch style {
@@ -131,10 +129,10 @@ struct ShapeMapper {
             let names = members.map { CloudFormationNames.property(for: $0.0, parent: parent) }
             let hint = SchemaChecker.suggestion(for: key, among: names).map { ": did you mean \"\($0)\"?" }
                 ?? " (not a property of \(CloudFormationNames.typeName(shape)))"
-            issues.append(ValidationIssue(join(source, key), "unknown property\(hint)"))
+            issues.append(ValidationIssue(SchemaChecker.join(source, key), "unknown property\(hint)"))
         case .terraform:
             let hint = SchemaChecker.suggestion(for: key, among: members.map(\.0)).map { " (did you mean \"\($0)\"?)" } ?? ""
-            issues.append(ValidationIssue(join(source, key), "not a member of \(shape): the AWS provider drops it, so ECS never sees it\(hint)",
+            issues.append(ValidationIssue(SchemaChecker.join(source, key), "not a member of \(shape): the AWS provider drops it, so ECS never sees it\(hint)",
                                           severity: .warning))
         }
     }

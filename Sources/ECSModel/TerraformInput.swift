@@ -129,11 +129,13 @@ enum TerraformInput {
         } else {
             issues.append(ValidationIssue(base + ".container_definitions", "absent (a plan knows it only after apply when it depends on other resources)"))
         }
-        set("volumes", "volume", blocks(values["volume"], base + ".volume", &paths, volume))
-        set("placementConstraints", "placement_constraints", blocks(values["placement_constraints"], base + ".placement_constraints", &paths) { v, _, _, _ in
+        set("volumes", "volume", blocks(values["volume"], api: "volumes", source: base + ".volume", &paths, volume))
+        set("placementConstraints", "placement_constraints", blocks(values["placement_constraints"], api: "placementConstraints",
+                                                                    source: base + ".placement_constraints", &paths) { v, _, _, _ in
             fields(v, [("type", "type"), ("expression", "expression")])
         })
-        set("inferenceAccelerators", "inference_accelerator", blocks(values["inference_accelerator"], base + ".inference_accelerator", &paths) { v, _, _, _ in
+        set("inferenceAccelerators", "inference_accelerator", blocks(values["inference_accelerator"], api: "inferenceAccelerators",
+                                                                     source: base + ".inference_accelerator", &paths) { v, _, _, _ in
             fields(v, [("device_name", "deviceName"), ("device_type", "deviceType")])
         })
         set("proxyConfiguration", "proxy_configuration", single(values["proxy_configuration"]).map { v in
@@ -193,13 +195,12 @@ enum TerraformInput {
     }
 
     /// A list of blocks converted one by one, each recorded at its path.
-    static func blocks(_ v: JSONValue?, _ path: String, _ paths: inout SourcePaths,
+    static func blocks(_ v: JSONValue?, api: String, source: String, _ paths: inout SourcePaths,
                        _ convert: (JSONValue, String, String, inout SourcePaths) -> JSONValue) -> JSONValue? {
         guard case .array(let items)? = v, !items.isEmpty else { return nil }
-        let api = path.hasSuffix(".volume") ? "volumes" : path.hasSuffix(".placement_constraints") ? "placementConstraints" : "inferenceAccelerators"
         return .array(items.enumerated().map { i, item in
-            paths.record(api + "[\(i)]", path + "[\(i)]")
-            return convert(item, api + "[\(i)]", path + "[\(i)]", &paths)
+            paths.record(api + "[\(i)]", source + "[\(i)]")
+            return convert(item, api + "[\(i)]", source + "[\(i)]", &paths)
         })
     }
 

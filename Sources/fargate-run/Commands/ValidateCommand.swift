@@ -45,7 +45,7 @@ struct Validate: AsyncParsableCommand {
         let unsupported = plan.unsupported.map { ValidationIssue($0.path, "valid on Fargate, but `run` refuses it here: \($0.message)", severity: .warning) }
         let warnings = plan.warnings + unsupported
         if output == .json {
-            writeOut(1, try JSONOutput.text(warnings))
+            writeOut(1, warnings.isEmpty ? "[]\n" : try JSONOutput.text(warnings))
         } else {
             let names = plan.containers.map { $0.name + ($0.essential ? "" : " (non-essential)") }
             print("\(plan.family):\(plan.revision) valid: \(plan.size), \(plan.containers.count) container\(plan.containers.count == 1 ? "" : "s"): \(names.joined(separator: ", "))")
