@@ -71,17 +71,26 @@ public struct LoadedTaskDefinition: Sendable {
     }
 
     /// Where a member of the definition is in the file (or in the overrides that replaced it).
+    public func locate(_ path: String) -> String { locator.locate(path) }
+
+    /// `locate`, for issues found later (secrets, the run).
+    public var locator: DefinitionLocator { DefinitionLocator(paths: paths, overridden: overridden) }
+}
+
+/// Where a definition path is in the file that was read, or in the overrides that replaced
+/// the member: kept with a plan, so that what is found after loading is located as well.
+public struct DefinitionLocator: Sendable, Codable {
+    var paths = SourcePaths()
+    var overridden: [String: String] = [:]
+
+    public init() {}
+
+    init(paths: SourcePaths, overridden: [String: String]) {
+        self.paths = paths
+        self.overridden = overridden
+    }
+
     public func locate(_ path: String) -> String {
-        LoadedTaskDefinition.locate(path, paths: paths, overridden: overridden)
-    }
-
-    /// `locate`, keeping only what it needs: for issues found later (secrets, the run).
-    public var locator: @Sendable (String) -> String {
-        let paths = paths, overridden = overridden
-        return { LoadedTaskDefinition.locate($0, paths: paths, overridden: overridden) }
-    }
-
-    static func locate(_ path: String, paths: SourcePaths, overridden: [String: String]) -> String {
         for (member, override) in overridden where path == member || path.hasPrefix(member + ".") || path.hasPrefix(member + "[") {
             return override + path.dropFirst(member.count)
         }

@@ -6,9 +6,9 @@
 /// Converters record the source path of each node they make; a path with no record of its own
 /// (a required member that is missing) is placed under its nearest recorded ancestor, its own
 /// members spelled as the file's format spells them.
-public struct SourcePaths: Sendable {
+public struct SourcePaths: Sendable, Codable {
     /// How a member the file does not have would be spelled in it.
-    public enum Spelling: Sendable {
+    public enum Spelling: String, Sendable, Codable {
         /// The API's camelCase.
         case api
         /// CloudFormation's PascalCase (with its few other names).

@@ -83,7 +83,7 @@ public struct TaskPlan: Sendable {
     /// and what this runtime does not honour (yet): each at its path in the file.
     public var warnings: [ValidationIssue] = []
     /// A definition path's place in the file that was read (`LoadedTaskDefinition.locate`).
-    public var locate: @Sendable (String) -> String = { $0 }
+    public var locator = DefinitionLocator()
     /// What is valid on Fargate but cannot run here: a task with any of these is not started.
     public var unsupported: [ValidationIssue] = []
 
@@ -97,8 +97,8 @@ public struct TaskPlan: Sendable {
         guard issues.isEmpty, let size = TaskDefinitionValidator.size(of: d), let family = d.family else {
             throw TaskDefinitionError(issues: issues, warnings: definitionWarnings)
         }
-        let locate = loaded.locator
-        self.locate = locate
+        let locator = loaded.locator
+        self.locator = locator
         var unsupported: [ValidationIssue] = []
         // A volume over /proc or /sys would hide the masked and read-only paths the sandbox
         // relies on (runc refuses /proc for the same reason).
@@ -113,8 +113,8 @@ public struct TaskPlan: Sendable {
                 }
             }
         }
-        self.unsupported = unsupported.map { $0.relocated(locate) }
-        warnings = definitionWarnings + LocalBehaviour.warnings(d, hostArchitecture: Platform.host.architecture).map { $0.relocated(locate) }
+        self.unsupported = unsupported.map { $0.relocated(locator.locate) }
+        warnings = definitionWarnings + LocalBehaviour.warnings(d, hostArchitecture: Platform.host.architecture).map { $0.relocated(locator.locate) }
         self.family = family
         revision = d.revision ?? 1
         taskDefinitionArn = d.taskDefinitionArn ?? ARN.taskDefinition(region: region, account: account, family: family, revision: revision)
@@ -186,6 +186,6 @@ public struct TaskPlan: Sendable {
             containers[i].fileEnvironment = inputs.fileEnvironment[containers[i].name] ?? []
             containers[i].secretEnvironment = inputs.secretEnvironment[containers[i].name] ?? []
         }
-        warnings += inputs.warnings.map { $0.relocated(locate) }
+        warnings += inputs.warnings.map { $0.relocated(locator.locate) }
     }
 }

@@ -49,7 +49,7 @@ public enum TaskInputs {
         let dir = file.contains("/") ? String(file[..<file.lastIndex(of: "/")!]) : "."
         let inputs: ResolvedInputs
         do { inputs = try ResolvedInputs.resolve(plan, secrets: store, definitionDirectory: dir.isEmpty ? "/" : dir) } catch {
-            throw LocalInputError(source: error.source, issues: error.issues.map { $0.relocated(plan.locate) })
+            throw LocalInputError(source: error.source, issues: error.issues.map { $0.relocated(plan.locator.locate) })
         }
         plan.apply(inputs)
         return PreparedTask(plan: plan, inputs: inputs)
