@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // The C: the in-namespace container init and thin syscall wrappers; libarchive's loader.
@@ -26,7 +27,11 @@ let package = Package(
 
         // Syscall errors with context, and small file helpers shared by the host-facing modules.
         .target(name: "LinuxSupport", path: "Sources/LinuxSupport"),
-        .target(name: "ECSModel", path: "Sources/ECSModel", exclude: ["Generator"]),
+        // Task definitions in every shape users have (API JSON, YAML, CloudFormation, Terraform),
+        // checked against the ECS API model and Fargate's rules.
+        .target(name: "ECSModel", dependencies: [
+            .product(name: "Yams", package: "Yams"),
+        ], path: "Sources/ECSModel", exclude: ["Generator"]),
         .target(name: "Images", dependencies: [
             "CShim", "CArchive", "LinuxSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -50,9 +50,13 @@ public actor TaskHost {
         public var startedBy: String?
         public var group: String?
         public var tags: [ECS.Tag]?
+        /// What the file leaves unsaid (a template's resource and parameters, task members).
+        public var definitionOptions: TaskDefinitionLoader.Options?
 
         public init(definitionPath: String, overrides: String? = nil, secretsPath: String? = nil, workingDirectory: String,
-                    count: Int = 1, cluster: String? = nil, startedBy: String? = nil, group: String? = nil, tags: [ECS.Tag]? = nil) {
+                    count: Int = 1, cluster: String? = nil, startedBy: String? = nil, group: String? = nil, tags: [ECS.Tag]? = nil,
+                    definitionOptions: TaskDefinitionLoader.Options? = nil) {
+            self.definitionOptions = definitionOptions
             self.definitionPath = definitionPath
             self.overrides = overrides
             self.secretsPath = secretsPath
@@ -72,8 +76,8 @@ public actor TaskHost {
             throw TaskRuntimeError(.invalidState, "count \(request.count): RunTask runs 1 to 10 copies")
         }
         let path = request.definitionPath.hasPrefix("/") ? request.definitionPath : request.workingDirectory + "/" + request.definitionPath
-        let prepared = try TaskInputs.prepare(path, overrides: request.overrides, secrets: request.secretsPath,
-                                              region: base.region, running: true)
+        let prepared = try TaskInputs.prepare(path, definition: request.definitionOptions ?? .init(), overrides: request.overrides,
+                                              secrets: request.secretsPath, region: base.region, running: true)
         var runners: [TaskRunner] = []
         for n in 1...request.count {
             var config = base

@@ -1,3 +1,4 @@
+import ECSModel
 import Images
 import TaskNetwork
 
@@ -14,10 +15,11 @@ import TaskNetwork
 /// `RunRequest` for what this takes, and that the option names here are `Run`'s.
 enum QuickArguments {
     /// Run's options that take a value: the repeatable ones, and the rest.
-    static let repeatable: Set<String> = ["--dns", "--security-group", "--insecure-registry", "--registry-auth"]
+    static let repeatable: Set<String> = ["--dns", "--security-group", "--insecure-registry", "--registry-auth", "--parameter"]
     static let single: Set<String> = [
         "--root", "--log-level", "--output", "--cgroup-parent", "--prices", "--pids-limit", "--overrides", "--secrets",
         "--count", "--network", "--subnet", "--bridge", "--publish-address", "--network-config", "--dns-domain", "--pull",
+        "--resource", "--family", "--cpu", "--memory", "--network-mode", "--execution-role-arn", "--task-role-arn",
     ]
     static let flags: Set<String> = ["-q", "--quiet", "--no-nat", "-d", "--detach"]
     /// Words ArgumentParser reads as a command where a task file would be.
@@ -82,6 +84,17 @@ enum QuickArguments {
         r.network.securityGroup = values["--security-group"] ?? []
         r.registry.insecureRegistry = values["--insecure-registry"] ?? []
         r.registry.registryAuth = values["--registry-auth"] ?? []
+        var d = TaskDefinitionLoader.Options()
+        d.resource = one("--resource")
+        d.family = one("--family")
+        d.cpu = one("--cpu")
+        d.memory = one("--memory")
+        d.networkMode = one("--network-mode")
+        d.executionRoleArn = one("--execution-role-arn")
+        d.taskRoleArn = one("--task-role-arn")
+        guard let parameters = try? DefinitionFlags.parameters(values["--parameter"] ?? []) else { return nil }
+        d.parameters = parameters
+        r.definition = d
         return r
     }
 }

@@ -129,8 +129,11 @@ public struct TaskPlan: Sendable, Codable {
     public var sharedPidNamespace: Bool
     /// Task volumes by name.
     public var volumes: [String: VolumeSource] = [:]
-    /// Members of the definition this runtime does not honour (yet), each naming the member.
-    public var warnings: [String] = []
+    /// What ECS accepts but will not do as the file may intend, what was read with a default,
+    /// and what this runtime does not honour (yet): each at its path in the file.
+    public var warnings: [ValidationIssue] = []
+    /// A definition path's place in the file that was read (`LoadedTaskDefinition.locate`).
+    public var locator = DefinitionLocator()
     /// What is valid on Fargate but cannot run here: a task with any of these is not started.
     public var unsupported: [ValidationIssue] = []
 
@@ -140,10 +143,12 @@ public struct TaskPlan: Sendable, Codable {
     /// problem; what is valid but not supported here is in `unsupported`.
     public init(_ loaded: LoadedTaskDefinition, region: String, account: String) throws {
         let d = loaded.definition
-        let issues = loaded.allIssues
+        let (issues, definitionWarnings) = loaded.checked
         guard issues.isEmpty, let size = TaskDefinitionValidator.size(of: d), let family = d.family else {
-            throw TaskDefinitionError(issues: issues)
+            throw TaskDefinitionError(issues: issues, warnings: definitionWarnings)
         }
+        let locator = loaded.locator
+        self.locator = locator
         var unsupported: [ValidationIssue] = []
         // A volume over /proc or /sys would hide the masked and read-only paths the sandbox
         // relies on (runc refuses /proc for the same reason).
@@ -158,8 +163,8 @@ public struct TaskPlan: Sendable, Codable {
                 }
             }
         }
-        self.unsupported = unsupported
-        warnings = LocalBehaviour.warnings(d, hostArchitecture: Platform.host.architecture)
+        self.unsupported = unsupported.map { $0.relocated(locator.locate) }
+        warnings = definitionWarnings + LocalBehaviour.warnings(d, hostArchitecture: Platform.host.architecture).map { $0.relocated(locator.locate) }
         self.family = family
         revision = d.revision ?? 1
         taskDefinitionArn = d.taskDefinitionArn ?? ARN.taskDefinition(region: region, account: account, family: family, revision: revision)
@@ -231,6 +236,6 @@ public struct TaskPlan: Sendable, Codable {
             containers[i].fileEnvironment = inputs.fileEnvironment[containers[i].name] ?? []
             containers[i].secretEnvironment = inputs.secretEnvironment[containers[i].name] ?? []
         }
-        warnings += inputs.warnings
+        warnings += inputs.warnings.map { $0.relocated(locator.locate) }
     }
 }

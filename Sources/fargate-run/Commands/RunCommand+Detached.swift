@@ -17,7 +17,8 @@ extension RunRequest {
         }
         // Checked here too: the same errors, with their paths, as a foreground run gives.
         do {
-            _ = try TaskInputs.prepare(taskDefinition, overrides: overrides, secrets: secrets, region: "us-east-1", running: true)
+            _ = try TaskInputs.prepare(taskDefinition, definition: definition, overrides: overrides, secrets: secrets, region: "us-east-1",
+                                       running: true)
         } catch {
             throw reportInputError(error, file: taskDefinition, json: output == .json)
         }
@@ -27,7 +28,8 @@ extension RunRequest {
         let cwd = FileManager.default.currentDirectoryPath
         let absolute = { (p: String) in p.hasPrefix("/") ? p : cwd + "/" + p }
         let request = TaskHost.RunRequest(definitionPath: absolute(taskDefinition), overrides: overrides,
-                                          secretsPath: secrets.map(absolute), workingDirectory: cwd, count: count)
+                                          secretsPath: secrets.map(absolute), workingDirectory: cwd, count: count,
+                                          definitionOptions: definition)
         let tasks: [ECS.Task]
         do {
             tasks = try HostClient(root: root).run(request).tasks
