@@ -136,6 +136,11 @@ struct fr_container_spec {
 
     const struct fr_rlimit *rlimits; size_t nrlimits;
     int no_new_privs;
+    /// Entering a container (enter_pidfd) with a terminal (`exec -t`): a unix socket on which
+    /// the child sends back the controller end of a pseudoterminal it opens in the container's
+    /// own devpts (as runc's console socket), whose terminal end becomes the command's stdio
+    /// and controlling terminal; -1 for none.
+    int console_fd;
     const void *seccomp_filter;   ///< struct sock_filter[], or NULL
     unsigned short seccomp_len;   ///< number of instructions
 };
@@ -224,6 +229,8 @@ int fr_epoll_add(int epfd, int fd, uint32_t events, uint64_t token);
 int fr_epoll_remove(int epfd, int fd);
 /// epoll_wait, retried on EINTR: up to `max` events into `out`; -1 with errno on error.
 int fr_epoll_wait(int epfd, struct fr_epoll_event *out, int max, int timeout_ms);
+/// Receives one file descriptor (SCM_RIGHTS, close-on-exec) on a unix socket: 0, or -1 with errno.
+int fr_recv_fd(int sock, int *fd);
 /// makedev(3), a macro Swift cannot call.
 uint64_t fr_makedev(uint32_t major, uint32_t minor);
 /// memfd_create(name, MFD_CLOEXEC | flags).

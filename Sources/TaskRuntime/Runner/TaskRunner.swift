@@ -326,6 +326,7 @@ public actor TaskRunner {
         state.times = times
         state.imageDigests = imageDigests
         state.monitor = backend.keeper
+        state.execProfiles = backend.execProfiles()
         return state
     }
 
