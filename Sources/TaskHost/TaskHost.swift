@@ -22,6 +22,8 @@ public actor TaskHost {
     var runners: [String: TaskRunner] = [:]
     /// How tasks ended, for those asking after their runner is gone (newest last, bounded).
     var results: [(id: String, result: TaskResult)] = []
+    /// Who waits for a task to end.
+    var endWaiters: [String: [CheckedContinuation<TaskResult, Never>]] = [:]
 
     /// A host over `base.root`, with the shared ledger and fargate-monitor sealed once.
     public init(base: RunConfiguration, logger: Logger) throws {
@@ -151,6 +153,7 @@ public actor TaskHost {
 
     func ended(_ id: String, _ result: TaskResult) {
         runners[id] = nil
+        for w in endWaiters.removeValue(forKey: id) ?? [] { w.resume(returning: result) }
         results.append((id, result))
         if results.count > 1000 { results.removeFirst(results.count - 1000) }
         try? FileManager.default.removeItem(atPath: planPath(id))
@@ -159,6 +162,13 @@ public actor TaskHost {
 
     /// How a task ended, if it did while this host ran it.
     public func result(_ id: String) -> TaskResult? { results.last { $0.id == id }?.result }
+
+    /// Returns once a task this host runs (or ran) has stopped: how it ended.
+    public func wait(_ id: String) async throws -> TaskResult {
+        if let done = result(id) { return done }
+        guard runners[id] != nil else { throw TaskRuntimeError(.notFound, "task \(id) is not run by this host") }
+        return await withCheckedContinuation { endWaiters[id, default: []].append($0) }
+    }
 
     /// The plan a task was started with, root's only: a host that takes the task over later
     /// needs it (its secrets' values included, as its containers' environments hold them).
