@@ -52,6 +52,8 @@ let package = Package(
         // The container init and pid-namespace holder: freestanding C, compiled by the plugin
         // and embedded as bytes, run from a sealed memfd.
         .plugin(name: "EmbedInitPlugin", capability: .buildTool(), path: "Sources/EmbedInitPlugin"),
+        // The VERSION file's version and the git commit, as `BuildInfo` (rootfs-tools/build-info.sh).
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool(), path: "Sources/BuildInfoPlugin"),
         .target(name: "FargateInit", path: "Sources/FargateInit", exclude: ["init.c", "embed.sh"],
                 plugins: ["EmbedInitPlugin"]),
         // --no-export-dynamic undoes the -export-dynamic that -static-stdlib links with: 40,000
@@ -61,7 +63,8 @@ let package = Package(
             "TaskRuntime", "ECSModel", "Images", "Metering", "TaskNetwork", "LinuxSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
-        ], path: "Sources/fargate-run", linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"])]),
+        ], path: "Sources/fargate-run", linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"])],
+        plugins: ["BuildInfoPlugin"]),
         // Runs inside test containers and tries what a hostile workload would; static.
         .executableTarget(name: "fargate-probe", path: "Tests/Probe", linkerSettings: [.unsafeFlags(["-static-executable", "-Xlinker", "--gc-sections", "-Xlinker", "--strip-all"])]),
 

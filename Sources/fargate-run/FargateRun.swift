@@ -17,7 +17,7 @@ struct FargateRun: AsyncParsableCommand {
             State (images, layer snapshots, task state, logs, the ledger) lives in --root, \
             else $FARGATE_RUN_ROOT, else /var/lib/fargate-run.
             """,
-        version: "0.1.0",
+        version: BuildInfo.versionLine,
         subcommands: [Run.self, Validate.self, Report.self, Inspect.self, PS.self, Logs.self, Stop.self, GC.self, Images.self],
         defaultSubcommand: Run.self)
 
