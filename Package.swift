@@ -45,6 +45,10 @@ let package = Package(
             "LinuxSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
         ], path: "Sources/Metering"),
+        // What `fargate-run info` reports about the host: probes, problems and their fixes.
+        .target(name: "HostInfo", dependencies: [
+            "CShim", "CArchive", "LinuxSupport", "Sandbox", "TaskNetwork", "Metering",
+        ], path: "Sources/HostInfo"),
         .target(name: "TaskRuntime", dependencies: [
             "ECSModel", "Images", "Sandbox", "TaskNetwork", "Metering", "LinuxSupport",
             .product(name: "Logging", package: "swift-log"),
@@ -60,7 +64,7 @@ let package = Package(
         // exported symbols that the Swift runtime's backtracer makes dladdr() scan at every
         // start (0.45 ms of CPU; Docs/PERFORMANCE.md). Nothing looks our symbols up by name.
         .executableTarget(name: "fargate-run", dependencies: [
-            "TaskRuntime", "ECSModel", "Images", "Metering", "TaskNetwork", "LinuxSupport",
+            "TaskRuntime", "ECSModel", "Images", "Metering", "TaskNetwork", "LinuxSupport", "HostInfo",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/fargate-run", linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"])],
@@ -82,6 +86,7 @@ let package = Package(
         .testTarget(name: "TaskNetworkTests", dependencies: ["TaskNetwork", "CShim", "TestSupport"]),
         .testTarget(name: "MeteringTests", dependencies: ["Metering", "TestSupport"]),
         .testTarget(name: "TaskRuntimeTests", dependencies: ["TaskRuntime", "CShim", "TestSupport"]),
+        .testTarget(name: "HostInfoTests", dependencies: ["HostInfo", "LinuxSupport", "TestSupport"]),
         .testTarget(name: "CommandLineTests", dependencies: [
             "fargate-run", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
