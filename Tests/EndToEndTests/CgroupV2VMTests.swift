@@ -13,8 +13,9 @@ import Testing
                 "needs root, QEMU and Debian's kernel package; CI runs it"),
        .serialized)
 struct CgroupV2VMTests {
-    /// The suites that touch cgroups, namespaces and mounts.
-    static let suites = ["ContainerLaunchTests", "CgroupLimitTests", "RunTaskTests", "IsolationTests", "InsideTheVM"]
+    /// The suites that touch cgroups, namespaces and mounts, and `info`, which must name the
+    /// v2 driver there.
+    static let suites = ["ContainerLaunchTests", "CgroupLimitTests", "RunTaskTests", "IsolationTests", "InfoCommandTests", "InsideTheVM"]
 
     @Test(.timeLimit(.minutes(45)))
     func cgroupDependentSuitesPassOnCgroupV2() throws {
