@@ -12,7 +12,8 @@
 #       /run holding the host's /run/fargate-run (the bridge, its leases and the host ports
 #       are the host's), /var/lib/fargate-run on WORK/state (a real filesystem: an overlay
 #       cannot hold containers' upper layers), apt's downloads kept in BASE.cache, and each
-#       HOST:INSIDE directory bound read-only. Exits with SCRIPT's status.
+#       HOST:INSIDE directory bound read-only (HOST:INSIDE:rw writable; no spaces in either).
+#       Exits with SCRIPT's status.
 #
 # Root. The mirror is FR_DEBIAN_MIRROR (default http://deb.debian.org/debian).
 set -euo pipefail
@@ -63,9 +64,11 @@ run() {
     mount --bind "$FR_WORK/state" "$root/var/lib/fargate-run"
     mount --bind "$FR_BASE.cache/archives" "$root/var/cache/apt/archives"
     for b in $FR_BINDS; do
+      mode=ro
+      case "$b" in *:rw) mode=rw; b=${b%:rw} ;; esac
       mkdir -p "$root${b#*:}"
       mount --bind "${b%%:*}" "$root${b#*:}"
-      mount -o remount,bind,ro "$root${b#*:}"
+      [ "$mode" = rw ] || mount -o remount,bind,ro "$root${b#*:}"
     done
     cp /etc/resolv.conf "$root/etc/resolv.conf"
     exec chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
