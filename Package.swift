@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // The C: the in-namespace container init and thin syscall wrappers; libarchive's loader.
@@ -26,7 +27,11 @@ let package = Package(
 
         // Syscall errors with context, and small file helpers shared by the host-facing modules.
         .target(name: "LinuxSupport", path: "Sources/LinuxSupport"),
-        .target(name: "ECSModel", path: "Sources/ECSModel", exclude: ["Generator"]),
+        // Task definitions in every shape users have (API JSON, YAML, CloudFormation, Terraform),
+        // checked against the ECS API model and Fargate's rules.
+        .target(name: "ECSModel", dependencies: [
+            .product(name: "Yams", package: "Yams"),
+        ], path: "Sources/ECSModel", exclude: ["Generator"]),
         .target(name: "Images", dependencies: [
             "CShim", "CArchive", "LinuxSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -34,7 +39,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/Images"),
         .target(name: "Sandbox", dependencies: [
-            "CShim", "CSeccomp", "FargateInit", "LinuxSupport",
+            "CShim", "CSeccomp", "FargateInit", "FargateMonitor", "LinuxSupport",
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/Sandbox"),
         .target(name: "TaskNetwork", dependencies: [
@@ -53,18 +58,35 @@ let package = Package(
             "ECSModel", "Images", "Sandbox", "TaskNetwork", "Metering", "LinuxSupport",
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/TaskRuntime"),
-        // The container init and pid-namespace holder: freestanding C, compiled by the plugin
-        // and embedded as bytes, run from a sealed memfd.
-        .plugin(name: "EmbedInitPlugin", capability: .buildTool(), path: "Sources/EmbedInitPlugin"),
+        // A small HTTP/1.1 server on swift-nio for the host's APIs (a unix socket, TCP, or a
+        // socket bound in a task's network namespace).
+        .target(name: "HTTPServing", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ], path: "Sources/HTTPServing"),
+        // The long-running host (`fargate-run serve`): tasks that outlive the terminal, its API
+        // and the CLI's client of it.
+        .target(name: "TaskHost", dependencies: [
+            "TaskRuntime", "HTTPServing", "ECSModel", "Images", "Metering", "Sandbox", "LinuxSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Sources/TaskHost"),
+        // C programs compiled by the plugin and embedded as bytes, run from sealed memfds: the
+        // container init and pid-namespace holder (freestanding C), and the per-task monitor
+        // that keeps a host's containers (conmon's role; with the container init of CShim).
+        .plugin(name: "EmbedPlugin", capability: .buildTool(), path: "Sources/EmbedPlugin"),
         // The VERSION file's version and the git commit, as `BuildInfo` (rootfs-tools/build-info.sh).
         .plugin(name: "BuildInfoPlugin", capability: .buildTool(), path: "Sources/BuildInfoPlugin"),
         .target(name: "FargateInit", path: "Sources/FargateInit", exclude: ["init.c", "embed.sh"],
-                plugins: ["EmbedInitPlugin"]),
+                plugins: ["EmbedPlugin"]),
+        .target(name: "FargateMonitor", path: "Sources/FargateMonitor", exclude: ["monitor.c", "embed.sh", "embed-inputs"],
+                plugins: ["EmbedPlugin"]),
         // --no-export-dynamic undoes the -export-dynamic that -static-stdlib links with: 40,000
         // exported symbols that the Swift runtime's backtracer makes dladdr() scan at every
         // start (0.45 ms of CPU; Docs/PERFORMANCE.md). Nothing looks our symbols up by name.
         .executableTarget(name: "fargate-run", dependencies: [
-            "TaskRuntime", "ECSModel", "Images", "Metering", "TaskNetwork", "LinuxSupport", "HostInfo",
+            "TaskRuntime", "TaskHost", "HTTPServing", "ECSModel", "Images", "Metering", "TaskNetwork", "Sandbox", "LinuxSupport", "HostInfo",
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/fargate-run", linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"])],
@@ -87,6 +109,7 @@ let package = Package(
         .testTarget(name: "MeteringTests", dependencies: ["Metering", "TestSupport"]),
         .testTarget(name: "TaskRuntimeTests", dependencies: ["TaskRuntime", "CShim", "TestSupport"]),
         .testTarget(name: "HostInfoTests", dependencies: ["HostInfo", "LinuxSupport", "TestSupport"]),
+        .testTarget(name: "TaskHostTests", dependencies: ["TaskHost", "HTTPServing", "TaskRuntime", "TestSupport"]),
         .testTarget(name: "CommandLineTests", dependencies: [
             "fargate-run", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

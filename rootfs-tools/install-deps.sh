@@ -13,9 +13,9 @@ case "${1:-}" in
 esac
 export DEBIAN_FRONTEND=noninteractive
 packages=(
-  # build: the C libraries behind the system-library targets, and SQLite for the ledger; git
-  # names the commit in --version, gzip compresses the man page
-  pkg-config libarchive-dev libseccomp-dev libcap-dev libsqlite3-dev git gzip
+  # build: the C libraries behind the system-library targets, and SQLite for the ledger; musl
+  # for the static task monitor; git names the commit in --version, gzip compresses the man page
+  pkg-config libarchive-dev libseccomp-dev libcap-dev libsqlite3-dev musl-tools git gzip
   # run: network namespaces, CNI plugins and the firewall they drive
   iproute2 iptables nftables containernetworking-plugins
   # the example's image, from Debian's busybox

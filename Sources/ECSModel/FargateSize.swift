@@ -1,5 +1,5 @@
 /// Fargate task sizes: cpu units (1024 = 1 vCPU) and memory in MiB, and the allowed pairs.
-public struct FargateSize: Hashable, Sendable, CustomStringConvertible {
+public struct FargateSize: Hashable, Sendable, Codable, CustomStringConvertible {
     public var cpu: Int
     public var memory: Int
 

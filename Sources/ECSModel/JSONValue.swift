@@ -96,7 +96,9 @@ public struct JSONSyntaxError: Error, Sendable, CustomStringConvertible {
     public var line: Int
     public var column: Int
     public var message: String
-    public var description: String { "invalid JSON at line \(line), column \(column): \(message)" }
+    /// JSON, or YAML (`YAMLReader`).
+    public var language = "JSON"
+    public var description: String { "invalid \(language) at line \(line), column \(column): \(message)" }
 }
 
 /// An RFC 8259 parser: UTF-8 only, no trailing commas or comments, nesting limited (a

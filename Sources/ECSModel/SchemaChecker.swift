@@ -5,6 +5,10 @@
 ///
 /// It also returns the document with every offending member removed, so that the rest can
 /// still be decoded and checked against Fargate's rules: one run reports everything.
+///
+/// A member whose value is `null` is taken as absent, as the deploy tools (the ECS deploy
+/// GitHub action, CodeDeploy's taskdef.json) drop such members before registering: old console
+/// exports are full of them.
 public enum SchemaChecker {
     public static func check(_ value: JSONValue, shape: String, path: String = "") -> (issues: [ValidationIssue], cleaned: JSONValue?) {
         var issues: [ValidationIssue] = []
@@ -15,7 +19,7 @@ public enum SchemaChecker {
     static func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : path + "." + key }
 
     static func walk(_ value: JSONValue, shape name: String, path: String, _ issues: inout [ValidationIssue]) -> JSONValue? {
-        guard let shape = ECSSchema.shapes[name] else { return value }
+        guard let shape = ECSSchema.shapes[name] ?? ECSSchema.documentShapes[name] else { return value }
         func wrong(_ expected: String) -> JSONValue? {
             issues.append(ValidationIssue(path, "expected \(expected), found \(value.kind)"))
             return nil
@@ -29,15 +33,16 @@ public enum SchemaChecker {
         case .structure(let members, let required):
             guard case .object(let pairs) = value else { return wrong("an object") }
             var kept: [(String, JSONValue)] = []
-            for (key, v) in pairs {
+            for (key, v) in pairs where v != .null {
                 guard let member = members.first(where: { $0.0 == key }) else {
-                    let hint = suggestion(for: key, among: members.map(\.0)).map { ": did you mean \"\($0)\"?" } ?? " (not a member of \(name))"
+                    let hint = suggestion(for: key, among: members.map(\.0)).map { ": did you mean \"\($0)\"?" }
+                        ?? " (not a member of \(name == ECSSchema.document ? "a task definition" : name))"
                     issues.append(ValidationIssue(join(path, key), "unknown member\(hint)"))
                     continue
                 }
                 if let ok = walk(v, shape: member.1, path: join(path, key), &issues) { kept.append((key, ok)) }
             }
-            for r in required where !pairs.contains(where: { $0.0 == r }) {
+            for r in required where !pairs.contains(where: { $0.0 == r && $0.1 != .null }) {
                 issues.append(ValidationIssue(join(path, r), "required"))
             }
             return .object(kept)
@@ -59,7 +64,7 @@ public enum SchemaChecker {
         case .map(let key, let valueShape):
             guard case .object(let pairs) = value else { return wrong("an object") }
             var out: [(String, JSONValue)] = []
-            for (k, v) in pairs {
+            for (k, v) in pairs where v != .null {
                 var sink: [ValidationIssue] = []
                 _ = walk(.string(k), shape: key, path: join(path, k), &sink)
                 issues += sink
@@ -111,10 +116,14 @@ public enum SchemaChecker {
         return false
     }
 
-    /// The closest name, when close enough to be a likely typo (or the same name in another case).
+    /// The closest name, when close enough to be a likely typo (or the same name in another
+    /// case, or in Docker's or Compose's words for it: `portBindings` for `portMappings`).
     public static func suggestion(for word: String, among candidates: [String]) -> String? {
         let lower = word.lowercased()
         if let same = candidates.first(where: { $0.lowercased() == lower }) { return same }
+        let folded = String(lower.unicodeScalars.filter { $0 != "_" && $0 != "-" })
+        if let same = candidates.first(where: { $0.lowercased() == folded }) { return same }
+        if let meant = otherWords[folded], let found = candidates.first(where: { $0.lowercased() == meant.lowercased() }) { return found }
         var best: (String, Int)?
         for c in candidates {
             let d = distance(lower, c.lowercased())
@@ -122,6 +131,25 @@ public enum SchemaChecker {
         }
         return best?.0
     }
+
+    /// What other tools call ECS's members (lowercased, without `_` and `-`): Docker's API
+    /// and CLI, Compose, Kubernetes. Too far from the ECS name for an edit distance to find.
+    static let otherWords: [String: String] = [
+        "portbindings": "portMappings", "ports": "portMappings", "publish": "portMappings", "expose": "portMappings",
+        "env": "environment", "envvars": "environment", "environmentvariables": "environment", "variables": "environment",
+        "envfile": "environmentFiles", "envfiles": "environmentFiles",
+        "cmd": "command", "args": "command", "arguments": "command",
+        "mounts": "mountPoints", "volumemounts": "mountPoints", "binds": "mountPoints",
+        "workdir": "workingDirectory", "workingdir": "workingDirectory",
+        "labels": "dockerLabels", "logging": "logConfiguration", "log": "logConfiguration", "logdriver": "logConfiguration",
+        "health": "healthCheck", "restart": "restartPolicy", "sysctls": "systemControls", "sysctl": "systemControls",
+        "readonly": "readonlyRootFilesystem", "securityopt": "dockerSecurityOptions", "dns": "dnsServers",
+        "dnssearch": "dnsSearchDomains", "addhost": "extraHosts", "addhosts": "extraHosts", "tty": "pseudoTerminal",
+        "stdinopen": "interactive", "stopgraceperiod": "stopTimeout", "memlimit": "memory", "memreservation": "memoryReservation",
+        "cpushares": "cpu", "cpus": "cpu", "init": "initProcessEnabled",
+        "capadd": "capabilities", "capdrop": "capabilities", "shmsize": "sharedMemorySize", "secret": "secrets",
+        "containers": "containerDefinitions", "network": "networkMode", "taskrole": "taskRoleArn", "executionrole": "executionRoleArn",
+    ]
 
     /// Levenshtein distance.
     static func distance(_ a: String, _ b: String) -> Int {

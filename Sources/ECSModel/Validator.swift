@@ -29,6 +29,8 @@ public enum TaskDefinitionValidator {
                                "nr_inodes", "nr_blocks", "mpol"]
     static let tmpfsValueOptions: Set<String> = ["mode", "uid", "gid", "nr_inodes", "nr_blocks", "mpol"]
 
+    /// Errors, and warnings (severity `.warning`) for what ECS accepts but does not do what
+    /// the definition seems to ask.
     public static func validate(_ d: ECS.TaskDefinition) -> [ValidationIssue] {
         var v = Collector()
         validateTask(d, &v)
@@ -47,6 +49,7 @@ public enum TaskDefinitionValidator {
     struct Collector {
         var issues: [ValidationIssue] = []
         mutating func add(_ path: String, _ message: String) { issues.append(ValidationIssue(path, message)) }
+        mutating func warn(_ path: String, _ message: String) { issues.append(ValidationIssue(path, message, severity: .warning)) }
     }
 
     static func isName(_ s: String) -> Bool {
@@ -178,17 +181,19 @@ public enum TaskDefinitionValidator {
             if let t = value, !(2...120).contains(t) { v.add(p + "." + field, "\(t) is out of range: 2 to 120 seconds") }
         }
         if c.hostname != nil { v.add(p + ".hostname", "not allowed with the awsvpc network mode") }
-        if c.privileged != nil && c.privileged != false { v.add(p + ".privileged", "not supported on Fargate") }
-        if c.links != nil { v.add(p + ".links", "not supported on Fargate (containers share localhost under awsvpc)") }
-        if c.disableNetworking != nil { v.add(p + ".disableNetworking", "not supported on Fargate") }
-        if c.dnsServers != nil { v.add(p + ".dnsServers", "not supported on Fargate") }
-        if c.dnsSearchDomains != nil { v.add(p + ".dnsSearchDomains", "not supported on Fargate") }
-        if c.extraHosts != nil { v.add(p + ".extraHosts", "not supported on Fargate") }
-        if c.dockerSecurityOptions != nil { v.add(p + ".dockerSecurityOptions", "not supported on Fargate") }
+        // What Fargate refuses is asking for something: an empty list or false asks for
+        // nothing, and console exports are full of them.
+        if c.privileged == true { v.add(p + ".privileged", "not supported on Fargate") }
+        if !(c.links ?? []).isEmpty { v.add(p + ".links", "not supported on Fargate (containers share localhost under awsvpc)") }
+        if c.disableNetworking == true { v.add(p + ".disableNetworking", "not supported on Fargate") }
+        if !(c.dnsServers ?? []).isEmpty { v.add(p + ".dnsServers", "not supported on Fargate") }
+        if !(c.dnsSearchDomains ?? []).isEmpty { v.add(p + ".dnsSearchDomains", "not supported on Fargate") }
+        if !(c.extraHosts ?? []).isEmpty { v.add(p + ".extraHosts", "not supported on Fargate") }
+        if !(c.dockerSecurityOptions ?? []).isEmpty { v.add(p + ".dockerSecurityOptions", "not supported on Fargate") }
         if let lp = c.linuxParameters {
             if lp.maxSwap != nil { v.add(p + ".linuxParameters.maxSwap", "not supported on Fargate") }
             if lp.swappiness != nil { v.add(p + ".linuxParameters.swappiness", "not supported on Fargate") }
-            if lp.devices != nil { v.add(p + ".linuxParameters.devices", "not supported on Fargate") }
+            if !(lp.devices ?? []).isEmpty { v.add(p + ".linuxParameters.devices", "not supported on Fargate") }
             for (i, cap) in (lp.capabilities?.add ?? []).enumerated() where cap != "SYS_PTRACE" {
                 v.add(p + ".linuxParameters.capabilities.add[\(i)]", "\"\(cap)\" cannot be added on Fargate: only SYS_PTRACE")
             }
@@ -231,10 +236,19 @@ public enum TaskDefinitionValidator {
         if let hc = c.healthCheck {
             let hp = p + ".healthCheck"
             if let cmd = hc.command {
-                if cmd.isEmpty || !["CMD", "CMD-SHELL"].contains(cmd[0]) {
-                    v.add(hp + ".command", "must start with \"CMD\" or \"CMD-SHELL\", found \(cmd.first.map { "\"\($0)\"" } ?? "an empty list")")
-                } else if cmd.count < 2 {
-                    v.add(hp + ".command", "\"\(cmd[0])\" needs a command after it")
+                if cmd.isEmpty {
+                    v.add(hp + ".command", "an empty list: start it with \"CMD\" or \"CMD-SHELL\" and the command")
+                } else if ["CMD", "CMD-SHELL"].contains(cmd[0]) {
+                    if cmd.count < 2 { v.add(hp + ".command", "\"\(cmd[0])\" needs a command after it") }
+                } else {
+                    // ECS registers any list and hands it to the container runtime as is
+                    // (Docker's HealthConfig.Test), which probes only CMD and CMD-SHELL.
+                    let unknown = "the container's health stays UNKNOWN, and so does the task's (a HEALTHY dependency on it is never met)"
+                    if cmd[0] == "NONE" {
+                        v.warn(hp + ".command", "\"NONE\" disables the check: \(unknown)")
+                    } else {
+                        v.warn(hp + ".command", "without \"CMD\" or \"CMD-SHELL\" first, the check never runs: \(unknown); to run it, write [\"CMD-SHELL\", \"\(cmd.joined(separator: " "))\"]")
+                    }
                 }
             } else {
                 v.add(hp + ".command", "required")

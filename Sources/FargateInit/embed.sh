@@ -1,9 +1,10 @@
 #!/bin/sh
 # Compiles init.c into a freestanding static executable and writes it, base64-encoded, into a
-# Swift source file. Run by the EmbedInitPlugin build tool plugin on every build that changes
-# init.c. Usage: embed.sh INIT.C OUT.swift WORKDIR
+# Swift source file. Run by the EmbedPlugin build tool plugin on every build that changes
+# init.c. Usage: embed.sh OUT.swift WORKDIR PACKAGE-ROOT
 set -eu
-src=$1 out=$2 work=$3
+out=$1 work=$2
+src=$(dirname "$0")/init.c
 mkdir -p "$work"
 cc=""
 for c in cc gcc clang /opt/swift/usr/bin/clang; do

@@ -195,6 +195,29 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// Whether the task has its billing record already.
+    public func isBilled(_ taskArn: String) throws -> Bool {
+        do {
+            return try db.read { db in try BillingRecord.filter(BillingRecord.CodingKeys.taskArn == taskArn).fetchCount(db) > 0 }
+        } catch {
+            throw MeteringError.ledger("cannot read \(path): \(error)")
+        }
+    }
+
+    /// Marks a task's billing as started unless it is started or billed already: what a host
+    /// resuming a task does, not knowing whether the one before it got that far.
+    public func ensureOpen(_ task: OpenTask) throws {
+        do {
+            try db.write { db in
+                guard try BillingRecord.filter(BillingRecord.CodingKeys.taskArn == task.taskArn).fetchCount(db) == 0,
+                      try OpenTask.filter(OpenTask.CodingKeys.taskArn == task.taskArn).fetchCount(db) == 0 else { return }
+                try task.insert(db)
+            }
+        } catch {
+            throw MeteringError.ledger("cannot record the start of \(task.taskArn): \(error)")
+        }
+    }
+
     /// Tasks whose billing started and never closed.
     public func openTasks() throws -> [OpenTask] {
         do { return try db.read { db in try OpenTask.fetchAll(db) } } catch {

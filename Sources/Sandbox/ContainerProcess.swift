@@ -40,26 +40,50 @@ public final class ContainerProcess: Sendable {
         self.pid = pid
         self.pidfd = pidfd
         self.createdInCgroup = createdInCgroup
-        // One blocked thread per container waits for its exit; a task has at most ten.
-        let fd = pidfd
-        Thread.detachNewThread { [self] in
-            var exited: Int32 = 0, value: Int32 = 0
-            let status: TerminationStatus
-            if fr_pidfd_wait(fd, &exited, &value) == 0 {
-                status = TerminationStatus(exited: exited != 0, value: value)
-            } else {
-                status = TerminationStatus(exited: false, value: SIGKILL)
+        // The pidfd turns readable when the process ends; the watcher's one thread reaps it
+        // then (a process another one reaps, its monitor's child, is told its status).
+        do {
+            // Once: a pidfd stays readable after its process ended.
+            let t = try FDWatcher.shared.watch(pidfd, events: UInt32(FR_EPOLLIN) | UInt32(truncatingIfNeeded: FR_EPOLLONESHOT)) { [weak self] _ in
+                guard let self else { return }
+                var exited: Int32 = 0, value: Int32 = 0
+                switch fr_pidfd_try_wait(self.pidfd, &exited, &value) {
+                case 1: self.resolve(TerminationStatus(exited: exited != 0, value: value))
+                case 0: return
+                default: break  // not our child: its reaper tells us (resolve)
+                }
             }
-            let waiters = self.state.withLock { s -> [CheckedContinuation<TerminationStatus, Never>] in
-                s.status = status
-                defer { s.waiters = [] }
-                return s.waiters
+            watch.withLock { $0 = t }
+        } catch {
+            // No watcher to hear it: a thread waits instead.
+            let fd = pidfd
+            Thread.detachNewThread { [self] in
+                var exited: Int32 = 0, value: Int32 = 0
+                resolve(fr_pidfd_wait(fd, &exited, &value) == 0 ? TerminationStatus(exited: exited != 0, value: value)
+                                                                 : TerminationStatus(exited: false, value: SIGKILL))
             }
-            for w in waiters { w.resume(returning: status) }
         }
     }
 
-    deinit { close(pidfd) }
+    /// The watcher's registration of the pidfd.
+    private let watch = Mutex<FDWatcher.Token?>(nil)
+
+    /// Records how the process ended and wakes whoever waits; only the first call counts.
+    /// Called by the watcher for our own children, and by whoever reaps the others.
+    public func resolve(_ status: TerminationStatus) {
+        let waiters = state.withLock { s -> [CheckedContinuation<TerminationStatus, Never>] in
+            guard s.status == nil else { return [] }
+            s.status = status
+            defer { s.waiters = [] }
+            return s.waiters
+        }
+        for w in waiters { w.resume(returning: status) }
+    }
+
+    deinit {
+        if let t = watch.withLock({ $0 }) { FDWatcher.shared.cancel(t) }
+        close(pidfd)
+    }
 
     /// The exit status once the process has ended.
     public var status: TerminationStatus? { state.withLock { $0.status } }
@@ -107,6 +131,28 @@ public enum ContainerLauncher {
         try launch(spec, entering: nil, cgroup: cgroup, stdout: stdout, stderr: stderr)
     }
 
+    /// Who clones a container for a task that must outlive this process: its monitor, as
+    /// `slot`, writing its output to `logFile` and `eventsFile` (or -1).
+    public struct Monitored {
+        public var monitor: TaskMonitor
+        public var slot: UInt32
+        public var logFile: Int32
+        public var eventsFile: Int32
+
+        public init(monitor: TaskMonitor, slot: UInt32, logFile: Int32, eventsFile: Int32 = -1) {
+            self.monitor = monitor
+            self.slot = slot
+            self.logFile = logFile
+            self.eventsFile = eventsFile
+        }
+    }
+
+    /// As `prepare`, with the process cloned by the task's monitor (so its child, not ours),
+    /// its output written by the monitor.
+    public static func prepare(_ spec: ContainerSpec, cgroup: Cgroup?, via monitored: Monitored) throws -> PreparedContainer {
+        try launch(spec, entering: nil, cgroup: cgroup, stdout: -1, stderr: -1, via: monitored)
+    }
+
     /// Starts `spec.arguments` inside the running `container` (its namespaces and root, as
     /// `docker exec` does) with `spec`'s user, working directory, environment, capabilities,
     /// limits and seccomp filter, in `cgroup`. `spec`'s root filesystem, mounts, namespaces and
@@ -120,7 +166,8 @@ public enum ContainerLauncher {
         return try launch(s, entering: container, cgroup: cgroup, stdout: stdout, stderr: stderr).start()
     }
 
-    static func launch(_ spec: ContainerSpec, entering: ContainerProcess?, cgroup: Cgroup?, stdout: Int32, stderr: Int32) throws -> PreparedContainer {
+    static func launch(_ spec: ContainerSpec, entering: ContainerProcess?, cgroup: Cgroup?, stdout: Int32, stderr: Int32,
+                       via monitored: Monitored? = nil) throws -> PreparedContainer {
         let arena = CArena()
         defer { arena.free() }
 
@@ -271,13 +318,28 @@ public enum ContainerLauncher {
         c.cgroup_tasks_paths = arena.stringArray(tasks.map(\.path))
         c.ncgroup_tasks = tasks.count
 
-        var pidfd: Int32 = -1, inCgroup: Int32 = 0
-        let pid = withUnsafePointer(to: &c) { fr_spawn($0, &pidfd, &inCgroup) }
-        let spawnErrno = errno
-        close(sync[0])
-        close(errp[1])
-        guard pid > 0 else { throw SandboxError.system(SystemError("clone", errno: spawnErrno)) }
-        let process = ContainerProcess(pid: pid, pidfd: pidfd, createdInCgroup: inCgroup != 0)
+        let process: ContainerProcess
+        var inCgroup: Int32 = 0
+        if let monitored {
+            defer {
+                close(sync[0])
+                close(errp[1])
+            }
+            let (p, created) = try withUnsafePointer(to: &c) {
+                try monitored.monitor.spawn($0, slot: monitored.slot, logFile: monitored.logFile, eventsFile: monitored.eventsFile)
+            }
+            process = p
+            inCgroup = created ? 1 : 0
+        } else {
+            var pidfd: Int32 = -1
+            let pid = withUnsafePointer(to: &c) { fr_spawn($0, &pidfd, &inCgroup) }
+            let spawnErrno = errno
+            close(sync[0])
+            close(errp[1])
+            guard pid > 0 else { throw SandboxError.system(SystemError("clone", errno: spawnErrno)) }
+            process = ContainerProcess(pid: pid, pidfd: pidfd, createdInCgroup: inCgroup != 0)
+        }
+        let pid = process.pid
 
         // Only a v2 child that could not be created in its cgroup waits to be moved there.
         if let cgroup, c.cgroup_fd >= 0, inCgroup == 0 {

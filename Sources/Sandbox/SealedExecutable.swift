@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CShim
 import FargateInit
+import FargateMonitor
 import LinuxSupport
 
 /// A program copied into a sealed memfd, executed with execveat(AT_EMPTY_PATH).
@@ -48,6 +49,12 @@ public final class SealedExecutable: Sendable {
     public static func fargateInit() throws -> SealedExecutable {
         guard !FargateInit.bytes.isEmpty else { throw SandboxError.invalidSpec("fargate-init was not embedded at build time") }
         return try SealedExecutable(bytes: FargateInit.bytes, name: "fargate-init")
+    }
+
+    /// fargate-monitor, embedded in this binary at build time.
+    public static func fargateMonitor() throws -> SealedExecutable {
+        guard !FargateMonitor.bytes.isEmpty else { throw SandboxError.invalidSpec("fargate-monitor was not embedded at build time") }
+        return try SealedExecutable(bytes: FargateMonitor.bytes, name: "fargate-monitor")
     }
 
     deinit { close(fd) }

@@ -18,7 +18,8 @@ struct FargateRun: AsyncParsableCommand {
             else $FARGATE_RUN_ROOT, else /var/lib/fargate-run.
             """,
         version: BuildInfo.versionLine,
-        subcommands: [Run.self, Validate.self, Report.self, Inspect.self, PS.self, Logs.self, Stop.self, GC.self, Images.self, Info.self],
+        subcommands: [Run.self, Serve.self, Validate.self, Report.self, Inspect.self, PS.self, Logs.self, Stop.self, Wait.self, GC.self, Images.self,
+                      Info.self],
         defaultSubcommand: Run.self)
 
     static func main() async {

@@ -1,3 +1,4 @@
+import ECSModel
 import Images
 import TaskNetwork
 
@@ -14,12 +15,13 @@ import TaskNetwork
 /// `RunRequest` for what this takes, and that the option names here are `Run`'s.
 enum QuickArguments {
     /// Run's options that take a value: the repeatable ones, and the rest.
-    static let repeatable: Set<String> = ["--dns", "--security-group", "--insecure-registry", "--registry-auth"]
+    static let repeatable: Set<String> = ["--dns", "--security-group", "--insecure-registry", "--registry-auth", "--parameter"]
     static let single: Set<String> = [
         "--root", "--log-level", "--output", "--cgroup-parent", "--prices", "--pids-limit", "--overrides", "--secrets",
         "--count", "--network", "--subnet", "--bridge", "--publish-address", "--network-config", "--dns-domain", "--pull",
+        "--resource", "--family", "--cpu", "--memory", "--network-mode", "--execution-role-arn", "--task-role-arn",
     ]
-    static let flags: Set<String> = ["-q", "--quiet", "--no-nat"]
+    static let flags: Set<String> = ["-q", "--quiet", "--no-nat", "-d", "--detach"]
     /// Words ArgumentParser reads as a command where a task file would be.
     static let commandNames: Set<String> = Set(FargateRun.configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"])
 
@@ -37,7 +39,7 @@ enum QuickArguments {
                 continue
             }
             if flags.contains(a) {
-                let name = a == "-q" ? "--quiet" : a
+                let name = a == "-q" ? "--quiet" : a == "-d" ? "--detach" : a
                 guard set.insert(name).inserted else { return nil }
                 continue
             }
@@ -59,6 +61,7 @@ enum QuickArguments {
 
         var r = RunRequest(taskDefinition: positional[0])
         r.quiet = set.contains("--quiet")
+        r.detach = set.contains("--detach")
         r.network.noNat = set.contains("--no-nat")
         let one = { (name: String) in values[name]?.first }
         if let v = one("--root") { r.root = v }
@@ -81,6 +84,17 @@ enum QuickArguments {
         r.network.securityGroup = values["--security-group"] ?? []
         r.registry.insecureRegistry = values["--insecure-registry"] ?? []
         r.registry.registryAuth = values["--registry-auth"] ?? []
+        var d = TaskDefinitionLoader.Options()
+        d.resource = one("--resource")
+        d.family = one("--family")
+        d.cpu = one("--cpu")
+        d.memory = one("--memory")
+        d.networkMode = one("--network-mode")
+        d.executionRoleArn = one("--execution-role-arn")
+        d.taskRoleArn = one("--task-role-arn")
+        guard let parameters = try? DefinitionFlags.parameters(values["--parameter"] ?? []) else { return nil }
+        d.parameters = parameters
+        r.definition = d
         return r
     }
 }

@@ -24,6 +24,9 @@ struct QuickArgumentsTests {
         ["--network-config", "c.conflist", "--dns", "1.1.1.1", "--dns=9.9.9.9", "--dns-domain", "corp", "t.json"],
         ["--security-group", "web", "--security-group", "db", "t.json"],
         ["--pull", "never", "--insecure-registry", "r:5000", "--registry-auth", "r:5000=u:p", "--registry-auth", "q=a:b", "t.json"],
+        ["--resource", "TaskDef", "--parameter", "AWS::AccountId=123456789012", "--parameter=Env=prod=x", "cdk.out/Stack.template.json"],
+        ["--family", "api", "--cpu", "256", "--memory", "0.5 GB", "--network-mode", "awsvpc", "--execution-role-arn", "arn:aws:iam::1:role/e",
+         "--task-role-arn", "arn:aws:iam::1:role/t", "containers.json"],
     ])
     func readsWhatArgumentParserReads(_ arguments: [String]) throws {
         let quick = try #require(QuickArguments.run(arguments), "taken by the quick path")
@@ -38,9 +41,17 @@ struct QuickArgumentsTests {
         ["--network", "host", "t.json"], ["--pull", "sometimes", "t.json"], ["--pids-limit", "x", "t.json"],
         ["--root=", "t.json"], ["--root", "-x", "t.json"], ["--root", "ps", "t.json"], ["--", "t.json"], ["-", "t.json"],
         ["--experimental-dump-help"], ["--generate-completion-script", "bash"],
+        ["--parameter", "NoEquals", "t.json"], ["--parameter", "=v", "t.json"], ["--cpu", "256", "--cpu", "512", "t.json"],
     ])
     func leavesEverythingElseToArgumentParser(_ arguments: [String]) {
         #expect(QuickArguments.run(arguments) == nil)
+    }
+
+    @Test func parametersAreNameValuePairs() throws {
+        let r = try #require(QuickArguments.run(["--parameter", "A=1", "--parameter", "B=x=y", "--parameter", "A=2", "t.json"]))
+        #expect(r.definition.parameters == ["A": "2", "B": "x=y"], "the last value of a name wins, as ArgumentParser's")
+        #expect(throws: (any Error).self) { try FargateRun.parseAsRoot(["run", "--parameter", "NoEquals", "t.json"]) }
+        #expect(throws: (any Error).self) { try FargateRun.parseAsRoot(["validate", "--parameter", "=v", "t.json"]) }
     }
 
     /// The quick path knows exactly Run's options, flags and commands: one added to Run and

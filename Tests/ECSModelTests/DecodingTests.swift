@@ -86,9 +86,13 @@ struct DecodingTests {
         #expect(loaded.allIssues == [ValidationIssue("taskDefinition.containerDefinitions[0].stopTimeout", "500 is out of range: 2 to 120 seconds")])
     }
 
-    @Test func notJSON() {
+    @Test func notJSON() throws {
         #expect(throws: TaskDefinitionError.self) { try TaskDefinitionLoader.load(data: Data("{".utf8)) }
-        #expect(throws: TaskDefinitionError.self) { try TaskDefinitionLoader.load(data: Data("[1]".utf8)) }
+        #expect(throws: TaskDefinitionError.self) { try TaskDefinitionLoader.load(data: Data("1".utf8)) }
+        #expect(throws: TaskDefinitionError.self) { try TaskDefinitionLoader.load(data: Data("\"family\"".utf8)) }
+        // A list is Terraform's container_definitions: its items must be containers.
+        let list = try TaskDefinitionLoader.load(data: Data("[1]".utf8))
+        #expect(list.allIssues.contains(ValidationIssue("[0]", "expected an object, found the number 1")))
     }
 
     @Test func missingFileNamesTheFile() {

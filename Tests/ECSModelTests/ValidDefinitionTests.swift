@@ -36,7 +36,9 @@ struct ValidDefinitionTests {
     @Test func describeOutputKeepsItsReadOnlyMembers() throws {
         let loaded = try Self.load("describe-output.json")
         let d = loaded.definition
-        #expect(loaded.pathPrefix == "taskDefinition.")
+        #expect(loaded.format == .describeOutput)
+        #expect(loaded.locate("containerDefinitions[0].image") == "taskDefinition.containerDefinitions[0].image")
+        #expect(loaded.locate("tags[0].key") == "tags[0].key")
         #expect(d.revision == 42)
         #expect(d.status?.rawValue == "ACTIVE")
         #expect(d.compatibilities?.map(\.rawValue) == ["EC2", "FARGATE"])

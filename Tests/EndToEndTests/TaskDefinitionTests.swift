@@ -93,9 +93,9 @@ struct TaskDefinitionTests {
         #expect(r.status == 2)
         let list = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: String]])
         #expect(list == [
-            ["path": "containerDefinitions[0].stopTimout", "message": "unknown member: did you mean \"stopTimeout\"?"],
-            ["path": "containerDefinitions[0].privileged", "message": "not supported on Fargate"],
-            ["path": "containerDefinitions[0].portMappings[0].hostPort", "message": "8080 must be absent or equal to containerPort (80) with awsvpc"],
+            ["path": "containerDefinitions[0].stopTimout", "message": "unknown member: did you mean \"stopTimeout\"?", "severity": "error"],
+            ["path": "containerDefinitions[0].privileged", "message": "not supported on Fargate", "severity": "error"],
+            ["path": "containerDefinitions[0].portMappings[0].hostPort", "message": "8080 must be absent or equal to containerPort (80) with awsvpc", "severity": "error"],
         ])
         #expect(r.stderr.contains("invalid task definition \(t) (3 problems)"))
         #expect(h.taskIds().isEmpty, "nothing started")

@@ -1,5 +1,6 @@
 import Foundation
 import Images
+import LinuxSupport
 import Sandbox
 import Synchronization
 import TaskNetwork
@@ -43,7 +44,8 @@ final class FakeTaskBackend: TaskBackend, @unchecked Sendable {
 
     var resources: TaskResources { TaskResources(networkNamespace: nil, cgroupDirectories: [], network: nil, containerDirectories: []) }
 
-    func connect(exit: @escaping @Sendable (String, TerminationStatus) -> Void, warning: @escaping @Sendable (String) -> Void) {
+    func connect(exit: @escaping @Sendable (String, TerminationStatus) -> Void, warning: @escaping @Sendable (String) -> Void,
+                 lost: @escaping @Sendable (String) -> Void) {
         handlers.withLock { $0 = (exit, warning) }
     }
 
@@ -98,8 +100,17 @@ final class FakeTaskBackend: TaskBackend, @unchecked Sendable {
         HealthProbe.Result(passed: true, exitCode: 0, output: "")
     }
     func pids() -> [String: Int32] { [:] }
+    var keeper: ProcessIdentity? { nil }
     func knownAddress() -> (ip: String, hostname: String)? { nil }
     func abandonPrepared() async {}
+    /// What `recover` answers (a resumed task's containers).
+    var recovered: [RecoveredContainer] = []
+    func recordedExits() -> [RecoveredContainer] { recovered.filter { $0.status != nil } }
+    func recover() throws -> [RecoveredContainer] {
+        record("recover")
+        for r in recovered where r.status == nil { log.withLock { _ = $0.running.insert(r.container) } }
+        return recovered
+    }
 
     func killEverything() async -> [String: TerminationStatus] {
         record("kill everything")

@@ -85,6 +85,23 @@ struct LifecycleTests {
         #expect(l.health == .healthy, "the only checked essential container is healthy")
     }
 
+    /// A healthCheck.command without CMD or CMD-SHELL first ("NONE" too) is registered by ECS
+    /// and never run by the container runtime: the container and the task stay UNKNOWN, and
+    /// a HEALTHY dependency waits until the startTimeout.
+    @Test(arguments: [["NONE"], ["curl -f http://localhost/ || exit 1"], ["curl", "-f", "http://localhost/"]])
+    func aCheckWithoutCMDNeverRuns(_ command: [String]) throws {
+        let policy = try #require(HealthPolicy(.init(command: command)))
+        #expect(!policy.probes && policy.arguments.isEmpty)
+        var l = TaskLifecycle(containers: [C(name: "db", essential: true, startTimeout: 30, healthPolicy: policy),
+                                           C(name: "app", essential: true, dependsOn: [dep("db", .healthy)])])
+        let first = drive(&l, .begin)
+        #expect(starts(first) == ["db"])
+        #expect(!first.contains(.startHealthChecks("db")), "no check is run")
+        #expect(l.health == .unknown, "a container with a healthCheck that never reports keeps the task UNKNOWN")
+        _ = drive(&l, .startTimeout("db"), at: 30)
+        #expect(l.container("app")?.reason == "ContainerRuntimeTimeoutError: db did not reach HEALTHY within its startTimeout of 30 s")
+    }
+
     @Test func startTimeoutFailsWhoeverStillWaits() throws {
         let policy = try #require(HealthPolicy(.init(command: ["CMD", "true"])))
         var l = TaskLifecycle(containers: [C(name: "db", essential: true, startTimeout: 10, healthPolicy: policy),

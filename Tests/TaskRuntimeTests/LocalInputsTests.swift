@@ -130,7 +130,8 @@ struct ResolvedInputsTests {
         #expect(ok.registryCredentials["registry.example:5000"]?.username == "u")
         #expect(ok.registryCredentials["registry.example:5000"]?.password == "p")
         let unmapped = try ResolvedInputs.resolve(p, secrets: nil, definitionDirectory: "/")
-        #expect(unmapped.warnings.first?.contains("pulled with your registry logins") == true)
+        #expect(unmapped.warnings.first?.message.contains("pulled with your registry logins") == true)
+        #expect(unmapped.warnings.first?.path == "containerDefinitions[0].repositoryCredentials.credentialsParameter")
         #expect(throws: LocalInputError.self) {
             try ResolvedInputs.resolve(p, secrets: SecretStore(values: ["arn:aws:secretsmanager:us-east-1:1:secret:reg-Ab": "user:pass"]), definitionDirectory: "/")
         }
@@ -174,7 +175,7 @@ struct TaskPlanLocalTests {
                "options": {"awslogs-group": "/ecs/../f", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "web", "awslogs-datetime-format": "%Y"}}}]}
             """#)
         #expect(p.containers[0].awslogs == .init(group: "/ecs/../f", streamPrefix: "web"))
-        #expect(p.warnings == ["containerDefinitions[0].logConfiguration.options: awslogs-datetime-format not applied: each output line is one event"])
+        #expect(p.warnings == [ValidationIssue("containerDefinitions[0].logConfiguration.options", "awslogs-datetime-format not applied: each output line is one event", severity: .warning)])
         let root = try StateRoot(path: try TemporaryDirectory().path)
         defer { try? FileSystem.removeTree(root.path) }
         // A group cannot climb out of the awslogs directory.
@@ -191,9 +192,11 @@ struct TaskPlanLocalTests {
                                        "logConfiguration": {"logDriver": "splunk"}}]}
             """#.utf8)).definition, hostArchitecture: "amd64")
         #expect(w.count == 4, "restartPolicy is applied, so not warned about: \(w)")
-        #expect(w[0].hasPrefix("taskRoleArn arn:aws:iam::1:role/r is not assumed"))
-        #expect(w[1].hasPrefix("runtimePlatform.cpuArchitecture is ARM64 but this host is X86_64"))
-        #expect(w[2].hasPrefix("containerDefinitions[0]: c gets no terminal"))
-        #expect(w[3].hasPrefix("containerDefinitions[0].logConfiguration: the splunk driver is not used"))
+        #expect(w.map(\.path) == ["taskRoleArn", "runtimePlatform.cpuArchitecture", "containerDefinitions[0]", "containerDefinitions[0].logConfiguration"])
+        #expect(w.allSatisfy { $0.severity == .warning })
+        #expect(w[0].message.hasPrefix("arn:aws:iam::1:role/r is not assumed"))
+        #expect(w[1].message.hasPrefix("ARM64, but this host is X86_64"))
+        #expect(w[2].message.hasPrefix("c gets no terminal"))
+        #expect(w[3].message.hasPrefix("the splunk driver is not used"))
     }
 }

@@ -1,8 +1,9 @@
-// fargate-run's only C: the container init that runs between clone() and execve(), and thin
-// syscall wrappers that glibc 2.36 does not export. Policy (which mounts, which capabilities,
-// which namespaces) is decided in Swift and handed over as plain data; the code here only carries
-// it out, allocating nothing, because after clone() in a multithreaded process only
-// async-signal-safe code may run.
+// The C shim: the container init that runs between clone() and execve() (container_init.c),
+// network namespace helpers (netns.c), the netfilter socket hand-off (hand_off.c), the device
+// filter (devices.c) and thin syscall wrappers glibc 2.36 does not export (syscalls.c).
+// Policy (which mounts, which capabilities, which namespaces) is decided in Swift and handed
+// over as plain data; the code here only carries it out, allocating nothing, because after
+// clone() in a multithreaded process only async-signal-safe code may run.
 #ifndef FR_SHIM_H
 #define FR_SHIM_H
 
@@ -197,12 +198,32 @@ int fr_link_set_down(const char *name);
 
 int fr_openat2(int dirfd, const char *path, int flags, uint64_t mode, uint64_t resolve);
 int fr_pidfd_send_signal(int pidfd, int sig);
+/// pidfd_open(pid, 0), close-on-exec by the kernel: -1 with errno (ESRCH: no such process).
+int fr_pidfd_open(pid_t pid);
 /// waitid(P_PIDFD): blocks until the process exits; fills the exit code or signal.
 /// Returns 0, or -1 with errno set. `*exited` is 1 for a normal exit, 0 for a signal.
 int fr_pidfd_wait(int pidfd, int *exited, int *status);
+/// waitid(P_PIDFD, WNOHANG|WEXITED): 1 if reaped (exit filled in), 0 if still running, -1 with
+/// errno (ECHILD: not a child of ours, so another process reaps it).
+int fr_pidfd_try_wait(int pidfd, int *exited, int *status);
 /// waitid(P_PID, WNOHANG|WEXITED): 1 if reaped, 0 if still running, -1 on error.
 int fr_try_reap(pid_t pid, int *exited, int *status);
 int fr_close_range_cloexec(unsigned int first);
+
+/// epoll, which Swift's Glibc module does not export. An event: what happened, and the
+/// caller's token for the fd.
+struct fr_epoll_event {
+    uint32_t events;
+    uint64_t token;
+};
+enum { FR_EPOLLIN = 0x001, FR_EPOLLERR = 0x008, FR_EPOLLHUP = 0x010, FR_EPOLLRDHUP = 0x2000, FR_EPOLLONESHOT = 0x40000000 };
+/// epoll_create1(EPOLL_CLOEXEC).
+int fr_epoll_create(void);
+/// EPOLL_CTL_ADD of `fd` for `events` (FR_EPOLL*), reported with `token`.
+int fr_epoll_add(int epfd, int fd, uint32_t events, uint64_t token);
+int fr_epoll_remove(int epfd, int fd);
+/// epoll_wait, retried on EINTR: up to `max` events into `out`; -1 with errno on error.
+int fr_epoll_wait(int epfd, struct fr_epoll_event *out, int max, int timeout_ms);
 /// makedev(3), a macro Swift cannot call.
 uint64_t fr_makedev(uint32_t major, uint32_t minor);
 /// memfd_create(name, MFD_CLOEXEC | flags).

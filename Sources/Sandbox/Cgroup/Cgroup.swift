@@ -83,6 +83,23 @@ public struct Cgroup: Sendable {
         self.init(host: host, relativePath: relativePath)
     }
 
+    /// The cgroup whose directories (one per hierarchy of this host, as `directories` lists
+    /// them) another process recorded, wherever that process ran: each hierarchy's parent is
+    /// taken from its directory. nil when they do not fit this host's layout.
+    public static func recorded(_ directories: [String], on probed: CgroupHost) -> Cgroup? {
+        guard directories.count == probed.hierarchies.count, let first = directories.first,
+              let name = first.split(separator: "/").last.map(String.init) else { return nil }
+        var hierarchies: [CgroupHost.Hierarchy] = []
+        for (dir, h) in zip(directories, probed.hierarchies) {
+            guard dir.hasPrefix(h.mountPoint + "/"), dir.hasSuffix("/" + name) else { return nil }
+            var h = h
+            let parent = String(dir.dropFirst(h.mountPoint.count).dropLast(name.count + 1))
+            h.parentPath = parent.isEmpty ? "/" : parent
+            hierarchies.append(h)
+        }
+        return Cgroup(host: CgroupHost(version: probed.version, hierarchies: hierarchies), relativePath: name)
+    }
+
     /// Creates the cgroup (failing if it exists, so two tasks never share one) and applies limits.
     /// On failure nothing of it is left behind.
     public static func create(host: CgroupHost, relativePath: String, limits: ResourceLimits,

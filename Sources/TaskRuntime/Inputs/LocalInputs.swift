@@ -146,7 +146,8 @@ public struct ResolvedInputs: Sendable {
     public var secretEnvironment: [String: [(String, String)]] = [:]
     /// Registry host to credentials, from repositoryCredentials.
     public var registryCredentials: [String: (username: String, password: String)] = [:]
-    public var warnings: [String] = []
+    /// At definition paths.
+    public var warnings: [ValidationIssue] = []
 
     public init() {}
 
@@ -172,7 +173,7 @@ public struct ResolvedInputs: Sendable {
                 switch secrets?.lookup(from) ?? .missing {
                 case .value(let v, let note):
                     secretEnv.append((name, v))
-                    if let note { out.warnings.append("\(p).secrets[\(i)] (\(name)): \(note)") }
+                    if let note { out.warnings.append(ValidationIssue("\(p).secrets[\(i)]", "\(name): \(note)", severity: .warning)) }
                 case .missing: issues.append(ValidationIssue("\(p).secrets[\(i)].valueFrom", missing("secret \(name) of container \(c.name)", from)))
                 case .unusable(let why): issues.append(ValidationIssue("\(p).secrets[\(i)].valueFrom", "secret \(name) of container \(c.name): \(why)"))
                 }
@@ -224,7 +225,7 @@ public struct ResolvedInputs: Sendable {
                         issues.append(ValidationIssue(ip, "the value of \"\(param)\" must be JSON with \"username\" and \"password\", as ECS expects"))
                     }
                 case .missing:
-                    out.warnings.append("\(ip): no entry for \"\(param)\" in \(source): \(c.name)'s image is pulled with your registry logins (--registry-auth, docker config) instead")
+                    out.warnings.append(ValidationIssue(ip, "no entry for \"\(param)\" in \(source): \(c.name)'s image is pulled with your registry logins (--registry-auth, docker config) instead", severity: .warning))
                 case .unusable(let why):
                     issues.append(ValidationIssue(ip, why))
                 }

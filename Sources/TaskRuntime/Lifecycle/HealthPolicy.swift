@@ -4,7 +4,8 @@ import Foundation
 /// A container's healthCheck with ECS's defaults, and the state machine Docker (and so ECS)
 /// applies to its results.
 public struct HealthPolicy: Sendable, Equatable, Codable {
-    /// The command as run: CMD's arguments, or `/bin/sh -c` with CMD-SHELL's string.
+    /// The command as run: CMD's arguments, or `/bin/sh -c` with CMD-SHELL's string. Empty
+    /// for a check that never runs (`probes` is false).
     public var arguments: [String]
     public var interval: Int
     public var timeout: Int
@@ -12,18 +13,27 @@ public struct HealthPolicy: Sendable, Equatable, Codable {
     public var startPeriod: Int
 
     public init?(_ hc: ECS.HealthCheck?) {
-        guard let cmd = hc?.command, cmd.count >= 2 else { return nil }
-        switch cmd[0] {
-        case "CMD": arguments = Array(cmd.dropFirst())
-        // ECS joins the rest with spaces; one string is the usual form.
-        case "CMD-SHELL": arguments = ["/bin/sh", "-c", cmd.dropFirst().joined(separator: " ")]
-        default: return nil
+        guard let cmd = hc?.command, let first = cmd.first else { return nil }
+        switch first {
+        case "CMD", "CMD-SHELL":
+            // Without a command after it the definition is refused (TaskDefinitionValidator).
+            guard cmd.count >= 2 else { return nil }
+            // ECS joins CMD-SHELL's rest with spaces; one string is the usual form.
+            arguments = first == "CMD" ? Array(cmd.dropFirst()) : ["/bin/sh", "-c", cmd.dropFirst().joined(separator: " ")]
+        default:
+            // ECS registers any other list and hands it to the container runtime as is
+            // (Docker's HealthConfig.Test), which probes only CMD and CMD-SHELL: "NONE", or a
+            // command without either, is a check that never runs; the health stays UNKNOWN.
+            arguments = []
         }
         interval = hc?.interval ?? 30
         timeout = hc?.timeout ?? 5
         retries = hc?.retries ?? 3
         startPeriod = hc?.startPeriod ?? 0
     }
+
+    /// Whether the check runs at all (see `arguments`).
+    public var probes: Bool { !arguments.isEmpty }
 
     /// Where a container's health stands, fed one check result at a time.
     public struct State: Sendable, Equatable, Codable {

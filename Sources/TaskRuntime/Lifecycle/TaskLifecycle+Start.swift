@@ -76,7 +76,7 @@ extension TaskLifecycle {
         containers[i].hasRun = true
         containers[i].startedAt = now
         containers[i].exitCode = nil
-        if containers[i].healthPolicy != nil { out.append(.startHealthChecks(name)) }
+        if containers[i].healthPolicy?.probes == true { out.append(.startHealthChecks(name)) }
         // Its startTimeout matters only to containers waiting on it for more than START.
         if let t = containers[i].startTimeout,
            containers.contains(where: { $0.dependsOn.contains { $0.container == name && $0.condition != .start } }) {

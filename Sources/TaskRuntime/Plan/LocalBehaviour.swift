@@ -5,52 +5,55 @@ import ECSModel
 /// only concern AWS's side (executionRoleArn, tags, dockerLabels...) change nothing a
 /// container sees and are not warned about.
 public enum LocalBehaviour {
-    public static func warnings(_ d: ECS.TaskDefinition, hostArchitecture: String) -> [String] {
-        var w: [String] = []
+    /// Each warning at the definition's path of the member it is about.
+    public static func warnings(_ d: ECS.TaskDefinition, hostArchitecture: String) -> [ValidationIssue] {
+        var w: [ValidationIssue] = []
+        func warn(_ path: String, _ message: String) { w.append(ValidationIssue(path, message, severity: .warning)) }
         if let role = d.taskRoleArn {
-            w.append("taskRoleArn \(role) is not assumed: containers get no AWS credentials from a task role here")
+            warn("taskRoleArn", "\(role) is not assumed: containers get no AWS credentials from a task role here")
         }
         if let p = d.proxyConfiguration {
-            w.append("proxyConfiguration (\(p.type?.rawValue ?? "APPMESH"), container \(p.containerName ?? "?")) is not applied: traffic is not redirected through the proxy")
+            warn("proxyConfiguration", "\(p.type?.rawValue ?? "APPMESH") proxy of container \(p.containerName ?? "?") is not applied: traffic is not redirected through the proxy")
         }
         if d.enableFaultInjection == true {
-            w.append("enableFaultInjection: the fault injection endpoints are not provided")
+            warn("enableFaultInjection", "the fault injection endpoints are not provided")
         }
         if let arch = d.runtimePlatform?.cpuArchitecture?.rawValue {
             let host = hostArchitecture == "arm64" ? "ARM64" : "X86_64"
             if arch != host {
-                w.append("runtimePlatform.cpuArchitecture is \(arch) but this host is \(host): images are pulled for \(arch) and run only if the kernel can execute them (binfmt_misc with qemu-user)")
+                warn("runtimePlatform.cpuArchitecture", "\(arch), but this host is \(host): images are pulled for \(arch) and run only if the kernel can execute them (binfmt_misc with qemu-user)")
             }
         }
-        for v in d.volumes ?? [] {
+        for (i, v) in (d.volumes ?? []).enumerated() {
+            let p = "volumes[\(i)]"
             if let efs = v.efsVolumeConfiguration, let ap = efs.authorizationConfig?.accessPointId {
-                w.append("volume \(v.name ?? "?"): EFS access point \(ap) is not known here: the file system's directory is mounted without the access point's POSIX user or root directory")
+                warn(p + ".efsVolumeConfiguration.authorizationConfig.accessPointId", "EFS access point \(ap) of volume \(v.name ?? "?") is not known here: the file system's directory is mounted without the access point's POSIX user or root directory")
             }
             if let s3 = v.s3filesVolumeConfiguration, let ap = s3.accessPointArn {
-                w.append("volume \(v.name ?? "?"): S3 Files access point \(ap) is not known here: the file system's directory is mounted without it")
+                warn(p + ".s3filesVolumeConfiguration.accessPointArn", "S3 Files access point \(ap) of volume \(v.name ?? "?") is not known here: the file system's directory is mounted without it")
             }
             if v.configuredAtLaunch == true {
-                w.append("volume \(v.name ?? "?") is configured at launch (EBS): it is an empty directory of the task here")
+                warn(p + ".configuredAtLaunch", "volume \(v.name ?? "?") is configured at launch (EBS): it is an empty directory of the task here")
             }
         }
         for (i, c) in (d.containerDefinitions ?? []).enumerated() {
             let p = "containerDefinitions[\(i)]"
             let name = c.name ?? "?"
             if c.interactive == true || c.pseudoTerminal == true {
-                w.append("\(p): \(name) gets no terminal or standard input (interactive and pseudoTerminal are for ECS Exec)")
+                warn(p, "\(name) gets no terminal or standard input (interactive and pseudoTerminal are for ECS Exec)")
             }
             if c.firelensConfiguration != nil {
-                w.append("\(p).firelensConfiguration: \(name) runs, but no container's logs are routed to it")
+                warn(p + ".firelensConfiguration", "\(name) runs, but no container's logs are routed to it")
             }
             if let log = c.logConfiguration, let driver = log.logDriver?.rawValue {
                 switch driver {
                 case "awslogs":
                     let ignored = (log.options ?? [:]).keys.filter { !["awslogs-group", "awslogs-region", "awslogs-stream-prefix", "awslogs-create-group", "mode", "max-buffer-size"].contains($0) }.sorted()
                     if !ignored.isEmpty {
-                        w.append("\(p).logConfiguration.options: \(ignored.joined(separator: ", ")) not applied: each output line is one event")
+                        warn(p + ".logConfiguration.options", "\(ignored.joined(separator: ", ")) not applied: each output line is one event")
                     }
                 default:
-                    w.append("\(p).logConfiguration: the \(driver) driver is not used: \(name)'s output goes to the terminal and the task's log files only")
+                    warn(p + ".logConfiguration", "the \(driver) driver is not used: \(name)'s output goes to the terminal and the task's log files only")
                 }
             }
         }

@@ -4,8 +4,8 @@ import Images
 import Sandbox
 
 /// A validated task definition with its defaults applied, ready to run.
-public struct TaskPlan: Sendable {
-    public struct Container: Sendable {
+public struct TaskPlan: Sendable, Codable {
+    public struct Container: Sendable, Codable {
         public var index: Int
         public var name: String
         public var definition: ECS.ContainerDefinition
@@ -24,10 +24,60 @@ public struct TaskPlan: Sendable {
         /// Variables from environmentFiles and secrets, once resolved (ResolvedInputs).
         public var fileEnvironment: [(String, String)] = []
         public var secretEnvironment: [(String, String)] = []
+
+        enum CodingKeys: String, CodingKey {
+            case index, name, definition, image, essential, dependsOn, stopTimeout, startTimeout, volumeMounts, awslogs
+            case fileEnvironment, secretEnvironment
+        }
+
+        public init(index: Int, name: String, definition: ECS.ContainerDefinition, image: String, essential: Bool,
+                    dependsOn: [TaskLifecycle.Dependency], stopTimeout: Int, startTimeout: Int?) {
+            self.index = index
+            self.name = name
+            self.definition = definition
+            self.image = image
+            self.essential = essential
+            self.dependsOn = dependsOn
+            self.stopTimeout = stopTimeout
+            self.startTimeout = startTimeout
+        }
+
+        // Variables as [name, value] pairs: tuples have no Codable form.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            index = try c.decode(Int.self, forKey: .index)
+            name = try c.decode(String.self, forKey: .name)
+            definition = try c.decode(ECS.ContainerDefinition.self, forKey: .definition)
+            image = try c.decode(String.self, forKey: .image)
+            essential = try c.decode(Bool.self, forKey: .essential)
+            dependsOn = try c.decode([TaskLifecycle.Dependency].self, forKey: .dependsOn)
+            stopTimeout = try c.decode(Int.self, forKey: .stopTimeout)
+            startTimeout = try c.decodeIfPresent(Int.self, forKey: .startTimeout)
+            volumeMounts = try c.decode([VolumeMount].self, forKey: .volumeMounts)
+            awslogs = try c.decodeIfPresent(AWSLogsStream.self, forKey: .awslogs)
+            fileEnvironment = try c.decode([[String]].self, forKey: .fileEnvironment).map { ($0[0], $0[1]) }
+            secretEnvironment = try c.decode([[String]].self, forKey: .secretEnvironment).map { ($0[0], $0[1]) }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(index, forKey: .index)
+            try c.encode(name, forKey: .name)
+            try c.encode(definition, forKey: .definition)
+            try c.encode(image, forKey: .image)
+            try c.encode(essential, forKey: .essential)
+            try c.encode(dependsOn, forKey: .dependsOn)
+            try c.encode(stopTimeout, forKey: .stopTimeout)
+            try c.encodeIfPresent(startTimeout, forKey: .startTimeout)
+            try c.encode(volumeMounts, forKey: .volumeMounts)
+            try c.encodeIfPresent(awslogs, forKey: .awslogs)
+            try c.encode(fileEnvironment.map { [$0.0, $0.1] }, forKey: .fileEnvironment)
+            try c.encode(secretEnvironment.map { [$0.0, $0.1] }, forKey: .secretEnvironment)
+        }
     }
 
     /// A task volume mounted into a container.
-    public struct VolumeMount: Sendable, Equatable {
+    public struct VolumeMount: Sendable, Equatable, Codable {
         public var volume: String
         public var containerPath: String
         public var readOnly: Bool
@@ -40,7 +90,7 @@ public struct TaskPlan: Sendable {
     }
 
     /// What backs a task volume here.
-    public enum VolumeSource: Sendable, Equatable {
+    public enum VolumeSource: Sendable, Equatable, Codable {
         /// A bind mount without a host path (or an EBS volume configured at launch): a
         /// directory of the task, removed with it.
         case task
@@ -49,14 +99,14 @@ public struct TaskPlan: Sendable {
         case fileSystem(FileSystemKind, id: String, rootDirectory: String)
     }
 
-    public enum FileSystemKind: String, Sendable {
+    public enum FileSystemKind: String, Sendable, Codable {
         case efs
         case s3files
     }
 
     /// The CloudWatch Logs stream a container's awslogs driver writes: group, and the stream
     /// `prefix/container/task-id`.
-    public struct AWSLogsStream: Sendable, Equatable {
+    public struct AWSLogsStream: Sendable, Equatable, Codable {
         public var group: String
         public var streamPrefix: String
 
@@ -79,8 +129,11 @@ public struct TaskPlan: Sendable {
     public var sharedPidNamespace: Bool
     /// Task volumes by name.
     public var volumes: [String: VolumeSource] = [:]
-    /// Members of the definition this runtime does not honour (yet), each naming the member.
-    public var warnings: [String] = []
+    /// What ECS accepts but will not do as the file may intend, what was read with a default,
+    /// and what this runtime does not honour (yet): each at its path in the file.
+    public var warnings: [ValidationIssue] = []
+    /// A definition path's place in the file that was read (`LoadedTaskDefinition.locate`).
+    public var locator = DefinitionLocator()
     /// What is valid on Fargate but cannot run here: a task with any of these is not started.
     public var unsupported: [ValidationIssue] = []
 
@@ -90,10 +143,12 @@ public struct TaskPlan: Sendable {
     /// problem; what is valid but not supported here is in `unsupported`.
     public init(_ loaded: LoadedTaskDefinition, region: String, account: String) throws {
         let d = loaded.definition
-        let issues = loaded.allIssues
+        let (issues, definitionWarnings) = loaded.checked
         guard issues.isEmpty, let size = TaskDefinitionValidator.size(of: d), let family = d.family else {
-            throw TaskDefinitionError(issues: issues)
+            throw TaskDefinitionError(issues: issues, warnings: definitionWarnings)
         }
+        let locator = loaded.locator
+        self.locator = locator
         var unsupported: [ValidationIssue] = []
         // A volume over /proc or /sys would hide the masked and read-only paths the sandbox
         // relies on (runc refuses /proc for the same reason).
@@ -108,8 +163,8 @@ public struct TaskPlan: Sendable {
                 }
             }
         }
-        self.unsupported = unsupported
-        warnings = LocalBehaviour.warnings(d, hostArchitecture: Platform.host.architecture)
+        self.unsupported = unsupported.map { $0.relocated(locator.locate) }
+        warnings = definitionWarnings + LocalBehaviour.warnings(d, hostArchitecture: Platform.host.architecture).map { $0.relocated(locator.locate) }
         self.family = family
         revision = d.revision ?? 1
         taskDefinitionArn = d.taskDefinitionArn ?? ARN.taskDefinition(region: region, account: account, family: family, revision: revision)
@@ -181,6 +236,6 @@ public struct TaskPlan: Sendable {
             containers[i].fileEnvironment = inputs.fileEnvironment[containers[i].name] ?? []
             containers[i].secretEnvironment = inputs.secretEnvironment[containers[i].name] ?? []
         }
-        warnings += inputs.warnings
+        warnings += inputs.warnings.map { $0.relocated(locator.locate) }
     }
 }

@@ -9,7 +9,8 @@ import Sandbox
 /// container that can see it (as pid 1) gains nothing through /proc/1.
 enum PauseProcess {
     static func start(taskDirectory: String, hostname: String, networkNamespace: String, cacheDirectory: String,
-                      taskCgroup: Cgroup, executable: SealedExecutable) throws -> (ContainerProcess, Cgroup) {
+                      taskCgroup: Cgroup, executable: SealedExecutable,
+                      monitor: (TaskMonitor, UInt32)? = nil) throws -> (ContainerProcess, Cgroup) {
         let root = taskDirectory + "/pause-root"
         try FileSystem.makeDirectories(root, mode: 0o555)
         var spec = ContainerSpec(rootfs: .directory(root), arguments: ["fargate-init", "--pause"], environment: [],
@@ -18,6 +19,9 @@ enum PauseProcess {
                                  seccompProgram: try SeccompProfile.program(for: [], cacheDirectory: cacheDirectory))
         spec.executable = executable
         let cg = try taskCgroup.child("pause", limits: ResourceLimits())
+        if let (monitor, slot) = monitor {
+            return (try ContainerLauncher.prepare(spec, cgroup: cg, via: .init(monitor: monitor, slot: slot, logFile: -1)).start(), cg)
+        }
         let devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)
         defer { close(devnull) }
         return (try ContainerLauncher.start(spec, cgroup: cg, stdout: devnull, stderr: devnull), cg)

@@ -20,6 +20,14 @@ final class TaskNameFiles {
         self.directory = directory
     }
 
+    /// The files another process wrote (a task resumed by a new host).
+    init(existing directory: String) {
+        self.directory = directory
+        written = (Array(((try? FileSystem.readString(directory + "/hosts")) ?? "").utf8),
+                   Array(((try? FileSystem.readString(directory + "/hostname")) ?? "").utf8))
+        mounts = TaskNameFiles.mounts(directory)
+    }
+
     /// Writes the files for `ip` (nil while unknown) and `hostname`; returns a warning about
     /// the DNS servers, if any.
     func write(ip: String?, hostname: String, dnsServers: [String]) throws -> String? {
@@ -38,10 +46,15 @@ final class TaskNameFiles {
         try FileSystem.createFile(directory + "/hosts", hosts)
         try FileSystem.createFile(directory + "/resolv.conf", Array(resolv.utf8))
         try FileSystem.createFile(directory + "/hostname", name)
+        mounts = TaskNameFiles.mounts(directory)
+        return warning
+    }
+
+    /// Each file bind-mounted read-only over the container's own.
+    static func mounts(_ directory: String) -> [ContainerSpec.Mount] {
         let ro = UInt(MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
-        mounts = ["hosts", "resolv.conf", "hostname"].map {
+        return ["hosts", "resolv.conf", "hostname"].map {
             ContainerSpec.Mount(source: directory + "/" + $0, target: "/etc/" + $0, fstype: nil, flags: ro, kind: .file)
         }
-        return warning
     }
 }

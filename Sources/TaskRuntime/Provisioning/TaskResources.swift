@@ -119,8 +119,7 @@ public struct TaskResources: Sendable {
 
     /// The task cgroup whose directories these are, on this host's layout.
     public static func cgroup(at directories: [String]) -> Cgroup? {
-        guard let dir = directories.first, let host = try? CgroupHost.probe(),
-              let first = host.hierarchies.first, dir.hasPrefix(first.directory + "/") else { return nil }
-        return Cgroup(existing: host, relativePath: String(dir.dropFirst(first.directory.count + 1)))
+        guard let host = try? CgroupHost.probe() else { return nil }
+        return Cgroup.recorded(directories, on: host)
     }
 }

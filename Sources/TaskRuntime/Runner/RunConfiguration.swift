@@ -2,6 +2,7 @@ import ECSModel
 import Foundation
 import Images
 import Metering
+import Sandbox
 import TaskNetwork
 
 /// Settings of one fargate-run invocation that are not part of the task definition.
@@ -27,6 +28,10 @@ public struct RunConfiguration: Sendable {
     public var publishPorts = true
     /// A ledger shared by every task of a process (the host's); nil opens one per task.
     public var ledger: Ledger?
+    /// fargate-monitor, for tasks that must outlive this process (the host's): each gets a
+    /// monitor that clones its containers and writes their output. nil runs them as our own
+    /// children, their output through this process (a foreground run).
+    public var monitorExecutable: SealedExecutable?
 
     public init(root: StateRoot, cgroupParent: String? = nil, prices: PriceTable = .usEast1, region: String? = nil,
                 account: String = "000000000000", cluster: String = "fargate-run",

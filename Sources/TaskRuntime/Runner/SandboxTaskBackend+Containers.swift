@@ -10,7 +10,7 @@ extension SandboxTaskBackend {
     /// Everything of a container's start up to its first instruction: its spec, cgroup, log
     /// pipes, and its process cloned and waiting.
     func prepare(_ slot: Slot) throws -> PreparedContainer {
-        guard let image = slot.image, let taskCgroup, let cgroupHost, let namespace, let pump else {
+        guard let image = slot.image, let taskCgroup, let cgroupHost, let namespace, pump != nil || monitor != nil else {
             throw TaskRuntimeError(.internal, "container \(slot.plan.name) prepared before its task was provisioned")
         }
         let upper = slot.directory + "/upper", work = slot.directory + "/work", rootfs = slot.directory + "/rootfs"
@@ -35,21 +35,17 @@ extension SandboxTaskBackend {
         }
         slot.stopSignal = built.stopSignal
 
+        let (logFile, events) = try logPaths(slot)
+        if let monitor {
+            PhaseTiming.mark("spec \(slot.plan.name)")
+            return try prepareMonitored(built.spec, cgroup: cg, slot: slot, monitor: monitor, logFile: logFile, eventsFile: events)
+        }
+        guard let pump else { throw TaskRuntimeError(.internal, "no log pump for container \(slot.plan.name)") }
         var outp: [Int32] = [-1, -1], errp: [Int32] = [-1, -1]
         guard pipe(&outp) == 0 else { throw SystemError("pipe") }
         guard pipe(&errp) == 0 else { close(outp[0]); close(outp[1]); throw SystemError("pipe") }
         for fd in outp + errp { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         defer { close(outp[1]); close(errp[1]) }
-        let logFile = config.root.logDirectory(taskId) + "/" + slot.plan.name + ".log"
-        var events: String?
-        if let stream = slot.plan.awslogs {
-            let dir = config.root.awslogsDirectory(group: stream.group, streamPrefix: stream.streamPrefix) + "/" + slot.plan.name
-            do { try FileSystem.makeDirectories(dir, mode: 0o750) } catch {
-                close(outp[0]); close(errp[0])
-                throw error
-            }
-            events = dir + "/" + taskId
-        }
         do {
             try pump.add(fd: outp[0], container: slot.plan.name, stream: .stdout, logFile: logFile, eventsFile: events)
         } catch {
@@ -59,6 +55,15 @@ extension SandboxTaskBackend {
         try pump.add(fd: errp[0], container: slot.plan.name, stream: .stderr, logFile: logFile, eventsFile: events)
         PhaseTiming.mark("spec \(slot.plan.name)")
         return try ContainerLauncher.prepare(built.spec, cgroup: cg, stdout: outp[1], stderr: errp[1])
+    }
+
+    /// The container's log file, and its awslogs stream file if it has one (its directory made).
+    func logPaths(_ slot: Slot) throws -> (String, String?) {
+        let logFile = config.root.logDirectory(taskId) + "/" + slot.plan.name + ".log"
+        guard let stream = slot.plan.awslogs else { return (logFile, nil) }
+        let dir = config.root.awslogsDirectory(group: stream.group, streamPrefix: stream.streamPrefix) + "/" + slot.plan.name
+        try FileSystem.makeDirectories(dir, mode: 0o750)
+        return (logFile, dir + "/" + taskId)
     }
 
     public func start(_ container: String) throws {

@@ -60,8 +60,15 @@ public final class SandboxTaskBackend: TaskBackend, @unchecked Sendable {
     /// fargate-init in a sealed memfd, made once when a container or the pause process needs it.
     var initExecutable: SealedExecutable?
     var images: [String: PreparedImage] = [:]
+    /// A hosted task's monitor, which clones its containers and writes their output.
+    var monitor: TaskMonitor?
+    /// Container processes whose output the monitor has written to the end, by pid.
+    let drained = Mutex<Set<pid_t>>([])
+    /// Set once the task is released: the monitor leaving then is expected.
+    let finished = Mutex(false)
     var exitHandler: @Sendable (String, TerminationStatus) -> Void = { _, _ in }
     var warningHandler: @Sendable (String) -> Void = { _ in }
+    var lossHandler: @Sendable (String) -> Void = { _ in }
 
     public init(plan: TaskPlan, config: RunConfiguration, taskId: String, sink: any LogSink) {
         self.plan = plan
@@ -75,9 +82,11 @@ public final class SandboxTaskBackend: TaskBackend, @unchecked Sendable {
         self.slots = slots
     }
 
-    public func connect(exit: @escaping @Sendable (String, TerminationStatus) -> Void, warning: @escaping @Sendable (String) -> Void) {
+    public func connect(exit: @escaping @Sendable (String, TerminationStatus) -> Void, warning: @escaping @Sendable (String) -> Void,
+                        lost: @escaping @Sendable (String) -> Void) {
         exitHandler = exit
         warningHandler = warning
+        lossHandler = lost
     }
 
     public var resources: TaskResources {
@@ -100,7 +109,11 @@ public final class SandboxTaskBackend: TaskBackend, @unchecked Sendable {
     /// a start), then the task cgroup and volume directories.
     public func provision() throws {
         guard let host = cgroupHost else { throw TaskRuntimeError(.internal, "provision before nameResources") }
-        pump = try LogPump(sink: sink)
+        if let executable = config.monitorExecutable {
+            try startMonitor(executable)
+        } else {
+            pump = try LogPump(sink: sink)
+        }
         // fargate-run's own network is IPv4, and so are its security groups; a user's conflist
         // decides for itself.
         let ownNetwork = config.network.mode == .awsvpc && config.network.conflistPath == nil
@@ -112,7 +125,9 @@ public final class SandboxTaskBackend: TaskBackend, @unchecked Sendable {
             // The interface and the host policy take milliseconds of mostly waiting (netlink,
             // RCU grace periods): they are made while the cgroups are, images are resolved and
             // the first containers are made ready.
-            let holder = PortRegistry.Holder(root: config.root.path, taskId: taskId, family: plan.family, owner: .current)
+            // The reservation lives as long as whoever keeps the task: its monitor, when hosted.
+            let holder = PortRegistry.Holder(root: config.root.path, taskId: taskId, family: plan.family,
+                                             owner: monitor?.identity ?? .current)
             let networking = TaskNetworking(options: config.network)
             let (id, path, region) = (taskId, ns.path, config.region)
             attaching = startOnOwnThread { [self] in
@@ -262,7 +277,8 @@ public final class SandboxTaskBackend: TaskBackend, @unchecked Sendable {
         if plan.sharedPidNamespace, let taskCgroup, let namespace {
             let (process, _) = try PauseProcess.start(taskDirectory: taskDirectory, hostname: String(taskId.prefix(12)),
                                                       networkNamespace: namespace.path, cacheDirectory: config.root.cacheDirectory,
-                                                      taskCgroup: taskCgroup, executable: try sealedInit())
+                                                      taskCgroup: taskCgroup, executable: try sealedInit(),
+                                                      monitor: monitor.map { ($0, SandboxTaskBackend.pauseSlot) })
             pause = process
         }
     }
@@ -282,6 +298,7 @@ public final class SandboxTaskBackend: TaskBackend, @unchecked Sendable {
             _ = await pause.wait()
         }
         if let pump { await pump.close() }
+        if monitor != nil { await monitorDrained() }
         PhaseTiming.mark("logs drained")
         // A task that failed before its network was attached is torn down all the same.
         if attaching != nil { _ = await network() }
@@ -289,7 +306,11 @@ public final class SandboxTaskBackend: TaskBackend, @unchecked Sendable {
     }
 
     public func release(meanwhile: (TaskResources.Released) async -> Void) async -> TaskResources.Released {
-        await resources.release(taskId: taskId, stateRoot: config.root.path, taskDirectory: taskDirectory, cgroup: taskCgroup,
-                                options: config.network, meanwhile: meanwhile)
+        let released = await resources.release(taskId: taskId, stateRoot: config.root.path, taskDirectory: taskDirectory,
+                                                cgroup: taskCgroup, options: config.network, meanwhile: meanwhile)
+        // Nothing of the task is left for its monitor to keep.
+        finished.withLock { $0 = true }
+        monitor?.finish()
+        return released
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Images
 import Sandbox
+import LinuxSupport
 import TaskNetwork
 
 /// The machine's side of one task: what `TaskRunner` asks to be made, run and removed, named
@@ -14,9 +15,10 @@ public protocol TaskBackend: AnyObject, Sendable {
     /// this process die in between).
     var resources: TaskResources { get }
 
-    /// Where to report a started container's exit, and warnings (what is not applied, what
-    /// could not be removed).
-    func connect(exit: @escaping @Sendable (String, TerminationStatus) -> Void, warning: @escaping @Sendable (String) -> Void)
+    /// Where to report a started container's exit, warnings (what is not applied, what could
+    /// not be removed), and the loss of what kept the containers (a hosted task's monitor).
+    func connect(exit: @escaping @Sendable (String, TerminationStatus) -> Void, warning: @escaping @Sendable (String) -> Void,
+                 lost: @escaping @Sendable (String) -> Void)
 
     /// Names what `provision` will make (`resources`).
     func nameResources() throws
@@ -54,8 +56,16 @@ public protocol TaskBackend: AnyObject, Sendable {
 
     /// Host pids of the containers' processes, for the state file.
     func pids() -> [String: Int32]
+    /// The process keeping the containers when it is not this one (a hosted task's monitor).
+    var keeper: ProcessIdentity? { get }
     /// The task's address and hostname as far as known.
     func knownAddress() -> (ip: String, hostname: String)?
+
+    /// Takes over the containers of a task another process started (a host resuming it): how
+    /// each stands now. Running ones are watched from here on.
+    func recover() throws -> [RecoveredContainer]
+    /// The exits recorded on disk by whoever kept the containers (when it is gone too).
+    func recordedExits() -> [RecoveredContainer]
 
     /// Kills containers made ready that never started, and waits for them.
     func abandonPrepared() async
@@ -66,4 +76,18 @@ public protocol TaskBackend: AnyObject, Sendable {
     /// Removes everything the task made; `meanwhile` runs once the usage is known, while the
     /// last of it goes.
     func release(meanwhile: (TaskResources.Released) async -> Void) async -> TaskResources.Released
+}
+
+/// A container of a resumed task, as whoever kept it while no runner did knows it.
+public struct RecoveredContainer: Sendable {
+    public var container: String
+    /// nil while it runs.
+    public var status: TerminationStatus?
+    public var endedAt: Date?
+
+    public init(container: String, status: TerminationStatus?, endedAt: Date?) {
+        self.container = container
+        self.status = status
+        self.endedAt = endedAt
+    }
 }

@@ -8,8 +8,8 @@ import Sandbox
 extension TaskRunner {
     /// Feeds `event` to the lifecycle and does what it answers, in order; a start's outcome is
     /// fed back at once, so its consequences come before the actions after it.
-    func apply(_ event: LifecycleEvent) {
-        for action in lifecycle.handle(event, now: Date()) { perform(action) }
+    func apply(_ event: LifecycleEvent, at time: Date = Date()) {
+        for action in lifecycle.handle(event, now: time) { perform(action) }
     }
 
     func perform(_ action: LifecycleAction) {

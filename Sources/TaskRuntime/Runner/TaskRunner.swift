@@ -61,6 +61,8 @@ public actor TaskRunner {
     var healthCheckers: [String: Task<Void, Never>] = [:]
     let stateWriter: StateFileWriter
     var stateFinal = false
+    /// Who waits for the task to have started (or ended without).
+    var startWaiters: [CheckedContinuation<ECS.Task, Never>] = []
 
     /// A task with the real backend: namespaces, cgroups, overlay, the network.
     public init(plan: TaskPlan, config: RunConfiguration, sink: any LogSink, observer: any TaskObserver,
@@ -72,9 +74,10 @@ public actor TaskRunner {
                   observer: observer, logger: logger)
     }
 
-    /// A task on the given backend.
+    /// A task on the given backend; `restoring` a recorded state resumes that task
+    /// (`init(resuming:)`).
     public init(plan: TaskPlan, config: RunConfiguration, identity: TaskIdentity, backend: any TaskBackend,
-                observer: any TaskObserver, logger: Logger? = nil) {
+                observer: any TaskObserver, logger: Logger? = nil, restoring recorded: TaskState? = nil) {
         self.plan = plan
         self.config = config
         self.identity = identity
@@ -85,11 +88,16 @@ public actor TaskRunner {
         l[metadataKey: "task"] = .string(String(identity.taskId.prefix(12)))
         self.logger = l
         (inputs, input) = AsyncStream.makeStream(of: Input.self)
-        lifecycle = TaskLifecycle(containers: plan.containers.map(TaskLifecycle.Container.init), sharedPidNamespace: plan.sharedPidNamespace)
-        times = TaskTimes(createdAt: Date())
+        lifecycle = recorded?.lifecycle ?? TaskLifecycle(containers: plan.containers.map(TaskLifecycle.Container.init),
+                                                         sharedPidNamespace: plan.sharedPidNamespace)
+        times = recorded?.times ?? TaskTimes(createdAt: Date())
+        attachment = recorded?.network
+        imageDigests = recorded?.imageDigests ?? [:]
+        layers = recorded?.layers ?? []
         let input = self.input
         backend.connect(exit: { name, status in input.yield(.exited(name, status)) },
-                        warning: { [observer] in observer.warning($0) })
+                        warning: { [observer] in observer.warning($0) },
+                        lost: { why in input.yield(.event(.stopRequested(.terminationNotice, reason: why))) })
     }
 
     /// Asks the task to stop (SIGINT/SIGTERM to fargate-run, or StopTask). The stop signal
@@ -102,6 +110,15 @@ public actor TaskRunner {
     public nonisolated func forceStop() {
         input.yield(.event(.forceKill))
     }
+
+    /// Returns once the task is RUNNING, or has stopped without getting there: what RunTask's
+    /// callers wait for.
+    public func started() async -> ECS.Task {
+        if hasStarted { return describe() }
+        return await withCheckedContinuation { startWaiters.append($0) }
+    }
+
+    var hasStarted: Bool { lifecycle.startedAt != nil || lifecycle.status == .stopped }
 
     /// The task as DescribeTasks shows it now.
     public func describe() -> ECS.Task {
@@ -249,7 +266,9 @@ public actor TaskRunner {
             do {
                 let record = try billing.record(taskArn: arn, start: start, end: now, prices: prices, stopCode: stopCode,
                                                 cpuUsageNanos: usage.cpuUsageNanos, memoryPeakBytes: usage.memoryPeakBytes)
-                try await opening.value?.close(record)
+                // A resumed task may have been billed by the host before, which died just after.
+                guard let ledger = try await opening.value, try !ledger.isBilled(arn) else { return }
+                try ledger.close(record)
             } catch { billingError = error }
         }
         mark("released")
@@ -282,6 +301,10 @@ public actor TaskRunner {
         var task = describe()
         if let status { task.lastStatus = status.rawValue }
         observer.statusChanged(task)
+        if !startWaiters.isEmpty && hasStarted {
+            for w in startWaiters { w.resume(returning: task) }
+            startWaiters = []
+        }
         guard !stateFinal else { return }
         stateWriter.submit(stateSnapshot(task))
     }
@@ -296,9 +319,14 @@ public actor TaskRunner {
 
     func stateSnapshot(_ task: ECS.Task) -> TaskState {
         let r = backend.resources
-        return TaskState(task: task, pids: backend.pids(), networkNamespace: r.networkNamespace, cgroupDirectories: r.cgroupDirectories,
-                         ownerPid: getpid(), owner: TaskRunner.owner, network: attachment ?? r.network, billing: billing,
-                         containerDirectories: r.containerDirectories, layers: layers, lifecycle: lifecycle)
+        var state = TaskState(task: task, pids: backend.pids(), networkNamespace: r.networkNamespace, cgroupDirectories: r.cgroupDirectories,
+                              ownerPid: getpid(), owner: TaskRunner.owner, network: attachment ?? r.network, billing: billing,
+                              containerDirectories: r.containerDirectories, layers: layers, lifecycle: lifecycle)
+        state.identity = identity
+        state.times = times
+        state.imageDigests = imageDigests
+        state.monitor = backend.keeper
+        return state
     }
 
     nonisolated func mark(_ what: String) { PhaseTiming.mark(what) }

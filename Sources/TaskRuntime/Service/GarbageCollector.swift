@@ -27,15 +27,18 @@ public struct GarbageCollector: Sendable {
         public var problems: [String]
     }
 
-    /// Tasks of this root that have not finished but whose owner process is gone.
+    /// Tasks of this root that have not finished but whose owner process is gone. A hosted
+    /// task is its host's to take over, unless no host serves the root and its monitor is gone.
     public func abandonedTasks() -> [(String, TaskState)] {
         let store = TaskStore(root: root)
+        let served = HostLock.holder(of: root) != nil
         return store.activeIds().compactMap { id in
             guard let state = try? store.state(id), !state.isStopped else {
                 // Finished, or never got far enough to write a state: nothing to clean.
                 if (try? store.state(id))?.isStopped == true || !FileSystem.exists(root.taskDirectory(id)) { store.retire(id) }
                 return nil
             }
+            if state.isHosted { return served || state.monitor?.isAlive == true ? nil : (id, state) }
             return state.ownerIsAlive ? nil : (id, state)
         }
     }

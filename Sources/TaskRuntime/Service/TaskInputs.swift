@@ -16,12 +16,17 @@ public enum TaskInputs {
     /// Loads, overrides, validates, and resolves secrets and environment files: every problem
     /// at once, before anything starts.
     /// - Parameters:
+    ///   - definition: what the file leaves unsaid (`TaskDefinitionLoader.Options`); its region
+    ///     is `region`.
     ///   - overrides: RunTask's TaskOverride, as a file or the JSON itself.
     ///   - secrets: a secrets file (Docs/TASK-DEFINITION.md).
     ///   - running: refuse what is valid on Fargate but cannot run here, and resolve secrets
     ///     and environment files even without a secrets file (validation does that only with one).
-    public static func prepare(_ file: String, overrides: String?, secrets: String?, region: String, running: Bool) throws -> PreparedTask {
-        var loaded = try TaskDefinitionLoader.load(file: file)
+    public static func prepare(_ file: String, definition: TaskDefinitionLoader.Options = .init(), overrides: String?, secrets: String?,
+                               region: String, running: Bool) throws -> PreparedTask {
+        var options = definition
+        options.region = region
+        var loaded = try TaskDefinitionLoader.load(file: file, options: options)
         if let overrides {
             let text: String
             if overrides.trimmingCharacters(in: .whitespaces).hasPrefix("{") {
@@ -42,7 +47,10 @@ public enum TaskInputs {
         guard running || secrets != nil else { return PreparedTask(plan: plan, inputs: ResolvedInputs()) }
         let store = try secrets.map { f throws(LocalInputError) in try SecretStore(file: f) }
         let dir = file.contains("/") ? String(file[..<file.lastIndex(of: "/")!]) : "."
-        let inputs = try ResolvedInputs.resolve(plan, secrets: store, definitionDirectory: dir.isEmpty ? "/" : dir)
+        let inputs: ResolvedInputs
+        do { inputs = try ResolvedInputs.resolve(plan, secrets: store, definitionDirectory: dir.isEmpty ? "/" : dir) } catch {
+            throw LocalInputError(source: error.source, issues: error.issues.map { $0.relocated(plan.locator.locate) })
+        }
         plan.apply(inputs)
         return PreparedTask(plan: plan, inputs: inputs)
     }

@@ -27,12 +27,22 @@ public struct TaskState: Codable, Sendable {
     public var layers: [String]?
     /// The lifecycle's rules and where the task stands in them.
     public var lifecycle: TaskLifecycle?
+    /// Who the task is (ARNs, cluster, startedBy, group, tags) and when things happened.
+    public var identity: TaskIdentity?
+    public var times: TaskTimes?
+    /// Manifest digests of the containers' images, by container.
+    public var imageDigests: [String: String]?
+    /// A hosted task's monitor, which keeps its containers whether or not a host runs.
+    public var monitor: ProcessIdentity?
 
     /// Whether the fargate-run running the task is still there (a state from before owners
     /// were recorded has only the pid).
     public var ownerIsAlive: Bool { owner?.isAlive ?? (kill(ownerPid, 0) == 0) }
-    /// Not finished, and someone is still running it.
-    public var isRunning: Bool { !isStopped && ownerIsAlive }
+    /// Run by a host (`fargate-run serve`), its containers kept by a monitor.
+    public var isHosted: Bool { monitor != nil }
+    /// Not finished, and its containers are still kept: by its monitor (a hosted task, with
+    /// or without a host), else by the fargate-run running it.
+    public var isRunning: Bool { !isStopped && (monitor?.isAlive ?? ownerIsAlive) }
     public var isStopped: Bool { task.lastStatus == TaskStatus.stopped.rawValue }
 
     /// What the task holds on this machine, as recorded.

@@ -35,7 +35,7 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The task definition: RegisterTaskDefinition input or describe-task-definition output.")
+    @Argument(help: "The task definition: RegisterTaskDefinition input or describe-task-definition output (JSON or YAML), a CloudFormation or CDK template, Terraform container_definitions or terraform show -json output.")
     var taskDefinition: String
 
     @Option(name: .long, help: "text: container output on stdout. json: container output on stderr and only the final task description (as aws ecs describe-tasks prints it) on stdout.")
@@ -50,6 +50,9 @@ struct Run: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "No status lines or progress; container output and errors only.")
     var quiet = false
 
+    @Flag(name: .shortAndLong, help: "Run the task through this root's host (fargate-run serve) and return once it is RUNNING, printing its id.")
+    var detach = false
+
     @Option(name: .long, help: "Most processes and threads the whole task may have (fork bombs stop here).")
     var pidsLimit: Int64 = 4096
 
@@ -62,6 +65,8 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var registry: RegistryFlags
 
+    @OptionGroup var definition: DefinitionFlags
+
     func validate() throws {
         try RunRequest.validate(count: count)
     }
@@ -70,8 +75,8 @@ struct Run: AsyncParsableCommand {
     var request: RunRequest {
         RunRequest(root: global.root, logLevel: global.logLevel, taskDefinition: taskDefinition, output: output,
                    cgroupParent: cgroupParent, prices: prices, quiet: quiet, pidsLimit: pidsLimit,
-                   overrides: inputs.overrides, secrets: inputs.secrets, count: count,
-                   network: network.settings, registry: registry.settings)
+                   overrides: inputs.overrides, secrets: inputs.secrets, count: count, detach: detach,
+                   network: network.settings, registry: registry.settings, definition: definition.options)
     }
 
     func run() async throws {
@@ -93,8 +98,10 @@ struct RunRequest: Equatable {
     var overrides: String?
     var secrets: String?
     var count = 1
+    var detach = false
     var network = NetworkSettings()
     var registry = RegistrySettings()
+    var definition = TaskDefinitionLoader.Options()
 
     static func validate(count: Int) throws {
         guard (1...10).contains(count) else { throw ValidationError("--count \(count): RunTask runs 1 to 10 copies") }
@@ -102,13 +109,15 @@ struct RunRequest: Equatable {
 
     func execute() async throws {
         PhaseTiming.mark("main")
+        if detach { return try executeDetached() }
         GlobalOptions.bootstrapLogging(level: logLevel)
         let logger = Logger(label: "fargate-run")
         let priceTable: PriceTable
         let prepared: PreparedTask
         do {
             priceTable = try prices.map(PriceTable.load) ?? .usEast1
-            prepared = try TaskInputs.prepare(taskDefinition, overrides: overrides, secrets: secrets, region: priceTable.region, running: true)
+            prepared = try TaskInputs.prepare(taskDefinition, definition: definition, overrides: overrides, secrets: secrets,
+                                              region: priceTable.region, running: true)
         } catch {
             throw reportInputError(error, file: taskDefinition, json: output == .json)
         }
@@ -122,7 +131,9 @@ struct RunRequest: Equatable {
         }
         let names = count == 1 ? plan.containers.map(\.name) : (1...count).flatMap { n in plan.containers.map { "\($0.name)-\(n)" } }
         let console = Console(containerOut: output == .json ? 2 : 1, quiet: quiet, containerNames: names)
-        for w in plan.warnings { console.warning(w) }
+        for w in plan.warnings {
+            if w.severity == .note { console.status("fargate-run: note: \(w)") } else { console.warning(w.description) }
+        }
         // Tasks whose fargate-run died are cleaned up before a new one starts.
         let networkOptions = try network.options()
         for c in await GarbageCollector(root: root, prices: priceTable, network: networkOptions).collect() {

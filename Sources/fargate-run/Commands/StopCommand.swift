@@ -1,4 +1,5 @@
 import ArgumentParser
+import TaskHost
 import TaskRuntime
 
 struct Stop: AsyncParsableCommand {
@@ -20,7 +21,15 @@ struct Stop: AsyncParsableCommand {
 
     func run() async throws {
         let (store, id) = try global.locate(task)
-        try global.orExit { try TaskControl.requestStop(id, reason: reason, store: store) }
+        if let state = try? store.state(id), state.isHosted, !state.isStopped {
+            // The host running it does the stopping.
+            do { _ = try HostClient(root: store.root).stop(id, reason: reason) } catch {
+                writeOut(2, "fargate-run: \(error)\n")
+                throw ExitCode(1)
+            }
+        } else {
+            try global.orExit { try TaskControl.requestStop(id, reason: reason, store: store) }
+        }
         print(id)
         if wait { try await TaskControl.waitUntilStopped(id, store: store) }
     }

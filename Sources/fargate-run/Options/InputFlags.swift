@@ -15,21 +15,22 @@ struct InputFlags: ParsableArguments {
     var secrets: String?
 
     /// The task as `file` and these flags make it (`TaskInputs.prepare`).
-    func prepare(_ file: String, region: String, running: Bool) throws -> PreparedTask {
-        try TaskInputs.prepare(file, overrides: overrides, secrets: secrets, region: region, running: running)
+    func prepare(_ file: String, definition: TaskDefinitionLoader.Options, region: String, running: Bool) throws -> PreparedTask {
+        try TaskInputs.prepare(file, definition: definition, overrides: overrides, secrets: secrets, region: region, running: running)
     }
 }
 
-/// Prints a problem with the input (every issue, or a list of {path, message} with json) and
-/// returns the exit status to leave with: 2 for invalid input, 125 otherwise.
+/// Prints a problem with the input (every issue, or a list of {path, message, severity} with
+/// json, warnings included) and returns the exit status to leave with: 2 for invalid input,
+/// 125 otherwise.
 func reportInputError(_ error: any Error, file: String, json: Bool) -> ExitCode {
     var issues: [ValidationIssue]
     var text: String
     switch error {
     case var e as TaskDefinitionError:
         e.file = e.file ?? file
-        issues = e.issues
-        text = e.description
+        issues = e.issues + e.warnings
+        text = e.description + e.warnings.map { "\n  \($0.severity): \($0)" }.joined()
     case let e as LocalInputError:
         issues = e.issues
         text = e.description

@@ -1,0 +1,173 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// An HTTP request, read whole.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    /// The path, without the query.
+    public var path: String
+    public var query: [String: String]
+    /// Header names in lower case.
+    public var headers: [String: String]
+    public var body: [UInt8]
+    /// The caller's IP address (TCP), nil on a unix socket.
+    public var peer: String?
+    /// The local address the request came in on (TCP).
+    public var local: String?
+
+    public func header(_ name: String) -> String? { headers[name.lowercased()] }
+}
+
+/// An HTTP response.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// `text` as the body, with its content type.
+    public init(status: Int, contentType: String, text: String, headers: [(String, String)] = []) {
+        self.init(status: status, headers: [("Content-Type", contentType)] + headers, body: Array(text.utf8))
+    }
+}
+
+/// A small HTTP/1.1 server on swift-nio: requests are read whole (up to a size), handed to an
+/// async handler, and answered in order (pipelining and keep-alive as NIO's HTTP pipeline
+/// does them). It serves a unix socket, a TCP address, or a socket made elsewhere (one bound
+/// inside a task's network namespace), all on one event loop group.
+public final class HTTPServer: Sendable {
+    public enum Endpoint: Sendable {
+        case unix(path: String)
+        case tcp(host: String, port: Int)
+        /// A bound, listening socket whose descriptor the server takes over.
+        case socket(Int32)
+    }
+
+    public typealias Handler = @Sendable (HTTPRequest) async -> HTTPResponse
+
+    let channel: any Channel
+
+    /// The TCP port it listens on (useful when 0 asked the kernel for one).
+    public var port: Int? { channel.localAddress?.port }
+
+    /// Starts serving `endpoint`. A request body over `maxBody` bytes gets 413 and the
+    /// connection is closed.
+    public static func start(_ endpoint: Endpoint, group: any EventLoopGroup, maxBody: Int = 1 << 20,
+                             handler: @escaping Handler) async throws -> HTTPServer {
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
+                    channel.pipeline.addHandlers([NIOHTTPServerRequestAggregator(maxContentLength: maxBody), RequestHandler(handler: handler)])
+                }
+            }
+            .childChannelOption(.socketOption(.so_keepalive), value: 1)
+        let channel: any Channel
+        switch endpoint {
+        case .unix(let path):
+            channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+        case .tcp(let host, let port):
+            channel = try await bootstrap.bind(host: host, port: port).get()
+        case .socket(let fd):
+            channel = try await bootstrap.withBoundSocket(fd).get()
+        }
+        return HTTPServer(channel: channel)
+    }
+
+    init(channel: any Channel) {
+        self.channel = channel
+    }
+
+    /// Stops listening; connections being served finish.
+    public func close() async {
+        try? await channel.close()
+    }
+}
+
+/// One connection's requests, answered one after the other.
+private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = NIOHTTPServerRequestFull
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let handler: HTTPServer.Handler
+
+    init(handler: @escaping HTTPServer.Handler) {
+        self.handler = handler
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let full = unwrapInboundIn(data)
+        let head = full.head
+        var body = full.body ?? ByteBuffer()
+        let bytes = body.readBytes(length: body.readableBytes) ?? []
+        let (path, query) = RequestHandler.split(head.uri)
+        var headers: [String: String] = [:]
+        for (name, value) in head.headers { headers[name.lowercased()] = value }
+        let request = HTTPRequest(method: head.method.rawValue, path: path, query: query, headers: headers, body: bytes,
+                                  peer: context.channel.remoteAddress?.ipAddress, local: context.channel.localAddress?.ipAddress)
+        let keepAlive = head.isKeepAlive
+        let version = head.version
+        let loop = context.eventLoop
+        let channel = context.channel
+        let handler = self.handler
+        Task {
+            let response = await handler(request)
+            loop.execute {
+                var h = HTTPHeaders()
+                for (name, value) in response.headers { h.add(name: name, value: value) }
+                h.replaceOrAdd(name: "Content-Length", value: String(response.body.count))
+                if !keepAlive { h.replaceOrAdd(name: "Connection", value: "close") }
+                let status = HTTPResponseStatus(statusCode: response.status)
+                channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: version, status: status, headers: h)), promise: nil)
+                channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: response.body))), promise: nil)
+                channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in
+                    if !keepAlive { channel.close(promise: nil) }
+                }
+            }
+        }
+    }
+
+    /// "/a/b?x=1&y=%2F" → ("/a/b", ["x": "1", "y": "/"]).
+    static func split(_ uri: String) -> (String, [String: String]) {
+        guard let q = uri.firstIndex(of: "?") else { return (uri.removingPercentEncodingOrSelf, [:]) }
+        var query: [String: String] = [:]
+        for pair in uri[uri.index(after: q)...].split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = String(kv[0]).removingPercentEncodingOrSelf
+            query[key] = kv.count > 1 ? String(kv[1]).replacingPlus.removingPercentEncodingOrSelf : ""
+        }
+        return (String(uri[..<q]).removingPercentEncodingOrSelf, query)
+    }
+}
+
+extension String {
+    /// Percent-decoded (%2F → /); as is where it is not valid percent-encoding.
+    var removingPercentEncodingOrSelf: String {
+        guard contains("%") else { return self }
+        var bytes: [UInt8] = []
+        var it = utf8.makeIterator()
+        while let b = it.next() {
+            guard b == UInt8(ascii: "%") else { bytes.append(b); continue }
+            let pair = [it.next(), it.next()].compactMap { $0 }
+            if pair.count == 2, let v = UInt8(String(decoding: pair, as: UTF8.self), radix: 16) {
+                bytes.append(v)
+            } else {
+                bytes += [b] + pair
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    var replacingPlus: String { replacingOccurrences(of: "+", with: " ") }
+}

@@ -1,0 +1,194 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ECSModel
+import Foundation
+import Images
+import LinuxSupport
+import Logging
+import Metering
+import Sandbox
+import TaskRuntime
+
+/// The long-running owner of a state root's tasks (`fargate-run serve`): it starts them, keeps
+/// their runners, stops them on request, and on start takes over the tasks a host before it
+/// left running. Each task's containers are kept by the task's monitor, so the host may die or
+/// be restarted without losing one.
+public actor TaskHost {
+    /// What every task of the host shares: state root, network, prices, registry, cgroup parent.
+    public let base: RunConfiguration
+    let store: TaskStore
+    let logger: Logger
+    var runners: [String: TaskRunner] = [:]
+    /// How tasks ended, for those asking after their runner is gone (newest last, bounded).
+    var results: [(id: String, result: TaskResult)] = []
+
+    /// A host over `base.root`, with the shared ledger and fargate-monitor sealed once.
+    public init(base: RunConfiguration, logger: Logger) throws {
+        var config = base
+        config.ledger = try base.ledger ?? Ledger(path: base.root.ledgerPath)
+        config.monitorExecutable = try base.monitorExecutable ?? SealedExecutable.fargateMonitor()
+        self.base = config
+        store = TaskStore(root: base.root)
+        self.logger = logger
+    }
+
+    public var taskIds: [String] { Array(runners.keys) }
+
+    /// What to run: a task definition file and what RunTask adds to it.
+    public struct RunRequest: Codable, Sendable {
+        /// The task definition file (absolute, or relative to `workingDirectory`).
+        public var definitionPath: String
+        /// RunTask overrides (TaskOverride JSON, or a file).
+        public var overrides: String?
+        /// A secrets file (Docs/TASK-DEFINITION.md).
+        public var secretsPath: String?
+        /// Where relative paths (the definition, oci:DIR images, environment files) start.
+        public var workingDirectory: String
+        public var count: Int
+        public var cluster: String?
+        public var startedBy: String?
+        public var group: String?
+        public var tags: [ECS.Tag]?
+        /// What the file leaves unsaid (a template's resource and parameters, task members).
+        public var definitionOptions: TaskDefinitionLoader.Options?
+
+        public init(definitionPath: String, overrides: String? = nil, secretsPath: String? = nil, workingDirectory: String,
+                    count: Int = 1, cluster: String? = nil, startedBy: String? = nil, group: String? = nil, tags: [ECS.Tag]? = nil,
+                    definitionOptions: TaskDefinitionLoader.Options? = nil) {
+            self.definitionOptions = definitionOptions
+            self.definitionPath = definitionPath
+            self.overrides = overrides
+            self.secretsPath = secretsPath
+            self.workingDirectory = workingDirectory
+            self.count = count
+            self.cluster = cluster
+            self.startedBy = startedBy
+            self.group = group
+            self.tags = tags
+        }
+    }
+
+    /// Starts `request.count` copies and returns once each is RUNNING or has stopped without
+    /// getting there, as `aws ecs run-task` followed by `wait tasks-running` would.
+    public func run(_ request: RunRequest) async throws -> [ECS.Task] {
+        guard (1...10).contains(request.count) else {
+            throw TaskRuntimeError(.invalidState, "count \(request.count): RunTask runs 1 to 10 copies")
+        }
+        let path = request.definitionPath.hasPrefix("/") ? request.definitionPath : request.workingDirectory + "/" + request.definitionPath
+        let prepared = try TaskInputs.prepare(path, definition: request.definitionOptions ?? .init(), overrides: request.overrides,
+                                              secrets: request.secretsPath, region: base.region, running: true)
+        var runners: [TaskRunner] = []
+        for n in 1...request.count {
+            var config = base
+            config.workingDirectory = request.workingDirectory
+            config.publishPorts = n == 1
+            if let cluster = request.cluster { config.cluster = cluster }
+            let identity = TaskIdentity(taskId: TaskIdentity.newTaskId(), region: config.region, account: config.account,
+                                        cluster: config.cluster, startedBy: request.startedBy ?? "fargate-run", group: request.group,
+                                        tags: request.tags)
+            try keep(prepared.plan, for: identity.taskId)
+            let runner = TaskRunner(plan: prepared.plan, config: config, sink: NullSink(), observer: HostObserver(logger: logger, taskId: identity.taskId),
+                                    identity: identity, logger: logger)
+            adopt(runner) { await runner.run() }
+            runners.append(runner)
+        }
+        var out: [ECS.Task] = []
+        for r in runners { out.append(await r.started()) }
+        return out
+    }
+
+    /// Asks a task this host runs to stop (StopTask).
+    public func stop(_ id: String, reason: String) throws -> String {
+        guard let runner = runners[id] else {
+            if let state = try? store.state(id), state.isStopped { throw TaskRuntimeError(.invalidState, "task \(id) is already STOPPED") }
+            throw TaskRuntimeError(.notFound, "task \(id) is not run by this host")
+        }
+        runner.requestStop(code: .userInitiated, reason: reason)
+        return runner.taskArn
+    }
+
+    /// The tasks this host runs, as DescribeTasks shows them.
+    public func describe() async -> [ECS.Task] {
+        var out: [ECS.Task] = []
+        for r in runners.values { out.append(await r.describe()) }
+        return out
+    }
+
+    /// Takes over every task a host before this one left under its monitor. Returns their ids.
+    @discardableResult
+    public func resumeTasks() async -> [String] {
+        var resumed: [String] = []
+        for id in store.activeIds() where runners[id] == nil {
+            guard let state = try? store.state(id), state.isHosted, !state.isStopped else { continue }
+            do {
+                let plan = try JSONDecoder().decode(TaskPlan.self, from: Data(contentsOf: URL(fileURLWithPath: planPath(id))))
+                var config = base
+                config.cluster = state.identity?.cluster ?? config.cluster
+                // Images were pulled when the task started: the local copies are used.
+                config.pullPolicy = .missing
+                let backend = try SandboxTaskBackend(resuming: state, plan: plan, config: config, taskId: id)
+                let runner = try TaskRunner(resuming: state, plan: plan, config: config, backend: backend,
+                                            observer: HostObserver(logger: logger, taskId: id), logger: logger)
+                adopt(runner) { await runner.resume() }
+                resumed.append(id)
+            } catch {
+                logger.error("cannot resume task", metadata: ["task": "\(id)", "error": "\(error)"])
+            }
+        }
+        return resumed
+    }
+
+    /// Keeps the runner until its task has ended, and how it ended.
+    func adopt(_ runner: TaskRunner, _ body: @escaping @Sendable () async -> TaskResult) {
+        let id = runner.taskId
+        runners[id] = runner
+        Task {
+            let result = await body()
+            self.ended(id, result)
+        }
+    }
+
+    func ended(_ id: String, _ result: TaskResult) {
+        runners[id] = nil
+        results.append((id, result))
+        if results.count > 1000 { results.removeFirst(results.count - 1000) }
+        try? FileManager.default.removeItem(atPath: planPath(id))
+        logger.info("task stopped", metadata: ["task": "\(id)", "exitCode": "\(result.exitCode)"])
+    }
+
+    /// How a task ended, if it did while this host ran it.
+    public func result(_ id: String) -> TaskResult? { results.last { $0.id == id }?.result }
+
+    /// The plan a task was started with, root's only: a host that takes the task over later
+    /// needs it (its secrets' values included, as its containers' environments hold them).
+    func planPath(_ id: String) -> String { base.root.taskDirectory(id) + "/plan.json" }
+
+    func keep(_ plan: TaskPlan, for id: String) throws {
+        try FileSystem.makeDirectories(base.root.logDirectory(id), mode: 0o700)
+        try FileSystem.createFile(planPath(id), Array(try JSONEncoder().encode(plan)), mode: 0o600)
+    }
+}
+
+/// A hosted task's output goes only to its log files (its monitor writes them).
+struct NullSink: LogSink {
+    func line(container: String, stream: LogStream, text: String) {}
+}
+
+/// What a hosted task reports goes to the host's log.
+struct HostObserver: TaskObserver {
+    let logger: Logger
+    let taskId: String
+
+    func imageProgress(_ event: ImageProgress) {}
+    func statusChanged(_ task: ECS.Task) {}
+    func warning(_ message: String) {
+        logger.warning("\(message)", metadata: ["task": "\(taskId.prefix(12))"])
+    }
+    func healthChanged(container: String, status: HealthStatus, detail: String) {
+        logger.info("health changed", metadata: ["task": "\(taskId.prefix(12))", "container": "\(container)", "status": "\(status.rawValue)"])
+    }
+    func containerRestarted(container: String, exitCode: Int32, count: Int) {
+        logger.info("container restarted", metadata: ["task": "\(taskId.prefix(12))", "container": "\(container)", "restarts": "\(count)"])
+    }
+}

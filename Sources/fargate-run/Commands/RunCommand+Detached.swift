@@ -1,0 +1,57 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import ECSModel
+import Foundation
+import TaskHost
+import TaskRuntime
+
+/// `run -d`: the task is run by the root's host, so it outlives this command.
+extension RunRequest {
+    func executeDetached() throws {
+        let root: StateRoot
+        do { root = try StateRoot(path: StateRoot.resolve(self.root)) } catch {
+            writeOut(2, "fargate-run: state root: \(error)\n")
+            throw ExitCode(runtimeFailureExitCode)
+        }
+        // Checked here too: the same errors, with their paths, as a foreground run gives.
+        do {
+            _ = try TaskInputs.prepare(taskDefinition, definition: definition, overrides: overrides, secrets: secrets, region: "us-east-1",
+                                       running: true)
+        } catch {
+            throw reportInputError(error, file: taskDefinition, json: output == .json)
+        }
+        if network != NetworkSettings() || registry != RegistrySettings() || cgroupParent != nil || prices != nil || pidsLimit != 4096 {
+            writeOut(2, "fargate-run: warning: with -d, the network, registry, cgroup, price and pids settings are the host's (give them to fargate-run serve)\n")
+        }
+        let cwd = FileManager.default.currentDirectoryPath
+        let absolute = { (p: String) in p.hasPrefix("/") ? p : cwd + "/" + p }
+        let request = TaskHost.RunRequest(definitionPath: absolute(taskDefinition), overrides: overrides,
+                                          secretsPath: secrets.map(absolute), workingDirectory: cwd, count: count,
+                                          definitionOptions: definition)
+        let tasks: [ECS.Task]
+        do {
+            tasks = try HostClient(root: root).run(request).tasks
+        } catch let e as TaskRuntimeError where e.code == .unavailable {
+            writeOut(2, "fargate-run: no fargate-run host serves \(root.path): start one with `fargate-run serve --root \(root.path) &` or `systemctl start fargate-run`\n")
+            throw ExitCode(runtimeFailureExitCode)
+        } catch let p as ControlAPI.Problem {
+            writeOut(2, "fargate-run: \(p.message)\n")
+            throw ExitCode(p.code == "InvalidTaskDefinition" || p.code == "InvalidInput" ? invalidInputExitCode : runtimeFailureExitCode)
+        }
+        if output == .json {
+            struct Described: Encodable { var tasks: [ECS.Task]; var failures: [String] = [] }
+            writeOut(1, try JSONOutput.text(Described(tasks: tasks)))
+        } else {
+            for t in tasks { writeOut(1, ARN.resourceId(t.taskArn ?? "") + "\n") }
+        }
+        // A task that stopped before it ran exits as a foreground run would have.
+        let store = TaskStore(root: root)
+        for t in tasks where t.lastStatus == TaskStatus.stopped.rawValue {
+            let state = try? store.state(ARN.resourceId(t.taskArn ?? ""))
+            if let why = t.stoppedReason { writeOut(2, "fargate-run: task \(ARN.resourceId(t.taskArn ?? "").prefix(12)) stopped: \(why)\n") }
+            if let code = state?.lifecycle?.exitCode, code != 0 { throw ExitCode(code) }
+        }
+    }
+}
