@@ -124,6 +124,7 @@ struct PackageTests {
             echo "FR-VERSION $(fargate-run --version)"
             echo FR-INFO-BEGIN; fargate-run info --format json || echo "FR-INFO-FAILED $?"; echo FR-INFO-END
             systemd-analyze verify fargate-run.service && echo FR-UNIT-VERIFIED
+            fargate-run serve --help >/dev/null && echo FR-SERVE-EXISTS
             echo "FR-ENABLED $(systemctl is-enabled fargate-run.service 2>&1 || true)"
             cd /example
             fargate-run --bridge \(bridge) --subnet \(subnet) --publish-address 127.0.0.3 Examples/web-and-client.json && echo FR-EXAMPLE-OK
@@ -148,6 +149,7 @@ struct PackageTests {
         #expect((report?["libraries"] as? [String: Any])?["archiveLoads"] as? Bool == true, "libarchive13 came with the package")
         #expect((report?["firewall"] as? [String: Any])?["nftables"] as? String == "library", "nftables came with the package")
         #expect(lines.contains("FR-UNIT-VERIFIED"), "systemd-analyze verify:\n\(out.suffix(2000))")
+        #expect(lines.contains("FR-SERVE-EXISTS"), "the unit's ExecStart, fargate-run serve, is a command")
         #expect(value("FR-ENABLED") == "disabled", "installed, not enabled")
         #expect(r.stdout.contains("client | <h1>hello from the web container</h1>") || r.stderr.contains("client | <h1>hello from the web container</h1>"))
         #expect(lines.contains("FR-EXAMPLE-OK"))
