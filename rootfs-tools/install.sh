@@ -30,6 +30,8 @@ while [ $# -gt 0 ]; do
 done
 case "$prefix" in /*) ;; *) echo "install.sh: --prefix must be absolute: $prefix" >&2; exit 2 ;; esac
 prefix=${prefix%/}
+# Absolute, since the build below runs from the repository.
+if [ -n "$destdir" ]; then destdir=$(mkdir -p "$destdir" && cd "$destdir" && pwd); fi
 if [ -z "$destdir" ] && [ "$(id -u)" -ne 0 ]; then echo "install.sh: run as root (or stage with --destdir DIR)" >&2; exit 1; fi
 
 # Where each file goes. Debian's own packages use /usr/share/zsh/vendor-completions and
@@ -95,7 +97,8 @@ install -D -m 0644 "$work/fargate-run.service" "$destdir$unit"
 for f in "${files[@]}"; do echo "installed $destdir$f"; done
 [ -n "$destdir" ] && exit 0
 
-if systemd_running; then systemctl daemon-reload; fi
+# A running host is restarted on the new binary; its tasks keep running (KillMode=process).
+if systemd_running; then systemctl daemon-reload; systemctl try-restart fargate-run.service || true; fi
 # An earlier /usr/bin/fargate-run (the .deb) stays behind this one on PATH.
 if [ "$prefix" != /usr ] && [ -x /usr/bin/fargate-run ]; then
   echo "install.sh: note: /usr/bin/fargate-run (the Debian package) is also installed; $bin comes first on PATH"

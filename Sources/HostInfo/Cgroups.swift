@@ -53,7 +53,6 @@ extension HostReport {
                 return Cgroups(layout: layout, driver: nil, parent: nil, controllers: [], missing: [], parentHoldsProcesses: false,
                                probeError: "\(error)")
             }
-            let parent = host.hierarchies.first { $0.controllers.contains("memory") } ?? host.hierarchies.first
             switch host.version {
             case .v2:
                 let h = host.hierarchies[0]
@@ -66,7 +65,8 @@ extension HostReport {
                                missing: CgroupHost.v2Controllers.filter { !offered.contains($0) }, parentHoldsProcesses: holds, probeError: nil)
             case .v1:
                 let usable = v1Controllers(procCgroups: (try? FileSystem.readString("/proc/cgroups")) ?? "", mounts: mounts)
-                return Cgroups(layout: layout, driver: .v1, parent: parent?.directory, controllers: usable,
+                let memory = host.hierarchies.first { $0.controllers.contains("memory") } ?? host.hierarchies.first
+                return Cgroups(layout: layout, driver: .v1, parent: memory?.directory, controllers: usable,
                                missing: CgroupHost.v1Controllers.filter { !usable.contains($0) }, parentHoldsProcesses: false, probeError: nil)
             }
         }

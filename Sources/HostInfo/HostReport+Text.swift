@@ -23,7 +23,11 @@ extension HostReport {
         if !cgroups.missing.isEmpty { line("missing", cgroups.missing.joined(separator: " ")) }
 
         out += "Firewall:\n"
-        line("nftables", ["library": "libnftables, in process", "program": "the nft program (libnftables does not load)", "missing": "not installed"][firewall.nftables.rawValue]!)
+        switch firewall.nftables {
+        case .library: line("nftables", "libnftables, in process")
+        case .program: line("nftables", "the nft program (libnftables does not load)")
+        case .missing: line("nftables", "not installed")
+        }
         line("iptables", firewall.iptables.map { "\($0) (\(firewall.iptablesBackend ?? "?"))" } ?? "not installed (only needed where another firewall drops forwarded traffic)")
         line("br_netfilter", firewall.bridgeFiltering ? "loaded" : "not loaded")
 

@@ -16,7 +16,7 @@ extension HostReport {
         public var filesystem: String?
         /// The mount source, e.g. /dev/vda.
         public var device: String?
-        /// ext3/ext4: whether it has a journal; nil for other filesystems.
+        /// ext2/3/4 (one driver): whether it has a journal; nil for other filesystems.
         public var journal: Bool?
         public var freeBytes: UInt64?
         public var totalBytes: UInt64?
@@ -44,7 +44,7 @@ extension HostReport {
             let mounts = MountTable.parse((try? FileSystem.readString("/proc/self/mountinfo")) ?? "")
             let mount = MountTable.mount(holding: resolved, in: mounts)
             var journal: Bool?
-            if let mount, ["ext3", "ext4"].contains(mount.fstype) {
+            if let mount, ["ext2", "ext3", "ext4"].contains(mount.fstype) {
                 journal = hasJournal(blockDevice: blockDeviceName(mount.device),
                                      journals: (try? FileManager.default.contentsOfDirectory(atPath: "/proc/fs/jbd2")) ?? [])
             }
