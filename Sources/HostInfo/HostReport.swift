@@ -27,7 +27,7 @@ public struct HostReport: Codable, Sendable, Equatable {
         self.prices = prices
         var problems: [Problem] = []
         if !runningAsRoot {
-            problems.append(Problem(.error, "not running as root: tasks need root (namespaces, mounts, cgroups), and some probes below could not look",
+            problems.append(Problem(.error, "not running as root: tasks need root (namespaces, mounts, cgroups), and some of the probes above may have been refused",
                                     fix: "sudo fargate-run info"))
         }
         problems += kernel.problems + cgroups.problems + firewall.problems + network.problems + stateRoot.problems + libraries.problems
