@@ -50,6 +50,10 @@ let package = Package(
             "LinuxSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
         ], path: "Sources/Metering"),
+        // What `fargate-run info` reports about the host: probes, problems and their fixes.
+        .target(name: "HostInfo", dependencies: [
+            "CShim", "CArchive", "LinuxSupport", "Sandbox", "TaskNetwork", "Metering",
+        ], path: "Sources/HostInfo"),
         .target(name: "TaskRuntime", dependencies: [
             "ECSModel", "Images", "Sandbox", "TaskNetwork", "Metering", "LinuxSupport",
             .product(name: "Logging", package: "swift-log"),
@@ -71,6 +75,8 @@ let package = Package(
         // container init and pid-namespace holder (freestanding C), and the per-task monitor
         // that keeps a host's containers (conmon's role; with the container init of CShim).
         .plugin(name: "EmbedPlugin", capability: .buildTool(), path: "Sources/EmbedPlugin"),
+        // The VERSION file's version and the git commit, as `BuildInfo` (rootfs-tools/build-info.sh).
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool(), path: "Sources/BuildInfoPlugin"),
         .target(name: "FargateInit", path: "Sources/FargateInit", exclude: ["init.c", "embed.sh"],
                 plugins: ["EmbedPlugin"]),
         .target(name: "FargateMonitor", path: "Sources/FargateMonitor", exclude: ["monitor.c", "embed.sh", "embed-inputs"],
@@ -79,11 +85,12 @@ let package = Package(
         // exported symbols that the Swift runtime's backtracer makes dladdr() scan at every
         // start (0.45 ms of CPU; Docs/PERFORMANCE.md). Nothing looks our symbols up by name.
         .executableTarget(name: "fargate-run", dependencies: [
-            "TaskRuntime", "TaskHost", "HTTPServing", "ECSModel", "Images", "Metering", "TaskNetwork", "Sandbox", "LinuxSupport",
+            "TaskRuntime", "TaskHost", "HTTPServing", "ECSModel", "Images", "Metering", "TaskNetwork", "Sandbox", "LinuxSupport", "HostInfo",
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
-        ], path: "Sources/fargate-run", linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"])]),
+        ], path: "Sources/fargate-run", linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"])],
+        plugins: ["BuildInfoPlugin"]),
         // Runs inside test containers and tries what a hostile workload would; static.
         .executableTarget(name: "fargate-probe", path: "Tests/Probe", linkerSettings: [.unsafeFlags(["-static-executable", "-Xlinker", "--gc-sections", "-Xlinker", "--strip-all"])]),
 
@@ -101,6 +108,7 @@ let package = Package(
         .testTarget(name: "TaskNetworkTests", dependencies: ["TaskNetwork", "CShim", "TestSupport"]),
         .testTarget(name: "MeteringTests", dependencies: ["Metering", "TestSupport"]),
         .testTarget(name: "TaskRuntimeTests", dependencies: ["TaskRuntime", "CShim", "TestSupport"]),
+        .testTarget(name: "HostInfoTests", dependencies: ["HostInfo", "LinuxSupport", "TestSupport"]),
         .testTarget(name: "TaskHostTests", dependencies: ["TaskHost", "HTTPServing", "TaskRuntime", "TestSupport"]),
         .testTarget(name: "CommandLineTests", dependencies: [
             "fargate-run", .product(name: "ArgumentParser", package: "swift-argument-parser"),

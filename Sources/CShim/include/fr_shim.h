@@ -246,6 +246,18 @@ int fr_rename_exchange(const char *a, const char *b);
 /// statfs(2)'s f_type for `path` (e.g. 0x63677270 for cgroup2), or -1 with errno set.
 long long fr_fs_type(const char *path);
 
+// Kernel feature probes for `fargate-run info` (probe.c). Each answers 1 when the kernel has
+// the call, 0 when it answers ENOSYS (too old, or a seccomp filter hides it, as container
+// runtimes' default profiles do for clone3), -1 on another error (errno set).
+
+/// openat2(2) (Linux 5.6), which layer unpacking resolves every path with.
+int fr_probe_openat2(void);
+/// pidfd_open(2) (Linux 5.3; waitid(P_PIDFD) 5.4), which containers are waited for and signalled through.
+int fr_probe_pidfd(void);
+/// clone3(2) (Linux 5.3; CLONE_INTO_CGROUP 5.7), which starts a container in its cgroup v2
+/// directly; without it clone(2) and a move into the cgroup are used.
+int fr_probe_clone3(void);
+
 /// Hands `fd` to a child process and closes it here, for a file whose last release would make
 /// the caller wait (a netfilter netlink socket after a transaction that deleted something waits
 /// for an RCU grace period). The child shares our memory but not our fd table; it closes every

@@ -208,7 +208,11 @@ public final class SandboxTaskBackend: TaskBackend, @unchecked Sendable {
             for image in images {
                 group.addTask {
                     do throws(ImageError) {
-                        return (image, .success(try await store.prepare(image, platform: platform, cwd: cwd, registry: registry, pull: pull, progress: progress)))
+                        // Bound first: Swift 6.3.1's optimizer loses the child's result when the
+                        // `try await` is written inside the returned tuple (`-c release`: the
+                        // group gave nothing back, so every container failed to start).
+                        let prepared = try await store.prepare(image, platform: platform, cwd: cwd, registry: registry, pull: pull, progress: progress)
+                        return (image, .success(prepared))
                     } catch {
                         return (image, .failure(error))
                     }

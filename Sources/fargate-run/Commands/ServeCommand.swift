@@ -8,6 +8,7 @@ import HTTPServing
 import Logging
 import Metering
 import NIOPosix
+import Sandbox
 import TaskHost
 import TaskRuntime
 
@@ -51,9 +52,15 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let endpoint = try listen.map(Serve.tcpEndpoint)
+        // cgroup v2: tasks' cgroups get controllers only beneath a cgroup without processes.
+        var parent = cgroupParent
+        if parent == nil, let own = try CgroupHost.moveIntoLeaf() {
+            parent = own
+            logger.info("moved into a leaf of its cgroup so its tasks can have controllers", metadata: ["cgroup": "\(own)/\(CgroupHost.hostLeaf)"])
+        }
         let priceTable = try prices.map(PriceTable.load) ?? .usEast1
         let networkOptions = try network.settings.options()
-        var base = RunConfiguration(root: root, cgroupParent: cgroupParent, prices: priceTable, pidsLimit: pidsLimit,
+        var base = RunConfiguration(root: root, cgroupParent: parent, prices: priceTable, pidsLimit: pidsLimit,
                                     network: networkOptions, registry: try registry.settings.client(), pullPolicy: registry.pull)
         base.ledger = try Ledger(path: root.ledgerPath)
         let host = try TaskHost(base: base, logger: logger)
