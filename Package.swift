@@ -71,6 +71,13 @@ let package = Package(
             "TaskRuntime", "HTTPServing", "ECSModel", "Images", "Metering", "Sandbox", "LinuxSupport",
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/TaskHost"),
+        // The Amazon ECS API (JSON 1.1, SigV4) over the host's tasks, with its state in SQLite.
+        .target(name: "ECSAPI", dependencies: [
+            "TaskHost", "TaskRuntime", "HTTPServing", "ECSModel", "LinuxSupport",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Sources/ECSAPI"),
         // C programs compiled by the plugin and embedded as bytes, run from sealed memfds: the
         // container init and pid-namespace holder (freestanding C), and the per-task monitor
         // that keeps a host's containers (conmon's role; with the container init of CShim).
@@ -85,7 +92,7 @@ let package = Package(
         // exported symbols that the Swift runtime's backtracer makes dladdr() scan at every
         // start (0.45 ms of CPU; Docs/PERFORMANCE.md). Nothing looks our symbols up by name.
         .executableTarget(name: "fargate-run", dependencies: [
-            "TaskRuntime", "TaskHost", "HTTPServing", "ECSModel", "Images", "Metering", "TaskNetwork", "Sandbox", "LinuxSupport", "HostInfo",
+            "TaskRuntime", "TaskHost", "ECSAPI", "HTTPServing", "ECSModel", "Images", "Metering", "TaskNetwork", "Sandbox", "LinuxSupport", "HostInfo",
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -109,11 +116,12 @@ let package = Package(
         .testTarget(name: "MeteringTests", dependencies: ["Metering", "TestSupport"]),
         .testTarget(name: "TaskRuntimeTests", dependencies: ["TaskRuntime", "CShim", "TestSupport"]),
         .testTarget(name: "HostInfoTests", dependencies: ["HostInfo", "LinuxSupport", "TestSupport"]),
+        .testTarget(name: "ECSAPITests", dependencies: ["ECSAPI", "ECSModel", "HTTPServing"]),
         .testTarget(name: "TaskHostTests", dependencies: ["TaskHost", "HTTPServing", "TaskRuntime", "TestSupport"]),
         .testTarget(name: "CommandLineTests", dependencies: [
             "fargate-run", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Drives the built fargate-run binary as users do; depends on it so `swift test` builds it.
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "fargate-run", "fargate-probe"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "fargate-run", "fargate-probe"], exclude: ["ECSClients"]),
     ]
 )

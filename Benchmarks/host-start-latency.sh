@@ -28,7 +28,7 @@ JSON
 mkdir -p "$work/bundle/rootfs"
 tar -xOf "$work/img/busybox.tar" "$(tar -tf "$work/img/busybox.tar" | grep layer.tar)" | tar -x -C "$work/bundle/rootfs"
 (cd "$work/bundle" && runc spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"\/bin\/true"/' config.json)
-"$bin" serve --root "$root" --log-level error 2>"$work/host.log" &
+"$bin" serve --root "$root" --listen none --log-level error 2>"$work/host.log" &
 host=$!
 for _ in $(seq 1 100); do [ -S "$root/host.sock" ] && break; sleep 0.05; done
 # Warm up: image unpacked once, ledger created, page cache hot.

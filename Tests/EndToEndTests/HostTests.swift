@@ -16,19 +16,28 @@ struct HostTests {
         let net: NetworkTests.Net
         var process: BackgroundProcess?
         var h: Harness { net.h }
+        /// More options for serve (--credentials ...).
+        let serveArguments: [String]
 
-        init() throws {
+        init(_ serveArguments: [String] = []) throws {
             net = try NetworkTests.Net()
+            self.serveArguments = serveArguments
             try start()
+        }
+
+        /// The ECS API's URL: serve listens on a free loopback port and writes it down.
+        var ecsEndpoint: String {
+            "http://" + ((try? String(contentsOfFile: h.root + "/api-address", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         }
 
         var socket: String { h.root + "/host.sock" }
 
         /// Starts `serve` and waits (bounded) until it answers.
         func start() throws {
-            let p = try h.background(["serve"] + net.args)
+            let p = try h.background(["serve", "--listen", "127.0.0.1:0"] + serveArguments + net.args)
             process = p
-            try #require(eventually(timeout: 30) { (try? curl("GET", "/v1/host").status) == 200 }, "the host answers: \(p.stderr)")
+            try #require(eventually(timeout: 30) { (try? curl("GET", "/v1/host").status) == 200 && FileManager.default.fileExists(atPath: h.root + "/api-address") },
+                         "the host answers: \(p.stderr)")
         }
 
         /// SIGKILLs the host (its tasks are left to their monitors).
@@ -152,7 +161,7 @@ struct HostTests {
         defer { host.cleanup() }
         var st = stat()
         #expect(stat(host.socket, &st) == 0 && st.st_mode & 0o777 == 0o600, "host.sock is 0600")
-        let second = try run("/usr/bin/timeout", ["20", fargateRunBinary] + host.h.withRoot(["serve"] + host.net.args))
+        let second = try run("/usr/bin/timeout", ["20", fargateRunBinary] + host.h.withRoot(["serve", "--listen", "none"] + host.net.args))
         #expect(second.status == 1, "\(second.stderr)")
         #expect(second.stderr.contains("another fargate-run host (pid \(host.process!.pid)) already serves"), "\(second.stderr)")
         #expect((try host.curl("GET", "/v1/host")).status == 200, "the first goes on")
@@ -181,7 +190,8 @@ struct HostTests {
             ("POST", "/v1/tasks", #"{"definitionPath": "\#(good)", "workingDirectory": "/", "count": 11}"#, 409, "invalidState"),
             ("POST", "/v1/tasks/ffffffffffffffffffffffffffffffff/stop", "{}", 404, "notFound"),
             ("DELETE", "/v1/host", nil, 404, "NotFound"),
-            ("GET", "/v1/../../etc/passwd", nil, 404, "NotFound"),
+            // (curl makes it /etc/passwd: the ECS API's, which knows no such operation.)
+            ("GET", "/v1/../../etc/passwd", nil, 400, "UnknownOperationException"),
         ]
         for (method, path, body, status, code) in cases {
             let r = try host.curl(method, path, body: body)
