@@ -52,8 +52,14 @@ cleanup() {
   set +e
   if [ -n "$host" ] && kill -0 "$host" 2>/dev/null; then
     [ -n "$endpoint" ] && curl -s -m 30 -X POST "$endpoint/moto-api/reset" >/dev/null
-    for _ in $(seq 1 120); do
+    # A task still provisioning can miss the reset's stop: stop what is left by id.
+    for i in $(seq 1 120); do
       [ "$("$bin" ps --root "$root" 2>/dev/null | wc -l)" -le 1 ] && break
+      if [ "$i" = 5 ]; then
+        "$bin" ps --root "$root" 2>/dev/null | awk 'NR > 1 {print $1}' | while read -r id; do
+          "$bin" stop --root "$root" "$id" >/dev/null 2>&1
+        done
+      fi
       sleep 1
     done
     kill "$host" 2>/dev/null; wait "$host" 2>/dev/null
