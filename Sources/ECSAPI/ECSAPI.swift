@@ -104,7 +104,9 @@ public final class ECSAPI: Sendable {
     }
 
     /// One HTTP request: its operation's answer, or an error shaped as ECS shapes them.
-    public func handle(_ request: HTTPRequest) async -> HTTPResponse {
+    /// `fromRootSocket`: it came over the host's root-only unix socket (the CLI's `service`
+    /// commands), whose callers are root already and sign nothing.
+    public func handle(_ request: HTTPRequest, fromRootSocket: Bool = false) async -> HTTPResponse {
         let requestId = UUID().uuidString.lowercased()
         if settings.testMode, request.method == "POST", request.path == "/moto-api/reset" {
             await reset()
@@ -118,7 +120,7 @@ public final class ECSAPI: Sendable {
             guard op.hasPrefix(ECSAPI.targetPrefix) else {
                 throw ECSError("UnknownOperationException", op.isEmpty ? "Missing X-Amz-Target" : "Unknown target \(op)")
             }
-            let caller = try authenticate(request)
+            let caller = fromRootSocket ? Caller(account: settings.account, region: settings.region) : try authenticate(request)
             let name = String(op.dropFirst(ECSAPI.targetPrefix.count))
             let body = try await dispatch(name, request.body.isEmpty ? Array("{}".utf8) : request.body, caller)
             logger.debug("ecs api", metadata: ["op": "\(name)", "request": "\(requestId)"])

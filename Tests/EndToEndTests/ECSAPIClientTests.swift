@@ -108,7 +108,7 @@ struct ECSAPIClientTests {
         let missing = try aws(host, ["run-task", "--cluster", "nope", "--task-definition", "cli-web"])
         #expect(missing.status == 255 && missing.stderr.contains("An error occurred (ClusterNotFoundException) when calling the RunTask operation: Cluster not found."),
                 "\(missing.status) \(missing.stderr)")
-        let invalid = try aws(host, ["register-task-definition", "--family", "x", "--cpu", "100", "--container-definitions", #"[{"name": "a", "image": "busybox"}]"#])
+        let invalid = try aws(host, ["register-task-definition", "--family", "x", "--requires-compatibilities", "FARGATE", "--cpu", "100", "--container-definitions", #"[{"name": "a", "image": "busybox"}]"#])
         #expect(invalid.status == 255 && invalid.stderr.contains("(ClientException)"), "\(invalid.stderr)")
     }
 

@@ -55,6 +55,46 @@ struct ECSServiceTests {
         #expect(eventually(timeout: 30) { (try? running(host))?.isEmpty == true })
     }
 
+    /// `fargate-run service ...` over the host's socket, for people without the aws CLI.
+    @Test func theServiceCommandsCreateUpdateListAndRemoveAService() throws {
+        let host = try HostTests.Host(["--task-healthy-after", "1"])
+        defer { host.cleanup() }
+        func service(_ args: [String]) throws -> RunResult {
+            try run(fargateRunBinary, ["service", args[0], "--root", host.h.root] + args.dropFirst())
+        }
+        let v1 = try host.h.task(#"{"family": "web", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "app", "image": "IMAGE", "command": ["sh", "-c", "echo v1; exec sleep 1000"], "stopTimeout": 2}]}"#, name: "v1.json")
+        let v2 = try host.h.task(#"{"family": "web", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "app", "image": "IMAGE", "command": ["sh", "-c", "echo v2; exec sleep 1000"], "stopTimeout": 2}]}"#, name: "v2.json")
+
+        let create = try service(["create", "web", v1, "--desired-count", "2", "--wait", "--wait-timeout", "60"])
+        #expect(create.status == 0, "\(create.stderr)")
+        #expect(create.stdout.hasSuffix(":service/default/web\n"), "prints the service's ARN: \(create.stdout)")
+        let ls = try service(["ls"])
+        let row = ls.stdout.split(separator: "\n").first { $0.hasPrefix("web ") }.map { $0.split(separator: " ").map(String.init) }
+        #expect(row == ["web", "ACTIVE", "2", "2", "0", "web:1", "COMPLETED"], "\(ls.stdout)")
+        #expect(try service(["ps", "web"]).stdout.components(separatedBy: " RUNNING ").count == 3)
+
+        let update = try service(["update", "web", "--task-definition", v2, "--wait", "--wait-timeout", "60"])
+        #expect(update.status == 0, "\(update.stderr)")
+        let ps = try service(["ps", "web"])
+        #expect(ps.stdout.components(separatedBy: " web:2 ").count == 3 && !ps.stdout.contains("web:1"), "only new tasks: \(ps.stdout)")
+        let events = try service(["events", "web"])
+        #expect(events.stdout.split(separator: "\n").first?.hasSuffix("(service web) has reached a steady state.") == true, "\(events.stdout)")
+
+        // Bad input: the API's exception, exit status 2, nothing made.
+        let bad = try service(["create", "other", v1, "--maximum-percent", "50"])
+        #expect(bad.status == 2 && bad.stderr.contains("InvalidParameterException") && bad.stderr.contains("maximumPercent"), "\(bad.stderr)")
+        let missing = try service(["update", "nosuch", "--desired-count", "1"])
+        #expect(missing.status == 2 && missing.stderr.contains("ServiceNotFoundException"), "\(missing.stderr)")
+        #expect(!(try service(["ls"]).stdout.contains("other")))
+
+        let refused = try service(["rm", "web"])
+        #expect(refused.status == 2 && refused.stderr.contains("scaled above 0"), "\(refused.stderr)")
+        let rm = try service(["rm", "web", "--force"])
+        #expect(rm.status == 0 && rm.stdout == "web: DRAINING\n", "\(rm.stdout) \(rm.stderr)")
+        #expect(eventually(timeout: 30) { host.h.taskIds().allSatisfy { ((host.h.state($0)?["task"] as? [String: Any])?["lastStatus"] as? String) == "STOPPED" } },
+                "its tasks are stopped")
+    }
+
     /// The ids of the service's RUNNING tasks, by the aws CLI.
     func running(_ host: HostTests.Host) throws -> [String] {
         let r = try clients.aws(host, ["list-tasks", "--service-name", "kept", "--desired-status", "RUNNING", "--query", "taskArns", "--output", "text"])

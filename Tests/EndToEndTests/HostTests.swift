@@ -70,6 +70,10 @@ struct HostTests {
             for id in h.taskIds() { _ = try? cli(["stop", id]) }
             for id in h.taskIds() { _ = try? run("/usr/bin/timeout", ["30", fargateRunBinary] + h.withRoot(["wait", id])) }
             process?.stop()
+            // A service's scheduler may have started tasks meanwhile: with no host left, their
+            // monitors are killed and gc cleans up after them.
+            _ = try? run("/usr/bin/pkill", ["-9", "-f", "fargate-monitor " + h.root + "/"])
+            _ = try? h.fargateRun(["gc"])
             net.cleanup()
         }
 

@@ -52,8 +52,14 @@ extension ECSAPI {
         } catch let e as TaskDefinitionError {
             throw ECSError.client(Self.message(e.issues))
         }
-        let issues = loaded.allIssues
+        // ECS registers what EC2 could run and checks Fargate's rules only for a definition that
+        // requires FARGATE; one that does not, and breaks them, is registered without FARGATE in
+        // its compatibilities, and a Fargate RunTask or service of it is refused.
+        let fargateIssues = loaded.allIssues
+        let requiresFargate = loaded.definition.requiresCompatibilities?.contains { $0.rawValue == "FARGATE" } ?? false
+        let issues = requiresFargate ? fargateIssues : loaded.issues + loaded.overrideIssues
         guard issues.isEmpty, let family = loaded.definition.family else { throw ECSError.client(Self.message(issues)) }
+        if !requiresFargate { try Self.checkContainers(loaded.definition) }
         let tags = try Validation.tags(r.tags)
         var d = loaded.definition
         let size = TaskDefinitionValidator.size(of: d)
@@ -62,7 +68,8 @@ extension ECSAPI {
             let last = try Int.fetchOne(db, sql: "SELECT last_revision FROM families WHERE family = ?", arguments: [family]) ?? 0
             let revision = last + 1
             let arn = ARN.taskDefinition(region: settings.region, account: caller.account, family: family, revision: revision)
-            d = ECSAPI.registered(d, arn: arn, revision: revision, size: size, at: now, by: "arn:aws:iam::\(caller.account):root")
+            d = ECSAPI.registered(d, arn: arn, revision: revision, size: size, fargate: fargateIssues.isEmpty, at: now,
+                                  by: "arn:aws:iam::\(caller.account):root")
             try db.execute(sql: "INSERT OR REPLACE INTO families (family, last_revision) VALUES (?, ?)", arguments: [family, revision])
             try db.execute(sql: "INSERT INTO task_definitions (family, revision, arn, status, registered_at, document) VALUES (?, ?, ?, 'ACTIVE', ?, ?)",
                            arguments: [family, revision, arn, now.timeIntervalSince1970, try StoredJSON.encode(d)])
@@ -75,7 +82,7 @@ extension ECSAPI {
     /// What ECS adds to a definition it registers: its ARN, revision and status, the sizes
     /// normalized ("1 vCPU" → "1024"), what it is compatible with, when and by whom, and the
     /// container defaults it reports (Terraform compares against exactly these).
-    static func registered(_ input: ECS.TaskDefinition, arn: String, revision: Int, size: FargateSize?, at: Date, by: String) -> ECS.TaskDefinition {
+    static func registered(_ input: ECS.TaskDefinition, arn: String, revision: Int, size: FargateSize?, fargate: Bool, at: Date, by: String) -> ECS.TaskDefinition {
         var d = input
         d.taskDefinitionArn = arn
         d.revision = revision
@@ -86,8 +93,7 @@ extension ECSAPI {
         }
         d.volumes = d.volumes ?? []
         d.placementConstraints = d.placementConstraints ?? []
-        d.compatibilities = d.networkMode?.rawValue == "awsvpc" ? [ECS.Compatibility(rawValue: "EC2"), ECS.Compatibility(rawValue: "FARGATE")]
-                                                                  : [ECS.Compatibility(rawValue: "EC2")]
+        d.compatibilities = fargate ? [ECS.Compatibility(rawValue: "EC2"), ECS.Compatibility(rawValue: "FARGATE")] : [ECS.Compatibility(rawValue: "EC2")]
         d.requiresAttributes = d.requiresAttributes ?? []
         d.registeredAt = ECS.Timestamp(at)
         d.registeredBy = by
@@ -109,6 +115,16 @@ extension ECSAPI {
             return c
         }
         return d
+    }
+
+    /// What ECS checks of every definition, Fargate or not, with its messages.
+    static func checkContainers(_ d: ECS.TaskDefinition) throws {
+        let containers = d.containerDefinitions ?? []
+        guard !containers.isEmpty else { throw ECSError.client("Container list cannot be empty.") }
+        for c in containers {
+            guard !(c.name ?? "").isEmpty else { throw ECSError.client("Container.name should not be null or empty.") }
+            guard !(c.image ?? "").isEmpty else { throw ECSError.client("Container.image should not be null or empty.") }
+        }
     }
 
     /// Every problem on one line each, as a ClientException's message.

@@ -144,11 +144,11 @@ struct Serve: AsyncParsableCommand {
         do {
             // The unix socket is root's: fargate-run's own API there, and the ECS API too.
             var s = [try await HTTPServer.start(.unix(path: socketPath), group: group) { request in
-                request.path.hasPrefix("/v1/") ? await control.handle(request) : await ecs.handle(request)
+                request.path.hasPrefix("/v1/") ? await control.handle(request) : await ecs.handle(request, fromRootSocket: true)
             }]
             chmod(socketPath, 0o600)
             if let endpoint {
-                let tcp = try await HTTPServer.start(endpoint, group: group, handler: ecs.handle)
+                let tcp = try await HTTPServer.start(endpoint, group: group) { await ecs.handle($0) }
                 s.append(tcp)
                 if case .tcp(let address, _) = endpoint, let port = tcp.port {
                     apiAddress = "\(address):\(port)"

@@ -243,6 +243,13 @@ def check_errors():
     bad = definition("bad", "true")
     bad["cpu"] = "300"
     expect_error("ClientException", "cpu", ecs.register_task_definition, **bad)
+    # Registered as ECS registers it, for EC2 only; a Fargate run of it is refused.
+    ec2 = ecs.register_task_definition(family="ec2-only", containerDefinitions=[{"name": "a", "image": IMAGE, "memory": 128}])
+    expect(ec2["taskDefinition"]["compatibilities"] == ["EC2"], f"an EC2 definition: {ec2['taskDefinition']['compatibilities']}")
+    expect_error("InvalidParameterException", "Task definition does not support launch_type FARGATE.", ecs.run_task,
+                 taskDefinition="ec2-only", networkConfiguration=NETWORK)
+    expect_error("ClientException", "Container.image should not be null or empty.", ecs.register_task_definition,
+                 family="ec2-only", containerDefinitions=[{"name": "a", "image": "", "memory": 128}])
     ecs.register_task_definition(**definition("errs", "sleep 100"))
     expect_error("ClientException", "TaskDefinition not found.", ecs.run_task, taskDefinition="errs:9", networkConfiguration=NETWORK)
     expect_error("InvalidParameterException", "Network Configuration must be provided", ecs.run_task, taskDefinition="errs")
