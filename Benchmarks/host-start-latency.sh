@@ -38,7 +38,7 @@ body="{\"definitionPath\": \"$work/task.json\", \"workingDirectory\": \"$work\",
 api() {
   local out id
   out=$(curl -s --unix-socket "$root/host.sock" -X POST --data-binary "$body" http://h/v1/tasks)
-  id=$(printf '%s' "$out" | sed -E 's/.*task\\?\/fargate-run\\?\/([0-9a-f]{32}).*/\1/')
+  id=$(printf '%s' "$out" | grep -oE 'task\\?/[^/"\\]+\\?/[0-9a-f]{32}' | head -1 | grep -oE '[0-9a-f]{32}$')
   curl -s --unix-socket "$root/host.sock" "http://h/v1/tasks/$id/wait" >/dev/null
 }
 ns() { date +%s%N; }

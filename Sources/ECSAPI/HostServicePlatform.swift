@@ -24,6 +24,25 @@ struct HostServicePlatform: ServicePlatform {
         }
         let provider = (s.capacityProviderStrategy ?? []).first { ($0.base ?? 0) > 0 }?.capacityProvider
             ?? (s.capacityProviderStrategy ?? []).max { ($0.weight ?? 0) < ($1.weight ?? 0) }?.capacityProvider
+        // The host starts at most 10 a request, as RunTask does: a larger step comes in batches.
+        var started: [(id: String, arn: String)] = []
+        var left = count
+        while left > 0 {
+            let batch = min(10, left)
+            do {
+                started += try await start(s, deployment: deployment, definition: td, count: batch, tags: tags, provider: provider)
+            } catch {
+                // Those started are the service's: it hears of them, and of the failure next step.
+                if started.isEmpty { throw error }
+                break
+            }
+            left -= batch
+        }
+        return started
+    }
+
+    private func start(_ s: ServiceRecord, deployment: DeploymentRecord, definition td: StoredTaskDefinition, count: Int, tags: [ECS.Tag],
+                       provider: String?) async throws -> [(id: String, arn: String)] {
         let groups = deployment.networkConfiguration?.awsvpcConfiguration?.securityGroups ?? []
         let request = TaskHost.RunRequest(definitionPath: td.arn, secretsPath: settings.secretsPath, workingDirectory: settings.workingDirectory,
                                           count: count, cluster: s.cluster, startedBy: deployment.id, group: "service:\(s.name)",

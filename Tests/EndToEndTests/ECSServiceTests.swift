@@ -77,6 +77,11 @@ struct ECSServiceTests {
         #expect(update.status == 0, "\(update.stderr)")
         let ps = try service(["ps", "web"])
         #expect(ps.stdout.components(separatedBy: " web:2 ").count == 3 && !ps.stdout.contains("web:1"), "only new tasks: \(ps.stdout)")
+        // More than one RunTask's 10 at once, and back.
+        let up = try service(["update", "web", "--desired-count", "12", "--wait", "--wait-timeout", "60"])
+        #expect(up.status == 0, "\(up.stderr)")
+        #expect(try service(["ps", "web"]).stdout.components(separatedBy: " RUNNING ").count == 13)
+        #expect(try service(["update", "web", "--desired-count", "2", "--wait", "--wait-timeout", "60"]).status == 0)
         let events = try service(["events", "web"])
         #expect(events.stdout.split(separator: "\n").first?.hasSuffix("(service web) has reached a steady state.") == true, "\(events.stdout)")
 
