@@ -71,9 +71,15 @@ let package = Package(
             "TaskRuntime", "HTTPServing", "ECSModel", "Images", "Metering", "Sandbox", "LinuxSupport",
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/TaskHost"),
+        // ECS services: the scheduler that keeps their tasks, deployments, the circuit breaker,
+        // target health, discovery names.
+        .target(name: "Services", dependencies: [
+            "ECSModel",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Sources/Services"),
         // The Amazon ECS API (JSON 1.1, SigV4) over the host's tasks, with its state in SQLite.
         .target(name: "ECSAPI", dependencies: [
-            "TaskHost", "TaskRuntime", "HTTPServing", "ECSModel", "LinuxSupport",
+            "TaskHost", "TaskRuntime", "Services", "HTTPServing", "ECSModel", "LinuxSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
@@ -92,7 +98,7 @@ let package = Package(
         // exported symbols that the Swift runtime's backtracer makes dladdr() scan at every
         // start (0.45 ms of CPU; Docs/PERFORMANCE.md). Nothing looks our symbols up by name.
         .executableTarget(name: "fargate-run", dependencies: [
-            "TaskRuntime", "TaskHost", "ECSAPI", "HTTPServing", "ECSModel", "Images", "Metering", "TaskNetwork", "Sandbox", "LinuxSupport", "HostInfo",
+            "TaskRuntime", "TaskHost", "ECSAPI", "Services", "HTTPServing", "ECSModel", "Images", "Metering", "TaskNetwork", "Sandbox", "LinuxSupport", "HostInfo",
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -116,6 +122,7 @@ let package = Package(
         .testTarget(name: "MeteringTests", dependencies: ["Metering", "TestSupport"]),
         .testTarget(name: "TaskRuntimeTests", dependencies: ["TaskRuntime", "CShim", "TestSupport"]),
         .testTarget(name: "HostInfoTests", dependencies: ["HostInfo", "LinuxSupport", "TestSupport"]),
+        .testTarget(name: "ServicesTests", dependencies: ["Services", "ECSModel"]),
         .testTarget(name: "ECSAPITests", dependencies: ["ECSAPI", "ECSModel", "HTTPServing"]),
         .testTarget(name: "TaskHostTests", dependencies: ["TaskHost", "HTTPServing", "TaskRuntime", "TestSupport"]),
         .testTarget(name: "CommandLineTests", dependencies: [

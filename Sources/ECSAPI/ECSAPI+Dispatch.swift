@@ -25,6 +25,11 @@ extension ECSAPI {
         case "DescribeTasks": return try await run(ECS.DescribeTasksRequest.self) { try await describeTasks($0, caller) }
         case "ListTasks": return try await run(ECS.ListTasksRequest.self) { try await listTasks($0, caller) }
         case "StopTask": return try await run(ECS.StopTaskRequest.self) { try await stopTask($0, caller) }
+        case "CreateService": return try await run(ECS.CreateServiceRequest.self) { try await createService($0, caller) }
+        case "UpdateService": return try await run(ECS.UpdateServiceRequest.self) { try await updateService($0, caller) }
+        case "DescribeServices": return try await run(ECS.DescribeServicesRequest.self) { try await describeServices($0, caller) }
+        case "ListServices": return try await run(ECS.ListServicesRequest.self) { try await listServices($0, caller) }
+        case "DeleteService": return try await run(ECS.DeleteServiceRequest.self) { try await deleteService($0, caller) }
         case "TagResource": return try await run(ECS.TagResourceRequest.self) { try await tagResource($0, caller) }
         case "UntagResource": return try await run(ECS.UntagResourceRequest.self) { try await untagResource($0, caller) }
         case "ListTagsForResource": return try await run(ECS.ListTagsForResourceRequest.self) { try await listTagsForResource($0, caller) }

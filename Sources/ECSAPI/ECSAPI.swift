@@ -2,6 +2,7 @@ import ECSModel
 import Foundation
 import HTTPServing
 import Logging
+import Services
 import TaskHost
 import TaskRuntime
 
@@ -26,10 +27,34 @@ public final class ECSAPI: Sendable {
         public var secretsPath: String?
         /// Where relative `oci:DIR` images of registered definitions are.
         public var workingDirectory: String
+        /// Where each target group listens (`serve --target-group ARN=ADDRESS:PORT`); one not
+        /// listed listens on 127.0.0.1 and its container port.
+        public var targetGroups: [String: Listener]
+        /// The scheduler's numbers (the 40 s rule, the deregistration delay).
+        public var scheduler: SchedulerSettings
+        /// Names of Cloud Map services (`serve --service-registry ARN=NAME`).
+        public var registryNames: [String: String]
+
+        public struct Listener: Sendable, Equatable {
+            public var address: String
+            public var port: Int
+            public init(address: String, port: Int) {
+                self.address = address
+                self.port = port
+            }
+        }
+
+        public func listener(of targetGroup: String, containerPort: Int) -> Listener {
+            targetGroups[targetGroup] ?? Listener(address: "127.0.0.1", port: containerPort)
+        }
 
         public init(region: String = "us-east-1", account: String = "000000000000", credentials: [String: AccessKey]? = nil,
                     testMode: Bool = false, stoppedTaskRetention: TimeInterval = 3600, secretsPath: String? = nil,
-                    workingDirectory: String = FileManager.default.currentDirectoryPath) {
+                    workingDirectory: String = FileManager.default.currentDirectoryPath, targetGroups: [String: Listener] = [:],
+                    scheduler: SchedulerSettings = .init(), registryNames: [String: String] = [:]) {
+            self.targetGroups = targetGroups
+            self.scheduler = scheduler
+            self.registryNames = registryNames
             self.secretsPath = secretsPath
             self.workingDirectory = workingDirectory
             self.region = region
@@ -58,6 +83,8 @@ public final class ECSAPI: Sendable {
     public let settings: Settings
     public let store: ControlPlaneStore
     public let host: TaskHost
+    /// Every service of the state root, kept at its desired count.
+    public let scheduler: ServiceScheduler
     let logger: Logger
 
     public init(settings: Settings, store: ControlPlaneStore, host: TaskHost, logger: Logger) throws {
@@ -65,6 +92,8 @@ public final class ECSAPI: Sendable {
         self.store = store
         self.host = host
         self.logger = logger
+        scheduler = try ServiceScheduler(platform: HostServicePlatform(host: host, store: store, settings: settings), store: store,
+                                         settings: settings.scheduler, registryNames: settings.registryNames, logger: logger)
         try ensureDefaultCluster(account: settings.account)
     }
 
@@ -111,6 +140,7 @@ public final class ECSAPI: Sendable {
 
     /// Wipes the control plane and stops every task it started (moto's reset).
     func reset() async {
+        await scheduler.forgetAll()
         for id in await host.taskIds { _ = try? await host.stop(id, reason: "reset") }
         try? store.reset()
         try? ensureDefaultCluster(account: settings.account)

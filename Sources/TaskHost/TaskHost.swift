@@ -66,12 +66,16 @@ public actor TaskHost {
         public var waitUntilStarted: Bool?
         /// FARGATE_SPOT when RunTask's capacityProviderStrategy chose it; nil: FARGATE.
         public var capacityProvider: String?
+        /// Publish the first copy's portMappings on the host (the CLI's `run -d`); tasks of the
+        /// ECS API are reached at their own address, as on ECS (services through their listener).
+        public var publishPorts: Bool?
 
         public init(definitionPath: String, overrides: String? = nil, secretsPath: String? = nil, workingDirectory: String,
                     count: Int = 1, cluster: String? = nil, startedBy: String? = nil, group: String? = nil, tags: [ECS.Tag]? = nil,
                     definitionOptions: TaskDefinitionLoader.Options? = nil, definition: ECS.TaskDefinition? = nil,
-                    account: String? = nil, securityGroups: [String]? = nil, waitUntilStarted: Bool? = nil, capacityProvider: String? = nil) {
+                    account: String? = nil, securityGroups: [String]? = nil, waitUntilStarted: Bool? = nil, capacityProvider: String? = nil, publishPorts: Bool? = nil) {
             self.capacityProvider = capacityProvider
+            self.publishPorts = publishPorts
             self.definition = definition
             self.account = account
             self.securityGroups = securityGroups
@@ -110,7 +114,7 @@ public actor TaskHost {
         for n in 1...request.count {
             var config = base
             config.workingDirectory = request.workingDirectory
-            config.publishPorts = n == 1
+            config.publishPorts = n == 1 && request.publishPorts ?? true
             if let cluster = request.cluster { config.cluster = cluster }
             if let account = request.account { config.account = account }
             if let groups = request.securityGroups, !groups.isEmpty { config.network.securityGroups = groups }
@@ -134,13 +138,13 @@ public actor TaskHost {
         return await runner.describe()
     }
 
-    /// Asks a task this host runs to stop (StopTask).
-    public func stop(_ id: String, reason: String) throws -> String {
+    /// Asks a task this host runs to stop (StopTask; a service's scheduler).
+    public func stop(_ id: String, reason: String, code: StopCode = .userInitiated) throws -> String {
         guard let runner = runners[id] else {
             if let state = try? store.state(id), state.isStopped { throw TaskRuntimeError(.invalidState, "task \(id) is already STOPPED") }
             throw TaskRuntimeError(.notFound, "task \(id) is not run by this host")
         }
-        runner.requestStop(code: .userInitiated, reason: reason)
+        runner.requestStop(code: code, reason: reason)
         return runner.taskArn
     }
 

@@ -99,7 +99,7 @@ struct HostTests {
               {"name": "side", "image": "IMAGE", "essential": false, "command": ["sh", "-c", "trap 'echo bye; exit 0' TERM; echo side up; while :; do sleep 0.2; done"]}]}
             """#)
         let r = try host.cli(["run", "-d", t])
-        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.status == 0, "\(r.stderr) host: \(host.process?.stderr ?? "")")
         let id = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(id.count == 32, "run -d prints the task id: \(r.stdout)")
         let state = try #require(host.h.state(id))
@@ -276,7 +276,7 @@ struct HostTests {
         }
         #expect(eventually(timeout: 120) {
             ids.allSatisfy { ((host.h.state($0)?["task"] as? [String: Any])?["lastStatus"] as? String) == "STOPPED" }
-        }, "every task ends STOPPED")
+        }, "every task ends STOPPED: \(ids.filter { ((host.h.state($0)?["task"] as? [String: Any])?["lastStatus"] as? String) != "STOPPED" }.map { "\($0.prefix(12)) \(host.h.state($0).map { "\($0["task"] ?? "?") \($0["lifecycle"] ?? "?")" } ?? "no state")" }) host: \(host.process?.stderr.suffix(3000) ?? "")")
         var started = 0
         for id in ids {
             guard let state = host.h.state(id), let task = state["task"] as? [String: Any] else { continue }

@@ -6,15 +6,42 @@ import GRDB
 /// ListTaskDefinitionFamilies, DeregisterTaskDefinition, DeleteTaskDefinitions. Definitions are
 /// checked by the same loader and rules as `fargate-run validate`; revisions count per family,
 /// never reused.
-extension ECSAPI {
-    struct StoredTaskDefinition {
-        var family: String
-        var revision: Int
-        var arn: String
-        var status: String
-        var document: ECS.TaskDefinition
-    }
+/// A registered revision as the store keeps it.
+struct StoredTaskDefinition {
+    var family: String
+    var revision: Int
+    var arn: String
+    var status: String
+    var document: ECS.TaskDefinition
+}
 
+extension ControlPlaneStore {
+    /// The definition `ref` names: `family` (its latest ACTIVE revision), `family:revision` or
+    /// its ARN.
+    func taskDefinition(_ ref: String?) throws -> StoredTaskDefinition? {
+        guard let ref, !ref.isEmpty else { return nil }
+        let id = ARN.resourceId(ref)
+        let parts = id.split(separator: ":")
+        return try read { db in
+            let row: Row?
+            if parts.count == 2, let rev = Int(parts[1]) {
+                row = try Row.fetchOne(db, sql: "SELECT * FROM task_definitions WHERE family = ? AND revision = ?", arguments: [String(parts[0]), rev])
+            } else if parts.count == 1 {
+                row = try Row.fetchOne(db, sql: "SELECT * FROM task_definitions WHERE family = ? AND status = 'ACTIVE' ORDER BY revision DESC LIMIT 1",
+                                       arguments: [id])
+            } else {
+                row = nil
+            }
+            return try row.map { r in
+                var doc = try StoredJSON.decode(ECS.TaskDefinition.self, r["document"])
+                doc.status = ECS.TaskDefinitionStatus(rawValue: r["status"])
+                return StoredTaskDefinition(family: r["family"], revision: r["revision"], arn: r["arn"], status: r["status"], document: doc)
+            }
+        }
+    }
+}
+
+extension ECSAPI {
     func registerTaskDefinition(_ r: ECS.RegisterTaskDefinitionRequest, _ body: [UInt8], _ caller: Caller) throws -> ECS.RegisterTaskDefinitionResponse {
         // The request is a task definition file's register-input shape: the same checks and
         // messages as `fargate-run validate`.
@@ -91,27 +118,7 @@ extension ECSAPI {
 
     /// The definition `ref` names: `family` (its latest ACTIVE revision), `family:revision` or
     /// its ARN.
-    func taskDefinition(_ ref: String?) throws -> StoredTaskDefinition? {
-        guard let ref, !ref.isEmpty else { return nil }
-        let id = ARN.resourceId(ref)
-        let parts = id.split(separator: ":")
-        return try store.read { db in
-            let row: Row?
-            if parts.count == 2, let rev = Int(parts[1]) {
-                row = try Row.fetchOne(db, sql: "SELECT * FROM task_definitions WHERE family = ? AND revision = ?", arguments: [String(parts[0]), rev])
-            } else if parts.count == 1 {
-                row = try Row.fetchOne(db, sql: "SELECT * FROM task_definitions WHERE family = ? AND status = 'ACTIVE' ORDER BY revision DESC LIMIT 1",
-                                       arguments: [id])
-            } else {
-                row = nil
-            }
-            return try row.map { r in
-                var doc = try StoredJSON.decode(ECS.TaskDefinition.self, r["document"])
-                doc.status = ECS.TaskDefinitionStatus(rawValue: r["status"])
-                return StoredTaskDefinition(family: r["family"], revision: r["revision"], arn: r["arn"], status: r["status"], document: doc)
-            }
-        }
-    }
+    func taskDefinition(_ ref: String?) throws -> StoredTaskDefinition? { try store.taskDefinition(ref) }
 
     func describeTaskDefinition(_ r: ECS.DescribeTaskDefinitionRequest, _ caller: Caller) throws -> ECS.DescribeTaskDefinitionResponse {
         guard let td = try taskDefinition(r.taskDefinition) else { throw ECSError.client("Unable to describe task definition.") }

@@ -32,7 +32,7 @@ extension ECSAPI {
             throw ECSError.invalidParameter("PropagateTags SERVICE is only valid for tasks started by a service.")
         }
         var tags = try Validation.tags(r.tags)
-        let provider = try capacityProvider(r)
+        let provider = try capacityProvider(launchType: r.launchType?.rawValue, strategy: r.capacityProviderStrategy)
         if let launchType = r.launchType?.rawValue, launchType != "FARGATE" {
             // A cluster here has no container instances: what ECS answers for such a cluster.
             return ECS.RunTaskResponse(tasks: [], failures: [ECS.Failure(arn: cluster.arn, reason: "No Container Instances were found in your cluster.")])
@@ -60,7 +60,7 @@ extension ECSAPI {
                                           tags: tags.isEmpty ? nil : tags.map { ECS.Tag(key: $0.0, value: $0.1) },
                                           definition: td.document, account: caller.account,
                                           securityGroups: groups.isEmpty ? nil : groups, waitUntilStarted: false,
-                                          capacityProvider: provider == "FARGATE" ? nil : provider)
+                                          capacityProvider: provider == "FARGATE" ? nil : provider, publishPorts: false)
         var tasks: [ECS.Task]
         do { tasks = try await host.run(request) } catch {
             throw ECSAPI.runError(error)
@@ -84,12 +84,12 @@ extension ECSAPI {
 
     /// FARGATE or FARGATE_SPOT, from launchType or capacityProviderStrategy (not both): the
     /// provider with a base is used first, as ECS places the first tasks; else the heaviest.
-    func capacityProvider(_ r: ECS.RunTaskRequest) throws -> String {
-        let strategy = r.capacityProviderStrategy ?? []
-        if r.launchType != nil && !strategy.isEmpty {
+    func capacityProvider(launchType: String?, strategy: [ECS.CapacityProviderStrategyItem]?) throws -> String {
+        let strategy = strategy ?? []
+        if launchType != nil && !strategy.isEmpty {
             throw ECSError.invalidParameter("Specify either Launch Type or Capacity Provider Strategy, but not both.")
         }
-        if let lt = r.launchType?.rawValue, !["EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES"].contains(lt) {
+        if let lt = launchType, !["EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES"].contains(lt) {
             throw ECSError.invalidParameter("launchType must be one of EC2, FARGATE, EXTERNAL, MANAGED_INSTANCES.")
         }
         guard !strategy.isEmpty else { return "FARGATE" }

@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import Dispatch
 import ECSAPI
+import Services
 import Foundation
 import HTTPServing
 import LinuxSupport
@@ -48,6 +49,18 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .long, help: "How long stopped tasks stay in DescribeTasks and ListTasks, in seconds.")
     var stoppedTaskRetention: Int = 3600
+
+    @Option(name: .long, parsing: .singleValue, help: ArgumentHelp("Where a service target group listens: ARN=ADDRESS:PORT (repeatable). One not given listens on 127.0.0.1 and its container port.", valueName: "arn=address:port"))
+    var targetGroup: [String] = []
+
+    @Option(name: .long, parsing: .singleValue, help: ArgumentHelp("The DNS name of a Cloud Map service a service registers in: ARN=NAME (repeatable). Default: SERVICE.CLUSTER.local.", valueName: "arn=name"))
+    var serviceRegistry: [String] = []
+
+    @Option(name: .long, help: "Seconds after RUNNING a service task without a container health check counts as healthy (ECS: 40).")
+    var taskHealthyAfter: Double = 40
+
+    @Option(name: .long, help: "Seconds a service task drains out of its target group before it is stopped.")
+    var deregistrationDelay: Double = 10
 
     @Flag(name: .long, help: "Answer POST /moto-api/reset by deleting every cluster, definition, tag and service and stopping every task (for running moto's tests).")
     var testMode = false
@@ -112,7 +125,10 @@ struct Serve: AsyncParsableCommand {
         let ecs: ECSAPI
         do {
             let settings = ECSAPI.Settings(region: base.region, account: account, credentials: keys, testMode: testMode,
-                                           stoppedTaskRetention: TimeInterval(stoppedTaskRetention), secretsPath: secrets)
+                                           stoppedTaskRetention: TimeInterval(stoppedTaskRetention), secretsPath: secrets,
+                                           targetGroups: try Serve.targetGroups(targetGroup), 
+                                           scheduler: SchedulerSettings(healthyAfter: taskHealthyAfter, deregistrationDelay: deregistrationDelay),
+                                           registryNames: try Serve.pairs(serviceRegistry, flag: "--service-registry"))
             ecs = try ECSAPI(settings: settings, store: try ControlPlaneStore(path: root.path + "/control-plane.sqlite"), host: host,
                              logger: Logger(label: "fargate-run.ecs-api"))
         } catch {
@@ -144,6 +160,7 @@ struct Serve: AsyncParsableCommand {
             writeOut(2, "fargate-run: serve: \(error)\n")
             throw ExitCode(1)
         }
+        await ecs.scheduler.start()
         logger.notice("serving", metadata: ["socket": "\(socketPath)", "ecs-api": "\(apiAddress)", "pid": "\(getpid())"])
 
         // SIGTERM and SIGINT end the host; its tasks go on under their monitors.
@@ -169,10 +186,32 @@ struct Serve: AsyncParsableCommand {
         host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
     }
 
+    /// KEY=VALUE pairs of a repeatable flag.
+    static func pairs(_ values: [String], flag: String) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for v in values {
+            guard let eq = v.lastIndex(of: "="), eq != v.startIndex, v.index(after: eq) != v.endIndex else {
+                throw ValidationError("\(flag) \"\(v)\" is not ARN=VALUE")
+            }
+            out[String(v[..<eq])] = String(v[v.index(after: eq)...])
+        }
+        return out
+    }
+
+    /// --target-group ARN=ADDRESS:PORT values.
+    static func targetGroups(_ values: [String]) throws -> [String: ECSAPI.Settings.Listener] {
+        try pairs(values, flag: "--target-group").mapValues { text in
+            guard case .tcp(let host, let port) = try tcpEndpoint(text), port > 0 else {
+                throw ValidationError("--target-group: \(text) is not ADDRESS:PORT")
+            }
+            return ECSAPI.Settings.Listener(address: host, port: port)
+        }
+    }
+
     /// HOST:PORT as a TCP endpoint.
     static func tcpEndpoint(_ text: String) throws -> HTTPServer.Endpoint {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
-            throw ValidationError("--listen \"\(text)\" is not HOST:PORT, such as 127.0.0.1:8500")
+            throw ValidationError("--listen \"\(text)\" is not HOST:PORT, such as 127.0.0.1:8557")
         }
         return .tcp(host: String(text[..<colon]), port: port)
     }

@@ -332,8 +332,127 @@ def check_sigv4():
     ok("unsigned -> MissingAuthenticationTokenException")
 
 
+def service_definition(version, command=None):
+    serve = "echo %s > /tmp/index.html; echo $HOSTNAME >> /tmp/index.html; exec httpd -f -p 8080 -h /tmp" % version
+    return {
+        "family": "svc-web", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512",
+        "containerDefinitions": [{"name": "app", "image": IMAGE, "essential": True, "command": ["sh", "-c", command or serve],
+                                  "portMappings": [{"containerPort": 8080, "name": "http"}], "stopTimeout": 2}],
+    }
+
+
+def service_tasks(ecs, status="RUNNING"):
+    arns = ecs.list_tasks(serviceName="web", desiredStatus=status)["taskArns"]
+    return ecs.describe_tasks(tasks=arns)["tasks"] if arns else []
+
+
+def wait_for(what, condition, seconds=120):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.5)
+    expect(False, "timed out waiting for " + what)
+
+
+def check_services():
+    """A service kept at 3 tasks: replaced when one dies, a rolling deployment to a new
+    revision, a broken revision rolled back by the circuit breaker, then deleted."""
+    ecs = client()
+    root = os.environ["ROOT"]
+    v1 = ecs.register_task_definition(**service_definition("v1"))["taskDefinition"]["taskDefinitionArn"]
+    created = ecs.create_service(serviceName="web", taskDefinition=v1, desiredCount=3, networkConfiguration=NETWORK,
+                                 deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True}},
+                                 tags=[{"key": "app", "value": "web"}], propagateTags="SERVICE")["service"]
+    expect(created["status"] == "ACTIVE" and created["desiredCount"] == 3 and len(created["deployments"]) == 1, "created: %r" % created)
+    first = created["deployments"][0]["id"]
+    expect(first.startswith("ecs-svc/") and len(first) == 27, "deployment id: %s" % first)
+    ecs.get_waiter("services_stable").wait(services=["web"], WaiterConfig=FAST)
+    tasks = service_tasks(ecs)
+    expect(len(tasks) == 3 and all(t["group"] == "service:web" and t["startedBy"] == first for t in tasks), "3 tasks: %r" % tasks)
+    expect(all({"key": "app", "value": "web"} in ecs.list_tags_for_resource(resourceArn=t["taskArn"])["tags"] for t in tasks), "tags propagated")
+    ok("create-service with 3 tasks, wait services-stable")
+
+    # The essential process of one task dies: the task stops and is replaced.
+    victim = tasks[0]["taskArn"]
+    with open("%s/tasks/%s/state.json" % (root, victim.split("/")[-1])) as f:
+        os.kill(json.load(f)["pids"]["app"], 9)
+    stopped = wait_for("the killed task to stop", lambda: [t for t in ecs.describe_tasks(tasks=[victim])["tasks"] if t["lastStatus"] == "STOPPED"])[0]
+    expect(stopped["stopCode"] == "EssentialContainerExited", "stopped: %r" % stopped.get("stopCode"))
+    wait_for("a replacement", lambda: len([t for t in service_tasks(ecs) if t["lastStatus"] == "RUNNING" and t["taskArn"] != victim]) == 3)
+    ok("a task whose essential process was killed is replaced")
+
+    # A new revision: a rolling deployment leaves only new tasks.
+    v2 = ecs.register_task_definition(**service_definition("v2"))["taskDefinition"]["taskDefinitionArn"]
+    updated = ecs.update_service(service="web", taskDefinition=v2)["service"]
+    primary = [d for d in updated["deployments"] if d["status"] == "PRIMARY"][0]
+    expect(primary["taskDefinition"] == v2 and primary["id"] != first and len(updated["deployments"]) == 2, "new deployment: %r" % updated["deployments"])
+    ecs.get_waiter("services_stable").wait(services=["web"], WaiterConfig=FAST)
+    wait_for("the deployment to complete", lambda: ecs.describe_services(services=["web"])["services"][0]["deployments"][0]["rolloutState"] == "COMPLETED")
+    final = ecs.describe_services(services=["web"])["services"][0]
+    expect(len(final["deployments"]) == 1 and final["deployments"][0]["id"] == primary["id"], "one deployment: %r" % final["deployments"])
+    running = service_tasks(ecs)
+    expect(len(running) == 3 and all(t["taskDefinitionArn"] == v2 for t in running), "only v2 tasks: %r" % [t["taskDefinitionArn"] for t in running])
+    old = [t for t in service_tasks(ecs, "STOPPED") if t["taskDefinitionArn"] == v1 and t["stopCode"] == "ServiceSchedulerInitiated"]
+    expect(any(t["stoppedReason"] == "Scaling activity initiated by (deployment %s)" % primary["id"] for t in old), "old tasks' reason: %r" % [t.get("stoppedReason") for t in old])
+    messages = [e["message"] for e in final["events"]]
+    expect("(service web) (deployment %s) deployment completed." % primary["id"] in messages, "events: %r" % messages[:8])
+    ok("update-service to v2: rolling deployment, only v2 tasks, ECS's events and stop reasons")
+
+    # A revision whose container exits at once: the circuit breaker rolls back; v2 keeps serving.
+    serving = sorted(t["taskArn"] for t in running)
+    broken = ecs.register_task_definition(**service_definition("v3", "echo broken; exit 1"))["taskDefinition"]["taskDefinitionArn"]
+    bad = [d for d in ecs.update_service(service="web", taskDefinition=broken)["service"]["deployments"] if d["status"] == "PRIMARY"][0]["id"]
+    seen_failed = []
+
+    def rolled_back():
+        svc = ecs.describe_services(services=["web"])["services"][0]
+        seen_failed.extend(d["rolloutState"] for d in svc["deployments"] if d["id"] == bad and d["rolloutState"] == "FAILED")
+        return svc if svc["deployments"][0]["id"] == primary["id"] and len(svc["deployments"]) == 1 else None
+    svc = wait_for("the rollback", rolled_back)
+    messages = [e["message"] for e in svc["events"]]
+    expect("(service web) (deployment %s) deployment failed: tasks failed to start." % bad in messages, "events: %r" % messages[:8])
+    expect("(service web) rolling back to deployment %s." % primary["id"] in messages, "events: %r" % messages[:8])
+    expect(svc["taskDefinition"] == v2, "back on v2: %s" % svc["taskDefinition"])
+    expect(sorted(t["taskArn"] for t in service_tasks(ecs)) == serving, "the v2 tasks kept serving throughout")
+    ok("a broken revision: circuit breaker, rollback (FAILED seen: %s), the old tasks kept serving" % bool(seen_failed))
+
+    # Bad input changes nothing.
+    before = ecs.describe_services(services=["web"])["services"][0]
+    expect_error("InvalidParameterException", "maximumPercent must be at least 100", ecs.update_service, service="web",
+                 deploymentConfiguration={"maximumPercent": 90})
+    # (minimumHealthyPercent above maximumPercent: above 100, as maximumPercent is at least 100.)
+    expect_error("InvalidParameterException", "minimumHealthyPercent must be between 0 and 100", ecs.update_service, service="web",
+                 deploymentConfiguration={"minimumHealthyPercent": 150, "maximumPercent": 120})
+    expect_error("InvalidParameterException", "desiredCount 5001", ecs.update_service, service="web", desiredCount=5001)
+    expect_error("InvalidParameterException", "not a target group ARN", ecs.create_service, serviceName="lb", taskDefinition=v2, desiredCount=1,
+                 networkConfiguration=NETWORK, loadBalancers=[{"targetGroupArn": "tg-1", "containerName": "app", "containerPort": 8080}])
+    expect_error("InvalidParameterException", "did not have a container port 9999 defined", ecs.create_service, serviceName="lb", taskDefinition=v2,
+                 desiredCount=1, networkConfiguration=NETWORK,
+                 loadBalancers=[{"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/web/0123456789abcdef",
+                                 "containerName": "app", "containerPort": 9999}])
+    expect_error("InvalidParameterException", "Creation of service was not idempotent.", ecs.create_service, serviceName="web",
+                 taskDefinition=v2, desiredCount=1, networkConfiguration=NETWORK)
+    expect_error("ServiceNotFoundException", "Service not found.", ecs.update_service, service="nope", desiredCount=1)
+    expect_error("InvalidParameterException", "scaled above 0", ecs.delete_service, service="web")
+    after = ecs.describe_services(services=["web"])["services"][0]
+    expect((after["desiredCount"], after["deploymentConfiguration"], after["taskDefinition"]) ==
+           (before["desiredCount"], before["deploymentConfiguration"], before["taskDefinition"]), "unchanged")
+    expect(ecs.list_services()["serviceArns"] == [before["serviceArn"]], "no other service was made")
+    missing = ecs.describe_services(services=["nope"])
+    expect(missing["failures"][0]["reason"] == "MISSING", "MISSING: %r" % missing)
+
+    # Delete: every task stops, the service ends INACTIVE.
+    expect(ecs.delete_service(service="web", force=True)["service"]["status"] == "DRAINING", "DRAINING")
+    ecs.get_waiter("services_inactive").wait(services=["web"], WaiterConfig=FAST)
+    expect(ecs.list_tasks()["taskArns"] == [], "no task left")
+    expect(ecs.list_services()["serviceArns"] == [], "not listed")
+    ok("delete-service --force: DRAINING, then INACTIVE with no task left")
+
+
 CHECKS = {"lifecycle": check_lifecycle, "deploy-action": check_deploy_action, "errors": check_errors,
-          "bad-input": check_bad_input, "sigv4": check_sigv4}
+          "bad-input": check_bad_input, "sigv4": check_sigv4, "services": check_services}
 
 if __name__ == "__main__":
     CHECKS[sys.argv[1]]()
