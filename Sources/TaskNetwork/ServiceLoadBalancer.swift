@@ -14,6 +14,12 @@ public struct LoadBalancerListener: Hashable, Sendable, Codable, CustomStringCon
     }
 
     public var description: String { "\(address):\(port)" }
+
+    /// Throws unless the listener can be expressed: a dotted-quad IPv4 address other than
+    /// 0.0.0.0, a port 1-65535 (what `ServiceLoadBalancer.apply` checks, for a flag's parser).
+    public func check() throws {
+        _ = try LoadBalancerTable([self: []])
+    }
 }
 
 /// One registered target of a listener: a task's address and its container port.
@@ -34,8 +40,8 @@ public struct LoadBalancerTarget: Hashable, Sendable, Codable, CustomStringConve
 /// proxy process: a connection's first packet is DNATed to a target chosen by `numgen random`,
 /// and conntrack carries the rest of the connection (and its replies) on that binding.
 ///
-/// One table (`inet fargate_run_lb`) for the whole host, replaced whole by each `apply` in one
-/// transaction. Replacing it leaves established connections alone (their NAT bindings live in
+/// One table (`inet fargate_run_lb`) for the host's state root (`tableName(rootPath:)`),
+/// replaced whole by each `apply` in one transaction. Replacing it leaves established connections alone (their NAT bindings live in
 /// conntrack, not in the rules), so a target taken out of a listener drains: its connections
 /// go on, new ones go to the others. The table carries everything it needs itself (its own
 /// masquerade, `route_localnet` on the targets' interfaces) because HostPolicy's table exists
@@ -54,10 +60,20 @@ public final class ServiceLoadBalancer: Sendable {
     /// The routing table read to find a target's interface (/proc/net/route's format).
     let routes: @Sendable () throws -> String
 
-    /// The balancer of the host's table `tableName` (one for the whole host: every call
-    /// replaces all of it).
+    /// The balancer of the host's table `tableName` (every call replaces all of it).
     public convenience init(tableName: String = "fargate_run_lb") {
         self.init(tableName: tableName, nft: .library)
+    }
+
+    /// The table of the host serving the state root at `rootPath`: `fargate_run_lb` for the
+    /// default root, `fargate_run_lb_` and 8 hex digits of the path's FNV-1a hash for another.
+    /// Each host replaces its whole table at every change, so two hosts on one machine (a test
+    /// host beside the real one) must not share one.
+    public static func tableName(rootPath: String) -> String {
+        guard rootPath != "/var/lib/fargate-run" else { return "fargate_run_lb" }
+        var hash: UInt32 = 2_166_136_261
+        for byte in rootPath.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        return "fargate_run_lb_" + String(format: "%08x", hash)
     }
 
     init(tableName: String, nft: NftRoute,
