@@ -79,7 +79,7 @@ let package = Package(
         ], path: "Sources/Services"),
         // The Amazon ECS API (JSON 1.1, SigV4) over the host's tasks, with its state in SQLite.
         .target(name: "ECSAPI", dependencies: [
-            "TaskHost", "TaskRuntime", "Services", "HTTPServing", "ECSModel", "LinuxSupport",
+            "TaskHost", "TaskRuntime", "TaskNetwork", "Services", "HTTPServing", "ECSModel", "LinuxSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
@@ -123,7 +123,8 @@ let package = Package(
         .testTarget(name: "TaskRuntimeTests", dependencies: ["TaskRuntime", "CShim", "TestSupport"]),
         .testTarget(name: "HostInfoTests", dependencies: ["HostInfo", "LinuxSupport", "TestSupport"]),
         .testTarget(name: "ServicesTests", dependencies: ["Services", "ECSModel"]),
-        .testTarget(name: "ECSAPITests", dependencies: ["ECSAPI", "ECSModel", "HTTPServing"]),
+        .testTarget(name: "ECSAPITests", dependencies: ["ECSAPI", "ECSModel", "HTTPServing", "Services", "TaskNetwork", "TaskRuntime",
+                                                      .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "TaskHostTests", dependencies: ["TaskHost", "HTTPServing", "TaskRuntime", "TestSupport"]),
         .testTarget(name: "CommandLineTests", dependencies: [
             "fargate-run", .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -20,10 +20,12 @@ public actor ServiceScheduler {
     var loop: Task<Void, Never>?
     /// Told every change of a target group's targets (the host's load balancer).
     var onTargets: (@Sendable ([TargetGroupTargets]) async -> Void)?
-    var lastTargets: [TargetGroupTargets] = []
+    /// What was last told; nil until the first report, which is always made, so a new host
+    /// replaces what an earlier one left (listeners of services deleted meanwhile).
+    var lastTargets: [TargetGroupTargets]?
     /// Told every change of the discovery names: cluster → name → addresses.
     var onNames: (@Sendable ([String: [String: [String]]]) async -> Void)?
-    var lastNames: [String: [String: [String]]] = [:]
+    var lastNames: [String: [String: [String]]]?
     /// How a service registry's ARN is named (`serve --service-registry ARN=NAME`).
     let registryNames: [String: String]
 

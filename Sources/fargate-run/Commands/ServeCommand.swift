@@ -13,6 +13,7 @@ import Metering
 import NIOPosix
 import Sandbox
 import TaskHost
+import TaskNetwork
 import TaskRuntime
 
 struct Serve: AsyncParsableCommand {
@@ -126,7 +127,7 @@ struct Serve: AsyncParsableCommand {
         do {
             let settings = ECSAPI.Settings(region: base.region, account: account, credentials: keys, testMode: testMode,
                                            stoppedTaskRetention: TimeInterval(stoppedTaskRetention), secretsPath: secrets,
-                                           targetGroups: try Serve.targetGroups(targetGroup), 
+                                           targetGroups: try Serve.targetGroups(targetGroup),
                                            scheduler: SchedulerSettings(healthyAfter: taskHealthyAfter, deregistrationDelay: deregistrationDelay),
                                            registryNames: try Serve.pairs(serviceRegistry, flag: "--service-registry"))
             ecs = try ECSAPI(settings: settings, store: try ControlPlaneStore(path: root.path + "/control-plane.sqlite"), host: host,
@@ -160,6 +161,8 @@ struct Serve: AsyncParsableCommand {
             writeOut(2, "fargate-run: serve: \(error)\n")
             throw ExitCode(1)
         }
+        // Target groups' listeners and discovery names follow the scheduler's tasks.
+        await ServiceTraffic(root: root, settings: ecs.settings, logger: Logger(label: "fargate-run.service-traffic")).connect(ecs.scheduler)
         await ecs.scheduler.start()
         logger.notice("serving", metadata: ["socket": "\(socketPath)", "ecs-api": "\(apiAddress)", "pid": "\(getpid())"])
 
@@ -204,6 +207,7 @@ struct Serve: AsyncParsableCommand {
             guard case .tcp(let host, let port) = try tcpEndpoint(text), port > 0 else {
                 throw ValidationError("--target-group: \(text) is not ADDRESS:PORT")
             }
+            do { try LoadBalancerListener(address: host, port: port).check() } catch { throw ValidationError("--target-group: \(error)") }
             return ECSAPI.Settings.Listener(address: host, port: port)
         }
     }

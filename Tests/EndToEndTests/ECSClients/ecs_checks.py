@@ -1,6 +1,7 @@
 """Checks of fargate-run's ECS API with boto3, run by ECSAPITests against a real `serve`.
 
-    ecs_checks.py CHECK     (CHECK: lifecycle, deploy-action, errors, bad-input, sigv4)
+    ecs_checks.py CHECK     (CHECK: lifecycle, deploy-action, errors, bad-input, sigv4, services,
+                             load-balancer, discovery)
 
 Environment: ECS_ENDPOINT (http://127.0.0.1:PORT), IMAGE (the test image, oci:DIR:TAG), and for
 sigv4 the key pairs the server was given. Each check prints what it verified and exits 1 with
@@ -8,7 +9,9 @@ the failed expectation on the first one that does not hold.
 """
 import json
 import os
+import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -458,8 +461,173 @@ def check_services():
     ok("delete-service --force: DRAINING, then INACTIVE with no task left")
 
 
+def wait_completed(ecs, service="web"):
+    """services-stable passes once desiredCount tasks are RUNNING (as on ECS); a deployment
+    COMPLETES once they are healthy, behind a target group once registered there."""
+    ecs.get_waiter("services_stable").wait(services=[service], WaiterConfig=FAST)
+    wait_for("the deployment to complete", lambda: (lambda s: len(s["deployments"]) == 1 and s["deployments"][0]["rolloutState"] == "COMPLETED")(
+        ecs.describe_services(services=[service])["services"][0]))
+
+
+def get(url, timeout=3):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.read().decode()
+
+
+def task_ips(tasks):
+    return sorted(d["value"] for t in tasks for a in t.get("attachments", []) for d in a.get("details", [])
+                  if d["name"] == "privateIPv4Address")
+
+
+def requests_per_second(url, n=200):
+    start = time.time()
+    for _ in range(n):
+        get(url)
+    return n / (time.time() - start)
+
+
+def check_load_balancer():
+    """A service of 3 behind its target group's listener (LISTENER, TARGET_GROUP): new
+    connections spread over every task; a rolling deployment under a steady, bounded loop of
+    requests loses none; deleting the service removes the listener."""
+    ecs = client()
+    listener, tg = "http://%s/" % os.environ["LISTENER"], os.environ["TARGET_GROUP"]
+    balanced = [{"targetGroupArn": tg, "containerName": "app", "containerPort": 8080}]
+    v1 = ecs.register_task_definition(**service_definition("v1"))["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(serviceName="web", taskDefinition=v1, desiredCount=3, networkConfiguration=NETWORK, loadBalancers=balanced)
+    wait_completed(ecs)
+    ips = task_ips(service_tasks(ecs))
+    expect(len(ips) == 3, "3 task addresses: %r" % ips)
+    # What each task answers, asked at its own address.
+    direct = {get("http://%s:8080/" % ip) for ip in ips}
+    expect(len(direct) == 3 and all(a.startswith("v1\n") for a in direct), "each task answers itself: %r" % direct)
+    # (The scheduler reports targets at the end of the reconcile that completed the deployment.)
+    wait_for("the listener to answer", lambda: error_of_get(listener) is None, seconds=10)
+    answers = [get(listener) for _ in range(60)]
+    counts = {a.split("\n")[1]: answers.count(a) for a in set(answers)}
+    expect(set(answers) == direct, "60 connections to the listener reached every task and only them: %r" % counts)
+    messages = [e["message"] for e in ecs.describe_services(services=["web"])["services"][0]["events"]]
+    expect(any(m.startswith("(service web) registered ") and tg in m for m in messages), "registered event: %r" % messages[:6])
+    ok("60 connections to the listener spread over the 3 tasks: %s" % sorted(counts.values()))
+
+    # Throughput: sequential requests (a new connection each) through the listener, and
+    # straight to one task.
+    through, straight = requests_per_second(listener), requests_per_second("http://%s:8080/" % ips[0])
+    ok("throughput, 200 sequential HTTP requests: listener %.0f/s, one task directly %.0f/s" % (through, straight))
+
+    # A rolling deployment to v2 under a loop of requests (bounded: it ends when the deployment
+    # has, or after 4000 requests).
+    results, done = [], threading.Event()
+
+    def load():
+        while not done.is_set() and len(results) < 4000:
+            try:
+                results.append(get(listener).split("\n")[0])
+            except Exception as e:  # noqa: BLE001 - every failure counts, whatever it is
+                results.append("FAILED %s" % e)
+            time.sleep(0.01)
+    loader = threading.Thread(target=load)
+    loader.start()
+    started = time.time()
+    try:
+        time.sleep(0.5)
+        v2 = ecs.register_task_definition(**service_definition("v2"))["taskDefinition"]["taskDefinitionArn"]
+        ecs.update_service(service="web", taskDefinition=v2)
+        wait_for("the deployment to complete", lambda: (lambda s: len(s["deployments"]) == 1 and s["deployments"][0]["rolloutState"] == "COMPLETED"
+                                                          and s["deployments"][0]["taskDefinition"] == v2)(ecs.describe_services(services=["web"])["services"][0]))
+        took = time.time() - started
+        time.sleep(1)
+    finally:
+        done.set()
+        loader.join()
+    failed = [r for r in results if r.startswith("FAILED")]
+    expect(not failed, "%d of %d requests failed during the deployment: %r" % (len(failed), len(results), failed[:5]))
+    expect("v1" in results and "v2" in results and results[-20:] == ["v2"] * 20, "v1 then only v2: %r" % results[-30:])
+    final = ecs.describe_services(services=["web"])["services"][0]
+    messages = [e["message"] for e in final["events"]]
+    expect(any(m.startswith("(service web) deregistered ") and tg in m for m in messages), "deregistered: %r" % messages[:10])
+    expect(any("has begun draining connections" in m for m in messages), "draining: %r" % messages[:10])
+    new = task_ips(service_tasks(ecs))
+    answers = {get(listener) for _ in range(45)}
+    expect(len(answers) == 3 and all(a.startswith("v2\n") for a in answers), "the listener spreads over the 3 v2 tasks: %r" % answers)
+    ok("update-service under load: %d requests, 0 failed, deployment complete in %.1f s; the listener now has the 3 v2 tasks (%s)" % (len(results), took, ", ".join(new)))
+
+    ecs.update_service(service="web", desiredCount=0)
+    ecs.delete_service(service="web", force=True)
+    ecs.get_waiter("services_inactive").wait(services=["web"], WaiterConfig=FAST)
+    refused = wait_for("the listener to go", lambda: error_of_get(listener), seconds=20)
+    ok("delete-service: the listener is gone (%s)" % refused)
+
+
+def error_of_get(url):
+    try:
+        get(url, timeout=2)
+    except Exception as e:  # noqa: BLE001 - the error itself is what is returned
+        return str(e) or type(e).__name__
+    return None
+
+
+def fargate_run(*args, timeout=60):
+    return subprocess.run([os.environ["FARGATE_RUN"], args[0], "--root", os.environ["ROOT"]] + list(args[1:]),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def names_in(task_id, name):
+    """The addresses `name` has in the task's /etc/hosts, as its containers read it."""
+    r = fargate_run("exec", "-c", "app", task_id, "--", "sh", "-c", "grep -wF '%s' /etc/hosts | cut -f1 | sort" % name)
+    expect(r.returncode == 0, "exec: %s" % r.stderr)
+    return sorted(r.stdout.split())
+
+
+def check_discovery():
+    """A service with a service registry (REGISTRY, named NAME by serve --service-registry):
+    from another task of its cluster, NAME resolves (getaddrinfo, in busybox wget) to the
+    service's tasks, and follows them as they change; a task of another cluster has no such
+    name; deleting the service removes it."""
+    ecs = client()
+    registry, name = os.environ["REGISTRY"], os.environ["NAME"]
+    v1 = ecs.register_task_definition(**service_definition("d1"))["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(serviceName="web", taskDefinition=v1, desiredCount=2, networkConfiguration=NETWORK,
+                       serviceRegistries=[{"registryArn": registry}])
+    wait_completed(ecs)
+    ips = task_ips(service_tasks(ecs))
+    expect(len(ips) == 2, "2 task addresses: %r" % ips)
+
+    client_def = ecs.register_task_definition(**definition("client", "exec sleep 1000"))["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_cluster(clusterName="other")
+    mine = ecs.run_task(taskDefinition=client_def, networkConfiguration=NETWORK)["tasks"][0]["taskArn"]
+    theirs = ecs.run_task(cluster="other", taskDefinition=client_def, networkConfiguration=NETWORK)["tasks"][0]["taskArn"]
+    ecs.get_waiter("tasks_running").wait(tasks=[mine], WaiterConfig=FAST)
+    ecs.get_waiter("tasks_running").wait(cluster="other", tasks=[theirs], WaiterConfig=FAST)
+    mine_id, theirs_id = mine.split("/")[-1], theirs.split("/")[-1]
+    wait_for("%s in the client's hosts file" % name, lambda: names_in(mine_id, name) == ips, seconds=10)
+    direct = {get("http://%s:8080/" % ip) for ip in ips}
+    r = fargate_run("exec", "-c", "app", mine_id, "--", "sh", "-c",
+                    "for i in 1 2 3 4 5 6 7 8 9 10; do timeout 3 wget -q -O - http://%s:8080/ || echo FAILED; echo .; done" % name)
+    answers = [a.strip("\n") + "\n" for a in r.stdout.split(".\n") if a.strip()]
+    expect(r.returncode == 0 and answers and all(a in direct for a in answers), "wget http://%s:8080/ from the client: %r (the tasks answer %r) %s" % (name, answers, direct, r.stderr))
+    expect(names_in(theirs_id, name) == [], "a task of another cluster has no %s" % name)
+    ok("from another task of the cluster, %s resolves to the service's 2 tasks (%s) and wget reaches them; not in another cluster" % (name, ", ".join(ips)))
+
+    ecs.update_service(service="web", desiredCount=3)
+    wait_completed(ecs)
+    three = wait_for("a third address", lambda: (lambda got: got if len(got) == 3 and got == task_ips(service_tasks(ecs)) else None)(names_in(mine_id, name)), seconds=20)
+    ok("scaled to 3: the client's %s follows (%s)" % (name, ", ".join(three)))
+
+    ecs.update_service(service="web", desiredCount=0)
+    ecs.delete_service(service="web", force=True)
+    ecs.get_waiter("services_inactive").wait(services=["web"], WaiterConfig=FAST)
+    wait_for("the name to go", lambda: names_in(mine_id, name) == [], seconds=20)
+    r = fargate_run("exec", "-c", "app", mine_id, "--", "sh", "-c", "cat /etc/hosts")
+    expect("fargate-run service discovery" not in r.stdout, "no discovery block left: %s" % r.stdout)
+    ok("delete-service: %s is gone from the client's hosts file" % name)
+    for arn, cluster in ((mine, "default"), (theirs, "other")):
+        ecs.stop_task(cluster=cluster, task=arn)
+
+
 CHECKS = {"lifecycle": check_lifecycle, "deploy-action": check_deploy_action, "errors": check_errors,
-          "bad-input": check_bad_input, "sigv4": check_sigv4, "services": check_services}
+          "bad-input": check_bad_input, "sigv4": check_sigv4, "services": check_services,
+          "load-balancer": check_load_balancer, "discovery": check_discovery}
 
 if __name__ == "__main__":
     CHECKS[sys.argv[1]]()
