@@ -82,8 +82,11 @@ struct ECSServiceTests {
         #expect(up.status == 0, "\(up.stderr)")
         #expect(try service(["ps", "web"]).stdout.components(separatedBy: " RUNNING ").count == 13)
         #expect(try service(["update", "web", "--desired-count", "2", "--wait", "--wait-timeout", "60"]).status == 0)
-        let events = try service(["events", "web"])
-        #expect(events.stdout.split(separator: "\n").first?.hasSuffix("(service web) has reached a steady state.") == true, "\(events.stdout)")
+        // Steady again once the ten are gone.
+        #expect(eventually(timeout: 20) {
+            (try? service(["events", "web", "-n", "1"]))?.stdout.hasSuffix("(service web) has reached a steady state.\n") == true
+        }, "\((try? service(["events", "web"]))?.stdout ?? "")")
+        #expect(try service(["events", "web"]).stdout.contains("(service web) has stopped 10 running tasks"))
 
         // Bad input: the API's exception, exit status 2, nothing made.
         let bad = try service(["create", "other", v1, "--maximum-percent", "50"])
