@@ -46,9 +46,11 @@ let package = Package(
             "CShim", "LinuxSupport", "ECSModel",
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/TaskNetwork"),
+        // Billing, the ledger, usage samples, and the reports, advice and charts over them.
         .target(name: "Metering", dependencies: [
-            "LinuxSupport",
+            "LinuxSupport", "ECSModel",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/Metering"),
         .target(name: "TaskRuntime", dependencies: [
             "ECSModel", "Images", "Sandbox", "TaskNetwork", "Metering", "LinuxSupport",

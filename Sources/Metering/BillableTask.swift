@@ -12,14 +12,19 @@ public struct BillableTask: Codable, Sendable, Equatable {
     public var ephemeralStorageGiB: Int
     /// "X86_64" or "ARM64".
     public var architecture: String
+    /// Who the task runs for (its cluster, startedBy, group, tags), carried into its record.
+    /// nil in the state of a task started before v2 of the ledger.
+    public var attribution: TaskAttribution?
 
-    public init(family: String, revision: Int, cpu: Int, memory: Int, ephemeralStorageGiB: Int, architecture: String) {
+    public init(family: String, revision: Int, cpu: Int, memory: Int, ephemeralStorageGiB: Int, architecture: String,
+                attribution: TaskAttribution? = nil) {
         self.family = family
         self.revision = revision
         self.cpu = cpu
         self.memory = memory
         self.ephemeralStorageGiB = ephemeralStorageGiB
         self.architecture = architecture
+        self.attribution = attribution
     }
 
     /// The price-table key of the task's platform.
@@ -35,11 +40,35 @@ public struct BillableTask: Codable, Sendable, Equatable {
         let cost = Billing.cost(seconds: seconds, cpuUnits: Int64(cpu), memoryMiB: Int64(memory),
                                 ephemeralStorageGiB: Int64(ephemeralStorageGiB), rates: rates,
                                 storageGBHour: prices.ephemeralStorageGBHour)
-        return BillingRecord(taskArn: taskArn, family: family, revision: revision, cpu: Int64(cpu), memory: Int64(memory),
+        var record = BillingRecord(taskArn: taskArn, family: family, revision: revision, cpu: Int64(cpu), memory: Int64(memory),
                              ephemeralStorageGiB: Int64(ephemeralStorageGiB), architecture: architecture,
                              pricePlatform: platform, region: prices.region, billingStartMicros: startUs,
                              billingEndMicros: endUs, billedSeconds: seconds, costNanos: cost.nanos,
                              vcpuHourNanos: rates.vcpuHour.nanos, gbHourNanos: rates.gbHour.nanos, stopCode: stopCode,
                              cpuUsageNanos: cpuUsageNanos, memoryPeakBytes: memoryPeakBytes)
+        if let a = attribution {
+            record.cluster = a.cluster
+            record.startedBy = a.startedBy
+            record.group = a.group
+            record.tags = a.tags
+        }
+        return record
+    }
+}
+
+/// Who a task ran for, as RunTask names it: what `report --group-by` groups by besides the
+/// task definition.
+public struct TaskAttribution: Codable, Sendable, Equatable {
+    public var cluster: String?
+    public var startedBy: String?
+    /// RunTask's group; "service:NAME" for the tasks of a service.
+    public var group: String?
+    public var tags: [String: String]
+
+    public init(cluster: String?, startedBy: String?, group: String?, tags: [String: String] = [:]) {
+        self.cluster = cluster
+        self.startedBy = startedBy
+        self.group = group
+        self.tags = tags
     }
 }

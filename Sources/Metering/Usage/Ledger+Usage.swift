@@ -1,0 +1,138 @@
+import Foundation
+import GRDB
+
+/// What a task used over a stretch of time, summed from its samples (its own cgroup's, so every
+/// container and the pause process count).
+public struct UsageTotals: Sendable, Equatable {
+    public var cpuNanos: Int64 = 0
+    /// Memory in use × seconds: the mean is this over the seconds.
+    public var memoryByteSeconds: Double = 0
+    public var memoryMaxBytes: Int64 = 0
+    public var seconds: Int64 = 0
+
+    public init() {}
+}
+
+/// A task found in the usage tables, with its samples.
+public struct SampledTask: Sendable {
+    public var id: Int64
+    public var task: UsageTask
+}
+
+extension Ledger {
+    /// Whether the task was ever sampled.
+    public func usageTaskExists(_ taskArn: String) throws -> Bool {
+        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM usage_tasks WHERE task_arn = ?", arguments: [taskArn])! > 0 }
+    }
+
+    /// The sampled task an ARN, task id or unique id prefix names; nil when none does.
+    /// Throws when a prefix names several.
+    public func sampledTask(_ query: String) throws -> SampledTask? {
+        try read { db in
+            // The id is the ARN's last component: LIKE narrows, Swift decides.
+            let all = try Row.fetchAll(db, sql: """
+                SELECT id, task_arn, family, revision, cpu, memory, start_us, service, cluster, containers FROM usage_tasks
+                WHERE task_arn = ?1 OR task_arn LIKE '%/' || ?1 || '%'
+                """, arguments: [query])
+            let matching = all.filter { row in
+                let arn: String = row[1]
+                return arn == query || (arn.split(separator: "/").last.map { $0.hasPrefix(query) } ?? false)
+            }
+            if matching.count > 1 {
+                throw MeteringError.ledger("\"\(query)\" names \(matching.count) tasks; give more of the id")
+            }
+            guard let row = matching.first else { return nil }
+            let containers = try JSONDecoder().decode([UsageTask.Container].self, from: Data((row[9] as String).utf8))
+            let service: String? = row[7]
+            let task = UsageTask(taskArn: row[1], family: row[2], revision: row[3], cpu: row[4], memory: row[5], startMicros: row[6],
+                                 containers: containers,
+                                 attribution: TaskAttribution(cluster: row[8], startedBy: nil, group: service.map { "service:" + $0 }))
+            return SampledTask(id: row[0], task: task)
+        }
+    }
+
+    /// A task's samples, by container ("" for the task) then time.
+    public func samples(of task: SampledTask) throws -> [UsageSample] {
+        let names = [""] + task.task.containers.map(\.name)
+        return try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT container, t, span, cpu_ns, mem, mem_max, peak, net_rx, net_tx, io_r, io_w, pids FROM usage_samples
+                WHERE task = ? ORDER BY container, t
+                """, arguments: [task.id]).map { row in
+                let index: Int = row[0]
+                return UsageSample(container: index < names.count ? names[index] : "#\(index)", time: row[1], span: row[2],
+                                   cpuNanos: row[3], memoryBytes: row[4], memoryMaxBytes: row[5], memoryPeakBytes: row[6],
+                                   netRxBytes: row[7], netTxBytes: row[8], ioReadBytes: row[9], ioWriteBytes: row[10], pids: row[11])
+            }
+        }
+    }
+
+    /// Each task's usage (its own cgroup's samples) per time bucket: samples ending in
+    /// `(since, until]`, bucket `(t − 1) / bucket` (UTC-aligned); keyed by task ARN then bucket.
+    public func usageTotals(bucket: Int64, since: Int64?, until: Int64?) throws -> [String: [Int64: UsageTotals]] {
+        try read { db in
+            var out: [String: [Int64: UsageTotals]] = [:]
+            let cursor = try Row.fetchCursor(db, sql: """
+                SELECT u.task_arn, (s.t - 1) / ?1 AS b, sum(s.cpu_ns), total(s.mem * s.span), max(coalesce(s.mem_max, s.mem)), sum(s.span)
+                FROM usage_samples s JOIN usage_tasks u ON u.id = s.task
+                WHERE s.container = 0 AND s.t > ?2 AND s.t <= ?3
+                GROUP BY s.task, b
+                """, arguments: [bucket, since ?? Int64.min, until ?? Int64.max])
+            while let row = try cursor.next() {
+                var t = UsageTotals()
+                t.cpuNanos = row[2]
+                t.memoryByteSeconds = row[3]
+                t.memoryMaxBytes = row[4]
+                t.seconds = row[5]
+                out[row[0], default: [:]][row[1]] = t
+            }
+            return out
+        }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try db.read(body) } catch let e as MeteringError { throw e } catch {
+            throw MeteringError.ledger("cannot read \(path): \(error)")
+        }
+    }
+}
+
+extension Ledger {
+    /// Sampled tasks by id: those of `family` or `service` when given.
+    public func sampledTasks(family: String?, service: String?) throws -> [Int64: UsageTask] {
+        try read { db in
+            var sql = "SELECT id, task_arn, family, revision, cpu, memory, start_us, service, cluster, containers FROM usage_tasks WHERE 1"
+            var args: [(any DatabaseValueConvertible)?] = []
+            if let family { sql += " AND family = ?"; args.append(family) }
+            if let service { sql += " AND service = ?"; args.append(service) }
+            var out: [Int64: UsageTask] = [:]
+            let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(args))
+            let decoder = JSONDecoder()
+            while let row = try cursor.next() {
+                let service: String? = row[7]
+                let containers = (try? decoder.decode([UsageTask.Container].self, from: Data((row[9] as String).utf8))) ?? []
+                out[row[0]] = UsageTask(taskArn: row[1], family: row[2], revision: row[3], cpu: row[4], memory: row[5], startMicros: row[6],
+                                        containers: containers,
+                                        attribution: TaskAttribution(cluster: row[8], startedBy: nil, group: service.map { "service:" + $0 }))
+            }
+            return out
+        }
+    }
+
+    /// Calls `body` with every sample ending after `since` (task id, container index, span,
+    /// CPU nanoseconds, memory, memory maximum), of the tasks `family` or `service` picks.
+    public func forEachSample(since: Int64?, family: String?, service: String?,
+                              _ body: (_ task: Int64, _ container: Int, _ span: Int64, _ cpuNanos: Int64, _ memory: Int64, _ memoryMax: Int64) -> Void) throws {
+        try read { db in
+            var sql = "SELECT task, container, span, cpu_ns, mem, coalesce(mem_max, mem) FROM usage_samples WHERE t > ?"
+            var args: [(any DatabaseValueConvertible)?] = [since ?? Int64.min]
+            if let family { sql += " AND task IN (SELECT id FROM usage_tasks WHERE family = ?)"; args.append(family) }
+            if let service { sql += " AND task IN (SELECT id FROM usage_tasks WHERE service = ?)"; args.append(service) }
+            let statement = try db.makeStatement(sql: sql)
+            let cursor = try Row.fetchCursor(statement, arguments: StatementArguments(args))
+            while let row = try cursor.next() {
+                body(row[0], row[1], row[2], row[3], row[4], row[5])
+            }
+        }
+    }
+}
