@@ -18,7 +18,7 @@ struct FargateRun: AsyncParsableCommand {
             else $FARGATE_RUN_ROOT, else /var/lib/fargate-run.
             """,
         version: "0.1.0",
-        subcommands: [Run.self, Serve.self, Validate.self, Report.self, Inspect.self, PS.self, Logs.self, Stop.self, Wait.self, GC.self, Images.self],
+        subcommands: [Run.self, Serve.self, Validate.self, Report.self, Usage.self, Advise.self, Inspect.self, PS.self, Logs.self, Stop.self, Wait.self, GC.self, Images.self],
         defaultSubcommand: Run.self)
 
     static func main() async {
