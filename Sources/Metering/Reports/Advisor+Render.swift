@@ -8,7 +8,7 @@ extension Advisor {
         var notes: [String] = []
         for r in recommendations {
             let cpu = String(format: "%.3f/%.3f vCPU", r.cpu.average, r.cpu.p99)
-            let mem = String(format: "%.0f/%.0f MiB", r.memory.p99, r.memory.maximum)
+            let mem = "\(Advisor.mib(r.memory.p99))/\(Advisor.mib(r.memory.maximum)) MiB"
             let now = "\(r.current.cpu)/\(r.current.memory)"
             if let why = r.insufficientData {
                 rows.append([r.name, "\(r.tasks)", Advisor.duration(r.sampledSeconds), cpu, mem, now, "-", "insufficient data", "-", "-"])
@@ -22,7 +22,7 @@ extension Advisor {
                 let currentReservation = c.currentMemoryReservation.map { "\($0)" } ?? "-"
                 let currentMemory = c.currentMemory.map { "\($0)" } ?? "-"
                 rows.append(["  " + c.containerName, "", "", String(format: "%.0f/%.0f units", c.cpuUnits.average, c.cpuUnits.p99),
-                             String(format: "%.0f/%.0f MiB", c.memoryMiB.p99, c.memoryMiB.maximum),
+                             "\(Advisor.mib(c.memoryMiB.p99))/\(Advisor.mib(c.memoryMiB.maximum)) MiB",
                              "cpu \(c.currentCpu.map { "\($0)" } ?? "-") mem \(currentMemory)/\(currentReservation)", "", "",
                              "cpu \(c.cpu) mem \(c.memory)/\(c.memoryReservation)", ""])
             }
@@ -34,6 +34,9 @@ extension Advisor {
         for n in notes { out += "\(n)\n" }
         return out
     }
+
+    /// "0.4", "12", "2048": MiB with a decimal below 10.
+    static func mib(_ v: Double) -> String { v < 10 ? String(format: "%.1f", v) : String(format: "%.0f", v) }
 
     /// Shaped like Compute Optimizer's GetECSServiceRecommendations output.
     public func json() -> String {

@@ -66,11 +66,9 @@ public struct Advisor: Sendable {
         public var family: String
         public var service: String?
         public var tasks: Int
-        /// Sampled task time the advice rests on, and from when to when.
+        /// Sampled task time the advice rests on, in how many samples.
         public var sampledSeconds: Int64
         public var samples: Int
-        public var firstSample: Date?
-        public var lastSample: Date?
         public var current: FargateSize
         public var architecture: String
         /// nil when there was too little data: `insufficientData` says why.
@@ -130,7 +128,9 @@ public struct Advisor: Sendable {
         // The bills give the run rate: billed task time over the lookback.
         let records = try ledger.records(since: options.since, family: options.family)
         let now = options.now
-        let windowStart = options.since ?? records.map(\.billingStart).min() ?? now
+        // Without --since, the lookback starts with the first task billed or sampled.
+        let firstStart = tasks.values.map { Date(timeIntervalSince1970: Double($0.startMicros) / 1e6) }.min()
+        let windowStart = options.since ?? [records.map(\.billingStart).min(), firstStart].compactMap { $0 }.min() ?? now
         let windowSeconds = max(1, now.timeIntervalSince(windowStart))
         lookbackDays = windowSeconds / 86_400
         var billedByGroup: [String: Int64] = [:]
@@ -155,7 +155,7 @@ public struct Advisor: Sendable {
                 Billing.cost(seconds: monthSeconds, cpuUnits: Int64(s.cpu), memoryMiB: Int64(s.memory), rates: rates, storageGBHour: prices.ephemeralStorageGBHour)
             }
             var rec = Recommendation(name: name, family: latest.family, service: latest.service, tasks: acc.tasks.count,
-                                     sampledSeconds: acc.seconds, samples: acc.samples, firstSample: nil, lastSample: nil,
+                                     sampledSeconds: acc.seconds, samples: acc.samples,
                                      current: current, architecture: architecture, cpu: cpu, memory: memory,
                                      averageRunningTasks: running, currentMonthlyCost: monthly(current))
             if acc.seconds < options.minimumData {
@@ -195,7 +195,6 @@ public struct Advisor: Sendable {
                     cpuUnits: cu, memoryMiB: mu, cpu: up(cu.p99 / Advisor.targetUtilization, to: 32),
                     memory: max(reservation, up(mu.maximum * Advisor.memoryMaxHeadroom, to: 16)), memoryReservation: reservation))
             }
-            acc.tasks = []
             out.append(rec)
         }
         recommendations = out

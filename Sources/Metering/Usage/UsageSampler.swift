@@ -56,8 +56,11 @@ public final class UsageSampler: @unchecked Sendable {
     private var running = false
     private var stopped = false
     private var nextCompaction: Int64 = 0
-    /// Seconds spent reading and writing, for `fargate-run serve`'s log and the benchmark.
+    /// Ticks written so far.
     public private(set) var ticks = 0
+    /// The clock and whether `register` starts the thread: tests drive `tick(at:)` themselves.
+    var clock: @Sendable () -> Int64 = UsageSampler.now
+    var startsThread = true
 
     public init(retention: Retention = Retention(), logger: Logger = Logger(label: "fargate-run.usage")) {
         self.retention = retention
@@ -74,8 +77,8 @@ public final class UsageSampler: @unchecked Sendable {
         let (id, cursors) = try store.register(task)
         let entry = Entry(task: task, id: id, source: source, cursors: cursors)
         entries[task.taskArn] = entry
-        try store.write(UsageSampler.sample(entry, at: UsageSampler.now()))
-        if !running && !stopped {
+        try store.write(UsageSampler.sample(entry, at: clock()))
+        if startsThread && !running && !stopped {
             running = true
             let thread = Thread { [self] in loop() }
             thread.name = "usage-sampler"
@@ -90,18 +93,18 @@ public final class UsageSampler: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard let entry = entries.removeValue(forKey: taskArn), let store else { return }
-        try store.write(UsageSampler.sample(entry, at: UsageSampler.now()))
+        try store.write(UsageSampler.sample(entry, at: clock()))
     }
 
     /// The last sample of a task whose sampler died with its fargate-run (what `gc` does
     /// before it ends the task): `source` is made for the containers the task was registered
     /// with. Nothing when the task was never sampled.
-    public static func finalSample(_ taskArn: String, ledger: Ledger, source: ([String]) -> any UsageSource) throws {
+    public static func finalSample(_ taskArn: String, ledger: Ledger, at t: Int64 = now(), source: ([String]) -> any UsageSource) throws {
         guard let sampled = try ledger.sampledTask(taskArn), sampled.task.taskArn == taskArn else { return }
         let store = try UsageStore(ledger: ledger)
         let (id, cursors) = try store.register(sampled.task)
         let entry = Entry(task: sampled.task, id: id, source: source(sampled.task.containers.map(\.name)), cursors: cursors)
-        try store.write(sample(entry, at: now()))
+        try store.write(sample(entry, at: t))
     }
 
     /// Stops the sampling thread (at its next tick).
@@ -112,7 +115,8 @@ public final class UsageSampler: @unchecked Sendable {
     /// Registered tasks now.
     public var taskCount: Int { lock.withLock { entries.count } }
 
-    static func now() -> Int64 { Int64(Date().timeIntervalSince1970.rounded()) }
+    /// The second a sample taken now closes: the nearest whole one.
+    public static func now() -> Int64 { Int64(Date().timeIntervalSince1970.rounded()) }
 
     /// One tick a second, at whole seconds, until stopped or nothing is left to sample.
     private func loop() {
@@ -129,9 +133,14 @@ public final class UsageSampler: @unchecked Sendable {
                 lock.unlock()
                 return
             }
-            tick(at: UsageSampler.now())
+            tick(at: clock())
             lock.unlock()
         }
+    }
+
+    /// One tick at second `t`, as the thread takes it each second (tests call it directly).
+    func tickNow(at t: Int64) {
+        lock.withLock { tick(at: t) }
     }
 
     /// Samples every task and writes the batch; downsamples once an hour. Lock held.

@@ -49,9 +49,9 @@ struct Advise: AsyncParsableCommand {
             options.minimumData = minimum
             priceTable = try prices.map(PriceTable.load) ?? .usEast1
         } catch let e as ReportError {
-            throw ValidationError(e.description)
+            throw badInput(e.description)
         } catch let e as MeteringError {
-            throw ValidationError(e.description)
+            throw badInput(e.description)
         }
         let ledger = try Ledger(path: try global.stateRoot().ledgerPath)
         let advice = try Advisor(ledger: ledger, prices: priceTable, options: options)

@@ -59,9 +59,9 @@ struct Report: AsyncParsableCommand {
             }
             priceTable = try prices.map(PriceTable.load) ?? .usEast1
         } catch let e as ReportError {
-            throw ValidationError(e.description)
+            throw badInput(e.description)
         } catch let e as MeteringError {
-            throw ValidationError(e.description)
+            throw badInput(e.description)
         }
         let root = try global.stateRoot()
         let ledger = try Ledger(path: root.ledgerPath)
@@ -92,4 +92,10 @@ enum TimeArgument {
         }
         throw ReportError.badInput("\(flag) \"\(text)\" is neither an ISO-8601 time such as 2026-11-01T00:00:00Z nor a duration such as 24h or 7d")
     }
+}
+
+/// A flag or file that cannot be used: its message on stderr, exit status 2 (a usage error).
+func badInput(_ message: String) -> ExitCode {
+    writeOut(2, "fargate-run: \(message)\n")
+    return ExitCode(invalidInputExitCode)
 }
