@@ -144,7 +144,7 @@ struct UsageTests {
         #expect(gc.status == 0, "\(gc.stderr)")
         let bill = try h.sqlite("SELECT cpu_usage_ns, billing_start_us, billing_end_us FROM billing_records").split(separator: "|").compactMap { Int64($0) }
         try #require(bill.count == 3, "gc billed the task")
-        let sampled = try h.sqlite("SELECT sum(cpu_ns), min(t - span), max(t), count(*), count(DISTINCT t) FROM usage_samples WHERE container = 0")
+        let sampled = try h.sqlite("SELECT sum(cpu_ns), min(t - span_ms / 1000), max(t), count(*), count(DISTINCT t) FROM usage_samples WHERE container = 0")
             .split(separator: "|").compactMap { Int64($0) }
         try #require(sampled.count == 5)
         // The samples' CPU is the cgroup's, which the bill read as it ended the task.

@@ -15,7 +15,7 @@ struct AdvisorTests {
         for t in (t0 + 1)...(t0 + seconds) {
             cpu += UInt64(vcpu * 1e9)
             source.readings = [reading("", cpu: cpu, mem: mib << 20), reading(task.containers[0].name, cpu: cpu, mem: mib << 20)]
-            s.tickNow(at: t)
+            s.tickNow(at: t * 1000)
         }
         try s.finish(task.taskArn)
     }

@@ -120,7 +120,7 @@ struct ReportFormatTests {
     @Test func theUsageChartIsXMLWithOneSeriesPerContainerAndPanel() throws {
         let task = SamplerFixture.task(containers: ["web", "sidecar"])
         let samples = (1...30).flatMap { t in
-            ["", "web", "sidecar"].map { UsageSample(container: $0, time: 1000 + Int64(t), span: 1, cpuNanos: 100_000_000, memoryBytes: 5 << 20) }
+            ["", "web", "sidecar"].map { UsageSample(container: $0, time: 1000 + Int64(t), spanMillis: 1000, cpuNanos: 100_000_000, memoryBytes: 5 << 20) }
         }
         let svg = UsageReport(task: task, samples: samples, record: nil).svg()
         let (ok, series) = parseSVG(svg)

@@ -103,21 +103,22 @@ public struct Advisor: Sendable {
             var tasks: Set<Int64> = []
             var cpu = WeightedValues(), memory = WeightedValues()
             var containerCpu: [String: WeightedValues] = [:], containerMemory: [String: WeightedValues] = [:]
-            var seconds: Int64 = 0
+            var millis: Int64 = 0
             var samples = 0
+            var seconds: Int64 { (millis + 500) / 1000 }
         }
         var groups: [String: Acc] = [:]
         var groupOf: [Int64: String] = [:]
         for (id, t) in tasks { groupOf[id] = t.service.map { "service:" + $0 } ?? "family:" + t.family }
-        try ledger.forEachSample(since: sinceSecond, family: options.family, service: options.service) { task, container, span, cpuNs, mem, memMax in
-            guard let g = groupOf[task], let t = tasks[task], span > 0 else { return }
-            let vcpu = Double(cpuNs) / (Double(span) * 1e9)
-            let w = Double(span)
+        try ledger.forEachSample(since: sinceSecond, family: options.family, service: options.service) { task, container, spanMillis, cpuNs, mem, memMax in
+            guard let g = groupOf[task], let t = tasks[task], spanMillis > 0 else { return }
+            let vcpu = Double(cpuNs) / (Double(spanMillis) * 1e6)
+            let w = Double(spanMillis) / 1000
             if container == 0 {
                 groups[g, default: Acc()].tasks.insert(task)
                 groups[g]!.cpu.add(vcpu, weight: w)
                 groups[g]!.memory.add(Double(memMax) / 1_048_576, weight: w)
-                groups[g]!.seconds += span
+                groups[g]!.millis += spanMillis
                 groups[g]!.samples += 1
             } else if container <= t.containers.count {
                 let name = t.containers[container - 1].name

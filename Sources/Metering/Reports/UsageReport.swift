@@ -50,12 +50,12 @@ public struct UsageReport: Sendable {
         let s = samples(of: container)
         var cpu = WeightedValues()
         var series: [Double] = []
-        for x in s where x.span > 0 {
-            let v = Double(x.cpuNanos) / (Double(x.span) * 1e9)
-            cpu.add(v, weight: Double(x.span))
+        for x in s where x.spanMillis > 0 {
+            let v = Double(x.cpuNanos) / 1e9 / x.seconds
+            cpu.add(v, weight: x.seconds)
             series.append(v)
         }
-        let seconds = s.reduce(0) { $0 + $1.span }
+        let seconds = s.reduce(0.0) { $0 + $1.seconds }
         let cpuNanos = s.reduce(Int64(0)) { $0 + $1.cpuNanos }
         let average = seconds > 0 ? Double(cpuNanos) / 1e9 / Double(seconds) : 0
         let p95 = cpu.percentile(0.95)
@@ -63,7 +63,7 @@ public struct UsageReport: Sendable {
         let peak = s.compactMap(\.memoryPeakBytes).max()
         let io = s.compactMap(\.ioReadBytes).isEmpty ? nil : s.reduce(Int64(0)) { $0 + ($1.ioReadBytes ?? 0) }
         let iow = s.compactMap(\.ioWriteBytes).isEmpty ? nil : s.reduce(Int64(0)) { $0 + ($1.ioWriteBytes ?? 0) }
-        return Summary(container: container, seconds: seconds, cpuSeconds: Double(cpuNanos) / 1e9, cpuAverage: average, cpuP95: p95,
+        return Summary(container: container, seconds: Int64(seconds.rounded()), cpuSeconds: Double(cpuNanos) / 1e9, cpuAverage: average, cpuP95: p95,
                        cpuAverageShare: average / taskVcpu, cpuP95Share: p95 / taskVcpu, memoryMaxBytes: maxMem, memoryPeakBytes: peak,
                        memoryPeakShare: Double(max(maxMem, peak ?? 0)) / taskMemoryBytes,
                        netRxBytes: s.reduce(0) { $0 + $1.netRxBytes }, netTxBytes: s.reduce(0) { $0 + $1.netTxBytes },
@@ -84,7 +84,7 @@ public struct UsageReport: Sendable {
     /// The request-vs-use summary, then the timeline in steps of `step` seconds (0: at most
     /// ~30 rows per container).
     public func table(step: Int64 = 0) -> String {
-        let first = samples.map { $0.time - $0.span }.min() ?? 0
+        let first = samples.map { $0.time - Int64($0.seconds.rounded()) }.min() ?? 0
         let last = samples.map(\.time).max() ?? 0
         var out = "task \(task.taskArn)\n\(task.family):\(task.revision), requested \(CostReport.vcpu(Int64(task.cpu))) vCPU, "
             + "\(task.memory) MiB; \(last - first) s sampled"
@@ -112,8 +112,8 @@ public struct UsageReport: Sendable {
             var bucket: [UsageSample] = []
             func flush() {
                 guard let end = bucket.last?.time else { return }
-                let secs = bucket.reduce(0) { $0 + $1.span }
-                let cpu = secs > 0 ? Double(bucket.reduce(Int64(0)) { $0 + $1.cpuNanos }) / 1e9 / Double(secs) : 0
+                let secs = bucket.reduce(0.0) { $0 + $1.seconds }
+                let cpu = secs > 0 ? Double(bucket.reduce(Int64(0)) { $0 + $1.cpuNanos }) / 1e9 / secs : 0
                 let mem = bucket.map(\.memoryMaxBytes).max() ?? 0
                 timeline.append(["+\(end - first) s", label(c), String(format: "%.3f", cpu), TextChart.percent(cpu / taskVcpu),
                                  UsageReport.mib(mem), c.isEmpty ? "\(UsageReport.bytes(bucket.reduce(0) { $0 + $1.netRxBytes }))/\(UsageReport.bytes(bucket.reduce(0) { $0 + $1.netTxBytes }))" : "",
@@ -133,8 +133,8 @@ public struct UsageReport: Sendable {
     public func csv() -> String {
         var lines = ["container,time,span_seconds,cpu_seconds,cpu_share_of_task,memory_bytes,memory_max_bytes,memory_peak_bytes,net_rx_bytes,net_tx_bytes,io_read_bytes,io_write_bytes,pids"]
         for s in samples {
-            let share = s.span > 0 ? Double(s.cpuNanos) / 1e9 / Double(s.span) / taskVcpu : 0
-            lines.append([label(s.container), CostReport.iso(Date(timeIntervalSince1970: Double(s.time))), "\(s.span)",
+            let share = s.spanMillis > 0 ? Double(s.cpuNanos) / 1e9 / s.seconds / taskVcpu : 0
+            lines.append([label(s.container), CostReport.iso(Date(timeIntervalSince1970: Double(s.time))), String(format: "%.3f", s.seconds),
                           String(format: "%.6f", Double(s.cpuNanos) / 1e9), String(format: "%.4f", share), "\(s.memoryBytes)",
                           "\(s.memoryMaxBytes)", s.memoryPeakBytes.map { "\($0)" } ?? "", "\(s.netRxBytes)", "\(s.netTxBytes)",
                           s.ioReadBytes.map { "\($0)" } ?? "", s.ioWriteBytes.map { "\($0)" } ?? "", "\(s.pids)"]
@@ -152,7 +152,7 @@ public struct UsageReport: Sendable {
                 "cpuP95Vcpu": s.cpuP95, "cpuAverageShareOfTask": s.cpuAverageShare, "cpuP95ShareOfTask": s.cpuP95Share,
                 "memoryMaxBytes": s.memoryMaxBytes, "memoryPeakShareOfTask": s.memoryPeakShare, "pidsMax": s.pidsMax,
                 "samples": samples(of: c).map { x -> [String: Any] in
-                    var m: [String: Any] = ["time": x.time, "span": x.span, "cpuNanos": x.cpuNanos, "memoryBytes": x.memoryBytes,
+                    var m: [String: Any] = ["time": x.time, "spanMillis": x.spanMillis, "cpuNanos": x.cpuNanos, "memoryBytes": x.memoryBytes,
                                             "memoryMaxBytes": x.memoryMaxBytes, "pids": x.pids]
                     if let p = x.memoryPeakBytes { m["memoryPeakBytes"] = p }
                     if c.isEmpty { m["netRxBytes"] = x.netRxBytes; m["netTxBytes"] = x.netTxBytes }
@@ -180,7 +180,7 @@ public struct UsageReport: Sendable {
 
     /// CPU (vCPU) and memory in use (MiB) per container over time, against the task's request.
     public func svg() -> String {
-        let first = samples.map { $0.time - $0.span }.min() ?? 0
+        let first = samples.map { $0.time - Int64($0.seconds.rounded()) }.min() ?? 0
         var cpuSeries: [SVGChart.Series] = [], memSeries: [SVGChart.Series] = []
         var x: [Double] = []
         let times = Array(Set(samples.map(\.time))).sorted()
@@ -191,7 +191,7 @@ public struct UsageReport: Sendable {
             var byTime: [Int64: UsageSample] = [:]
             for v in s { byTime[v.time] = v }
             cpuSeries.append(.init(name: label(c), values: times.map { t in
-                byTime[t].map { $0.span > 0 ? Double($0.cpuNanos) / 1e9 / Double($0.span) : 0 } ?? 0
+                byTime[t].map { $0.spanMillis > 0 ? Double($0.cpuNanos) / 1e9 / $0.seconds : 0 } ?? 0
             }))
             memSeries.append(.init(name: label(c), values: times.map { t in Double(byTime[t]?.memoryMaxBytes ?? 0) / 1_048_576 }))
         }

@@ -56,11 +56,11 @@ extension Ledger {
         let names = [""] + task.task.containers.map(\.name)
         return try read { db in
             try Row.fetchAll(db, sql: """
-                SELECT container, t, span, cpu_ns, mem, mem_max, peak, net_rx, net_tx, io_r, io_w, pids FROM usage_samples
+                SELECT container, t, span_ms, cpu_ns, mem, mem_max, peak, net_rx, net_tx, io_r, io_w, pids FROM usage_samples
                 WHERE task = ? ORDER BY container, t
                 """, arguments: [task.id]).map { row in
                 let index: Int = row[0]
-                return UsageSample(container: index < names.count ? names[index] : "#\(index)", time: row[1], span: row[2],
+                return UsageSample(container: index < names.count ? names[index] : "#\(index)", time: row[1], spanMillis: row[2],
                                    cpuNanos: row[3], memoryBytes: row[4], memoryMaxBytes: row[5], memoryPeakBytes: row[6],
                                    netRxBytes: row[7], netTxBytes: row[8], ioReadBytes: row[9], ioWriteBytes: row[10], pids: row[11])
             }
@@ -73,7 +73,7 @@ extension Ledger {
         try read { db in
             var out: [String: [Int64: UsageTotals]] = [:]
             let cursor = try Row.fetchCursor(db, sql: """
-                SELECT u.task_arn, (s.t - 1) / ?1 AS b, sum(s.cpu_ns), total(s.mem * s.span), max(coalesce(s.mem_max, s.mem)), sum(s.span)
+                SELECT u.task_arn, (s.t - 1) / ?1 AS b, sum(s.cpu_ns), total(s.mem * s.span_ms) / 1000, max(coalesce(s.mem_max, s.mem)), sum(s.span_ms)
                 FROM usage_samples s JOIN usage_tasks u ON u.id = s.task
                 WHERE s.container = 0 AND s.t > ?2 AND s.t <= ?3
                 GROUP BY s.task, b
@@ -83,7 +83,7 @@ extension Ledger {
                 t.cpuNanos = row[2]
                 t.memoryByteSeconds = row[3]
                 t.memoryMaxBytes = row[4]
-                t.seconds = row[5]
+                t.seconds = (row[5] as Int64 + 500) / 1000
                 out[row[0], default: [:]][row[1]] = t
             }
             return out
@@ -119,12 +119,12 @@ extension Ledger {
         }
     }
 
-    /// Calls `body` with every sample ending after `since` (task id, container index, span,
+    /// Calls `body` with every sample ending after `since` (task id, container index, span in ms,
     /// CPU nanoseconds, memory, memory maximum), of the tasks `family` or `service` picks.
     public func forEachSample(since: Int64?, family: String?, service: String?,
-                              _ body: (_ task: Int64, _ container: Int, _ span: Int64, _ cpuNanos: Int64, _ memory: Int64, _ memoryMax: Int64) -> Void) throws {
+                              _ body: (_ task: Int64, _ container: Int, _ spanMillis: Int64, _ cpuNanos: Int64, _ memory: Int64, _ memoryMax: Int64) -> Void) throws {
         try read { db in
-            var sql = "SELECT task, container, span, cpu_ns, mem, coalesce(mem_max, mem) FROM usage_samples WHERE t > ?"
+            var sql = "SELECT task, container, span_ms, cpu_ns, mem, coalesce(mem_max, mem) FROM usage_samples WHERE t > ?"
             var args: [(any DatabaseValueConvertible)?] = [since ?? Int64.min]
             if let family { sql += " AND task IN (SELECT id FROM usage_tasks WHERE family = ?)"; args.append(family) }
             if let service { sql += " AND task IN (SELECT id FROM usage_tasks WHERE service = ?)"; args.append(service) }

@@ -91,15 +91,15 @@ public struct UsageTask: Codable, Sendable, Equatable {
     }
 }
 
-/// One stored sample: what a task (container "") or container used over `span` seconds ending
-/// at second `time`.
+/// One stored sample: what a task (container "") or container used over `spanMillis`
+/// milliseconds (measured between readings) ending at second `time`.
 public struct UsageSample: Sendable, Equatable, Codable {
     public var container: String
     /// Unix second at which the interval ends.
     public var time: Int64
-    /// Seconds the interval covers: 1 for per-second samples, more after a gap or once
-    /// downsampled.
-    public var span: Int64
+    /// Milliseconds the interval covers, as measured: about 1000 for per-second samples, more
+    /// after a gap or once downsampled.
+    public var spanMillis: Int64
     /// CPU time used in the interval, nanoseconds.
     public var cpuNanos: Int64
     /// Memory in use (no page cache): at the sample, or the time-weighted mean once downsampled.
@@ -115,12 +115,15 @@ public struct UsageSample: Sendable, Equatable, Codable {
     public var ioWriteBytes: Int64?
     public var pids: Int64
 
-    public init(container: String, time: Int64, span: Int64, cpuNanos: Int64, memoryBytes: Int64, memoryMaxBytes: Int64? = nil,
+    /// The interval in seconds.
+    public var seconds: Double { Double(spanMillis) / 1000 }
+
+    public init(container: String, time: Int64, spanMillis: Int64, cpuNanos: Int64, memoryBytes: Int64, memoryMaxBytes: Int64? = nil,
                 memoryPeakBytes: Int64? = nil, netRxBytes: Int64 = 0, netTxBytes: Int64 = 0, ioReadBytes: Int64? = nil,
                 ioWriteBytes: Int64? = nil, pids: Int64 = 0) {
         self.container = container
         self.time = time
-        self.span = span
+        self.spanMillis = spanMillis
         self.cpuNanos = cpuNanos
         self.memoryBytes = memoryBytes
         self.memoryMaxBytes = memoryMaxBytes ?? memoryBytes

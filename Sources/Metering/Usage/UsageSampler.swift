@@ -33,7 +33,8 @@ public final class UsageSampler: @unchecked Sendable {
         let source: any UsageSource
         let indexes: [String: Int]
         var cursors: [Int: UsageStore.Cursor]
-        let startSecond: Int64
+        let startMillis: Int64
+        /// The last tick's reading time (ms since the epoch).
         var lastTick: Int64?
 
         init(task: UsageTask, id: Int64, source: any UsageSource, cursors: [Int: UsageStore.Cursor]) {
@@ -44,7 +45,7 @@ public final class UsageSampler: @unchecked Sendable {
             var indexes = ["": 0]
             for (i, c) in task.containers.enumerated() { indexes[c.name] = i + 1 }
             self.indexes = indexes
-            startSecond = (task.startMicros + 500_000) / 1_000_000
+            startMillis = task.startMicros / 1000
         }
     }
 
@@ -58,8 +59,9 @@ public final class UsageSampler: @unchecked Sendable {
     private var nextCompaction: Int64 = 0
     /// Ticks written so far.
     public private(set) var ticks = 0
-    /// The clock and whether `register` starts the thread: tests drive `tick(at:)` themselves.
-    var clock: @Sendable () -> Int64 = UsageSampler.now
+    /// The clock (ms since the epoch) and whether `register` starts the thread: tests drive
+    /// `tickNow(at:)` themselves.
+    var clock: @Sendable () -> Int64 = UsageSampler.nowMillis
     var startsThread = true
 
     public init(retention: Retention = Retention(), logger: Logger = Logger(label: "fargate-run.usage")) {
@@ -99,7 +101,7 @@ public final class UsageSampler: @unchecked Sendable {
     /// The last sample of a task whose sampler died with its fargate-run (what `gc` does
     /// before it ends the task): `source` is made for the containers the task was registered
     /// with. Nothing when the task was never sampled.
-    public static func finalSample(_ taskArn: String, ledger: Ledger, at t: Int64 = now(), source: ([String]) -> any UsageSource) throws {
+    public static func finalSample(_ taskArn: String, ledger: Ledger, at t: Int64 = nowMillis(), source: ([String]) -> any UsageSource) throws {
         guard let sampled = try ledger.sampledTask(taskArn), sampled.task.taskArn == taskArn else { return }
         let store = try UsageStore(ledger: ledger)
         let (id, cursors) = try store.register(sampled.task)
@@ -115,8 +117,8 @@ public final class UsageSampler: @unchecked Sendable {
     /// Registered tasks now.
     public var taskCount: Int { lock.withLock { entries.count } }
 
-    /// The second a sample taken now closes: the nearest whole one.
-    public static func now() -> Int64 { Int64(Date().timeIntervalSince1970.rounded()) }
+    /// Milliseconds since the epoch: a sample's reading time.
+    public static func nowMillis() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
 
     /// One tick a second, at whole seconds, until stopped or nothing is left to sample.
     private func loop() {
@@ -138,18 +140,19 @@ public final class UsageSampler: @unchecked Sendable {
         }
     }
 
-    /// One tick at second `t`, as the thread takes it each second (tests call it directly).
+    /// One tick at `t` (ms since the epoch), as the thread takes it each second (tests call it
+    /// directly).
     func tickNow(at t: Int64) {
         lock.withLock { tick(at: t) }
     }
 
-    /// Samples every task and writes the batch; downsamples once an hour. Lock held.
-    private func tick(at t: Int64) {
+    /// Samples every task at `ms` and writes the batch; downsamples once an hour. Lock held.
+    private func tick(at ms: Int64) {
         guard let store else { return }
         var rows: [UsageStore.Row_] = []
         rows.reserveCapacity(entries.count * 3)
         let before = entries.mapValues { ($0.cursors, $0.lastTick) }
-        for entry in entries.values { rows += UsageSampler.sample(entry, at: t) }
+        for entry in entries.values { rows += UsageSampler.sample(entry, at: ms) }
         do { try store.write(rows) } catch {
             // Back to the cursors of the last stored samples: the next write covers these
             // seconds too, so nothing is lost.
@@ -158,32 +161,35 @@ public final class UsageSampler: @unchecked Sendable {
             return
         }
         ticks += 1
-        if t >= nextCompaction {
-            nextCompaction = t + retention.every
+        let second = (ms + 500) / 1000
+        if second >= nextCompaction {
+            nextCompaction = second + retention.every
             do {
-                try store.compact(olderThan: t - retention.perSecond, into: 60)
-                try store.compact(olderThan: t - retention.perMinute, into: 3600)
+                try store.compact(olderThan: second - retention.perSecond, into: 60)
+                try store.compact(olderThan: second - retention.perMinute, into: 3600)
             } catch { logger.warning("cannot downsample usage samples", metadata: ["error": "\(error)"]) }
         }
     }
 
-    /// The task's samples at second `t`: what each cgroup used since its cursor.
-    static func sample(_ e: Entry, at t: Int64) -> [UsageStore.Row_] {
+    /// The task's samples read at `ms` (since the epoch): what each cgroup used since its
+    /// cursor, in the row of the nearest whole second.
+    static func sample(_ e: Entry, at ms: Int64) -> [UsageStore.Row_] {
+        let t = (ms + 500) / 1000
         var rows: [UsageStore.Row_] = []
         for r in e.source.read() {
             guard let index = e.indexes[r.container] else { continue }
             let before = e.cursors[index]
             // A container first seen after the task's first tick started since that tick.
-            let since = before?.time ?? (index == 0 ? e.startSecond : (e.lastTick ?? e.startSecond))
+            let since = before?.millis ?? (index == 0 ? e.startMillis : (e.lastTick ?? e.startMillis))
             // Counters that went back started again: a new cgroup (a restarted container).
             let fresh = before == nil || r.cpuNanos < before!.cpu
-            let base = fresh ? UsageStore.Cursor(time: since) : before!
+            let base = fresh ? UsageStore.Cursor(time: t, millis: since) : before!
             func delta(_ now: UInt64?, _ then: UInt64) -> Int64? {
                 guard let now else { return nil }
                 return Int64(now >= then ? now - then : now)
             }
             let sample = UsageSample(
-                container: r.container, time: t, span: before == nil ? max(1, t - since) : max(0, t - since),
+                container: r.container, time: t, spanMillis: before == nil ? max(1, ms - since) : max(0, ms - since),
                 cpuNanos: delta(r.cpuNanos, base.cpu)!, memoryBytes: Int64(r.memoryBytes),
                 memoryPeakBytes: r.memoryPeakBytes == before?.peak ? nil : r.memoryPeakBytes.map { Int64($0) },
                 netRxBytes: delta(r.netRxBytes, before?.rx ?? 0) ?? 0, netTxBytes: delta(r.netTxBytes, before?.tx ?? 0) ?? 0,
@@ -191,9 +197,9 @@ public final class UsageSampler: @unchecked Sendable {
             rows.append(UsageStore.Row_(task: e.id, container: index, sample: sample, fresh: fresh))
             e.cursors[index] = UsageStore.Cursor(cpu: r.cpuNanos, rx: r.netRxBytes ?? before?.rx ?? 0, tx: r.netTxBytes ?? before?.tx ?? 0,
                                                  ioRead: r.ioReadBytes ?? base.ioRead, ioWrite: r.ioWriteBytes ?? base.ioWrite,
-                                                 peak: r.memoryPeakBytes ?? before?.peak, time: t)
+                                                 peak: r.memoryPeakBytes ?? before?.peak, time: t, millis: ms)
         }
-        e.lastTick = t
+        e.lastTick = ms
         return rows
     }
 }

@@ -8,7 +8,8 @@ import GRDB
 /// Container 0 is the task's own cgroup (every container, the pause process) and carries the
 /// task's network counters; container n is `containers[n-1]` of the task's row.
 ///
-/// Counters are stored as what was used in the interval (`span` seconds ending at `t`), so any
+/// Counters are stored as what was used in the interval (`span_ms` milliseconds, measured,
+/// ending at second `t`), so any
 /// sum over rows is usage, and downsampling only adds rows up. Zero and NULL cost no bytes in a
 /// SQLite record: `mem_max` is NULL when it equals `mem`, `peak` when the kernel's peak did not
 /// change, `fresh` except on a row whose counters started again from zero (a new cgroup).
@@ -32,7 +33,7 @@ enum UsageSchema {
                 task INTEGER NOT NULL,
                 container INTEGER NOT NULL,
                 t INTEGER NOT NULL,
-                span INTEGER NOT NULL CHECK (span >= 0),
+                span_ms INTEGER NOT NULL CHECK (span_ms >= 0),
                 cpu_ns INTEGER NOT NULL,
                 mem INTEGER NOT NULL,
                 mem_max INTEGER,
@@ -52,16 +53,16 @@ enum UsageSchema {
     /// the second its last tick took, or two downsampled buckets meeting): usage adds up, the
     /// mean of memory is weighted by time, maxima stay maxima.
     static let upsert = """
-        INSERT INTO usage_samples (task, container, t, span, cpu_ns, mem, mem_max, peak, net_rx, net_tx, io_r, io_w, pids, fresh)
+        INSERT INTO usage_samples (task, container, t, span_ms, cpu_ns, mem, mem_max, peak, net_rx, net_tx, io_r, io_w, pids, fresh)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """ + merge
 
     /// The conflict clause of `upsert`, and of downsampling's insert.
     static let merge = """
          ON CONFLICT (task, container, t) DO UPDATE SET
-            mem = CASE WHEN span + excluded.span = 0 THEN excluded.mem
-                       ELSE (mem * span + excluded.mem * excluded.span) / (span + excluded.span) END,
-            span = span + excluded.span,
+            mem = CASE WHEN span_ms + excluded.span_ms = 0 THEN excluded.mem
+                       ELSE (mem * span_ms + excluded.mem * excluded.span_ms) / (span_ms + excluded.span_ms) END,
+            span_ms = span_ms + excluded.span_ms,
             cpu_ns = cpu_ns + excluded.cpu_ns,
             mem_max = max(coalesce(mem_max, mem), coalesce(excluded.mem_max, excluded.mem)),
             peak = CASE WHEN excluded.peak IS NULL THEN peak WHEN peak IS NULL THEN excluded.peak ELSE max(peak, excluded.peak) END,

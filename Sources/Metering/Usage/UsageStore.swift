@@ -26,7 +26,9 @@ final class UsageStore: @unchecked Sendable {
     struct Cursor: Equatable {
         var cpu: UInt64 = 0, rx: UInt64 = 0, tx: UInt64 = 0, ioRead: UInt64 = 0, ioWrite: UInt64 = 0
         var peak: UInt64?
+        /// The second of the last sample, and when its reading was taken (ms since the epoch).
         var time: Int64
+        var millis: Int64
     }
 
     /// The task's id in `usage_tasks` (added if new) and, for a task sampled before (resumed
@@ -50,7 +52,7 @@ final class UsageStore: @unchecked Sendable {
                     """, arguments: [id, index, from]), let last: Int64 = row[5] else { continue }
                 func u(_ i: Int) -> UInt64 { UInt64(max(0, (row[i] as Int64?) ?? 0)) }
                 cursors[index] = Cursor(cpu: u(0), rx: u(1), tx: u(2), ioRead: u(3), ioWrite: u(4),
-                                        peak: (row[6] as Int64?).map { UInt64($0) }, time: last)
+                                        peak: (row[6] as Int64?).map { UInt64($0) }, time: last, millis: last * 1000)
             }
             return (id, cursors)
         }
@@ -71,7 +73,7 @@ final class UsageStore: @unchecked Sendable {
             let insert = try db.cachedStatement(sql: UsageSchema.upsert)
             for r in rows {
                 let s = r.sample
-                try insert.execute(arguments: [r.task, r.container, s.time, s.span, s.cpuNanos, s.memoryBytes,
+                try insert.execute(arguments: [r.task, r.container, s.time, s.spanMillis, s.cpuNanos, s.memoryBytes,
                                                s.memoryMaxBytes == s.memoryBytes ? nil : s.memoryMaxBytes, s.memoryPeakBytes,
                                                s.netRxBytes, s.netTxBytes, s.ioReadBytes, s.ioWriteBytes, s.pids, r.fresh ? 1 : nil])
             }
@@ -89,18 +91,18 @@ final class UsageStore: @unchecked Sendable {
             try db.execute(sql: "DROP TABLE IF EXISTS temp.usage_compacted")
             try db.execute(sql: """
                 CREATE TEMP TABLE usage_compacted AS
-                SELECT task, container, (t + ?1 - 1) / ?1 * ?1 AS t, sum(span) AS span, sum(cpu_ns) AS cpu_ns,
-                       CASE WHEN sum(span) = 0 THEN max(mem) ELSE sum(mem * span) / sum(span) END AS mem,
+                SELECT task, container, (t + ?1 - 1) / ?1 * ?1 AS t, sum(span_ms) AS span_ms, sum(cpu_ns) AS cpu_ns,
+                       CASE WHEN sum(span_ms) = 0 THEN max(mem) ELSE sum(mem * span_ms) / sum(span_ms) END AS mem,
                        max(coalesce(mem_max, mem)) AS mem_max, max(peak) AS peak, sum(net_rx) AS net_rx, sum(net_tx) AS net_tx,
                        sum(io_r) AS io_r, sum(io_w) AS io_w, max(pids) AS pids, max(fresh) AS fresh
-                FROM usage_samples WHERE t <= ?2 AND span < ?1
+                FROM usage_samples WHERE t <= ?2 AND span_ms < ?1 * 1000
                 GROUP BY task, container, (t + ?1 - 1) / ?1
                 """, arguments: [bucket, last])
-            try db.execute(sql: "DELETE FROM usage_samples WHERE t <= ? AND span < ?", arguments: [last, bucket])
+            try db.execute(sql: "DELETE FROM usage_samples WHERE t <= ? AND span_ms < ?", arguments: [last, bucket * 1000])
             let replaced = db.changesCount
             try db.execute(sql: """
-                INSERT INTO usage_samples (task, container, t, span, cpu_ns, mem, mem_max, peak, net_rx, net_tx, io_r, io_w, pids, fresh)
-                SELECT task, container, t, span, cpu_ns, mem, CASE WHEN mem_max = mem THEN NULL ELSE mem_max END, peak,
+                INSERT INTO usage_samples (task, container, t, span_ms, cpu_ns, mem, mem_max, peak, net_rx, net_tx, io_r, io_w, pids, fresh)
+                SELECT task, container, t, span_ms, cpu_ns, mem, CASE WHEN mem_max = mem THEN NULL ELSE mem_max END, peak,
                        net_rx, net_tx, io_r, io_w, pids, fresh FROM temp.usage_compacted WHERE true
                 """ + UsageSchema.merge)
             try db.execute(sql: "DROP TABLE temp.usage_compacted")
