@@ -86,6 +86,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/fargate-run", linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"])]),
+        // What usage sampling costs for N tasks (Benchmarks/usage-sampling.sh).
+        .executableTarget(name: "usage-bench", dependencies: ["Metering", "Sandbox", "TaskRuntime"], path: "Benchmarks/UsageBench"),
         // Runs inside test containers and tries what a hostile workload would; static.
         .executableTarget(name: "fargate-probe", path: "Tests/Probe", linkerSettings: [.unsafeFlags(["-static-executable", "-Xlinker", "--gc-sections", "-Xlinker", "--strip-all"])]),
 

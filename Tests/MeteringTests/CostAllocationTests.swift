@@ -69,7 +69,7 @@ struct CostAllocationTests {
         var used = UsageTotals()
         used.cpuNanos = 1800 * 1_000_000_000
         used.memoryByteSeconds = 3600 * 512 * 1_048_576
-        used.seconds = 3600
+        used.millis = 3_600_000
         let a = try CostAllocation(records: [r], usage: [r.taskArn: [0: used]], query: .init(), prices: .usEast1)
         let row = a.rows[0]
         #expect(row.cpuCost == Money(dollars: "0.04048"))

@@ -6,7 +6,7 @@ import Testing
 /// Counters a test sets, read as a cgroup's would be.
 final class FakeSource: UsageSource, @unchecked Sendable {
     var readings: [UsageReading] = []
-    func read() -> [UsageReading] { readings }
+    func read(complete: Bool) -> [UsageReading] { readings }
 }
 
 /// A sampler driven by hand (no thread, a clock the test sets) over a real SQLite ledger.

@@ -47,7 +47,10 @@ public struct CostAllocation: Sendable {
     /// One row: a group's cost, its parts, and what of it was used.
     public struct Row: Sendable {
         public var key: [String]
-        public var taskArns: Set<String> = []
+        /// Tasks with billed time in the row.
+        public internal(set) var taskCount = 0
+        /// The last record counted (records come one after another, their stretches together).
+        var lastRecord = -1
         /// Billed time in the row, microseconds (task-microseconds: two tasks an hour each is two hours).
         public var billedMicros: Int64 = 0
         public var cost = Money.zero
@@ -80,7 +83,6 @@ public struct CostAllocation: Sendable {
             whatIf = Array(repeating: .zero, count: whatIfs)
         }
 
-        public var taskCount: Int { taskArns.count }
         public var unusedCost: Money { unusedCpuCost + unusedMemoryCost }
         public var billedSeconds: Double { Double(billedMicros) / 1e6 }
 
@@ -99,8 +101,12 @@ public struct CostAllocation: Sendable {
         public var ramBytesUsageAverage: Double? { sampledMicros > 0 ? usedByteSeconds / (Double(sampledMicros) / 1e6) : nil }
         public var ramBytesRequestAverage: Double? { sampledMicros > 0 ? requestedByteSeconds / (Double(sampledMicros) / 1e6) : nil }
 
+        /// Adds another stretch of time to the row (the TOTAL counts its tasks itself).
         mutating func add(_ o: Row) {
-            taskArns.formUnion(o.taskArns)
+            if o.lastRecord != lastRecord {
+                taskCount += o.taskCount
+                lastRecord = o.lastRecord
+            }
             billedMicros += o.billedMicros
             cost = cost + o.cost
             cpuCost = cpuCost + o.cpuCost
@@ -139,7 +145,8 @@ public struct CostAllocation: Sendable {
         let windowStart = query.since.map(Billing.micros), windowEnd = query.until.map(Billing.micros)
         var byKey: [[String]: Row] = [:]
         var order: [[String]] = []
-        for r in records {
+        var billedTasks = 0
+        for (index, r) in records.enumerated() {
             let whole = Int64(r.billedSeconds) * 1_000_000
             let start = r.billingStartMicros, end = start + whole
             let a0 = max(start, windowStart ?? start), b0 = min(end, windowEnd ?? end)
@@ -147,6 +154,7 @@ public struct CostAllocation: Sendable {
             let parts = CostSplit.parts(of: r)
             let whatIfTotals = try query.priceAs.map { try $0.cost(of: r, prices: prices) }
             let taskUsage = usage[r.taskArn]
+            billedTasks += 1
             // The stretches of the task's billed time: one per bucket it spans, within the window.
             var a = a0
             while a < b0 {
@@ -158,7 +166,8 @@ public struct CostAllocation: Sendable {
                 }
                 let from = a - start, to = b - start
                 var row = Row(key: keys.map { $0.value(r, at: a) }, whatIfs: query.priceAs.count)
-                row.taskArns = [r.taskArn]
+                row.taskCount = 1
+                row.lastRecord = index
                 row.billedMicros = b - a
                 row.cpuCost = CostSplit.share(parts.cpu, from: from, to: to, of: whole)
                 row.memoryCost = CostSplit.share(parts.memory, from: from, to: to, of: whole)
@@ -191,6 +200,7 @@ public struct CostAllocation: Sendable {
         self.rows = rows
         var total = Row(key: ["TOTAL"], whatIfs: query.priceAs.count)
         for row in rows { total.add(row) }
+        total.taskCount = billedTasks
         self.total = total
     }
 
@@ -213,13 +223,5 @@ public struct CostAllocation: Sendable {
         row.requestedByteSeconds = seconds * Double(r.memory) * 1_048_576
         row.usedByteSeconds = used.memoryByteSeconds
         row.sampledMicros = row.billedMicros
-    }
-}
-
-extension GroupKey {
-    static func iso(_ d: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        return f.string(from: d)
     }
 }

@@ -8,7 +8,9 @@ public struct UsageTotals: Sendable, Equatable {
     /// Memory in use × seconds: the mean is this over the seconds.
     public var memoryByteSeconds: Double = 0
     public var memoryMaxBytes: Int64 = 0
-    public var seconds: Int64 = 0
+    /// Milliseconds the samples cover.
+    public var millis: Int64 = 0
+    public var seconds: Double { Double(millis) / 1000 }
 
     public init() {}
 }
@@ -71,20 +73,32 @@ extension Ledger {
     /// `(since, until]`, bucket `(t − 1) / bucket` (UTC-aligned); keyed by task ARN then bucket.
     public func usageTotals(bucket: Int64, since: Int64?, until: Int64?) throws -> [String: [Int64: UsageTotals]] {
         try read { db in
+            // One pass in key order, summed here: SQLite would sort a million rows to group by
+            // an expression of t.
+            var byTask: [Int64: [Int64: UsageTotals]] = [:]
+            var task: Int64 = -1, buckets: [Int64: UsageTotals] = [:]
+            try RawColumns.forEach(db, sql: """
+                SELECT task, t, cpu_ns, mem, coalesce(mem_max, mem), span_ms FROM usage_samples
+                WHERE container = 0 AND t > ? AND t <= ?
+                """, arguments: [since ?? Int64.min, until ?? Int64.max]) { c in
+                let id = c.int(0)
+                if id != task {
+                    if task >= 0 { byTask[task] = buckets }
+                    task = id
+                    buckets = byTask[id] ?? [:]
+                }
+                let b = (c.int(1) - 1) / bucket, span = c.int(5)
+                var t = buckets[b] ?? UsageTotals()
+                t.cpuNanos += c.int(2)
+                t.memoryByteSeconds += Double(c.int(3)) * Double(span) / 1000
+                t.memoryMaxBytes = max(t.memoryMaxBytes, c.int(4))
+                t.millis += span
+                buckets[b] = t
+            }
+            if task >= 0 { byTask[task] = buckets }
             var out: [String: [Int64: UsageTotals]] = [:]
-            let cursor = try Row.fetchCursor(db, sql: """
-                SELECT u.task_arn, (s.t - 1) / ?1 AS b, sum(s.cpu_ns), total(s.mem * s.span_ms) / 1000, max(coalesce(s.mem_max, s.mem)), sum(s.span_ms)
-                FROM usage_samples s JOIN usage_tasks u ON u.id = s.task
-                WHERE s.container = 0 AND s.t > ?2 AND s.t <= ?3
-                GROUP BY s.task, b
-                """, arguments: [bucket, since ?? Int64.min, until ?? Int64.max])
-            while let row = try cursor.next() {
-                var t = UsageTotals()
-                t.cpuNanos = row[2]
-                t.memoryByteSeconds = row[3]
-                t.memoryMaxBytes = row[4]
-                t.seconds = (row[5] as Int64 + 500) / 1000
-                out[row[0], default: [:]][row[1]] = t
+            try RawColumns.forEach(db, sql: "SELECT id, task_arn FROM usage_tasks") { c in
+                if let b = byTask[c.int(0)] { out[c.string(1)] = b }
             }
             return out
         }
@@ -128,10 +142,8 @@ extension Ledger {
             var args: [(any DatabaseValueConvertible)?] = [since ?? Int64.min]
             if let family { sql += " AND task IN (SELECT id FROM usage_tasks WHERE family = ?)"; args.append(family) }
             if let service { sql += " AND task IN (SELECT id FROM usage_tasks WHERE service = ?)"; args.append(service) }
-            let statement = try db.makeStatement(sql: sql)
-            let cursor = try Row.fetchCursor(statement, arguments: StatementArguments(args))
-            while let row = try cursor.next() {
-                body(row[0], row[1], row[2], row[3], row[4], row[5])
+            try RawColumns.forEach(db, sql: sql, arguments: StatementArguments(args)) { c in
+                body(c.int(0), Int(c.int(1)), c.int(2), c.int(3), c.int(4), c.int(5))
             }
         }
     }

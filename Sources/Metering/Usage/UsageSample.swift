@@ -38,8 +38,11 @@ public struct UsageReading: Sendable, Equatable {
 /// Where a task's counters come from: its cgroups and network namespace (TaskRuntime's adapter
 /// over the sandbox), or a test's numbers. Called from the sampler's thread only.
 public protocol UsageSource: AnyObject, Sendable {
-    /// Reads the task's cgroup and every container's that exists now.
-    func read() -> [UsageReading]
+    /// Reads the task's cgroup and every container's that exists now. `complete` (a task's
+    /// first and last samples) asks for every counter fresh; otherwise a source may read the
+    /// costly ones (memory.stat, network, block I/O) only every few calls and repeat the rest:
+    /// cumulative counters lose nothing by it, only when their growth shows.
+    func read(complete: Bool) -> [UsageReading]
 }
 
 /// A task as the usage tables know it: what it requested, task and containers, so usage can be

@@ -79,7 +79,7 @@ public final class UsageSampler: @unchecked Sendable {
         let (id, cursors) = try store.register(task)
         let entry = Entry(task: task, id: id, source: source, cursors: cursors)
         entries[task.taskArn] = entry
-        try store.write(UsageSampler.sample(entry, at: clock()))
+        try store.write(UsageSampler.sample(entry, at: clock(), complete: true))
         if startsThread && !running && !stopped {
             running = true
             let thread = Thread { [self] in loop() }
@@ -95,7 +95,7 @@ public final class UsageSampler: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard let entry = entries.removeValue(forKey: taskArn), let store else { return }
-        try store.write(UsageSampler.sample(entry, at: clock()))
+        try store.write(UsageSampler.sample(entry, at: clock(), complete: true))
     }
 
     /// The last sample of a task whose sampler died with its fargate-run (what `gc` does
@@ -106,7 +106,15 @@ public final class UsageSampler: @unchecked Sendable {
         let store = try UsageStore(ledger: ledger)
         let (id, cursors) = try store.register(sampled.task)
         let entry = Entry(task: sampled.task, id: id, source: source(sampled.task.containers.map(\.name)), cursors: cursors)
-        try store.write(sample(entry, at: t))
+        try store.write(sample(entry, at: t, complete: true))
+    }
+
+    /// Downsamples a ledger's samples ending at or before `cutoff` (unix seconds) into rows of
+    /// `bucket` seconds, as the sampler does with those past their retention. Returns how many
+    /// rows were replaced.
+    @discardableResult
+    public static func downsample(_ ledger: Ledger, olderThan cutoff: Int64, into bucket: Int64) throws -> Int {
+        try UsageStore(ledger: ledger).compact(olderThan: cutoff, into: bucket)
     }
 
     /// Stops the sampling thread (at its next tick).
@@ -152,7 +160,7 @@ public final class UsageSampler: @unchecked Sendable {
         var rows: [UsageStore.Row_] = []
         rows.reserveCapacity(entries.count * 3)
         let before = entries.mapValues { ($0.cursors, $0.lastTick) }
-        for entry in entries.values { rows += UsageSampler.sample(entry, at: ms) }
+        for entry in entries.values { rows += UsageSampler.sample(entry, at: ms, complete: false) }
         do { try store.write(rows) } catch {
             // Back to the cursors of the last stored samples: the next write covers these
             // seconds too, so nothing is lost.
@@ -173,10 +181,10 @@ public final class UsageSampler: @unchecked Sendable {
 
     /// The task's samples read at `ms` (since the epoch): what each cgroup used since its
     /// cursor, in the row of the nearest whole second.
-    static func sample(_ e: Entry, at ms: Int64) -> [UsageStore.Row_] {
+    static func sample(_ e: Entry, at ms: Int64, complete: Bool) -> [UsageStore.Row_] {
         let t = (ms + 500) / 1000
         var rows: [UsageStore.Row_] = []
-        for r in e.source.read() {
+        for r in e.source.read(complete: complete) {
             guard let index = e.indexes[r.container] else { continue }
             let before = e.cursors[index]
             // A container first seen after the task's first tick started since that tick.

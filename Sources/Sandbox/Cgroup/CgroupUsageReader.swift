@@ -4,6 +4,10 @@ import LinuxSupport
 /// files are opened once and read with pread (`CounterFile`), so a read costs a syscall per
 /// file and no path lookup. Counts memory as `Cgroup.stats()` does (usage less inactive file
 /// cache, as the ECS agent does); OOM kills are not read here (`oomKills` is 0).
+///
+/// A quick read takes only the CPU and memory counters (two preads); memory.stat (which the
+/// kernel formats from some forty counters: the costliest file by far), the peak, pids and
+/// block I/O keep the values of the last full read.
 public final class CgroupUsageReader {
     public let cgroup: Cgroup
     private let cpu: CounterFile?
@@ -12,6 +16,9 @@ public final class CgroupUsageReader {
     private let memoryPeak: CounterFile?
     private let pids: CounterFile?
     private let io: CounterFile?
+    /// What the last full read found.
+    private var inactive: UInt64 = 0
+    private var last: CgroupStats?
 
     /// nil when the cgroup's memory and CPU files cannot be opened (it does not exist).
     public init?(_ cgroup: Cgroup) {
@@ -37,13 +44,20 @@ public final class CgroupUsageReader {
         guard cpu != nil, memory != nil else { return nil }
     }
 
-    /// The counters now; nil once the cgroup is gone (its files answer ENODEV).
-    public func read() -> CgroupStats? {
+    /// The counters now; nil once the cgroup is gone (its files answer ENODEV). `full: false`
+    /// reads CPU and memory in use only (the inactive file cache as of the last full read).
+    public func read(full: Bool = true) -> CgroupStats? {
         guard let cpu, let memory, cpu.refresh(), memory.refresh() else { return nil }
         let v2 = cgroup.host.version == .v2
         let cpuNanos = v2 ? (cpu.value(of: "usage_usec") ?? 0) &* 1000 : (cpu.number ?? 0)
         let usage = memory.number ?? 0
-        var inactive: UInt64 = 0
+        if !full, var quick = last {
+            quick.cpuUsageNanos = cpuNanos
+            quick.memoryUsage = usage
+            quick.memoryWorkingSet = usage > inactive ? usage - inactive : 0
+            return quick
+        }
+        inactive = 0
         if let memoryStat, memoryStat.refresh() {
             inactive = memoryStat.value(of: v2 ? "inactive_file" : "total_inactive_file") ?? 0
         }
@@ -59,6 +73,7 @@ public final class CgroupUsageReader {
                 (stats.ioReadBytes, stats.ioWriteBytes) = io.withBytes { CounterText.blkioReadWrite(in: $0) }
             }
         }
+        last = stats
         return stats
     }
 }

@@ -7,30 +7,44 @@ import Sandbox
 /// container's (a child cgroup named after the container), and its network namespace's
 /// interfaces. Files are opened once and read with pread; a container's are opened again when
 /// its cgroup is made anew (a restart). Used from the sampler's thread only.
-final class CgroupUsageSource: UsageSource, @unchecked Sendable {
+///
+/// Each second CPU and memory in use are read fresh; memory.stat, the peak, pids, block I/O
+/// and the network every `fullEvery` reads, at an offset of the task's own so a host's tasks
+/// take turns (Docs/METERING.md).
+public final class CgroupUsageSource: UsageSource, @unchecked Sendable {
     let taskCgroup: Cgroup
     let containers: [String]
     private var task: CgroupUsageReader?
     private var readers: [String: CgroupUsageReader] = [:]
     private var net: CounterFile?
+    private var lastNet: (rx: UInt64, tx: UInt64)?
     /// Ticks until a missing container's cgroup is looked for again: a container that never
     /// starts (or has ended) costs no failed open() every second.
     private var retry: [String: Int] = [:]
+    /// Reads until the next full one.
+    private var untilFull = 0
+    public static let fullEvery = 10
 
-    init(taskCgroup: Cgroup, containers: [String]) {
+    /// A task whose cgroup is `taskCgroup`, with these containers (child cgroups of the same names).
+    public init(taskCgroup: Cgroup, containers: [String]) {
         self.taskCgroup = taskCgroup
         self.containers = containers
+        var h: UInt32 = 2_166_136_261
+        for b in taskCgroup.relativePath.utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
+        untilFull = Int(h % UInt32(CgroupUsageSource.fullEvery))
     }
 
-    func read() -> [UsageReading] {
+    public func read(complete: Bool) -> [UsageReading] {
         var out: [UsageReading] = []
+        let full = complete || untilFull == 0
+        untilFull = full ? CgroupUsageSource.fullEvery - 1 : untilFull - 1
         if task == nil { task = CgroupUsageReader(taskCgroup) }
-        if let t = task, let s = t.read() {
+        if let t = task, let s = t.read(full: full) {
             var r = reading("", s)
             if net == nil { net = openNetworkCounters() }
-            if let net, net.refresh() {
-                let (rx, tx) = net.withBytes { CounterText.netDevTotals(in: $0) }
-                (r.netRxBytes, r.netTxBytes) = (rx, tx)
+            if let net {
+                if (full || lastNet == nil) && net.refresh() { lastNet = net.withBytes { CounterText.netDevTotals(in: $0) } }
+                (r.netRxBytes, r.netTxBytes) = lastNet.map { ($0.rx, $0.tx) } ?? (nil, nil)
             }
             out.append(r)
         } else {
@@ -45,7 +59,7 @@ final class CgroupUsageSource: UsageSource, @unchecked Sendable {
                 }
                 readers[name] = reader
             }
-            if let s = readers[name]!.read() {
+            if let s = readers[name]!.read(full: full) {
                 out.append(reading(name, s))
             } else if let again = CgroupUsageReader(Cgroup(existing: taskCgroup.host, relativePath: taskCgroup.relativePath + "/" + name)),
                       let s = again.read() {

@@ -38,7 +38,7 @@ struct Usage: AsyncParsableCommand {
             writeOut(2, "fargate-run: no usage samples of a task \"\(task)\" in \(root.ledgerPath) (tasks are sampled once RUNNING)\n")
             throw ExitCode(1)
         }
-        let record = try ledger.records().first { $0.taskArn == sampled.task.taskArn }
+        let record = try ledger.record(sampled.task.taskArn)
         let report = UsageReport(task: sampled.task, samples: try ledger.samples(of: sampled), record: record)
         switch format {
         case .table: writeOut(1, report.table(step: step))
