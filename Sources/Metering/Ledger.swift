@@ -238,9 +238,9 @@ public final class Ledger: Sendable {
         }
     }
 
-    /// Billing records with their tags, oldest first, optionally only those ending at or after
-    /// `since` and starting before `until`.
-    public func records(since: Date? = nil, until: Date? = nil, family: String? = nil) throws -> [BillingRecord] {
+    /// Billing records with their tags (unless `tags` is false), oldest first, optionally only
+    /// those ending at or after `since` and starting before `until`.
+    public func records(since: Date? = nil, until: Date? = nil, family: String? = nil, tags withTags: Bool = true) throws -> [BillingRecord] {
         do {
             return try db.read { db in
                 var q = BillingRecord.order(BillingRecord.CodingKeys.billingStartMicros, Column("id"))
@@ -248,6 +248,7 @@ public final class Ledger: Sendable {
                 if let until { q = q.filter(BillingRecord.CodingKeys.billingStartMicros < Billing.micros(until)) }
                 if let family { q = q.filter(BillingRecord.CodingKeys.family == family) }
                 var records = try BillingRecord.fetchFast(db, q)
+                guard withTags, !records.isEmpty else { return records }
                 var tags: [String: [String: String]] = [:]
                 try RawColumns.forEach(db, sql: "SELECT task_arn, key, value FROM task_tags") { c in
                     tags[c.string(0), default: [:]][c.string(1)] = c.string(2)

@@ -23,7 +23,8 @@ public struct CostReport: Sendable {
     public static func allocate(_ records: [BillingRecord], ledger: Ledger, query: CostAllocation.Query,
                                 prices: PriceTable) throws -> CostAllocation {
         let usage = try ledger.usageTotals(bucket: query.bucket ?? (1 << 40), since: query.since.map { Int64($0.timeIntervalSince1970) },
-                                           until: query.until.map { Int64($0.timeIntervalSince1970) })
+                                           until: query.until.map { Int64($0.timeIntervalSince1970) }, family: query.family,
+                                           taskArns: Set(records.map(\.taskArn)))
         return try CostAllocation(records: records, usage: usage, query: query, prices: prices)
     }
 

@@ -127,7 +127,7 @@ public struct Advisor: Sendable {
             }
         }
         // The bills give the run rate: billed task time over the lookback.
-        let records = try ledger.records(since: options.since, family: options.family)
+        let records = try ledger.records(since: options.since, family: options.family, tags: false)
         let now = options.now
         // Without --since, the lookback starts with the first task billed or sampled.
         let firstStart = tasks.values.map { Date(timeIntervalSince1970: Double($0.startMicros) / 1e6) }.min()

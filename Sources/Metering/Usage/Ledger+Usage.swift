@@ -71,16 +71,20 @@ extension Ledger {
 
     /// Each task's usage (its own cgroup's samples) per time bucket: samples ending in
     /// `(since, until]`, bucket `(t − 1) / bucket` (UTC-aligned); keyed by task ARN then bucket.
-    public func usageTotals(bucket: Int64, since: Int64?, until: Int64?) throws -> [String: [Int64: UsageTotals]] {
-        try read { db in
+    /// Only the tasks of `family`, and of `taskArns`, when given.
+    public func usageTotals(bucket: Int64, since: Int64?, until: Int64?, family: String? = nil,
+                            taskArns: Set<String>? = nil) throws -> [String: [Int64: UsageTotals]] {
+        if let taskArns, taskArns.isEmpty { return [:] }
+        return try read { db in
             // One pass in key order, summed here: SQLite would sort a million rows to group by
             // an expression of t.
             var byTask: [Int64: [Int64: UsageTotals]] = [:]
+            byTask.reserveCapacity(taskArns?.count ?? 1024)
             var task: Int64 = -1, buckets: [Int64: UsageTotals] = [:]
             try RawColumns.forEach(db, sql: """
                 SELECT task, t, cpu_ns, mem, coalesce(mem_max, mem), span_ms FROM usage_samples
-                WHERE container = 0 AND t > ? AND t <= ?
-                """, arguments: [since ?? Int64.min, until ?? Int64.max]) { c in
+                WHERE container = 0 AND t > ? AND t <= ?\(family == nil ? "" : " AND task IN (SELECT id FROM usage_tasks WHERE family = ?)")
+                """, arguments: StatementArguments([since ?? Int64.min, until ?? Int64.max] + (family.map { [$0] } ?? []))) { c in
                 let id = c.int(0)
                 if id != task {
                     if task >= 0 { byTask[task] = buckets }
@@ -97,8 +101,11 @@ extension Ledger {
             }
             if task >= 0 { byTask[task] = buckets }
             var out: [String: [Int64: UsageTotals]] = [:]
+            out.reserveCapacity(byTask.count)
             try RawColumns.forEach(db, sql: "SELECT id, task_arn FROM usage_tasks") { c in
-                if let b = byTask[c.int(0)] { out[c.string(1)] = b }
+                guard let b = byTask[c.int(0)] else { return }
+                let arn = c.string(1)
+                if taskArns?.contains(arn) ?? true { out[arn] = b }
             }
             return out
         }
@@ -120,14 +127,21 @@ extension Ledger {
             if let family { sql += " AND family = ?"; args.append(family) }
             if let service { sql += " AND service = ?"; args.append(service) }
             var out: [Int64: UsageTask] = [:]
-            let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(args))
             let decoder = JSONDecoder()
-            while let row = try cursor.next() {
-                let service: String? = row[7]
-                let containers = (try? decoder.decode([UsageTask.Container].self, from: Data((row[9] as String).utf8))) ?? []
-                out[row[0]] = UsageTask(taskArn: row[1], family: row[2], revision: row[3], cpu: row[4], memory: row[5], startMicros: row[6],
-                                        containers: containers,
-                                        attribution: TaskAttribution(cluster: row[8], startedBy: nil, group: service.map { "service:" + $0 }))
+            // Tasks of a family mostly share their containers' JSON: each text is decoded once.
+            var decoded: [String: [UsageTask.Container]] = [:]
+            try RawColumns.forEach(db, sql: sql, arguments: StatementArguments(args)) { c in
+                let text = c.string(9)
+                let containers = try decoded[text] ?? {
+                    let d = (try? decoder.decode([UsageTask.Container].self, from: Data(text.utf8))) ?? []
+                    decoded[text] = d
+                    return d
+                }()
+                let service = c.optionalString(7)
+                out[c.int(0)] = UsageTask(taskArn: c.string(1), family: c.string(2), revision: Int(c.int(3)), cpu: Int(c.int(4)),
+                                          memory: Int(c.int(5)), startMicros: c.int(6), containers: containers,
+                                          attribution: TaskAttribution(cluster: c.optionalString(8), startedBy: nil,
+                                                                       group: service.map { "service:" + $0 }))
             }
             return out
         }

@@ -65,7 +65,10 @@ struct Report: AsyncParsableCommand {
         }
         let root = try global.stateRoot()
         let ledger = try Ledger(path: root.ledgerPath)
-        let records = try ledger.records(since: query.since, until: query.until, family: family)
+        // Tags only where something shows them: a tag key, per-task JSON, CUR's resource_tags.
+        let needsTags = query.groupBy.contains { if case .tag = $0 { true } else { false } } || format == .cur
+            || (format == .json && query.groupBy.isEmpty)
+        let records = try ledger.records(since: query.since, until: query.until, family: family, tags: needsTags)
         let used = format == .cur ? CURExport.query(since: query.since, until: query.until, family: family) : query
         let allocation = try CostReport.allocate(records, ledger: ledger, query: used, prices: priceTable)
         writeOut(1, CostReport(allocation: allocation, prices: priceTable).render(CostReport.Format(rawValue: format.rawValue)!))
