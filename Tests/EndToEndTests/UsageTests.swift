@@ -29,6 +29,8 @@ func usageContainer(_ usage: [String: Any], _ name: String) throws -> [String: A
 }
 
 /// Usage samples from real cgroups: what `usage` and `advise` say of tasks whose use is known.
+/// Tasks run with `--network none`: what is measured here is the cgroups', and no host bridge is
+/// shared with the other suites.
 @Suite(.enabled(if: Prerequisites.rootOrCI, Prerequisites.rootReason))
 struct UsageTests {
     @Test func aSpinnerReadsNearAllOfItsQuarterVCPUAndAnIdleTaskNearNone() throws {
@@ -43,7 +45,7 @@ struct UsageTests {
               {"name": "app", "image": "IMAGE", "memoryReservation": 256, "command": ["sleep", "8"]}]}
             """#, name: "idle.json")
         for t in [spinner, idle] {
-            let r = try h.fargateRun(["-q", t])
+            let r = try h.fargateRun(["--network", "none", "-q", t])
             #expect(r.status == 0, "\(r.stderr)")
         }
         let ids = try h.sqlite("SELECT task_arn FROM usage_tasks ORDER BY id").split(separator: "\n").map { String($0.split(separator: "/").last!) }
@@ -98,7 +100,7 @@ struct UsageTests {
             {"family": "hog", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [
               {"name": "hog", "image": "IMAGE", "command": ["sh", "-c", "dd if=/dev/zero of=/dev/null bs=96M count=1 2>/dev/null; touch /tmp/done; sleep 4"]}]}
             """#)
-        let p = try h.background(["-q", t])
+        let p = try h.background(["--network", "none", "-q", t])
         defer { p.stop() }
         var dirs: [String] = []
         try #require(eventually {
@@ -130,7 +132,7 @@ struct UsageTests {
             {"family": "killed", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [
               {"name": "busy", "image": "IMAGE", "command": ["sh", "-c", "timeout 4 yes > /dev/null; sleep 1000"]}]}
             """#)
-        let p = try h.background(["-q", t])
+        let p = try h.background(["--network", "none", "-q", t])
         defer { p.stop() }
         try #require(eventually { h.runningTask() != nil }, "\(p.stderr)")
         // A few seconds of samples, some of them perhaps not yet written when the kill comes.

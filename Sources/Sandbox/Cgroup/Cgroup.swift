@@ -161,18 +161,17 @@ public struct Cgroup: Sendable {
     /// each task and container its io.stat (block I/O in usage samples). Nothing depends on
     /// them, so a refusal is no error.
     private static func enableOptionalControllers(in dir: String, stopAt mount: String) {
-        let optional = ["io"]
-        let current = (try? FileSystem.readString(dir + "/cgroup.subtree_control")) ?? ""
-        let offered = (try? FileSystem.readString(dir + "/cgroup.controllers")) ?? ""
-        let have = Set(current.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
-        let available = Set(offered.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
-        let missing = optional.filter { !have.contains($0) }
+        func controllers(_ file: String) -> Set<String> {
+            Set(((try? FileSystem.readString(dir + "/" + file)) ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
+        }
+        let missing = ["io"].filter { !controllers("cgroup.subtree_control").contains($0) }
         if missing.isEmpty { return }
-        if dir != mount, !missing.allSatisfy(available.contains) {
+        // Offered here only once the parent passes it down.
+        if dir != mount, !missing.allSatisfy(controllers("cgroup.controllers").contains) {
             enableOptionalControllers(in: FileSystem.parent(of: dir), stopAt: mount)
         }
-        let now = Set(((try? FileSystem.readString(dir + "/cgroup.controllers")) ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
-        for c in missing where now.contains(c) { try? FileSystem.writeString(dir + "/cgroup.subtree_control", "+" + c) }
+        let offered = controllers("cgroup.controllers")
+        for c in missing where offered.contains(c) { try? FileSystem.writeString(dir + "/cgroup.subtree_control", "+" + c) }
     }
 
     /// Creates a child cgroup beneath this one.

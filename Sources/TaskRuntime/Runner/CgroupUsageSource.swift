@@ -37,7 +37,8 @@ public final class CgroupUsageSource: UsageSource, @unchecked Sendable {
     public func read(complete: Bool) -> [UsageReading] {
         var out: [UsageReading] = []
         let full = complete || untilFull == 0
-        untilFull = full ? CgroupUsageSource.fullEvery - 1 : untilFull - 1
+        // The cadence keeps its phase whatever complete reads come between.
+        untilFull = untilFull == 0 ? CgroupUsageSource.fullEvery - 1 : untilFull - 1
         if task == nil { task = CgroupUsageReader(taskCgroup) }
         if let t = task, let s = t.read(full: full) {
             var r = reading("", s)
