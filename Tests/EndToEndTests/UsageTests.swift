@@ -159,4 +159,43 @@ struct UsageTests {
         let row = try #require((try json(report.stdout)["tasks"] as? [[String: Any]])?.first)
         #expect(row["cpuEfficiency"] as? Double != nil, "the report uses the samples")
     }
+
+    @Test func aHostSamplesEveryTaskItRunsAndUsageAgreesWithTheBills() throws {
+        let h = try Harness()
+        defer { h.cleanup() }
+        let t = try h.task(#"""
+            {"family": "hosted", "networkMode": "awsvpc", "cpu": "512", "memory": "1024", "containerDefinitions": [
+              {"name": "web", "image": "IMAGE", "command": ["sh", "-c", "timeout 3 yes > /dev/null; sleep 2"]},
+              {"name": "side", "image": "IMAGE", "essential": false, "command": ["sh", "-c", "trap 'exit 0' TERM; sleep 100 & wait"]}]}
+            """#)
+        let host = try BackgroundProcess(fargateRunBinary, ["serve", "--root", h.root, "--network", "none"])
+        defer { host.stop() }
+        var ids: [String] = []
+        try #require(eventually(timeout: 30) {
+            guard let r = try? run(fargateRunBinary, ["run", "-d", "--root", h.root, t]), r.status == 0 else { return false }
+            ids.append(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+            return true
+        }, "the host never took a task: \(host.stderr)")
+        let second = try run(fargateRunBinary, ["run", "-d", "--root", h.root, t])
+        #expect(second.status == 0, "\(second.stderr)")
+        ids.append(second.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        for id in ids {
+            let w = try run(fargateRunBinary, ["wait", "--root", h.root, id])
+            #expect(w.status == 0, "\(w.stderr)")
+        }
+        try #require(eventually(timeout: 30) { (try? h.sqlite("SELECT count(*) FROM billing_records")) == "2" }, "\(host.stderr)")
+        // Both tasks, and each container of each, were sampled by the host.
+        let sampled = try h.sqlite("SELECT task, container, count(*) FROM usage_samples GROUP BY task, container").split(separator: "\n")
+        #expect(sampled.count == 2 * 3, "\(sampled)")
+        for id in ids {
+            let row = try h.sqlite("""
+                SELECT b.cpu_usage_ns, (SELECT sum(cpu_ns) FROM usage_samples s WHERE s.task = u.id AND s.container = 0)
+                FROM billing_records b JOIN usage_tasks u ON u.task_arn = b.task_arn WHERE b.task_arn LIKE '%\(id)'
+                """).split(separator: "|").compactMap { Double($0) }
+            try #require(row.count == 2, "\(id)")
+            #expect(abs(row[0] - row[1]) <= 0.02 * row[0] + 50_000_000, "bill \(row[0]) ns, samples \(row[1]) ns")
+            #expect(row[1] > 2.5e9 * 0.5, "3 s of a spinner at 0.5 vCPU")
+        }
+    }
 }
+
