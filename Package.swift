@@ -52,6 +52,10 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/Metering"),
+        // What `fargate-run info` reports about the host: probes, problems and their fixes.
+        .target(name: "HostInfo", dependencies: [
+            "CShim", "CArchive", "LinuxSupport", "Sandbox", "TaskNetwork", "Metering",
+        ], path: "Sources/HostInfo"),
         .target(name: "TaskRuntime", dependencies: [
             "ECSModel", "Images", "Sandbox", "TaskNetwork", "Metering", "LinuxSupport",
             .product(name: "Logging", package: "swift-log"),
@@ -69,10 +73,25 @@ let package = Package(
             "TaskRuntime", "HTTPServing", "ECSModel", "Images", "Metering", "Sandbox", "LinuxSupport",
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/TaskHost"),
+        // ECS services: the scheduler that keeps their tasks, deployments, the circuit breaker,
+        // target health, discovery names.
+        .target(name: "Services", dependencies: [
+            "ECSModel",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Sources/Services"),
+        // The Amazon ECS API (JSON 1.1, SigV4) over the host's tasks, with its state in SQLite.
+        .target(name: "ECSAPI", dependencies: [
+            "TaskHost", "TaskRuntime", "Services", "HTTPServing", "ECSModel", "LinuxSupport",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Sources/ECSAPI"),
         // C programs compiled by the plugin and embedded as bytes, run from sealed memfds: the
         // container init and pid-namespace holder (freestanding C), and the per-task monitor
         // that keeps a host's containers (conmon's role; with the container init of CShim).
         .plugin(name: "EmbedPlugin", capability: .buildTool(), path: "Sources/EmbedPlugin"),
+        // The VERSION file's version and the git commit, as `BuildInfo` (rootfs-tools/build-info.sh).
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool(), path: "Sources/BuildInfoPlugin"),
         .target(name: "FargateInit", path: "Sources/FargateInit", exclude: ["init.c", "embed.sh"],
                 plugins: ["EmbedPlugin"]),
         .target(name: "FargateMonitor", path: "Sources/FargateMonitor", exclude: ["monitor.c", "embed.sh", "embed-inputs"],
@@ -81,11 +100,12 @@ let package = Package(
         // exported symbols that the Swift runtime's backtracer makes dladdr() scan at every
         // start (0.45 ms of CPU; Docs/PERFORMANCE.md). Nothing looks our symbols up by name.
         .executableTarget(name: "fargate-run", dependencies: [
-            "TaskRuntime", "TaskHost", "HTTPServing", "ECSModel", "Images", "Metering", "TaskNetwork", "Sandbox", "LinuxSupport",
+            "TaskRuntime", "TaskHost", "ECSAPI", "Services", "HTTPServing", "ECSModel", "Images", "Metering", "TaskNetwork", "Sandbox", "LinuxSupport", "HostInfo",
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
-        ], path: "Sources/fargate-run", linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"])]),
+        ], path: "Sources/fargate-run", linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"])],
+        plugins: ["BuildInfoPlugin"]),
         // What usage sampling costs for N tasks (Benchmarks/usage-sampling.sh).
         .executableTarget(name: "usage-bench", dependencies: ["Metering", "Sandbox", "TaskRuntime"], path: "Benchmarks/UsageBench"),
         // Runs inside test containers and tries what a hostile workload would; static.
@@ -105,11 +125,14 @@ let package = Package(
         .testTarget(name: "TaskNetworkTests", dependencies: ["TaskNetwork", "CShim", "TestSupport"]),
         .testTarget(name: "MeteringTests", dependencies: ["Metering", "TestSupport"]),
         .testTarget(name: "TaskRuntimeTests", dependencies: ["TaskRuntime", "CShim", "TestSupport"]),
+        .testTarget(name: "HostInfoTests", dependencies: ["HostInfo", "LinuxSupport", "TestSupport"]),
+        .testTarget(name: "ServicesTests", dependencies: ["Services", "ECSModel"]),
+        .testTarget(name: "ECSAPITests", dependencies: ["ECSAPI", "ECSModel", "HTTPServing"]),
         .testTarget(name: "TaskHostTests", dependencies: ["TaskHost", "HTTPServing", "TaskRuntime", "TestSupport"]),
         .testTarget(name: "CommandLineTests", dependencies: [
             "fargate-run", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Drives the built fargate-run binary as users do; depends on it so `swift test` builds it.
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "fargate-run", "fargate-probe"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "fargate-run", "fargate-probe"], exclude: ["ECSClients"]),
     ]
 )

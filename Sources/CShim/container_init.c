@@ -316,8 +316,8 @@ static void fr_begin_child(const struct fr_container_spec *s) {
     for (int i = 0; i < 3; i++)
         if (dup2(io[i], i) < 0) fr_die(s, FR_STAGE_STDIO, NULL);
     // Everything else the parent had open is closed now, not at exec (CVE-2024-21626).
-    int keep[5] = { s->err_fd, s->sync_fd, s->netns_fd, s->exec_fd, s->enter_pidfd };
-    if (fr_close_all_except(keep, 5) != 0) fr_die(s, FR_STAGE_CLOSE_FDS, NULL);
+    int keep[6] = { s->err_fd, s->sync_fd, s->netns_fd, s->exec_fd, s->enter_pidfd, s->console_fd };
+    if (fr_close_all_except(keep, 6) != 0) fr_die(s, FR_STAGE_CLOSE_FDS, NULL);
 
     // A session of our own: the terminal's ^C goes to fargate-run, not straight to containers.
     if (setsid() < 0) fr_die(s, FR_STAGE_SETSID, NULL);
@@ -403,6 +403,7 @@ static int fr_enter_child(const struct fr_container_spec *s, int parent_migrates
 struct fr_child_arg {
     const struct fr_container_spec *spec;
     int parent_migrates;
+    pid_t parent;
 };
 
 static int fr_child(void *arg) {
@@ -410,7 +411,13 @@ static int fr_child(void *arg) {
     const struct fr_container_spec *s = a->spec;
     // First, so that every limit applies to all the rest.
     fr_join_cgroup(s);
-    if (s->enter_pidfd >= 0) return fr_enter_child(s, a->parent_migrates);
+    if (s->enter_pidfd >= 0) {
+        // A command run in a container (a health check, `exec`) dies with whoever started it,
+        // and so does what it runs (its own PDEATHSIG): none outlives its caller unseen.
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        if (getppid() != a->parent) _exit(125);
+        return fr_enter_child(s, a->parent_migrates);
+    }
     fr_begin_child(s);
 
     if (s->netns_fd >= 0) {
@@ -514,6 +521,40 @@ static void fr_drop_privileges(const struct fr_container_spec *s) {
     }
 }
 
+/// A pseudoterminal of the container's own devpts (so the command's `tty` names a device it
+/// can see): its terminal end becomes stdio, its controller end goes to the parent over the
+/// console socket.
+static void fr_make_console(const struct fr_container_spec *s) {
+    int controller = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (controller < 0) fr_die(s, FR_STAGE_STDIO, "/dev/ptmx");
+    int unlock = 0;
+    if (ioctl(controller, TIOCSPTLCK, &unlock) != 0) fr_die(s, FR_STAGE_STDIO, "unlock pty");
+    // The terminal end through the controller (4.13+), not by its name: no path to race.
+    int term = ioctl(controller, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (term < 0) fr_die(s, FR_STAGE_STDIO, "pty terminal");
+    for (int i = 0; i < 3; i++)
+        if (dup2(term, i) < 0) fr_die(s, FR_STAGE_STDIO, NULL);
+    close(term);
+    char byte = 0;
+    struct iovec iov = { &byte, 1 };
+    union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof control.buf;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &controller, sizeof(int));
+    if (sendmsg(s->console_fd, &msg, MSG_NOSIGNAL) != 1) fr_die(s, FR_STAGE_STDIO, "console socket");
+    close(controller);
+    close(s->console_fd);
+}
+
 /// A process started in a running container (a health check), as `docker exec` does, without
 /// ever being visible in the container's pid namespace while it holds more than the
 /// container's privileges: this child joins the container's other namespaces and cgroup,
@@ -534,6 +575,7 @@ static int fr_enter_child(const struct fr_container_spec *s, int parent_migrates
     if (rootfd < 0) fr_die(s, FR_STAGE_ENTER, "/");
     fr_enter_cwd(s, rootfd);
     close(rootfd);
+    if (s->console_fd >= 0) fr_make_console(s);
     fr_drop_privileges(s);
     // The raw system call, not fork(): glibc's fork would take locks other threads of
     // fargate-run may have held when we were cloned.
@@ -541,6 +583,8 @@ static int fr_enter_child(const struct fr_container_spec *s, int parent_migrates
     if (pid < 0) fr_die(s, FR_STAGE_ENTER, "clone");
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        // A terminal's session: ^C and window changes reach the command as on a login.
+        if (s->console_fd >= 0 && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) != 0)) fr_die(s, FR_STAGE_STDIO, "controlling terminal");
         fr_exec(s);
     }
     // The command reports a failed exec on err_fd itself; our copy must not keep it open.
@@ -574,7 +618,7 @@ pid_t fr_spawn(const struct fr_container_spec *spec, int *pidfd_out, int *in_cgr
     int pidfd = -1;
     pid_t pid = -1;
     *in_cgroup_out = 0;
-    struct fr_child_arg arg = { spec, 0 };
+    struct fr_child_arg arg = { spec, 0, getpid() };
     if (spec->cgroup_fd >= 0) {
         // Without CLONE_VM and without a stack of its own the child runs on a copy of ours,
         // as after fork(); the raw system call runs none of glibc's fork handlers.

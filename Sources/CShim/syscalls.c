@@ -70,6 +70,25 @@ long long fr_fs_type(const char *path) {
     return (long long)sf.f_type;
 }
 
+int fr_recv_fd(int sock, int *fd) {
+    char byte;
+    struct iovec iov = { &byte, 1 };
+    union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof control.buf;
+    ssize_t n;
+    do { n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); } while (n < 0 && errno == EINTR);
+    if (n < 0) return -1;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    if (n == 0 || !c || c->cmsg_type != SCM_RIGHTS) { errno = EPROTO; return -1; }
+    memcpy(fd, CMSG_DATA(c), sizeof(int));
+    return 0;
+}
+
 uint64_t fr_makedev(uint32_t major, uint32_t minor) {
     return (uint64_t)makedev(major, minor);
 }

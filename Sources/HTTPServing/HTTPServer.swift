@@ -21,6 +21,17 @@ public struct HTTPRequest: Sendable {
     public var local: String?
 
     public func header(_ name: String) -> String? { headers[name.lowercased()] }
+
+    public init(method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:], body: [UInt8] = [],
+                peer: String? = nil, local: String? = nil) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.peer = peer
+        self.local = local
+    }
 }
 
 /// An HTTP response.

@@ -65,6 +65,14 @@ public final class ContainerProcess: Sendable {
         }
     }
 
+    /// A running process another one started (a container of a task this process did not
+    /// start), to signal it or enter it; its exit is not ours to learn.
+    public static func attach(pid: pid_t) throws -> ContainerProcess {
+        let fd = fr_pidfd_open(pid)
+        guard fd >= 0 else { throw SandboxError.system(SystemError("pidfd_open", path: "pid \(pid)")) }
+        return ContainerProcess(pid: pid, pidfd: fd)
+    }
+
     /// The watcher's registration of the pidfd.
     private let watch = Mutex<FDWatcher.Token?>(nil)
 
@@ -158,16 +166,47 @@ public enum ContainerLauncher {
     /// limits and seccomp filter, in `cgroup`. `spec`'s root filesystem, mounts, namespaces and
     /// hostname are not used. The returned process exits with the command's status; killing
     /// it kills the command.
-    public static func exec(_ spec: ContainerSpec, in container: ContainerProcess, cgroup: Cgroup?, stdout: Int32, stderr: Int32) throws -> ContainerProcess {
+    /// - Parameter stdin: the command's stdin (nil: /dev/null).
+    public static func exec(_ spec: ContainerSpec, in container: ContainerProcess, cgroup: Cgroup?, stdin: Int32? = nil,
+                            stdout: Int32, stderr: Int32) throws -> ContainerProcess {
         var s = spec
         s.networkNamespace = nil
         s.pidNamespace = nil
         s.mounts = []
-        return try launch(s, entering: container, cgroup: cgroup, stdout: stdout, stderr: stderr).start()
+        return try launch(s, entering: container, cgroup: cgroup, stdin: stdin, stdout: stdout, stderr: stderr).start()
     }
 
-    static func launch(_ spec: ContainerSpec, entering: ContainerProcess?, cgroup: Cgroup?, stdout: Int32, stderr: Int32,
-                       via monitored: Monitored? = nil) throws -> PreparedContainer {
+    /// As `exec`, with a pseudoterminal made in the container's own devpts as the command's
+    /// stdio and controlling terminal (`docker exec -t`): the process, and the terminal's
+    /// controller end, for the caller to relay.
+    public static func execOnTerminal(_ spec: ContainerSpec, in container: ContainerProcess, cgroup: Cgroup?) throws -> (ContainerProcess, Int32) {
+        var s = spec
+        s.networkNamespace = nil
+        s.pidNamespace = nil
+        s.mounts = []
+        var pair: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
+            throw SandboxError.system(SystemError("socketpair"))
+        }
+        defer { close(pair[0]) }
+        let process: ContainerProcess
+        do {
+            process = try launch(s, entering: container, cgroup: cgroup, stdout: -1, stderr: -1, console: pair[1]).start()
+        } catch {
+            close(pair[1])
+            throw error
+        }
+        close(pair[1])
+        var controller: Int32 = -1
+        guard fr_recv_fd(pair[0], &controller) == 0 else {
+            process.signal(SIGKILL)
+            throw SandboxError.system(SystemError("receive the terminal from the container"))
+        }
+        return (process, controller)
+    }
+
+    static func launch(_ spec: ContainerSpec, entering: ContainerProcess?, cgroup: Cgroup?, stdin: Int32? = nil, stdout: Int32,
+                       stderr: Int32, console: Int32 = -1, via monitored: Monitored? = nil) throws -> PreparedContainer {
         let arena = CArena()
         defer { arena.free() }
 
@@ -182,7 +221,7 @@ public enum ContainerLauncher {
             if pidnsFd < 0 { throw SandboxError.system(SystemError("open pid namespace", path: ns)) }
         }
         defer { if pidnsFd >= 0 { close(pidnsFd) } }
-        let devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        let devnull = open("/dev/null", O_RDWR | O_CLOEXEC)
         guard devnull >= 0 else { throw SandboxError.system(SystemError("open", path: "/dev/null")) }
         defer { close(devnull) }
 
@@ -212,9 +251,10 @@ public enum ContainerLauncher {
             c.clone_flags = 0
             c.unshare_cgroupns = 0
         }
-        c.stdin_fd = devnull
-        c.stdout_fd = stdout
-        c.stderr_fd = stderr
+        c.stdin_fd = stdin ?? devnull
+        c.console_fd = console
+        c.stdout_fd = stdout >= 0 || monitored != nil ? stdout : devnull
+        c.stderr_fd = stderr >= 0 || monitored != nil ? stderr : devnull
         c.sync_fd = sync[0]
         c.err_fd = errp[1]
         switch spec.rootfs {

@@ -56,7 +56,7 @@ public struct ContainerSpec: Sendable {
         public var path: String
     }
 
-    public struct Rlimit: Sendable, Equatable {
+    public struct Rlimit: Sendable, Equatable, Codable {
         public var resource: Int32
         public var soft: UInt64
         public var hard: UInt64
@@ -67,7 +67,7 @@ public struct ContainerSpec: Sendable {
         }
     }
 
-    public struct User: Sendable, Equatable {
+    public struct User: Sendable, Equatable, Codable {
         public var uid: UInt32
         public var gid: UInt32
         public var additionalGids: [UInt32]

@@ -50,7 +50,7 @@ public enum HostCapabilities {
     }
 
     /// uname's release, e.g. "6.1.0-18-amd64"; "" where uname fails.
-    static func kernelRelease() -> String {
+    public static func kernelRelease() -> String {
         var u = utsname()
         guard uname(&u) == 0 else { return "" }
         return withUnsafeBytes(of: &u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }

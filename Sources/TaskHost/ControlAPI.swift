@@ -13,6 +13,7 @@ import TaskRuntime
 ///     POST /v1/tasks                TaskHost.RunRequest → {tasks: [Task]} once each is RUNNING (or stopped)
 ///     GET  /v1/tasks                {tasks: [Task]}, the tasks this host runs
 ///     POST /v1/tasks/ID/stop        {reason} → {taskArn}
+///     GET  /v1/tasks/ID/wait        → {task, exitCode} once it has stopped
 ///
 /// Errors are `{code, message}` with 400 (bad request), 404 (no such task), 409 (not in a
 /// state for it), 500.
@@ -43,6 +44,12 @@ public struct ControlAPI: Sendable {
         public var taskArn: String
     }
 
+    public struct Ended: Codable, Sendable {
+        public var task: ECS.Task
+        public var exitCode: Int32
+        public var failure: String?
+    }
+
     public struct Problem: Codable, Sendable, Error {
         public var code: String
         public var message: String
@@ -51,7 +58,7 @@ public struct ControlAPI: Sendable {
     public func handle(_ request: HTTPRequest) async -> HTTPResponse {
         let parts = request.path.split(separator: "/").map(String.init)
         do {
-            let route = parts.count == 4 && parts[0] == "v1" && parts[1] == "tasks" && parts[3] == "stop" ? "v1/tasks/*/stop" : parts.joined(separator: "/")
+            let route = parts.count == 4 && parts[0] == "v1" && parts[1] == "tasks" ? "v1/tasks/*/" + parts[3] : parts.joined(separator: "/")
             switch (request.method, route) {
             case ("GET", "v1/host"):
                 return try json(HostInfo(pid: getpid(), root: host.base.root.path, tasks: await host.taskIds.count))
@@ -63,6 +70,9 @@ public struct ControlAPI: Sendable {
             case ("POST", "v1/tasks/*/stop"):
                 let body = request.body.isEmpty ? StopRequest() : try decode(StopRequest.self, request.body)
                 return try json(Stopped(taskArn: try await host.stop(parts[2], reason: body.reason ?? "Task stopped by user")))
+            case ("GET", "v1/tasks/*/wait"):
+                let r = try await host.wait(parts[2])
+                return try json(Ended(task: r.task, exitCode: r.exitCode, failure: r.failure))
             default:
                 return problem(404, "NotFound", "no route \(request.method) \(request.path)")
             }

@@ -30,6 +30,9 @@ public struct HostClient: Sendable {
 
     public func tasks() throws -> ControlAPI.Tasks { try call("GET", "/v1/tasks") }
 
+    /// Blocks until the task has stopped.
+    public func wait(_ id: String) throws -> ControlAPI.Ended { try call("GET", "/v1/tasks/\(id)/wait") }
+
     /// Sends the request and decodes the answer; an error answer is thrown as the host's
     /// `ControlAPI.Problem`.
     func call<T: Decodable>(_ method: String, _ path: String, body: Data = Data()) throws -> T {

@@ -329,9 +329,12 @@ public struct HostPolicy: Sendable {
         return String(String(h, radix: 16).prefix(10))
     }
 
+    /// Present where br_netfilter is loaded.
+    static let bridgeFilteringKnob = "/proc/sys/net/bridge/bridge-nf-call-iptables"
+
     /// Bridged traffic between tasks passes the inet hooks only through br_netfilter.
     static func enableBridgeFiltering() throws {
-        let knob = "/proc/sys/net/bridge/bridge-nf-call-iptables"
+        let knob = bridgeFilteringKnob
         guard FileSystem.exists(knob) else {
             throw NetworkError.config("security groups need br_netfilter (modprobe br_netfilter): without it tasks on one bridge reach each other unfiltered")
         }

@@ -17,8 +17,9 @@ struct FargateRun: AsyncParsableCommand {
             State (images, layer snapshots, task state, logs, the ledger) lives in --root, \
             else $FARGATE_RUN_ROOT, else /var/lib/fargate-run.
             """,
-        version: "0.1.0",
-        subcommands: [Run.self, Serve.self, Validate.self, Report.self, Usage.self, Advise.self, Inspect.self, PS.self, Logs.self, Stop.self, Wait.self, GC.self, Images.self],
+        version: BuildInfo.versionLine,
+        subcommands: [Run.self, Serve.self, Validate.self, Report.self, Usage.self, Advise.self, Inspect.self, PS.self, Logs.self, Exec.self,
+                      Stats.self, Stop.self, Wait.self, GC.self, Images.self, Info.self],
         defaultSubcommand: Run.self)
 
     static func main() async {

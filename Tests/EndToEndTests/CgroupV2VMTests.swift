@@ -13,8 +13,9 @@ import Testing
                 "needs root, QEMU and Debian's kernel package; CI runs it"),
        .serialized)
 struct CgroupV2VMTests {
-    /// The suites that touch cgroups, namespaces and mounts.
-    static let suites = ["ContainerLaunchTests", "CgroupLimitTests", "RunTaskTests", "IsolationTests", "InsideTheVM"]
+    /// The suites that touch cgroups, namespaces and mounts, and `info`, which must name the
+    /// v2 driver there.
+    static let suites = ["ContainerLaunchTests", "CgroupLimitTests", "RunTaskTests", "IsolationTests", "InfoCommandTests", "InsideTheVM"]
 
     @Test(.timeLimit(.minutes(45)))
     func cgroupDependentSuitesPassOnCgroupV2() throws {
@@ -48,5 +49,34 @@ struct InsideTheVM {
         #expect(!mounts.split(separator: "\n").contains { $0.contains(" - cgroup ") }, "no v1 hierarchy is mounted")
         let controllers = try String(contentsOfFile: "/sys/fs/cgroup/cgroup.subtree_control", encoding: .utf8)
         #expect(controllers.contains("memory") && controllers.contains("cpu") && controllers.contains("pids"))
+    }
+
+    /// A host started in a cgroup of its own, as systemd starts a service with Delegate=yes,
+    /// moves itself into a leaf so its tasks' cgroups can have controllers (v2 allows none
+    /// beneath a cgroup holding processes), and its tasks run with their limits.
+    @Test func aHostInADelegatedCgroupGivesItsTasksControllers() throws {
+        let h = try Harness()
+        let service = "/sys/fs/cgroup/fr-service-\(getpid())"
+        defer {
+            h.cleanup()
+            rmdir(service + "/" + "fargate-run-host")
+            rmdir(service)
+        }
+        try #require(mkdir(service, 0o755) == 0)
+        let host = try BackgroundProcess("/bin/sh", ["-c", "echo $$ > \(service)/cgroup.procs && exec \(fargateRunBinary) serve --listen none --root \(h.root)"])
+        defer { host.signal(SIGTERM); _ = host.wait(timeout: 20) }
+        try #require(eventually(timeout: 30) { FileManager.default.fileExists(atPath: h.root + "/host.sock") }, "\(host.stderr)")
+        let membership = try String(contentsOfFile: "/proc/\(host.pid)/cgroup", encoding: .utf8)
+        #expect(membership.contains("/fr-service-\(getpid())/fargate-run-host"), "the host moved into its leaf: \(membership)")
+        let t = try h.task(#"{"family": "delegated", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["sh", "-c", "cat /sys/fs/cgroup/cpu.max /sys/fs/cgroup/../memory.max 2>/dev/null; sleep 1000"], "stopTimeout": 2}]}"#)
+        let r = try h.fargateRun(["run", "-d", t])
+        #expect(r.status == 0, "a task starts beneath the service's cgroup: \(r.stderr) \(host.stderr)")
+        let id = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let dirs = (h.state(id)?["cgroupDirectories"] as? [String]) ?? []
+        #expect(dirs == [service + "/fargate-run-" + id], "\(dirs)")
+        #expect((try? String(contentsOfFile: service + "/fargate-run-\(id)/memory.max", encoding: .utf8)) == "536870912\n", "the task's memory limit is set")
+        _ = try h.fargateRun(["stop", id])
+        let w = try h.fargateRun(["wait", id])
+        #expect(w.status == 137, "\(w.stdout) \(w.stderr)")
     }
 }

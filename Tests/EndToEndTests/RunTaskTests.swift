@@ -25,10 +25,13 @@ struct Harness {
         return path
     }
 
-    /// Options follow the subcommand, as ArgumentParser wants them.
+    /// Options follow the subcommand, as ArgumentParser wants them: a first argument that is
+    /// a word (not an option, not a file) is a subcommand.
     func withRoot(_ args: [String]) -> [String] {
         if args.first == "images", args.count >= 2 { return ["images", args[1], "--root", root] + args.dropFirst(2) }
-        if let first = args.first, ["run", "validate", "report", "inspect", "gc", "ps", "logs", "stop"].contains(first) { return [first, "--root", root] + args.dropFirst() }
+        if let first = args.first, !first.hasPrefix("-"), !first.contains("/"), !first.contains(".") {
+            return [first, "--root", root] + args.dropFirst()
+        }
         return ["--root", root] + args
     }
 

@@ -100,6 +100,7 @@ final class FakeTaskBackend: TaskBackend, @unchecked Sendable {
         HealthProbe.Result(passed: true, exitCode: 0, output: "")
     }
     func pids() -> [String: Int32] { [:] }
+    func execProfiles() -> [String: ExecProfile] { [:] }
     var keeper: ProcessIdentity? { nil }
     func knownAddress() -> (ip: String, hostname: String)? { nil }
     func abandonPrepared() async {}

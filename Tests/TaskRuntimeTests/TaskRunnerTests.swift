@@ -21,9 +21,9 @@ struct TaskRunnerTests {
         return TaskRunner(plan: plan, config: config, identity: identity, backend: backend, observer: SilentObserver())
     }
 
-    /// Waits (bounded) until `condition` holds.
+    /// Waits (bounded: 30 s, for a machine busy with other suites) until `condition` holds.
     func until(_ condition: () -> Bool) async throws {
-        for _ in 0..<500 where !condition() { try await Task.sleep(for: .milliseconds(10)) }
+        for _ in 0..<3000 where !condition() { try await Task.sleep(for: .milliseconds(10)) }
         #expect(condition())
     }
 
@@ -92,5 +92,72 @@ struct TaskRunnerTests {
         #expect(backend.calls.suffix(3) == ["kill everything", "quiesce", "release"])
         let records = try Ledger(path: dir.path + "/root/ledger.sqlite").records()
         #expect(records.count == 1, "billed from the pull's start, as Fargate bills")
+    }
+}
+
+/// A task taken over from a host that died: the lifecycle resumes from the state, and what
+/// happened meanwhile (as the backend recovers it) is fed to it.
+struct TaskRunnerResumeTests {
+    let base = TaskRunnerTests()
+
+    /// Runs a task until it is RUNNING, then takes its state as a new host would.
+    func recorded(_ containers: String, in dir: TemporaryDirectory) async throws -> (TaskPlan, TaskState, RunConfiguration) {
+        let plan = try base.plan(containers)
+        let backend = FakeTaskBackend()
+        let r = try base.runner(plan, backend, in: dir)
+        async let done = r.run()
+        _ = await r.started()
+        let state = try TaskStore(root: try StateRoot(path: dir.path + "/root")).state(r.taskId)
+        for c in backend.running { backend.exit(c, code: 0) }
+        _ = await done
+        var config = RunConfiguration(root: try StateRoot(path: dir.path + "/root"))
+        config.network.mode = .none
+        return (plan, state, config)
+    }
+
+    @Test func anExitWhileNoHostRanStopsTheTaskAtItsTime() async throws {
+        let dir = try TemporaryDirectory("fr-resume")
+        defer { dir.remove() }
+        let (plan, state, config) = try await recorded(#"[{"name": "app", "image": "x"}, {"name": "side", "image": "x", "essential": false}]"#, in: dir)
+        #expect(state.lifecycle?.status == .running)
+        let backend = FakeTaskBackend(exitOnStop: ["side": 143])
+        let ended = Date(timeIntervalSinceNow: -30)
+        backend.recovered = [RecoveredContainer(container: "app", status: TerminationStatus(exited: true, value: 4), endedAt: ended),
+                             RecoveredContainer(container: "side", status: nil, endedAt: nil)]
+        let r = try TaskRunner(resuming: state, plan: plan, config: config, backend: backend, observer: SilentObserver())
+        let result = await r.resume()
+        #expect(result.exitCode == 4)
+        #expect(result.task.stopCode?.rawValue == "EssentialContainerExited")
+        #expect(result.task.executionStoppedAt?.date == ended, "the exit counts from when it happened")
+        #expect(backend.calls.contains("stop side"), "the rest is stopped as on any essential exit")
+        #expect(result.task.containers?.map(\.exitCode) == [4, 143])
+    }
+
+    @Test func aTaskCaughtWhileProvisionedFailsToStart() async throws {
+        let dir = try TemporaryDirectory("fr-resume")
+        defer { dir.remove() }
+        let (plan, running, config) = try await recorded(#"[{"name": "app", "image": "x"}]"#, in: dir)
+        var state = running
+        var lifecycle = TaskLifecycle(containers: plan.containers.map(TaskLifecycle.Container.init))
+        lifecycle.advance(to: .pending)
+        state.lifecycle = lifecycle
+        let backend = FakeTaskBackend()
+        let r = try TaskRunner(resuming: state, plan: plan, config: config, backend: backend, observer: SilentObserver())
+        let result = await r.resume()
+        #expect(result.task.stopCode?.rawValue == "TaskFailedToStart")
+        #expect(result.task.stoppedReason?.contains("host restarted while the task was provisioned") == true)
+        #expect(!backend.calls.contains { $0.hasPrefix("start") }, "nothing is started")
+        #expect(backend.calls.contains("release"))
+    }
+
+    @Test func aStateWithoutWhatResumingNeedsIsRefused() async throws {
+        let dir = try TemporaryDirectory("fr-resume")
+        defer { dir.remove() }
+        let (plan, running, config) = try await recorded(#"[{"name": "app", "image": "x"}]"#, in: dir)
+        var state = running
+        state.identity = nil
+        #expect(throws: TaskRuntimeError.self) {
+            _ = try TaskRunner(resuming: state, plan: plan, config: config, backend: FakeTaskBackend(), observer: SilentObserver())
+        }
     }
 }

@@ -136,6 +136,11 @@ struct fr_container_spec {
 
     const struct fr_rlimit *rlimits; size_t nrlimits;
     int no_new_privs;
+    /// Entering a container (enter_pidfd) with a terminal (`exec -t`): a unix socket on which
+    /// the child sends back the controller end of a pseudoterminal it opens in the container's
+    /// own devpts (as runc's console socket), whose terminal end becomes the command's stdio
+    /// and controlling terminal; -1 for none.
+    int console_fd;
     const void *seccomp_filter;   ///< struct sock_filter[], or NULL
     unsigned short seccomp_len;   ///< number of instructions
 };
@@ -224,6 +229,8 @@ int fr_epoll_add(int epfd, int fd, uint32_t events, uint64_t token);
 int fr_epoll_remove(int epfd, int fd);
 /// epoll_wait, retried on EINTR: up to `max` events into `out`; -1 with errno on error.
 int fr_epoll_wait(int epfd, struct fr_epoll_event *out, int max, int timeout_ms);
+/// Receives one file descriptor (SCM_RIGHTS, close-on-exec) on a unix socket: 0, or -1 with errno.
+int fr_recv_fd(int sock, int *fd);
 /// makedev(3), a macro Swift cannot call.
 uint64_t fr_makedev(uint32_t major, uint32_t minor);
 /// memfd_create(name, MFD_CLOEXEC | flags).
@@ -238,6 +245,18 @@ int fr_syncfs(int fd);
 int fr_rename_exchange(const char *a, const char *b);
 /// statfs(2)'s f_type for `path` (e.g. 0x63677270 for cgroup2), or -1 with errno set.
 long long fr_fs_type(const char *path);
+
+// Kernel feature probes for `fargate-run info` (probe.c). Each answers 1 when the kernel has
+// the call, 0 when it answers ENOSYS (too old, or a seccomp filter hides it, as container
+// runtimes' default profiles do for clone3), -1 on another error (errno set).
+
+/// openat2(2) (Linux 5.6), which layer unpacking resolves every path with.
+int fr_probe_openat2(void);
+/// pidfd_open(2) (Linux 5.3; waitid(P_PIDFD) 5.4), which containers are waited for and signalled through.
+int fr_probe_pidfd(void);
+/// clone3(2) (Linux 5.3; CLONE_INTO_CGROUP 5.7), which starts a container in its cgroup v2
+/// directly; without it clone(2) and a move into the cgroup are used.
+int fr_probe_clone3(void);
 
 /// Hands `fd` to a child process and closes it here, for a file whose last release would make
 /// the caller wait (a netfilter netlink socket after a transaction that deleted something waits

@@ -52,7 +52,7 @@ public struct CgroupHost: Sendable {
 
     /// The parsing half of `probe`, separate so the layouts of other hosts can be unit-tested.
     public static func probe(mountinfo: String, membership: String, parent: String?, isUnifiedRoot: Bool) throws -> CgroupHost {
-        let mounts = parseMountinfo(mountinfo)
+        let mounts = MountTable.parse(mountinfo)
         var ownPath: [String: String] = [:]   // controller (or "" for v2) -> path
         for line in membership.split(separator: "\n") {
             let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
@@ -98,40 +98,5 @@ public struct CgroupHost: Sendable {
 
     static func isCgroup2(_ path: String) -> Bool {
         fr_fs_type(path) == 0x6367_7270
-    }
-
-    struct MountInfo {
-        var root: String
-        var mountPoint: String
-        var fstype: String
-        var superOptions: [String]
-    }
-
-    static func parseMountinfo(_ text: String) -> [MountInfo] {
-        var out: [MountInfo] = []
-        for line in text.split(separator: "\n") {
-            // id parent major:minor root mountpoint options [optional fields] - fstype source superopts
-            let fields = line.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
-            guard let dash = fields.firstIndex(of: "-"), dash >= 6, fields.count > dash + 3 else { continue }
-            out.append(MountInfo(root: unescape(fields[3]), mountPoint: unescape(fields[4]), fstype: fields[dash + 1],
-                                 superOptions: fields[dash + 3].split(separator: ",").map(String.init)))
-        }
-        return out
-    }
-
-    /// mountinfo escapes space, tab, newline and backslash as \ooo.
-    static func unescape(_ s: String) -> String {
-        guard s.contains("\\") else { return s }
-        var bytes: [UInt8] = []
-        var it = Array(s.utf8)[...]
-        while let b = it.popFirst() {
-            if b == UInt8(ascii: "\\"), it.count >= 3, let v = UInt8(String(decoding: it.prefix(3), as: UTF8.self), radix: 8) {
-                bytes.append(v)
-                it = it.dropFirst(3)
-            } else {
-                bytes.append(b)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -12,9 +12,12 @@ public struct TaskIdentity: Sendable, Codable, Equatable {
     /// RunTask's group (default `family:<family>`).
     public var group: String?
     public var tags: [ECS.Tag]?
+    /// FARGATE (nil) or FARGATE_SPOT, as RunTask's capacityProviderStrategy chose.
+    public var capacityProvider: String?
 
     public init(taskId: String, region: String, account: String, cluster: String, startedBy: String = "fargate-run",
-                group: String? = nil, tags: [ECS.Tag]? = nil) {
+                group: String? = nil, tags: [ECS.Tag]? = nil, capacityProvider: String? = nil) {
+        self.capacityProvider = capacityProvider
         self.taskId = taskId
         self.region = region
         self.account = account
@@ -63,7 +66,7 @@ public enum TaskDescription {
     public static func render(plan: TaskPlan, identity: TaskIdentity, lifecycle: TaskLifecycle, times: TaskTimes,
                               attachment: TaskNetworkAttachment?, imageDigests: [String: String]) -> ECS.Task {
         let id = identity.taskId
-        var task = ECS.Task(availabilityZone: "\(identity.region)-local", capacityProviderName: "FARGATE",
+        var task = ECS.Task(availabilityZone: "\(identity.region)-local", capacityProviderName: identity.capacityProvider ?? "FARGATE",
                             clusterArn: identity.clusterArn, connectivity: ECS.Connectivity(rawValue: "CONNECTED"),
                             connectivityAt: ECS.Timestamp(times.createdAt), containers: [], cpu: String(plan.size.cpu),
                             createdAt: ECS.Timestamp(times.createdAt), desiredStatus: lifecycle.desiredStatus,

@@ -137,6 +137,10 @@ extension SandboxTaskBackend {
         return await HealthProbe.run(spec, in: process, cgroup: cgroup, timeout: policy.timeout)
     }
 
+    public func execProfiles() -> [String: ExecProfile] {
+        lock.withLock { Dictionary(uniqueKeysWithValues: slots.compactMap { name, s in s.spec.map { (name, ExecProfile($0)) } }) }
+    }
+
     public func pids() -> [String: Int32] {
         lock.withLock { Dictionary(uniqueKeysWithValues: slots.compactMap { name, s in s.process.map { (name, $0.pid) } }) }
     }

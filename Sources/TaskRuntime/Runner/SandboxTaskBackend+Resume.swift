@@ -18,6 +18,7 @@ extension SandboxTaskBackend {
         taskCgroup = Cgroup.recorded(state.cgroupDirectories, on: host)
         namespace = state.networkNamespace.map { NetworkNamespace(name: ($0 as NSString).lastPathComponent) }
         attachment = state.network
+        networkUnrecorded = state.network == nil && config.network.mode == .awsvpc
         nameFiles = TaskNameFiles(existing: taskDirectory + "/etc")
     }
 

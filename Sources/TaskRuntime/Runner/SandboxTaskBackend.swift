@@ -66,6 +66,9 @@ public final class SandboxTaskBackend: TaskBackend, @unchecked Sendable {
     let drained = Mutex<Set<pid_t>>([])
     /// Set once the task is released: the monitor leaving then is expected.
     let finished = Mutex(false)
+    /// A resumed task recorded no network: its host may have died while attaching it, so its
+    /// release looks for what such an attach leaves (host policy, lease, ports).
+    var networkUnrecorded = false
     var exitHandler: @Sendable (String, TerminationStatus) -> Void = { _, _ in }
     var warningHandler: @Sendable (String) -> Void = { _ in }
     var lossHandler: @Sendable (String) -> Void = { _ in }
@@ -205,7 +208,11 @@ public final class SandboxTaskBackend: TaskBackend, @unchecked Sendable {
             for image in images {
                 group.addTask {
                     do throws(ImageError) {
-                        return (image, .success(try await store.prepare(image, platform: platform, cwd: cwd, registry: registry, pull: pull, progress: progress)))
+                        // Bound first: Swift 6.3.1's optimizer loses the child's result when the
+                        // `try await` is written inside the returned tuple (`-c release`: the
+                        // group gave nothing back, so every container failed to start).
+                        let prepared = try await store.prepare(image, platform: platform, cwd: cwd, registry: registry, pull: pull, progress: progress)
+                        return (image, .success(prepared))
                     } catch {
                         return (image, .failure(error))
                     }
@@ -303,7 +310,8 @@ public final class SandboxTaskBackend: TaskBackend, @unchecked Sendable {
 
     public func release(meanwhile: (TaskResources.Released) async -> Void) async -> TaskResources.Released {
         let released = await resources.release(taskId: taskId, stateRoot: config.root.path, taskDirectory: taskDirectory,
-                                                cgroup: taskCgroup, options: config.network, meanwhile: meanwhile)
+                                                cgroup: taskCgroup, options: config.network,
+                                                unrecorded: networkUnrecorded && lock.withLock({ attachment }) == nil, meanwhile: meanwhile)
         // Nothing of the task is left for its monitor to keep.
         finished.withLock { $0 = true }
         monitor?.finish()

@@ -56,6 +56,8 @@ public protocol TaskBackend: AnyObject, Sendable {
 
     /// Host pids of the containers' processes, for the state file.
     func pids() -> [String: Int32]
+    /// How a command may be run in each started container (`exec`).
+    func execProfiles() -> [String: ExecProfile]
     /// The process keeping the containers when it is not this one (a hosted task's monitor).
     var keeper: ProcessIdentity? { get }
     /// The task's address and hostname as far as known.

@@ -331,6 +331,7 @@ public actor TaskRunner {
         state.times = times
         state.imageDigests = imageDigests
         state.monitor = backend.keeper
+        state.execProfiles = backend.execProfiles()
         return state
     }
 

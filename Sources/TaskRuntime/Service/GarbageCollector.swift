@@ -54,6 +54,11 @@ public struct GarbageCollector: Sendable {
         let usageProblem = finalUsageSample(state)
         var released = await state.resources.release(taskId: id, stateRoot: root.path, taskDirectory: root.taskDirectory(id),
                                                      options: network, unrecorded: state.network == nil)
+        // A host killed between starting the task's monitor and recording it left a monitor
+        // no state names (a recorded one is alive only for a host to take over).
+        if !state.isHosted {
+            for pid in TaskMonitor.killUnrecorded(taskDirectory: root.taskDirectory(id)) { released.removed.append("monitor \(pid)") }
+        }
         let end = Date()
         // Billed up to now: its containers ran until they were killed here.
         var task = state.task

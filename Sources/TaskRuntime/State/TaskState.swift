@@ -5,6 +5,7 @@ import ECSModel
 import Foundation
 import LinuxSupport
 import Metering
+import Sandbox
 import TaskNetwork
 
 /// The task's state file (`<root>/tasks/<id>/state.json`): the ECS description plus what is
@@ -34,6 +35,8 @@ public struct TaskState: Codable, Sendable {
     public var imageDigests: [String: String]?
     /// A hosted task's monitor, which keeps its containers whether or not a host runs.
     public var monitor: ProcessIdentity?
+    /// What `exec` needs of each started container (its environment comes from its process).
+    public var execProfiles: [String: ExecProfile]?
 
     /// Whether the fargate-run running the task is still there (a state from before owners
     /// were recorded has only the pid).

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TaskHost
 import TaskRuntime
 
 struct Wait: AsyncParsableCommand {
@@ -14,7 +15,11 @@ struct Wait: AsyncParsableCommand {
 
     func run() async throws {
         let (store, id) = try global.locate(task)
-        try await TaskControl.waitUntilStopped(id, store: store)
+        // The host running a task says when it has stopped; otherwise its state is watched.
+        if let state = try? store.state(id), state.isHosted, !state.isStopped, (try? HostClient(root: store.root).wait(id)) != nil {
+        } else {
+            try await TaskControl.waitUntilStopped(id, store: store)
+        }
         let state = try store.state(id)
         guard state.isStopped, let lifecycle = state.lifecycle else {
             writeOut(2, "fargate-run: task \(id) ended without a final state (its fargate-run died: fargate-run gc cleans up)\n")
