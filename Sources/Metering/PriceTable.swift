@@ -83,6 +83,22 @@ public struct PriceTable: Codable, Sendable, Equatable {
         }
         return r
     }
+
+    /// The price-table key of Fargate Spot's rates.
+    public static let spotPlatform = "linux/x86_64/spot"
+
+    /// Fargate Spot's rates: the file's "linux/x86_64/spot" row, else its x86 on-demand rates less
+    /// `spotDiscountPercent`. The discount is taken off each rate (not off a task's total) so a
+    /// Spot bill keeps the rates it was priced at, and its CPU and memory parts split from them
+    /// exactly as an on-demand bill's do.
+    public func spotRates() throws -> Rates {
+        if let spot = platforms[PriceTable.spotPlatform] { return spot }
+        guard let discount = spotDiscountPercent else {
+            throw MeteringError.prices("no Fargate Spot prices for \(region): the price file has neither \"\(PriceTable.spotPlatform)\" rates nor spotDiscountPercent")
+        }
+        let onDemand = try rates(for: "linux/x86_64")
+        return Rates(vcpuHour: discount.discounting(onDemand.vcpuHour), gbHour: discount.discounting(onDemand.gbHour))
+    }
 }
 
 public enum MeteringError: Error, CustomStringConvertible, Sendable {

@@ -9,8 +9,10 @@ import Foundation
 /// `split_line_item_reserved_usage` are the requested vCPU-hours or GB-hours in the hour,
 /// `split_line_item_actual_usage` what the task's samples say it used (empty without samples),
 /// `split_line_item_split_cost` the line's cost, and `split_line_item_unused_cost` the part of
-/// it paid for reserved capacity that was not used. No discounts apply: the net and public
-/// on-demand columns equal the unblended ones.
+/// it paid for reserved capacity that was not used. No discounts apply: the net columns equal
+/// the unblended ones, and so do the public on-demand ones but on a Fargate Spot task's lines
+/// (`SpotUsage` usage types, pricing term "Spot"), which carry the on-demand price of the same
+/// hours.
 public struct CURExport: Sendable {
     /// The columns written, in order: names of CUR 2.0's columns (Docs/METERING.md).
     public static let columns = [
@@ -40,13 +42,15 @@ public struct CURExport: Sendable {
         "af-south-1": "AFS1",
     ]
 
-    /// The usage type of a line: `USE1-Fargate-vCPU-Hours:perCPU`, `USE1-Fargate-ARM-GB-Hours`...
-    public static func usageType(region: String, architecture: String, resource: Resource) -> String {
+    /// The usage type of a line: `USE1-Fargate-vCPU-Hours:perCPU`, `USE1-Fargate-ARM-GB-Hours`,
+    /// `USE1-SpotUsage-Fargate-vCPU-Hours:perCPU` (Fargate Spot, x86 only)...
+    public static func usageType(region: String, architecture: String, resource: Resource, spot: Bool = false) -> String {
         let prefix = regionPrefixes[region] ?? region.uppercased()
-        let arm = architecture == "ARM64" ? "ARM-" : ""
+        let arm = architecture == "ARM64" && !spot ? "ARM-" : ""
+        let fargate = spot ? "SpotUsage-Fargate" : "Fargate"
         switch resource {
-        case .vcpu: return "\(prefix)-Fargate-\(arm)vCPU-Hours:perCPU"
-        case .memory: return "\(prefix)-Fargate-\(arm)GB-Hours"
+        case .vcpu: return "\(prefix)-\(fargate)-\(arm)vCPU-Hours:perCPU"
+        case .memory: return "\(prefix)-\(fargate)-\(arm)GB-Hours"
         case .storage: return "\(prefix)-Fargate-EphemeralStorage-GB-Hours"
         }
     }
@@ -86,6 +90,10 @@ public struct CURExport: Sendable {
         var tags: [String: String] = [:]
         for (k, v) in r.tags { tags["user_" + k] = v }
         let tagJSON = String(decoding: (try? JSONSerialization.data(withJSONObject: tags, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
+        // A Spot line's public on-demand columns carry what the same hours cost on demand, at the
+        // price file's x86 rates (Spot runs x86 only); an on-demand line's equal its cost.
+        let spot = r.pricePlatform == PriceTable.spotPlatform
+        let onDemand = spot ? try? prices.rates(for: "linux/x86_64") : nil
         var out: [[String]] = []
         for resource in Resource.allCases {
             let amount: Double, rate: Money, cost: Money, unused: Money, actual: Double?, unit: String, what: String
@@ -111,25 +119,39 @@ public struct CURExport: Sendable {
                 actual = nil
                 (unit, what) = ("GB-Hours", "per GB per hour of ephemeral storage above 20 GB")
             }
-            let usageType = CURExport.usageType(region: r.region, architecture: r.architecture, resource: resource)
+            let usageType = CURExport.usageType(region: r.region, architecture: r.architecture, resource: resource, spot: spot)
+            var publicRate = rate, publicCost = cost, publicUnused = unused
+            if let onDemand, resource != .storage {
+                let (units, nanos) = resource == .vcpu ? (r.cpu, onDemand.vcpuHour.nanos) : (r.memory, onDemand.gbHour.nanos)
+                publicRate = Money(nanos: nanos)
+                publicCost = CURExport.cost(micros: row.billedMicros, units: units, rateNanos: nanos)
+                publicUnused = cost.nanos > 0 ? CostSplit.scale(publicCost, by: Int128(unused.nanos), of: Int128(cost.nanos)) : .zero
+            }
             let amountText = String(format: "%.10f", amount)
             out.append([
                 CURExport.lineItemId(r.taskArn, hourStart, usageType), CURExport.interval(start, end),
                 "Anniversary", "AWS", CURExport.iso(period.end), CURExport.iso(period.start), account,
                 "\(r.region)-local", cost.decimalString, rate.decimalString, "USD",
-                "USD \(rate.decimalString) \(what) for Fargate (\(r.architecture)) in \(r.region), fargate-run", "Usage",
+                "USD \(rate.decimalString) \(what) for \(spot ? "Fargate Spot" : "Fargate") (\(r.architecture)) in \(r.region), fargate-run", "Usage",
                 cost.decimalString, "FargateTask", "AmazonECS", r.taskArn, cost.decimalString, rate.decimalString,
                 account, amountText, CURExport.iso(end), CURExport.iso(start), usageType,
-                cost.decimalString, rate.decimalString, "OnDemand", unit,
+                publicCost.decimalString, publicRate.decimalString, spot ? "Spot" : "OnDemand", unit,
                 r.region, "AmazonECS",
                 tagJSON,
                 actual.map { String(format: "%.10f", $0) } ?? "", cost.decimalString, unused.decimalString,
-                "", cost.decimalString,
-                unused.decimalString, amountText, cost.decimalString,
+                "", publicCost.decimalString,
+                publicUnused.decimalString, amountText, cost.decimalString,
                 amountText, "1", unused.decimalString,
             ])
         }
         return out
+    }
+
+    /// `micros` of `units` (cpu units or MiB; 1024 to the vCPU or GB) at `rateNanos` an hour,
+    /// rounded once to the nano-dollar.
+    static func cost(micros: Int64, units: Int64, rateNanos: Int64) -> Money {
+        let whole = Int128(1024) * 3_600_000_000
+        return Money(nanos: Int64((Int128(micros) * Int128(units) * Int128(rateNanos) * 2 + whole) / (whole * 2)))
     }
 
     static func iso(_ d: Date) -> String { GroupKey.iso(d) }

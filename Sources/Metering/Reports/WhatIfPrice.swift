@@ -59,11 +59,10 @@ public enum WhatIfPrice: Hashable, Sendable, CustomStringConvertible {
         case .arm64:
             return at(try prices.rates(for: "linux/arm64"))
         case .spot:
-            if let spot = prices.platforms["linux/x86_64/spot"] { return at(spot) }
-            guard let discount = prices.spotDiscountPercent else {
-                throw ReportError.badInput("--price-as spot: the price file has neither \"linux/x86_64/spot\" rates nor spotDiscountPercent")
+            // The rates a Spot task is billed at, so a task that ran on Spot costs the same "as spot".
+            do { return at(try prices.spotRates()) } catch {
+                throw ReportError.badInput("--price-as spot: the price file has neither \"\(PriceTable.spotPlatform)\" rates nor spotDiscountPercent")
             }
-            return discount.discounting(at(try prices.rates(for: "linux/x86_64")))
         case .savingsPlan(let p):
             return p.discounting(r.cost)
         }

@@ -294,7 +294,7 @@ public actor TaskRunner {
     var billing: BillableTask {
         BillableTask(family: plan.family, revision: plan.revision, cpu: plan.size.cpu, memory: plan.size.memory,
                      ephemeralStorageGiB: plan.ephemeralStorageGiB, architecture: plan.cpuArchitecture,
-                     attribution: identity.attribution(family: plan.family))
+                     attribution: identity.attribution(family: plan.family), capacityProvider: identity.capacityProvider)
     }
 
     // MARK: State
