@@ -46,9 +46,11 @@ let package = Package(
             "CShim", "LinuxSupport", "ECSModel",
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/TaskNetwork"),
+        // Billing, the ledger, usage samples, and the reports, advice and charts over them.
         .target(name: "Metering", dependencies: [
-            "LinuxSupport",
+            "LinuxSupport", "ECSModel",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/Metering"),
         // What `fargate-run info` reports about the host: probes, problems and their fixes.
         .target(name: "HostInfo", dependencies: [
@@ -104,6 +106,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/fargate-run", linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"])],
         plugins: ["BuildInfoPlugin"]),
+        // What usage sampling costs for N tasks (Benchmarks/usage-sampling.sh).
+        .executableTarget(name: "usage-bench", dependencies: ["Metering", "Sandbox", "TaskRuntime"], path: "Benchmarks/UsageBench"),
         // Runs inside test containers and tries what a hostile workload would; static.
         .executableTarget(name: "fargate-probe", path: "Tests/Probe", linkerSettings: [.unsafeFlags(["-static-executable", "-Xlinker", "--gc-sections", "-Xlinker", "--strip-all"])]),
 

@@ -24,6 +24,11 @@ extension HostReport {
             self.file = file
             source = table.source
             platforms = table.platforms.keys.sorted().map { Platform(name: $0, vcpuHour: table.platforms[$0]!.vcpuHour, gbHour: table.platforms[$0]!.gbHour) }
+            // Fargate Spot tasks are billed at rates derived from the discount when the file
+            // has no Spot row: shown, so the rates a Spot task gets are on the page too.
+            if table.platforms[PriceTable.spotPlatform] == nil, let spot = try? table.spotRates() {
+                platforms.append(Platform(name: PriceTable.spotPlatform, vcpuHour: spot.vcpuHour, gbHour: spot.gbHour))
+            }
             ephemeralStorageGBHour = table.ephemeralStorageGBHour
         }
     }

@@ -30,6 +30,12 @@ public struct BillingRecord: Codable, Sendable, Equatable, FetchableRecord, Pers
     /// Measured use from the task's cgroup: CPU time and peak memory.
     public var cpuUsageNanos: Int64?
     public var memoryPeakBytes: Int64?
+    /// Who the task ran for (v2; nil on rows billed before): its cluster, RunTask's startedBy
+    /// and group ("service:NAME" for a service's tasks), and its tags (kept in `task_tags`).
+    public var cluster: String?
+    public var startedBy: String?
+    public var group: String?
+    public var tags: [String: String] = [:]
 
     public init(taskArn: String, family: String, revision: Int, cpu: Int64, memory: Int64, ephemeralStorageGiB: Int64,
                 architecture: String, pricePlatform: String, region: String, billingStartMicros: Int64,
@@ -64,6 +70,36 @@ public struct BillingRecord: Codable, Sendable, Equatable, FetchableRecord, Pers
         case pricePlatform = "price_platform", region, billingStartMicros = "billing_start_us", billingEndMicros = "billing_end_us"
         case billedSeconds = "billed_seconds", costNanos = "cost_nanos", vcpuHourNanos = "vcpu_hour_nanos"
         case gbHourNanos = "gb_hour_nanos", stopCode = "stop_code", cpuUsageNanos = "cpu_usage_ns", memoryPeakBytes = "memory_peak_bytes"
+        case cluster, startedBy = "started_by", group = "task_group"
+    }
+
+    /// The records `request` selects, read column by column (Codable's decoding of 100,000
+    /// records took most of a report's time).
+    static func fetchFast(_ db: Database, _ request: QueryInterfaceRequest<BillingRecord>) throws -> [BillingRecord] {
+        let columns: [CodingKeys] = [.taskArn, .family, .revision, .cpu, .memory, .ephemeralStorageGiB, .architecture, .pricePlatform,
+                                     .region, .billingStartMicros, .billingEndMicros, .billedSeconds, .costNanos, .vcpuHourNanos,
+                                     .gbHourNanos, .stopCode, .cpuUsageNanos, .memoryPeakBytes, .cluster, .startedBy, .group]
+        let prepared = try request.select(columns.map { Column($0.rawValue) }).makePreparedRequest(db)
+        var out: [BillingRecord] = []
+        try RawColumns.forEach(prepared.statement) { c in
+            var r = BillingRecord(taskArn: c.string(0), family: c.string(1), revision: Int(c.int(2)), cpu: c.int(3), memory: c.int(4),
+                                  ephemeralStorageGiB: c.int(5), architecture: c.string(6), pricePlatform: c.string(7), region: c.string(8),
+                                  billingStartMicros: c.int(9), billingEndMicros: c.int(10), billedSeconds: c.int(11), costNanos: c.int(12),
+                                  vcpuHourNanos: c.int(13), gbHourNanos: c.int(14), stopCode: c.optionalString(15),
+                                  cpuUsageNanos: c.optionalInt(16), memoryPeakBytes: c.optionalInt(17))
+            r.cluster = c.optionalString(18)
+            r.startedBy = c.optionalString(19)
+            r.group = c.optionalString(20)
+            out.append(r)
+        }
+        return out
+    }
+
+    /// The ECS service the task belongs to: tasks a service starts have the group
+    /// "service:NAME".
+    public var service: String? {
+        guard let group, group.hasPrefix("service:") else { return nil }
+        return String(group.dropFirst("service:".count))
     }
 }
 
@@ -159,6 +195,24 @@ public final class Ledger: Sendable {
                 );
                 """)
         }
+        m.registerMigration("v2") { db in
+            // Who a task ran for, for report --group-by: new nullable columns (ALTER TABLE ADD
+            // COLUMN rewrites no row, so the append-only triggers stay untouched) and tags in
+            // a table of their own. Rows billed before v2 read as NULL: "(none)".
+            try db.execute(sql: """
+                ALTER TABLE billing_records ADD COLUMN cluster TEXT;
+                ALTER TABLE billing_records ADD COLUMN started_by TEXT;
+                ALTER TABLE billing_records ADD COLUMN task_group TEXT;
+                CREATE INDEX billing_records_by_end ON billing_records(billing_end_us);
+                CREATE TABLE task_tags (
+                    task_arn TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    PRIMARY KEY (task_arn, key)
+                ) WITHOUT ROWID;
+                """)
+            try UsageSchema.create(db)
+        }
         return m
     }
 
@@ -174,6 +228,9 @@ public final class Ledger: Sendable {
         do {
             try db.write { db in
                 try record.insert(db)
+                for (k, v) in record.tags.sorted(by: { $0.key < $1.key }) {
+                    try db.execute(sql: "INSERT INTO task_tags (task_arn, key, value) VALUES (?, ?, ?)", arguments: [record.taskArn, k, v])
+                }
                 try db.execute(sql: "DELETE FROM open_tasks WHERE task_arn = ?", arguments: [record.taskArn])
             }
         } catch {
@@ -181,15 +238,35 @@ public final class Ledger: Sendable {
         }
     }
 
-    /// Billing records, oldest first, optionally only those ending at or after `since`.
-    public func records(since: Date? = nil, family: String? = nil) throws -> [BillingRecord] {
+    /// Billing records with their tags (unless `tags` is false), oldest first, optionally only
+    /// those ending at or after `since` and starting before `until`.
+    public func records(since: Date? = nil, until: Date? = nil, family: String? = nil, tags withTags: Bool = true) throws -> [BillingRecord] {
         do {
             return try db.read { db in
                 var q = BillingRecord.order(BillingRecord.CodingKeys.billingStartMicros, Column("id"))
-                if let since { q = q.filter(BillingRecord.CodingKeys.billingEndMicros >= Int64(since.timeIntervalSince1970 * 1e6)) }
+                if let since { q = q.filter(BillingRecord.CodingKeys.billingEndMicros >= Billing.micros(since)) }
+                if let until { q = q.filter(BillingRecord.CodingKeys.billingStartMicros < Billing.micros(until)) }
                 if let family { q = q.filter(BillingRecord.CodingKeys.family == family) }
-                return try q.fetchAll(db)
+                var records = try BillingRecord.fetchFast(db, q)
+                guard withTags, !records.isEmpty else { return records }
+                var tags: [String: [String: String]] = [:]
+                try RawColumns.forEach(db, sql: "SELECT task_arn, key, value FROM task_tags") { c in
+                    tags[c.string(0), default: [:]][c.string(1)] = c.string(2)
+                }
+                if !tags.isEmpty {
+                    for i in records.indices { records[i].tags = tags[records[i].taskArn] ?? [:] }
+                }
+                return records
             }
+        } catch {
+            throw MeteringError.ledger("cannot read \(path): \(error)")
+        }
+    }
+
+    /// The task's billing record, once it has one.
+    public func record(_ taskArn: String) throws -> BillingRecord? {
+        do {
+            return try db.read { db in try BillingRecord.filter(BillingRecord.CodingKeys.taskArn == taskArn).fetchOne(db) }
         } catch {
             throw MeteringError.ledger("cannot read \(path): \(error)")
         }

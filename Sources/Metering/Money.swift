@@ -26,7 +26,7 @@ public struct Money: Hashable, Sendable, Comparable, Codable, CustomStringConver
     }
 
     /// "$0.29622": dollars, with trailing zeros past the cents dropped.
-    public var description: String { "$" + decimalString }
+    public var description: String { nanos < 0 ? "-$" + Money(nanos: -nanos).decimalString : "$" + decimalString }
 
     /// "0.29622", as CSV and JSON carry it (a string, so no reader turns it into a float).
     public var decimalString: String {

@@ -1,16 +1,39 @@
 import Foundation
 
-/// Cost reports over ledger records: a table for people, CSV and JSON for tools.
+/// Cost reports over ledger records: a table for people, CSV and JSON for tools, CUR 2.0 line
+/// items for the queries people run on their Cost and Usage Report. One row per task, or per
+/// group (`--group-by`), with efficiency, unused cost and what-if prices.
 public struct CostReport: Sendable {
-    public var records: [BillingRecord]
+    public var allocation: CostAllocation
+    public var prices: PriceTable
 
-    public init(records: [BillingRecord]) { self.records = records }
+    public init(allocation: CostAllocation, prices: PriceTable) {
+        self.allocation = allocation
+        self.prices = prices
+    }
 
-    public var totalCost: Money { records.reduce(.zero) { $0 + $1.cost } }
-    public var totalSeconds: Int64 { records.reduce(0) { $0 + $1.billedSeconds } }
+    /// One row per task, without usage: the report of records alone.
+    public init(records: [BillingRecord]) {
+        allocation = try! CostAllocation(records: records, usage: [:], query: .init(), prices: .usEast1)
+        prices = .usEast1
+    }
+
+    /// `records` allocated by `query`, with their usage read from `ledger` for the same time
+    /// buckets and window.
+    public static func allocate(_ records: [BillingRecord], ledger: Ledger, query: CostAllocation.Query,
+                                prices: PriceTable) throws -> CostAllocation {
+        let usage = try ledger.usageTotals(bucket: query.bucket ?? (1 << 40), since: query.since.map { Int64($0.timeIntervalSince1970) },
+                                           until: query.until.map { Int64($0.timeIntervalSince1970) }, family: query.family,
+                                           taskArns: Set(records.map(\.taskArn)))
+        return try CostAllocation(records: records, usage: usage, query: query, prices: prices)
+    }
+
+    public var records: [BillingRecord] { allocation.rows.compactMap(\.record) }
+    public var totalCost: Money { allocation.total.cost }
+    public var totalSeconds: Int64 { allocation.total.billedMicros / 1_000_000 }
 
     public enum Format: String, CaseIterable, Sendable {
-        case table, csv, json
+        case table, csv, json, cur
     }
 
     public func render(_ format: Format) -> String {
@@ -18,8 +41,11 @@ public struct CostReport: Sendable {
         case .table: return table()
         case .csv: return csv()
         case .json: return json()
+        case .cur: return CURExport(allocationOf: allocation, prices: prices).csv()
         }
     }
+
+    var perTask: Bool { allocation.query.groupBy.isEmpty }
 
     static func shortTaskId(_ arn: String) -> String {
         String((arn.split(separator: "/").last ?? Substring(arn)).prefix(12))
@@ -35,68 +61,156 @@ public struct CostReport: Sendable {
 
     static func gb(_ mib: Int64) -> String { vcpu(mib) }
 
-    static func iso(_ d: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        return f.string(from: d)
+    static func iso(_ d: Date) -> String { GroupKey.iso(d) }
+
+    /// Seconds as "59 s", "3.2 h".
+    static func duration(_ s: Double) -> String {
+        if s < 3600 { return "\(Int(s.rounded())) s" }
+        if s < 86_400 * 3 { return String(format: "%.1f h", s / 3600) }
+        return String(format: "%.1f d", s / 86_400)
     }
 
     func table() -> String {
-        var rows: [[String]] = [["TASK", "FAMILY", "VCPU", "MEMORY GB", "START", "BILLED S", "COST"]]
-        for r in records {
-            rows.append([CostReport.shortTaskId(r.taskArn), "\(r.family):\(r.revision)", CostReport.vcpu(r.cpu),
-                         CostReport.gb(r.memory), CostReport.iso(r.billingStart), "\(r.billedSeconds)", r.cost.description])
+        let a = allocation
+        let whatIfTitles = a.query.priceAs.map(\.title)
+        let maxCost = Double(a.rows.map(\.cost.nanos).max() ?? 0)
+        var rows: [[String]]
+        let numeric: Set<Int>
+        if perTask {
+            rows = [["TASK", "FAMILY", "VCPU", "MEMORY GB", "START", "BILLED S", "COST", "CPU", "MEM", "UNUSED"] + whatIfTitles + [""]]
+            for row in a.rows {
+                guard let r = row.record else { continue }
+                rows.append([CostReport.shortTaskId(r.taskArn), "\(r.family):\(r.revision)", CostReport.vcpu(r.cpu), CostReport.gb(r.memory),
+                             CostReport.iso(r.billingStart), "\(Int(row.billedSeconds.rounded()))", row.cost.description,
+                             TextChart.percent(row.cpuEfficiency), TextChart.percent(row.memoryEfficiency),
+                             row.cpuEfficiency == nil ? "-" : row.unusedCost.description] + row.whatIf.map(\.description)
+                            + [TextChart.bar(Double(row.cost.nanos), of: maxCost)])
+            }
+            let t = a.total
+            rows.append(["TOTAL", "\(t.taskCount) task\(t.taskCount == 1 ? "" : "s")", "", "", "", "\(Int(t.billedSeconds.rounded()))",
+                         t.cost.description, TextChart.percent(t.cpuEfficiency), TextChart.percent(t.memoryEfficiency),
+                         t.unusedCost.description] + t.whatIf.map(\.description) + [""])
+            numeric = Set([2, 3, 5, 6, 7, 8, 9] + whatIfTitles.indices.map { 10 + $0 })
+        } else {
+            let keys = a.query.groupBy.map { $0.description.uppercased() }
+            rows = [keys + ["TASKS", "BILLED", "COST", "CPU", "MEM", "EFF", "UNUSED"] + whatIfTitles + [""]]
+            for row in a.rows + [a.total] {
+                let isTotal = row.key == ["TOTAL"]
+                let key = isTotal ? ["TOTAL"] + Array(repeating: "", count: keys.count - 1) : row.key
+                rows.append(key + ["\(row.taskCount)", CostReport.duration(row.billedSeconds), row.cost.description,
+                                   TextChart.percent(row.cpuEfficiency), TextChart.percent(row.memoryEfficiency),
+                                   TextChart.percent(row.totalEfficiency), row.unusedCost.description]
+                            + row.whatIf.map(\.description) + [isTotal ? "" : TextChart.bar(Double(row.cost.nanos), of: maxCost)])
+            }
+            numeric = Set((keys.count..<(keys.count + 7 + whatIfTitles.count)).map { $0 })
         }
-        rows.append(["TOTAL", "\(records.count) task\(records.count == 1 ? "" : "s")", "", "", "", "\(totalSeconds)", totalCost.description])
-        var widths = [Int](repeating: 0, count: rows[0].count)
-        for row in rows { for (i, c) in row.enumerated() { widths[i] = max(widths[i], c.count) } }
-        let numeric: Set<Int> = [2, 3, 5, 6]
-        return rows.map { row in
-            row.enumerated().map { i, c in
-                let pad = String(repeating: " ", count: widths[i] - c.count)
-                return numeric.contains(i) ? pad + c : c + pad
-            }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
-        }.joined(separator: "\n") + "\n"
+        var out = TextChart.table(rows, numeric: numeric)
+        if a.total.cpuEfficiency != nil {
+            out += "CPU, MEM: used ÷ requested, cost-weighted (EFF: both); UNUSED: paid for and not used (sampled tasks only).\n"
+        }
+        return out
     }
 
     func csv() -> String {
-        func field(_ s: String) -> String {
-            s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        let a = allocation
+        let whatIfKeys = a.query.priceAs.map { $0.key.snakeCased + "_usd" }
+        func eff(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "" }
+        func avg(_ v: Double?) -> String { v.map { String(format: "%.6g", $0) } ?? "" }
+        let usageColumns = ["cpu_cost_usd", "memory_cost_usd", "storage_cost_usd", "cpu_efficiency", "memory_efficiency", "total_efficiency",
+                            "unused_cost_usd", "cpu_core_usage_average", "cpu_core_request_average", "ram_bytes_usage_average",
+                            "ram_bytes_request_average"]
+        func usageFields(_ row: CostAllocation.Row) -> [String] {
+            [row.cpuCost.decimalString, row.memoryCost.decimalString, row.storageCost.decimalString, eff(row.cpuEfficiency),
+             eff(row.memoryEfficiency), eff(row.totalEfficiency), row.unusedCost.decimalString, avg(row.cpuCoreUsageAverage),
+             avg(row.cpuCoreRequestAverage), avg(row.ramBytesUsageAverage), avg(row.ramBytesRequestAverage)]
         }
-        var lines = ["task_arn,family,revision,cpu,memory_mib,architecture,region,billing_start,billing_end,billed_seconds,cost_usd"]
-        for r in records {
-            lines.append([r.taskArn, r.family, "\(r.revision)", "\(r.cpu)", "\(r.memory)", r.architecture, r.region,
-                          CostReport.iso(r.billingStart), CostReport.iso(r.billingEnd), "\(r.billedSeconds)", r.cost.decimalString]
-                .map(field).joined(separator: ","))
+        var lines: [String]
+        if perTask {
+            lines = [(["task_arn", "family", "revision", "cpu", "memory_mib", "architecture", "region", "billing_start", "billing_end",
+                       "billed_seconds", "cost_usd"] + usageColumns + ["cluster", "started_by", "group"] + whatIfKeys).joined(separator: ",")]
+            for row in a.rows {
+                guard let r = row.record else { continue }
+                lines.append(([r.taskArn, r.family, "\(r.revision)", "\(r.cpu)", "\(r.memory)", r.architecture, r.region,
+                               CostReport.iso(r.billingStart), CostReport.iso(r.billingEnd), "\(Int(row.billedSeconds.rounded()))",
+                               row.cost.decimalString] + usageFields(row) + [r.cluster ?? "", r.startedBy ?? "", r.group ?? ""]
+                              + row.whatIf.map(\.decimalString)).map(TextChart.csvField).joined(separator: ","))
+            }
+        } else {
+            let keys = a.query.groupBy.map { $0.description.replacingOccurrences(of: "-", with: "_") }
+            lines = [(keys + ["tasks", "billed_seconds", "cost_usd"] + usageColumns + whatIfKeys).joined(separator: ",")]
+            for row in a.rows {
+                lines.append((row.key + ["\(row.taskCount)", String(format: "%.0f", row.billedSeconds), row.cost.decimalString]
+                               + usageFields(row) + row.whatIf.map(\.decimalString)).map(TextChart.csvField).joined(separator: ","))
+            }
         }
         return lines.joined(separator: "\n") + "\n"
     }
 
     func json() -> String {
-        struct Row: Encodable {
-            var taskArn, family: String
-            var revision: Int
-            var cpu, memory: Int64
-            var architecture, region, billingStart, billingEnd: String
-            var billedSeconds: Int64
-            var cost: String
-            var cpuUsageSeconds: Double?
-            var memoryPeakBytes: Int64?
+        let a = allocation
+        func rowObject(_ row: CostAllocation.Row) -> [String: Any] {
+            var o: [String: Any] = [
+                "billedSeconds": Int(row.billedSeconds.rounded()), "cost": row.cost.decimalString, "cpuCost": row.cpuCost.decimalString,
+                "memoryCost": row.memoryCost.decimalString, "storageCost": row.storageCost.decimalString,
+                "unusedCost": row.unusedCost.decimalString, "unusedCpuCost": row.unusedCpuCost.decimalString,
+                "unusedMemoryCost": row.unusedMemoryCost.decimalString, "tasks": row.taskCount,
+            ]
+            if let v = row.cpuEfficiency { o["cpuEfficiency"] = v }
+            if let v = row.memoryEfficiency { o["memoryEfficiency"] = v }
+            if let v = row.totalEfficiency { o["totalEfficiency"] = v }
+            if let v = row.cpuCoreUsageAverage { o["cpuCoreUsageAverage"] = v }
+            if let v = row.cpuCoreRequestAverage { o["cpuCoreRequestAverage"] = v }
+            if let v = row.ramBytesUsageAverage { o["ramBytesUsageAverage"] = v }
+            if let v = row.ramBytesRequestAverage { o["ramBytesRequestAverage"] = v }
+            for (i, w) in a.query.priceAs.enumerated() { o[w.key] = row.whatIf[i].decimalString }
+            if let r = row.record {
+                o["taskArn"] = r.taskArn
+                o["family"] = r.family
+                o["revision"] = r.revision
+                o["cpu"] = r.cpu
+                o["memory"] = r.memory
+                o["architecture"] = r.architecture
+                o["region"] = r.region
+                o["billingStart"] = CostReport.iso(r.billingStart)
+                o["billingEnd"] = CostReport.iso(r.billingEnd)
+                if let v = r.cpuUsageNanos { o["cpuUsageSeconds"] = Double(v) / 1e9 }
+                if let v = r.memoryPeakBytes { o["memoryPeakBytes"] = v }
+                if let v = r.cluster { o["cluster"] = v }
+                if let v = r.startedBy { o["startedBy"] = v }
+                if let v = r.group { o["group"] = v }
+                if !r.tags.isEmpty { o["tags"] = r.tags }
+            } else if row.key != ["TOTAL"] {
+                var key: [String: String] = [:]
+                for (k, v) in zip(a.query.groupBy, row.key) { key[k.description] = v }
+                o["key"] = key
+            }
+            return o
         }
-        struct Out: Encodable {
-            var tasks: [Row]
-            var totalBilledSeconds: Int64
-            var totalCost: String
-            var currency = "USD"
+        var out: [String: Any] = [
+            "currency": "USD", "totalCost": a.total.cost.decimalString, "totalBilledSeconds": Int(a.total.billedSeconds.rounded()),
+            "total": rowObject(a.total),
+        ]
+        if perTask {
+            out["tasks"] = a.rows.map(rowObject)
+        } else {
+            out["groupBy"] = a.query.groupBy.map(\.description)
+            out["rows"] = a.rows.map(rowObject)
         }
-        let out = Out(tasks: records.map {
-            Row(taskArn: $0.taskArn, family: $0.family, revision: $0.revision, cpu: $0.cpu, memory: $0.memory,
-                architecture: $0.architecture, region: $0.region, billingStart: CostReport.iso($0.billingStart),
-                billingEnd: CostReport.iso($0.billingEnd), billedSeconds: $0.billedSeconds, cost: $0.cost.decimalString,
-                cpuUsageSeconds: $0.cpuUsageNanos.map { Double($0) / 1e9 }, memoryPeakBytes: $0.memoryPeakBytes)
-        }, totalBilledSeconds: totalSeconds, totalCost: totalCost.decimalString)
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? enc.encode(out)) ?? Data(), as: UTF8.self) + "\n"
+        if let s = a.query.since { out["since"] = CostReport.iso(s) }
+        if let u = a.query.until { out["until"] = CostReport.iso(u) }
+        if !a.query.priceAs.isEmpty { out["priceAs"] = a.query.priceAs.map(\.description) }
+        let data = (try? JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+}
+
+extension String {
+    /// costAsArm64 → cost_as_arm64.
+    var snakeCased: String {
+        var out = ""
+        for c in self {
+            if c.isUppercase { out += "_" + c.lowercased() } else { out.append(c) }
+        }
+        return out
     }
 }

@@ -30,6 +30,8 @@ public actor TaskHost {
         var config = base
         config.ledger = try base.ledger ?? Ledger(path: base.root.ledgerPath)
         config.monitorExecutable = try base.monitorExecutable ?? SealedExecutable.fargateMonitor()
+        // One sampling loop for all the host's tasks.
+        config.usageSampler = base.usageSampler ?? UsageSampler(logger: logger)
         self.base = config
         store = TaskStore(root: base.root)
         self.logger = logger

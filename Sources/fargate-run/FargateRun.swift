@@ -18,8 +18,8 @@ struct FargateRun: AsyncParsableCommand {
             else $FARGATE_RUN_ROOT, else /var/lib/fargate-run.
             """,
         version: BuildInfo.versionLine,
-        subcommands: [Run.self, Serve.self, Validate.self, Report.self, Inspect.self, PS.self, Logs.self, Exec.self, Stats.self, Stop.self,
-                      Wait.self, GC.self, Images.self, Info.self, ServiceCommand.self],
+        subcommands: [Run.self, Serve.self, Validate.self, Report.self, Usage.self, Advise.self, Inspect.self, PS.self, Logs.self, Exec.self,
+                      Stats.self, Stop.self, Wait.self, GC.self, Images.self, Info.self, ServiceCommand.self],
         defaultSubcommand: Run.self)
 
     static func main() async {

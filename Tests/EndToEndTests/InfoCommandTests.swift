@@ -48,6 +48,8 @@ struct InfoCommandTests {
 
         #expect((info["network"] as? [String: Any])?["subnet"] as? String == "198.19.0.0/16")
         #expect((info["prices"] as? [String: Any])?["region"] as? String == "us-east-1")
+        let platforms = ((info["prices"] as? [String: Any])?["platforms"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(platforms == ["linux/arm64", "linux/x86_64", "linux/x86_64/spot"], "Spot's rates from the built-in discount: \(platforms)")
     }
 
     @Test func infoShowsTheGivenPriceFileAndRefusesAMissingOne() throws {

@@ -57,6 +57,10 @@ public struct CgroupStats: Sendable, Equatable {
     public var oomKills: UInt64
     /// Processes in the cgroup now.
     public var pids: UInt64
+    /// Bytes read from and written to block devices, where the kernel accounts them to this
+    /// cgroup (v2 with the io controller; v1 only with a blkio hierarchy); nil elsewhere.
+    public var ioReadBytes: UInt64? = nil
+    public var ioWriteBytes: UInt64? = nil
 }
 
 /// One cgroup created by fargate-run: a directory in each hierarchy (v1) or one directory (v2).
@@ -110,7 +114,10 @@ public struct Cgroup: Sendable {
             for (h, dir) in zip(host.hierarchies, cg.directories) {
                 // A --cgroup-parent that does not exist yet is created (and left, like Docker's).
                 try FileSystem.makeDirectories(FileSystem.parent(of: dir))
-                if host.version == .v2 { try enableControllers(in: FileSystem.parent(of: dir), stopAt: h.mountPoint) }
+                if host.version == .v2 {
+                    try enableControllers(in: FileSystem.parent(of: dir), stopAt: h.mountPoint)
+                    enableOptionalControllers(in: FileSystem.parent(of: dir), stopAt: h.mountPoint)
+                }
                 try syscallRetrying("mkdir", path: dir) { mkdir(dir, 0o755) }
                 made.append(dir)
             }
@@ -118,6 +125,7 @@ public struct Cgroup: Sendable {
             if host.version == .v2 && delegateControllers {
                 try FileSystem.writeString(cg.directories[0] + "/cgroup.subtree_control",
                                            CgroupHost.v2Controllers.map { "+" + $0 }.joined(separator: " "))
+                enableOptionalControllers(in: cg.directories[0], stopAt: cg.directories[0])
             }
         } catch {
             for dir in made.reversed() { rmdir(dir) }
@@ -147,6 +155,23 @@ public struct Cgroup: Sendable {
         default:
             throw e
         }
+    }
+
+    /// v2: controllers enabled where the kernel offers them, for accounting only: `io` gives
+    /// each task and container its io.stat (block I/O in usage samples). Nothing depends on
+    /// them, so a refusal is no error.
+    private static func enableOptionalControllers(in dir: String, stopAt mount: String) {
+        func controllers(_ file: String) -> Set<String> {
+            Set(((try? FileSystem.readString(dir + "/" + file)) ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
+        }
+        let missing = ["io"].filter { !controllers("cgroup.subtree_control").contains($0) }
+        if missing.isEmpty { return }
+        // Offered here only once the parent passes it down.
+        if dir != mount, !missing.allSatisfy(controllers("cgroup.controllers").contains) {
+            enableOptionalControllers(in: FileSystem.parent(of: dir), stopAt: mount)
+        }
+        let offered = controllers("cgroup.controllers")
+        for c in missing where offered.contains(c) { try? FileSystem.writeString(dir + "/cgroup.subtree_control", "+" + c) }
     }
 
     /// Creates a child cgroup beneath this one.
@@ -280,22 +305,31 @@ public struct Cgroup: Sendable {
             let mem = kv(dir + "/memory.stat")
             let usage = num(dir + "/memory.current") ?? 0
             let inactive = mem["inactive_file"] ?? 0
-            return CgroupStats(cpuUsageNanos: (cpu["usage_usec"] ?? 0) * 1000, memoryUsage: usage,
-                               memoryWorkingSet: usage > inactive ? usage - inactive : 0,
-                               memoryPeak: num(dir + "/memory.peak"),
-                               oomKills: kv(dir + "/memory.events")["oom_kill"] ?? 0,
-                               pids: num(dir + "/pids.current") ?? 0)
+            var stats = CgroupStats(cpuUsageNanos: (cpu["usage_usec"] ?? 0) * 1000, memoryUsage: usage,
+                                    memoryWorkingSet: usage > inactive ? usage - inactive : 0,
+                                    memoryPeak: num(dir + "/memory.peak"),
+                                    oomKills: kv(dir + "/memory.events")["oom_kill"] ?? 0,
+                                    pids: num(dir + "/pids.current") ?? 0)
+            if let io = CounterFile(dir + "/io.stat"), io.refresh() {
+                let sums = io.withBytes { CounterText.sumFields(["rbytes", "wbytes"], in: $0) }
+                (stats.ioReadBytes, stats.ioWriteBytes) = (sums[0], sums[1])
+            }
+            return stats
         case .v1:
             let mem = directory(for: "memory")
             let stat = kv(mem.map { $0 + "/memory.stat" })
             let usage = num(mem.map { $0 + "/memory.usage_in_bytes" }) ?? 0
             let inactive = stat["total_inactive_file"] ?? 0
-            return CgroupStats(cpuUsageNanos: num(directory(for: "cpuacct").map { $0 + "/cpuacct.usage" }) ?? 0,
-                               memoryUsage: usage,
-                               memoryWorkingSet: usage > inactive ? usage - inactive : 0,
-                               memoryPeak: num(mem.map { $0 + "/memory.max_usage_in_bytes" }),
-                               oomKills: kv(mem.map { $0 + "/memory.oom_control" })["oom_kill"] ?? 0,
-                               pids: num(directory(for: "pids").map { $0 + "/pids.current" }) ?? 0)
+            var stats = CgroupStats(cpuUsageNanos: num(directory(for: "cpuacct").map { $0 + "/cpuacct.usage" }) ?? 0,
+                                    memoryUsage: usage,
+                                    memoryWorkingSet: usage > inactive ? usage - inactive : 0,
+                                    memoryPeak: num(mem.map { $0 + "/memory.max_usage_in_bytes" }),
+                                    oomKills: kv(mem.map { $0 + "/memory.oom_control" })["oom_kill"] ?? 0,
+                                    pids: num(directory(for: "pids").map { $0 + "/pids.current" }) ?? 0)
+            if let d = directory(for: "blkio"), let io = CounterFile(d + "/blkio.throttle.io_service_bytes_recursive"), io.refresh() {
+                (stats.ioReadBytes, stats.ioWriteBytes) = io.withBytes { CounterText.blkioReadWrite(in: $0) }
+            }
+            return stats
         }
     }
 

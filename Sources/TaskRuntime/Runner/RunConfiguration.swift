@@ -28,6 +28,8 @@ public struct RunConfiguration: Sendable {
     public var publishPorts = true
     /// A ledger shared by every task of a process (the host's); nil opens one per task.
     public var ledger: Ledger?
+    /// Samples the usage of every task of the process, each second; nil samples nothing.
+    public var usageSampler: UsageSampler?
     /// fargate-monitor, for tasks that must outlive this process (the host's): each gets a
     /// monitor that clones its containers and writes their output. nil runs them as our own
     /// children, their output through this process (a foreground run).

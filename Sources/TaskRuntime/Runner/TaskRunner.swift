@@ -63,6 +63,8 @@ public actor TaskRunner {
     var stateFinal = false
     /// Who waits for the task to have started (or ended without).
     var startWaiters: [CheckedContinuation<ECS.Task, Never>] = []
+    /// The task's registration with the usage sampler (TaskRunner+Usage): true once sampled.
+    var usageRegistration: Task<Bool, Never>?
 
     /// A task with the real backend: namespaces, cgroups, overlay, the network.
     public init(plan: TaskPlan, config: RunConfiguration, sink: any LogSink, observer: any TaskObserver,
@@ -250,6 +252,7 @@ public actor TaskRunner {
         for t in healthCheckers.values { t.cancel() }
         if lifecycle.advance(to: .deprovisioning) { publish() }
         await backend.quiesce()
+        await finishSampling()
         attachment = backend.resources.network
         // The attachment is recorded before it is released, should this process die meanwhile.
         publishNow()
@@ -290,7 +293,8 @@ public actor TaskRunner {
 
     var billing: BillableTask {
         BillableTask(family: plan.family, revision: plan.revision, cpu: plan.size.cpu, memory: plan.size.memory,
-                     ephemeralStorageGiB: plan.ephemeralStorageGiB, architecture: plan.cpuArchitecture)
+                     ephemeralStorageGiB: plan.ephemeralStorageGiB, architecture: plan.cpuArchitecture,
+                     attribution: identity.attribution(family: plan.family), capacityProvider: identity.capacityProvider)
     }
 
     // MARK: State
@@ -305,6 +309,7 @@ public actor TaskRunner {
             for w in startWaiters { w.resume(returning: task) }
             startWaiters = []
         }
+        sampleOnceRunning()
         guard !stateFinal else { return }
         stateWriter.submit(stateSnapshot(task))
     }

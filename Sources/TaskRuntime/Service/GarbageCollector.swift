@@ -51,6 +51,7 @@ public struct GarbageCollector: Sendable {
     }
 
     func collect(id: String, state: TaskState) async -> Collected {
+        let usageProblem = finalUsageSample(state)
         var released = await state.resources.release(taskId: id, stateRoot: root.path, taskDirectory: root.taskDirectory(id),
                                                      options: network, unrecorded: state.network == nil)
         // A host killed between starting the task's monitor and recording it left a monitor
@@ -73,6 +74,7 @@ public struct GarbageCollector: Sendable {
                 }
             } catch { released.problems.append("ledger: \(error)") }
         }
+        if let usageProblem { released.problems.append(usageProblem) }
         // The task's state says what happened.
         let owner = state.owner.map { "\($0.pid)" } ?? "\(state.ownerPid)"
         task.lastStatus = TaskStatus.stopped.rawValue
@@ -90,5 +92,17 @@ public struct GarbageCollector: Sendable {
         try? store.writeFinal(newState, id: id)
         store.retire(id)
         return Collected(taskId: id, removed: released.removed, problems: released.problems)
+    }
+
+    /// The last usage sample of a task whose sampler died with its fargate-run, taken from its
+    /// cgroups before they go, so its samples cover what its bill does. A problem, or nil.
+    func finalUsageSample(_ state: TaskState) -> String? {
+        guard let arn = state.task.taskArn, state.billing != nil, !state.cgroupDirectories.isEmpty,
+              let cgroup = TaskResources.cgroup(at: state.cgroupDirectories), FileSystem.exists(root.ledgerPath) else { return nil }
+        do {
+            let ledger = try Ledger(path: root.ledgerPath)
+            try UsageSampler.finalSample(arn, ledger: ledger) { CgroupUsageSource(taskCgroup: cgroup, containers: $0) }
+            return nil
+        } catch { return "usage samples: \(error)" }
     }
 }

@@ -8,36 +8,97 @@ import Metering
 import TaskRuntime
 
 struct Report: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "report", abstract: "Print the cost of the tasks in the ledger, at Fargate prices.")
+    static let configuration = CommandConfiguration(
+        commandName: "report", abstract: "Print the cost of the tasks in the ledger at Fargate prices, and how much of it was used.",
+        discussion: """
+            Without --group-by, one row per task. Costs in a window (--since/--until) or split by day or \
+            hour are the task's cost for its billed seconds in them, exactly: rows add up to the total to \
+            the nano-dollar. CPU and MEM are used ÷ requested (cost-weighted, as OpenCost computes it); \
+            UNUSED is what was paid for and not used.
+            """)
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(name: .long, help: "table, csv or json.")
+    @Option(name: .long, help: "table, csv, json, or cur (CUR 2.0 line items with split cost allocation data, one per task, hour and usage type).")
     var format: ReportFormat = .table
+
+    @Option(name: .long, parsing: .singleValue,
+            help: "Group by family, revision, service, cluster, started-by, group, day, hour or tag:KEY (repeat, or a comma-separated list).")
+    var groupBy: [String] = []
 
     @Option(name: .long, help: "Only tasks of this family.")
     var family: String?
 
-    @Option(name: .long, help: "Only tasks that ended at or after this time (ISO-8601, e.g. 2026-11-01T00:00:00Z).")
+    @Option(name: .long, help: "From this time: ISO-8601 (2026-11-01T00:00:00Z) or a duration back from now (24h, 7d).")
     var since: String?
 
-    enum ReportFormat: String, ExpressibleByArgument, CaseIterable { case table, csv, json }
+    @Option(name: .long, help: "Up to this time: ISO-8601 or a duration back from now.")
+    var until: String?
+
+    @Option(name: .long, parsing: .singleValue, help: "Add the cost at other prices: arm64, spot, savings-plan=PCT (repeat).")
+    var priceAs: [String] = []
+
+    @Option(name: .long, help: "A price file (JSON, see Docs/METERING.md) for the what-if prices instead of the built-in us-east-1 ones.")
+    var prices: String?
+
+    @Option(name: .long, help: "Also draw the cost over time, stacked by the group-by keys, as SVG to this file.")
+    var plot: String?
+
+    enum ReportFormat: String, ExpressibleByArgument, CaseIterable { case table, csv, json, cur }
 
     func run() async throws {
-        var sinceDate: Date?
-        if let since {
-            guard let d = ECS.Timestamp.parse(since) else {
-                throw ValidationError("--since \"\(since)\" is not an ISO-8601 time such as 2026-11-01T00:00:00Z")
+        let query: CostAllocation.Query
+        let priceTable: PriceTable
+        do {
+            query = CostAllocation.Query(groupBy: try groupBy.flatMap(GroupKey.parseList), since: try TimeArgument.parse(since, flag: "--since"),
+                                         until: try TimeArgument.parse(until, flag: "--until"), family: family,
+                                         priceAs: try priceAs.map(WhatIfPrice.parse))
+            try query.validate()
+            if format == .cur, !query.groupBy.isEmpty {
+                throw ReportError.badInput("--format cur writes one line item per task, hour and usage type; --group-by does not apply to it")
             }
-            sinceDate = d
+            priceTable = try prices.map(PriceTable.load) ?? .usEast1
+        } catch let e as ReportError {
+            throw badInput(e.description)
+        } catch let e as MeteringError {
+            throw badInput(e.description)
         }
-        let root = try StateRoot(path: StateRoot.resolve(global.root))
+        let root = try global.stateRoot()
         let ledger = try Ledger(path: root.ledgerPath)
-        let report = CostReport(records: try ledger.records(since: sinceDate, family: family))
-        writeOut(1, report.render(CostReport.Format(rawValue: format.rawValue)!))
+        // Tags only where something shows them: a tag key, per-task JSON, CUR's resource_tags.
+        let needsTags = query.groupBy.contains { if case .tag = $0 { true } else { false } } || format == .cur
+            || (format == .json && query.groupBy.isEmpty)
+        let records = try ledger.records(since: query.since, until: query.until, family: family, tags: needsTags)
+        let used = format == .cur ? CURExport.query(since: query.since, until: query.until, family: family) : query
+        let allocation = try CostReport.allocate(records, ledger: ledger, query: used, prices: priceTable)
+        writeOut(1, CostReport(allocation: allocation, prices: priceTable).render(CostReport.Format(rawValue: format.rawValue)!))
+        if let plot {
+            let span = Int64((records.map(\.billingEnd).max() ?? Date()).timeIntervalSince(records.map(\.billingStart).min() ?? Date()))
+            let chart = try CostReport.allocate(records, ledger: ledger, query: CostAllocation.chartQuery(query, spanning: span), prices: priceTable)
+            try chart.costChart().write(toFile: plot, atomically: true, encoding: .utf8)
+            writeOut(2, "fargate-run: wrote \(plot) (\(Set(chart.rows.map { $0.key.dropLast() }).count) series)\n")
+        }
         let open = try ledger.openTasks()
         if !open.isEmpty {
             writeOut(2, "fargate-run: \(open.count) task(s) started billing and never closed (fargate-run was killed?): \(open.map(\.taskArn).joined(separator: ", "))\n")
         }
     }
+}
+
+/// A time on the command line: ISO-8601, or a duration back from now ("24h", "7d").
+enum TimeArgument {
+    static func parse(_ text: String?, flag: String, now: Date = Date()) throws -> Date? {
+        guard let text else { return nil }
+        if let d = ECS.Timestamp.parse(text) { return d }
+        if let back = Advisor.parseDuration(text.hasPrefix("-") ? String(text.dropFirst()) : text) {
+            return now.addingTimeInterval(-Double(back))
+        }
+        throw ReportError.badInput("\(flag) \"\(text)\" is neither an ISO-8601 time such as 2026-11-01T00:00:00Z nor a duration such as 24h or 7d")
+    }
+}
+
+/// A flag or file that cannot be used: its message on stderr, exit status 2 (a usage error).
+func badInput(_ message: String) -> ExitCode {
+    writeOut(2, "fargate-run: \(message)\n")
+    return ExitCode(invalidInputExitCode)
 }

@@ -141,10 +141,13 @@ struct RunRequest: Equatable {
             for p in c.problems { console.warning("task \(c.taskId.prefix(12)): \(p)") }
         }
         let client = try registry.client(repositoryCredentials: prepared.inputs.registryCredentials)
+        // The run's tasks share one sampling loop.
+        let sampler = UsageSampler(logger: logger)
         let runners = (1...count).map { n in
             var config = RunConfiguration(root: root, cgroupParent: cgroupParent, prices: priceTable, pidsLimit: pidsLimit,
                                           network: networkOptions, registry: client, pullPolicy: registry.pull)
             config.publishPorts = n == 1
+            config.usageSampler = sampler
             return TaskRunner(plan: plan, config: config, sink: count == 1 ? console as any LogSink : CopySink(base: console, copy: n),
                               observer: console, logger: logger)
         }
@@ -176,6 +179,7 @@ struct RunRequest: Equatable {
             return out.sorted { $0.0 < $1.0 }.map(\.1)
         }
         signals.cancel()
+        sampler.stop()
         await client.shutdown()
         PhaseTiming.mark("runner done")
 

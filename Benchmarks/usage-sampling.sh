@@ -1,0 +1,13 @@
+#!/bin/bash
+# What usage sampling costs: the sampler's CPU share of one core for 1, 50 and 500 tasks
+# (a task cgroup and one container cgroup each, a sleeping process in its own network
+# namespace), and the ledger's growth per task-hour (Docs/PERFORMANCE.md). Root.
+#   Benchmarks/usage-sampling.sh [SECONDS]
+set -euo pipefail
+seconds=${1:-30}
+swift build -c release --product usage-bench >/dev/null
+for n in 1 50 500; do
+    dir=$(mktemp -d /tmp/fr-sampling.XXXXXX)
+    .build/release/usage-bench "$n" "$seconds" "$dir"
+    rm -rf "$dir"
+done

@@ -1,0 +1,213 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Logging
+
+/// Samples every registered task once a second, on one thread for the whole process (the
+/// host's many tasks, or a foreground run's own), and writes each second's samples to the
+/// ledger in one transaction.
+///
+/// Each sample is what was used since the one before (CPU time, bytes), plus memory in use
+/// and the kernel's memory peak. Because the kernel's counters are cumulative, a sample that
+/// never reaches the ledger (fargate-run killed within the second) loses only resolution: the
+/// next reading, by a host resuming the task or by `gc` ending it, starts from the last stored
+/// sample and covers the gap. Nothing is counted twice: a sample's key is (task, container,
+/// second), and a reading is a delta from what is stored.
+public final class UsageSampler: @unchecked Sendable {
+    /// How long samples keep their resolution (Docs/METERING.md).
+    public struct Retention: Sendable {
+        /// Per-second samples are kept this long, then become per-minute ones.
+        public var perSecond: Int64 = 24 * 3600
+        /// Per-minute samples are kept this long, then become per-hour ones.
+        public var perMinute: Int64 = 30 * 24 * 3600
+        /// How often the sampler downsamples what has aged.
+        public var every: Int64 = 3600
+
+        public init() {}
+    }
+
+    final class Entry {
+        let task: UsageTask
+        let id: Int64
+        let source: any UsageSource
+        let indexes: [String: Int]
+        var cursors: [Int: UsageStore.Cursor]
+        let startMillis: Int64
+        /// The last tick's reading time (ms since the epoch).
+        var lastTick: Int64?
+
+        init(task: UsageTask, id: Int64, source: any UsageSource, cursors: [Int: UsageStore.Cursor]) {
+            self.task = task
+            self.id = id
+            self.source = source
+            self.cursors = cursors
+            var indexes = ["": 0]
+            for (i, c) in task.containers.enumerated() { indexes[c.name] = i + 1 }
+            self.indexes = indexes
+            startMillis = task.startMicros / 1000
+        }
+    }
+
+    let retention: Retention
+    let logger: Logger
+    private let lock = NSLock()
+    private var entries: [String: Entry] = [:]
+    private var store: UsageStore?
+    private var running = false
+    private var stopped = false
+    private var nextCompaction: Int64 = 0
+    /// Ticks written so far.
+    public private(set) var ticks = 0
+    /// The clock (ms since the epoch) and whether `register` starts the thread: tests drive
+    /// `tickNow(at:)` themselves.
+    var clock: @Sendable () -> Int64 = UsageSampler.nowMillis
+    var startsThread = true
+
+    public init(retention: Retention = Retention(), logger: Logger = Logger(label: "fargate-run.usage")) {
+        self.retention = retention
+        self.logger = logger
+    }
+
+    /// Starts sampling a task: its first sample is taken now and covers from its billing
+    /// start. A task sampled before (by a host before this one) goes on from its last sample.
+    public func register(_ task: UsageTask, source: any UsageSource, ledger: Ledger) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        let store = try self.store ?? UsageStore(ledger: ledger)
+        self.store = store
+        let (id, cursors) = try store.register(task)
+        let entry = Entry(task: task, id: id, source: source, cursors: cursors)
+        entries[task.taskArn] = entry
+        try store.write(UsageSampler.sample(entry, at: clock(), complete: true))
+        if startsThread && !running && !stopped {
+            running = true
+            let thread = Thread { [self] in loop() }
+            thread.name = "usage-sampler"
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+
+    /// Takes a task's last sample and writes it, then stops sampling it: what its runner does
+    /// once its containers have stopped and before its bill, so both end together.
+    public func finish(_ taskArn: String) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let entry = entries.removeValue(forKey: taskArn), let store else { return }
+        try store.write(UsageSampler.sample(entry, at: clock(), complete: true))
+    }
+
+    /// The last sample of a task whose sampler died with its fargate-run (what `gc` does
+    /// before it ends the task): `source` is made for the containers the task was registered
+    /// with. Nothing when the task was never sampled.
+    public static func finalSample(_ taskArn: String, ledger: Ledger, at t: Int64 = nowMillis(), source: ([String]) -> any UsageSource) throws {
+        guard let sampled = try ledger.sampledTask(taskArn), sampled.task.taskArn == taskArn else { return }
+        let store = try UsageStore(ledger: ledger)
+        let (id, cursors) = try store.register(sampled.task)
+        let entry = Entry(task: sampled.task, id: id, source: source(sampled.task.containers.map(\.name)), cursors: cursors)
+        try store.write(sample(entry, at: t, complete: true))
+    }
+
+    /// Downsamples a ledger's samples ending at or before `cutoff` (unix seconds) into rows of
+    /// `bucket` seconds, as the sampler does with those past their retention. Returns how many
+    /// rows were replaced.
+    @discardableResult
+    public static func downsample(_ ledger: Ledger, olderThan cutoff: Int64, into bucket: Int64) throws -> Int {
+        try UsageStore(ledger: ledger).compact(olderThan: cutoff, into: bucket)
+    }
+
+    /// Stops the sampling thread (at its next tick).
+    public func stop() {
+        lock.withLock { stopped = true }
+    }
+
+    /// Registered tasks now.
+    public var taskCount: Int { lock.withLock { entries.count } }
+
+    /// Milliseconds since the epoch: a sample's reading time.
+    public static func nowMillis() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+
+    /// One tick a second, at whole seconds, until stopped or nothing is left to sample.
+    private func loop() {
+        while true {
+            var ts = timespec()
+            clock_gettime(CLOCK_REALTIME, &ts)
+            // Sleep to the next whole second (a few ms past it, so `now()` rounds to it).
+            let wait = 1_000_000_000 - Int(ts.tv_nsec) + 2_000_000
+            var req = timespec(tv_sec: wait / 1_000_000_000, tv_nsec: wait % 1_000_000_000), rem = timespec()
+            while nanosleep(&req, &rem) != 0 && errno == EINTR { req = rem }
+            lock.lock()
+            if stopped || entries.isEmpty {
+                running = false
+                lock.unlock()
+                return
+            }
+            tick(at: clock())
+            lock.unlock()
+        }
+    }
+
+    /// One tick at `t` (ms since the epoch), as the thread takes it each second (tests call it
+    /// directly).
+    func tickNow(at t: Int64) {
+        lock.withLock { tick(at: t) }
+    }
+
+    /// Samples every task at `ms` and writes the batch; downsamples once an hour. Lock held.
+    private func tick(at ms: Int64) {
+        guard let store else { return }
+        var rows: [UsageStore.Row_] = []
+        rows.reserveCapacity(entries.count * 3)
+        let before = entries.mapValues { ($0.cursors, $0.lastTick) }
+        for entry in entries.values { rows += UsageSampler.sample(entry, at: ms, complete: false) }
+        do { try store.write(rows) } catch {
+            // Back to the cursors of the last stored samples: the next write covers these
+            // seconds too, so nothing is lost.
+            logger.warning("cannot write usage samples", metadata: ["error": "\(error)"])
+            for (arn, (cursors, lastTick)) in before { entries[arn]?.cursors = cursors; entries[arn]?.lastTick = lastTick }
+            return
+        }
+        ticks += 1
+        let second = (ms + 500) / 1000
+        if second >= nextCompaction {
+            nextCompaction = second + retention.every
+            do {
+                try store.compact(olderThan: second - retention.perSecond, into: 60)
+                try store.compact(olderThan: second - retention.perMinute, into: 3600)
+            } catch { logger.warning("cannot downsample usage samples", metadata: ["error": "\(error)"]) }
+        }
+    }
+
+    /// The task's samples read at `ms` (since the epoch): what each cgroup used since its
+    /// cursor, in the row of the nearest whole second.
+    static func sample(_ e: Entry, at ms: Int64, complete: Bool) -> [UsageStore.Row_] {
+        let t = (ms + 500) / 1000
+        var rows: [UsageStore.Row_] = []
+        for r in e.source.read(complete: complete) {
+            guard let index = e.indexes[r.container] else { continue }
+            let before = e.cursors[index]
+            // A container first seen after the task's first tick started since that tick.
+            let since = before?.millis ?? (index == 0 ? e.startMillis : (e.lastTick ?? e.startMillis))
+            // Counters that went back started again: a new cgroup (a restarted container).
+            let fresh = before == nil || r.cpuNanos < before!.cpu
+            let base = fresh ? UsageStore.Cursor(time: t, millis: since) : before!
+            func delta(_ now: UInt64?, _ then: UInt64) -> Int64? {
+                guard let now else { return nil }
+                return Int64(now >= then ? now - then : now)
+            }
+            let sample = UsageSample(
+                container: r.container, time: t, spanMillis: before == nil ? max(1, ms - since) : max(0, ms - since),
+                cpuNanos: delta(r.cpuNanos, base.cpu)!, memoryBytes: Int64(r.memoryBytes),
+                memoryPeakBytes: r.memoryPeakBytes == before?.peak ? nil : r.memoryPeakBytes.map { Int64($0) },
+                netRxBytes: delta(r.netRxBytes, before?.rx ?? 0) ?? 0, netTxBytes: delta(r.netTxBytes, before?.tx ?? 0) ?? 0,
+                ioReadBytes: delta(r.ioReadBytes, base.ioRead), ioWriteBytes: delta(r.ioWriteBytes, base.ioWrite), pids: Int64(r.pids))
+            rows.append(UsageStore.Row_(task: e.id, container: index, sample: sample, fresh: fresh))
+            e.cursors[index] = UsageStore.Cursor(cpu: r.cpuNanos, rx: r.netRxBytes ?? before?.rx ?? 0, tx: r.netTxBytes ?? before?.tx ?? 0,
+                                                 ioRead: r.ioReadBytes ?? base.ioRead, ioWrite: r.ioWriteBytes ?? base.ioWrite,
+                                                 peak: r.memoryPeakBytes ?? before?.peak, time: t, millis: ms)
+        }
+        e.lastTick = ms
+        return rows
+    }
+}
