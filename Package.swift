@@ -123,7 +123,7 @@ let package = Package(
         .testTarget(name: "TaskRuntimeTests", dependencies: ["TaskRuntime", "CShim", "TestSupport"]),
         .testTarget(name: "HostInfoTests", dependencies: ["HostInfo", "LinuxSupport", "TestSupport"]),
         .testTarget(name: "ServicesTests", dependencies: ["Services", "ECSModel"]),
-        .testTarget(name: "ECSAPITests", dependencies: ["ECSAPI", "ECSModel", "HTTPServing"]),
+        .testTarget(name: "ECSAPITests", dependencies: ["ECSAPI", "ECSModel", "HTTPServing", "Services"]),
         .testTarget(name: "TaskHostTests", dependencies: ["TaskHost", "HTTPServing", "TaskRuntime", "TestSupport"]),
         .testTarget(name: "CommandLineTests", dependencies: [
             "fargate-run", .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -110,4 +110,70 @@ struct AutoScalingTests {
         let none = try scaling(host, ["deregister-scalable-target"] + target)
         #expect(none.stderr.contains("ObjectNotFoundException") && none.stderr.contains("No scalable target found"), "\(none.stderr)")
     }
+
+    @Test func badInputGetsTheServicesExceptionsAndChangesNothing() throws {
+        let host = try HostTests.Host()
+        defer { host.cleanup() }
+        let file = try host.h.task("""
+            {"family": "burn", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512",
+             "containerDefinitions": [{"name": "app", "image": "IMAGE", "command": ["sh", "-c", "exec sleep 1000"]}]}
+            """, name: "idle.json")
+        #expect(try clients.aws(host, ["register-task-definition", "--cli-input-json", "file://" + file]).status == 0)
+        let create = try clients.aws(host, ["create-service", "--service-name", "burn", "--task-definition", "burn", "--desired-count", "0",
+                                            "--network-configuration", "awsvpcConfiguration={subnets=[subnet-1]}"])
+        #expect(create.status == 0, "\(create.stderr)")
+
+        func refused(_ args: [String], _ code: String, _ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+            let r = try scaling(host, args)
+            #expect(r.status != 0 && r.stderr.contains("(\(code))") && r.stderr.contains(text), "\(args): \(r.stderr)", sourceLocation: sourceLocation)
+        }
+        let dims = ["--scalable-dimension", "ecs:service:DesiredCount"]
+        try refused(["register-scalable-target", "--service-namespace", "dynamodb", "--resource-id", "table/t", "--scalable-dimension",
+                     "dynamodb:table:ReadCapacityUnits", "--min-capacity", "1", "--max-capacity", "2"], "ValidationException", "ServiceNamespace dynamodb")
+        try refused(["register-scalable-target", "--service-namespace", "bogus", "--resource-id", "service/default/burn"] + dims,
+                    "ValidationException", "Member must satisfy enum value set")
+        try refused(["register-scalable-target", "--service-namespace", "ecs", "--resource-id", "service/default"] + dims
+                    + ["--min-capacity", "1", "--max-capacity", "2"], "ValidationException", "ResourceId service/default is not service/CLUSTER/SERVICE")
+        try refused(["register-scalable-target", "--service-namespace", "ecs", "--resource-id", "service/nowhere/burn"] + dims
+                    + ["--min-capacity", "1", "--max-capacity", "2"], "ValidationException", "ECS service doesn't exist: service/nowhere/burn")
+        try refused(["register-scalable-target"] + target, "ValidationException", "MinCapacity and MaxCapacity are required")
+        try refused(["put-scaling-policy", "--policy-name", "cpu", "--policy-type", "TargetTrackingScaling"] + target
+                    + ["--target-tracking-scaling-policy-configuration", #"{"TargetValue": 50, "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"}}"#],
+                    "ObjectNotFoundException", "No scalable target registered for service namespace: ecs, resource ID: service/default/burn")
+        try refused(["put-scheduled-action", "--scheduled-action-name", "a", "--schedule", "rate(1 minute)"] + target, "ValidationException",
+                    "PutScheduledAction is not supported")
+
+        // A target with scale-in suspended; registering again changes only what is given.
+        let register = try scaling(host, ["register-scalable-target"] + target + ["--min-capacity", "0", "--max-capacity", "2",
+                                                                                  "--suspended-state", "DynamicScalingInSuspended=true"])
+        #expect(register.status == 0, "\(register.stderr)")
+        #expect(try scaling(host, ["register-scalable-target"] + target + ["--max-capacity", "5"]).status == 0)
+        let targets = json(try scaling(host, ["describe-scalable-targets", "--service-namespace", "ecs", "--resource-ids", "service/default/burn"]))
+        let t = (targets["ScalableTargets"] as? [[String: Any]])?.first ?? [:]
+        #expect(t["MinCapacity"] as? Int == 0 && t["MaxCapacity"] as? Int == 5 && t["ScalableTargetARN"] as? String == json(register)["ScalableTargetARN"] as? String, "\(t)")
+        #expect((t["SuspendedState"] as? [String: Any])?["DynamicScalingInSuspended"] as? Bool == true, "\(t)")
+        try refused(["register-scalable-target"] + target + ["--min-capacity", "6"], "ValidationException", "MinCapacity 6, MaxCapacity 5")
+
+        try refused(["put-scaling-policy", "--policy-name", "alb", "--policy-type", "TargetTrackingScaling"] + target
+                    + ["--target-tracking-scaling-policy-configuration", #"{"TargetValue": 50, "PredefinedMetricSpecification": {"PredefinedMetricType": "ALBRequestCountPerTarget"}}"#],
+                    "ValidationException", "PredefinedMetricType ALBRequestCountPerTarget is not supported")
+        let memory = #"{"TargetValue": 60, "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageMemoryUtilization"}}"#
+        let first = try scaling(host, ["put-scaling-policy", "--policy-name", "mem", "--policy-type", "TargetTrackingScaling"] + target
+                                + ["--target-tracking-scaling-policy-configuration", memory])
+        #expect(first.status == 0, "\(first.stderr)")
+        let second = try scaling(host, ["put-scaling-policy", "--policy-name", "mem", "--policy-type", "TargetTrackingScaling"] + target
+                                 + ["--target-tracking-scaling-policy-configuration", memory.replacingOccurrences(of: "60", with: "75")])
+        #expect(json(second)["PolicyARN"] as? String == json(first)["PolicyARN"] as? String, "a policy put again keeps its ARN")
+        let policies = json(try scaling(host, ["describe-scaling-policies", "--service-namespace", "ecs", "--policy-names", "mem"]))["ScalingPolicies"] as? [[String: Any]] ?? []
+        let config = policies.first?["TargetTrackingScalingPolicyConfiguration"] as? [String: Any] ?? [:]
+        #expect(policies.count == 1 && config["TargetValue"] as? Double == 75 && config["ScaleInCooldown"] as? Int == 300, "\(policies)")
+        let activities = json(try scaling(host, ["describe-scaling-activities", "--service-namespace", "ecs"]))["ScalingActivities"] as? [[String: Any]]
+        #expect(activities?.isEmpty == true, "nothing scaled: \(String(describing: activities))")
+        #expect(counts(host)?.desired == 0, "the service was not touched")
+
+        // Deregistering takes the target's policies with it.
+        #expect(try scaling(host, ["deregister-scalable-target"] + target).status == 0)
+        let left = json(try scaling(host, ["describe-scaling-policies", "--service-namespace", "ecs"]))["ScalingPolicies"] as? [[String: Any]]
+        #expect(left?.isEmpty == true, "\(String(describing: left))")
+    }
 }
