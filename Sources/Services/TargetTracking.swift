@@ -87,6 +87,12 @@ public enum TargetTracking {
         public var capacity: Int
         public var direction: Direction
         public var reason: Reason
+
+        public init(capacity: Int, direction: Direction, reason: Reason) {
+            self.capacity = capacity
+            self.direction = direction
+            self.reason = reason
+        }
     }
 
     /// Why nothing changes, when something wanted to (for logs and tests).
