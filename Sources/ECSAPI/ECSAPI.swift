@@ -149,6 +149,7 @@ public final class ECSAPI: Sendable {
     /// Wipes the control plane and stops every task it started (moto's reset).
     func reset() async {
         await scheduler.forgetAll()
+        await autoScaler.forgetAll()
         for id in await host.taskIds { _ = try? await host.stop(id, reason: "reset") }
         try? store.reset()
         try? ensureDefaultCluster(account: settings.account)

@@ -62,6 +62,11 @@ public actor ServiceAutoScaler {
         loop = nil
     }
 
+    /// Drops every service's datapoints (the moto test reset, which deletes the targets).
+    public func forgetAll() {
+        meters = [:]
+    }
+
     func tick() async {
         let now = Date()
         let targets: [ControlPlaneStore.StoredScalableTarget]
