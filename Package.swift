@@ -81,7 +81,7 @@ let package = Package(
         ], path: "Sources/Services"),
         // The Amazon ECS API (JSON 1.1, SigV4) over the host's tasks, with its state in SQLite.
         .target(name: "ECSAPI", dependencies: [
-            "TaskHost", "TaskRuntime", "TaskNetwork", "Services", "HTTPServing", "ECSModel", "LinuxSupport",
+            "TaskHost", "TaskRuntime", "TaskNetwork", "Services", "HTTPServing", "ECSModel", "LinuxSupport", "Sandbox",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),

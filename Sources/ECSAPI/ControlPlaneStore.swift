@@ -3,8 +3,9 @@ import GRDB
 import LinuxSupport
 
 /// What the ECS API remembers across host restarts, in SQLite (`<root>/control-plane.sqlite`,
-/// WAL): clusters, task definitions and their revisions, tags, RunTask's idempotency tokens and
-/// services. Tasks are not here: their descriptions live in their own state files.
+/// WAL): clusters, task definitions and their revisions, tags, RunTask's idempotency tokens,
+/// services, and Application Auto Scaling's targets, policies and activities. Tasks are not
+/// here: their descriptions live in their own state files.
 public final class ControlPlaneStore: Sendable {
     let db: DatabaseQueue
     public let path: String
@@ -75,6 +76,7 @@ public final class ControlPlaneStore: Sendable {
                 CREATE INDEX services_by_cluster ON services (cluster, name);
                 """)
         }
+        registerAutoScalingMigration(&m)
         return m
     }
 
@@ -124,7 +126,7 @@ public final class ControlPlaneStore: Sendable {
     /// Everything, as `POST /moto-api/reset` asks (test mode only).
     public func reset() throws {
         try write { db in
-            for table in ["clusters", "task_definitions", "families", "tags", "tagged_resources", "run_tokens", "services"] {
+            for table in ["clusters", "task_definitions", "families", "tags", "tagged_resources", "run_tokens", "services"] + ControlPlaneStore.autoScalingTables {
                 try db.execute(sql: "DELETE FROM \(table)")
             }
         }

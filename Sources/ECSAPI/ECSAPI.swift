@@ -34,6 +34,8 @@ public final class ECSAPI: Sendable {
         public var scheduler: SchedulerSettings
         /// Names of Cloud Map services (`serve --service-registry ARN=NAME`).
         public var registryNames: [String: String]
+        /// Application Auto Scaling's datapoint period (`serve --autoscaling-period`).
+        public var autoScaling: AutoScalingSettings
 
         public struct Listener: Sendable, Equatable {
             public var address: String
@@ -51,7 +53,8 @@ public final class ECSAPI: Sendable {
         public init(region: String = "us-east-1", account: String = "000000000000", credentials: [String: AccessKey]? = nil,
                     testMode: Bool = false, stoppedTaskRetention: TimeInterval = 3600, secretsPath: String? = nil,
                     workingDirectory: String = FileManager.default.currentDirectoryPath, targetGroups: [String: Listener] = [:],
-                    scheduler: SchedulerSettings = .init(), registryNames: [String: String] = [:]) {
+                    scheduler: SchedulerSettings = .init(), registryNames: [String: String] = [:], autoScaling: AutoScalingSettings = .init()) {
+            self.autoScaling = autoScaling
             self.targetGroups = targetGroups
             self.scheduler = scheduler
             self.registryNames = registryNames
@@ -85,6 +88,8 @@ public final class ECSAPI: Sendable {
     public let host: TaskHost
     /// Every service of the state root, kept at its desired count.
     public let scheduler: ServiceScheduler
+    /// Application Auto Scaling's target tracking of the services with scalable targets.
+    public let autoScaler: ServiceAutoScaler
     let logger: Logger
 
     public init(settings: Settings, store: ControlPlaneStore, host: TaskHost, logger: Logger) throws {
@@ -94,6 +99,7 @@ public final class ECSAPI: Sendable {
         self.logger = logger
         scheduler = try ServiceScheduler(platform: HostServicePlatform(host: host, store: store, settings: settings), store: store,
                                          settings: settings.scheduler, registryNames: settings.registryNames, logger: logger)
+        autoScaler = ServiceAutoScaler(store: store, scheduler: scheduler, host: host, settings: settings.autoScaling, logger: logger)
         try ensureDefaultCluster(account: settings.account)
     }
 
@@ -117,6 +123,8 @@ public final class ECSAPI: Sendable {
             guard request.method == "POST", request.path == "/" else {
                 throw ECSError("UnknownOperationException", "ECS operations are POST / with an X-Amz-Target header")
             }
+            // Application Auto Scaling shares the listener; its errors have their own shape.
+            if op.hasPrefix(ECSAPI.autoScalingTargetPrefix) { return await handleAutoScaling(request, op: op, requestId: requestId) }
             guard op.hasPrefix(ECSAPI.targetPrefix) else {
                 throw ECSError("UnknownOperationException", op.isEmpty ? "Missing X-Amz-Target" : "Unknown target \(op)")
             }
@@ -143,6 +151,7 @@ public final class ECSAPI: Sendable {
     /// Wipes the control plane and stops every task it started (moto's reset).
     func reset() async {
         await scheduler.forgetAll()
+        await autoScaler.forgetAll()
         for id in await host.taskIds { _ = try? await host.stop(id, reason: "reset") }
         try? store.reset()
         try? ensureDefaultCluster(account: settings.account)

@@ -63,6 +63,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds a service task drains out of its target group before it is stopped.")
     var deregistrationDelay: Double = 10
 
+    @Option(name: .long, help: "Seconds of one Application Auto Scaling datapoint (CloudWatch's period: 60). Target tracking scales out after 3 datapoints above the target and in after 15 below 90 % of it; the tasks' cgroups are read every second (or every period, if shorter).")
+    var autoscalingPeriod: Double = 60
+
     @Flag(name: .long, help: "Answer POST /moto-api/reset by deleting every cluster, definition, tag and service and stopping every task (for running moto's tests).")
     var testMode = false
 
@@ -90,6 +93,10 @@ struct Serve: AsyncParsableCommand {
         let lock: HostLock
         do { lock = try HostLock(root: root) } catch {
             writeOut(2, "fargate-run: \(error)\n")
+            throw ExitCode(1)
+        }
+        guard autoscalingPeriod > 0 else {
+            writeOut(2, "fargate-run: serve: --autoscaling-period must be more than 0 seconds (it is \(autoscalingPeriod)).\n")
             throw ExitCode(1)
         }
         let endpoint = listen == "none" ? nil : try Serve.tcpEndpoint(listen)
@@ -129,7 +136,8 @@ struct Serve: AsyncParsableCommand {
                                            stoppedTaskRetention: TimeInterval(stoppedTaskRetention), secretsPath: secrets,
                                            targetGroups: try Serve.targetGroups(targetGroup),
                                            scheduler: SchedulerSettings(healthyAfter: taskHealthyAfter, deregistrationDelay: deregistrationDelay),
-                                           registryNames: try Serve.pairs(serviceRegistry, flag: "--service-registry"))
+                                           registryNames: try Serve.pairs(serviceRegistry, flag: "--service-registry"),
+                                           autoScaling: AutoScalingSettings(period: autoscalingPeriod))
             ecs = try ECSAPI(settings: settings, store: try ControlPlaneStore(path: root.path + "/control-plane.sqlite"), host: host,
                              logger: Logger(label: "fargate-run.ecs-api"))
         } catch {
@@ -164,6 +172,7 @@ struct Serve: AsyncParsableCommand {
         // Target groups' listeners and discovery names follow the scheduler's tasks.
         await ServiceTraffic(root: root, settings: ecs.settings, logger: Logger(label: "fargate-run.service-traffic")).connect(ecs.scheduler)
         await ecs.scheduler.start()
+        await ecs.autoScaler.start()
         logger.notice("serving", metadata: ["socket": "\(socketPath)", "ecs-api": "\(apiAddress)", "pid": "\(getpid())"])
 
         // SIGTERM and SIGINT end the host; its tasks go on under their monitors.
