@@ -58,8 +58,9 @@ extension ECSAPI {
         let fargateIssues = loaded.allIssues
         let requiresFargate = loaded.definition.requiresCompatibilities?.contains { $0.rawValue == "FARGATE" } ?? false
         let issues = requiresFargate ? fargateIssues : loaded.issues + loaded.overrideIssues
+        // A container without a name or image gets ECS's own sentence first, as ECS checks it first.
+        if loaded.issues.isEmpty { try Self.checkContainers(loaded.definition) }
         guard issues.isEmpty, let family = loaded.definition.family else { throw ECSError.client(Self.message(issues)) }
-        if !requiresFargate { try Self.checkContainers(loaded.definition) }
         let tags = try Validation.tags(r.tags)
         var d = loaded.definition
         let size = TaskDefinitionValidator.size(of: d)
