@@ -23,7 +23,8 @@ struct ServiceTrafficTests {
             // The host leaves its listeners to its tasks when it ends; the test's must go.
             _ = try? run("/usr/sbin/nft", ["delete", "table", "inet", table])
         }
-        let r = try clients.check("load-balancer", host, environment: ["LISTENER": "127.0.0.1:\(port)", "TARGET_GROUP": tg])
+        let r = try clients.check("load-balancer", host, environment: ["LISTENER": "127.0.0.1:\(port)", "TARGET_GROUP": tg,
+                                                                       "FARGATE_RUN": fargateRunBinary, "ROOT": host.h.root])
         #expect(r.status == 0 && r.stdout.contains("the listener is gone"), "\(r.stdout)\n\(r.stderr)\nthe host logged:\n\(host.process?.stderr ?? "")")
         print(r.stdout)
         #expect(try run("/usr/sbin/nft", ["list", "table", "inet", table]).status != 0, "no table once the service is deleted")

@@ -509,6 +509,11 @@ def check_load_balancer():
     messages = [e["message"] for e in ecs.describe_services(services=["web"])["services"][0]["events"]]
     expect(any(m.startswith("(service web) registered ") and tg in m for m in messages), "registered event: %r" % messages[:6])
     ok("60 connections to the listener spread over the 3 tasks: %s" % sorted(counts.values()))
+    # Target health as `fargate-run service ps` shows it.
+    ps = subprocess.run([os.environ["FARGATE_RUN"], "service", "ps", "--root", os.environ["ROOT"], "web"],
+                        capture_output=True, text=True, timeout=60)
+    rows = [line.split() for line in ps.stdout.splitlines()[1:]]
+    expect(ps.returncode == 0 and len(rows) == 3 and all(r[3] == "healthy" for r in rows), "service ps: %s %s" % (ps.stdout, ps.stderr))
 
     # Throughput: sequential requests (a new connection each) through the listener, and
     # straight to one task.

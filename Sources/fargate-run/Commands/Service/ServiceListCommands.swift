@@ -1,6 +1,8 @@
 import ArgumentParser
+import ECSAPI
 import ECSModel
 import Foundation
+import Services
 
 /// `service ls`: the cluster's services with their counts and deployments.
 struct ServiceList: AsyncParsableCommand {
@@ -57,17 +59,36 @@ struct ServiceTasks: AsyncParsableCommand {
                 token = page.nextToken
             } while token != nil
         }
-        var rows: [[String]] = [["TASK", "STATUS", "HEALTH", "IP", "TASK DEFINITION", "DEPLOYMENT", "STARTED", "STOPPED REASON"]]
+        let targets = ServiceTasks.targetStates(root: client.root.path, cluster: options.cluster ?? "default", service: name)
+        var rows: [[String]] = [["TASK", "STATUS", "HEALTH", "TARGET", "IP", "TASK DEFINITION", "DEPLOYMENT", "STARTED", "STOPPED REASON"]]
         for batch in stride(from: 0, to: arns.count, by: 100).map({ Array(arns[$0..<min($0 + 100, arns.count)]) }) {
             let r: ECS.DescribeTasksResponse = try client.call("DescribeTasks", ECS.DescribeTasksRequest(cluster: options.cluster, tasks: batch))
             for t in (r.tasks ?? []).sorted(by: { ($0.createdAt?.date ?? .distantPast) < ($1.createdAt?.date ?? .distantPast) }) {
                 let ip = t.containers?.first?.networkInterfaces?.first?.privateIpv4Address ?? "-"
-                rows.append([String(ARN.resourceId(t.taskArn ?? "").prefix(12)), t.lastStatus ?? "?", t.healthStatus?.rawValue ?? "-", ip,
+                let id = ARN.resourceId(t.taskArn ?? "").split(separator: "/").last.map(String.init) ?? ""
+                rows.append([String(id.prefix(12)), t.lastStatus ?? "?", t.healthStatus?.rawValue ?? "-", targets[id] ?? "-", ip,
                              t.taskDefinitionArn.map(ARN.resourceId) ?? "?", t.startedBy ?? "-",
                              t.startedAt.map { ISO8601DateFormatter().string(from: $0.date) } ?? "-", t.stoppedReason ?? ""])
             }
         }
         writeOut(1, Table.render(rows))
+    }
+}
+
+extension ServiceTasks {
+    /// Each task's standing in the service's target groups, as the scheduler last saved it
+    /// (ECS shows this only through ELB's DescribeTargetHealth, which is not served here):
+    /// `healthy` (registered), `draining` (deregistered, its stop due after the delay),
+    /// `initial` (not yet registered). Empty for a service without a load balancer.
+    static func targetStates(root: String, cluster: String, service: String) -> [String: String] {
+        guard let store = try? ControlPlaneStore(path: root + "/control-plane.sqlite"),
+              let record = (try? store.services())?.first(where: { $0.cluster == cluster && $0.name == service && $0.status != "INACTIVE" }),
+              !record.loadBalancers.isEmpty else { return [:] }
+        var out: [String: String] = [:]
+        for t in record.tasks {
+            out[t.id] = t.registered ? "healthy" : t.stopAt != nil ? (t.stopRequested ? "unused" : "draining") : "initial"
+        }
+        return out
     }
 }
 
