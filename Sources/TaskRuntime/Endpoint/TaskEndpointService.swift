@@ -73,4 +73,22 @@ public struct TaskSnapshot: Sendable {
     public var protection: TaskProtection
     /// Whether the task's containers were given task-role credentials.
     public var hasTaskCredentials: Bool
+
+    public init(plan: TaskPlan, identity: TaskIdentity, lifecycle: TaskLifecycle, times: TaskTimes, attachment: TaskNetworkAttachment?,
+                imageIds: [String: String], cgroupDirectories: [String], pids: [String: Int32], volumeDirectories: [String: String],
+                networkMode: NetworkOptions.Mode, taskDirectory: String, protection: TaskProtection, hasTaskCredentials: Bool) {
+        self.plan = plan
+        self.identity = identity
+        self.lifecycle = lifecycle
+        self.times = times
+        self.attachment = attachment
+        self.imageIds = imageIds
+        self.cgroupDirectories = cgroupDirectories
+        self.pids = pids
+        self.volumeDirectories = volumeDirectories
+        self.networkMode = networkMode
+        self.taskDirectory = taskDirectory
+        self.protection = protection
+        self.hasTaskCredentials = hasTaskCredentials
+    }
 }

@@ -356,7 +356,7 @@ public actor TaskRunner {
 
 extension TaskLifecycle.Container {
     /// A plan's container under ECS's rules.
-    init(_ c: TaskPlan.Container) {
+    public init(_ c: TaskPlan.Container) {
         self.init(name: c.name, essential: c.essential,
                   dependsOn: c.dependsOn,
                   stopTimeout: c.stopTimeout, startTimeout: c.startTimeout,
