@@ -23,7 +23,7 @@ cat >"$work/task.json" <<JSON
 {"family": "burst", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [
   {"name": "a", "image": "oci:$work/img/oci:latest", "command": ["sleep", "100000"], "stopTimeout": 2}]}
 JSON
-"$bin" serve --root "$root" --log-level error 2>"$work/host.log" &
+"$bin" serve --root "$root" --listen none --log-level error 2>"$work/host.log" &
 host=$!
 for _ in $(seq 1 100); do [ -S "$root/host.sock" ] && break; sleep 0.05; done
 id=$("$bin" run -d --root "$root" "$work/task.json"); "$bin" stop --root "$root" "$id" >/dev/null; "$bin" wait --root "$root" "$id" >/dev/null || true

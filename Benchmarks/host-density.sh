@@ -27,7 +27,7 @@ cat >"$work/task.json" <<JSON
   {"name": "a", "image": "oci:$work/img/oci:latest", "command": ["sleep", "100000"], "stopTimeout": 2},
   {"name": "b", "image": "oci:$work/img/oci:latest", "command": ["sleep", "100000"], "stopTimeout": 2}]}
 JSON
-"$bin" serve --root "$root" --log-level error 2>"$work/host.log" &
+"$bin" serve --root "$root" --listen none --log-level error 2>"$work/host.log" &
 host=$!
 for _ in $(seq 1 100); do [ -S "$root/host.sock" ] && break; sleep 0.05; done
 t0=$(date +%s%N)

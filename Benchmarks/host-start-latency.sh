@@ -28,7 +28,7 @@ JSON
 mkdir -p "$work/bundle/rootfs"
 tar -xOf "$work/img/busybox.tar" "$(tar -tf "$work/img/busybox.tar" | grep layer.tar)" | tar -x -C "$work/bundle/rootfs"
 (cd "$work/bundle" && runc spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"\/bin\/true"/' config.json)
-"$bin" serve --root "$root" --log-level error 2>"$work/host.log" &
+"$bin" serve --root "$root" --listen none --log-level error 2>"$work/host.log" &
 host=$!
 for _ in $(seq 1 100); do [ -S "$root/host.sock" ] && break; sleep 0.05; done
 # Warm up: image unpacked once, ledger created, page cache hot.
@@ -38,7 +38,7 @@ body="{\"definitionPath\": \"$work/task.json\", \"workingDirectory\": \"$work\",
 api() {
   local out id
   out=$(curl -s --unix-socket "$root/host.sock" -X POST --data-binary "$body" http://h/v1/tasks)
-  id=$(printf '%s' "$out" | sed -E 's/.*task\\?\/fargate-run\\?\/([0-9a-f]{32}).*/\1/')
+  id=$(printf '%s' "$out" | grep -oE 'task\\?/[^/"\\]+\\?/[0-9a-f]{32}' | head -1 | grep -oE '[0-9a-f]{32}$')
   curl -s --unix-socket "$root/host.sock" "http://h/v1/tasks/$id/wait" >/dev/null
 }
 ns() { date +%s%N; }

@@ -23,8 +23,9 @@ packages=(
 )
 if [ "$all" = 1 ]; then
   packages+=(
-    # tests: sqlite3 to inspect the ledger, tar/zstd for images
-    sqlite3 tar zstd python3
+    # tests: sqlite3 to inspect the ledger, tar/zstd for images; python3-venv for the ECS API's
+    # clients (below)
+    sqlite3 tar zstd python3 python3-venv
     # registry tests: Debian's registry and skopeo to push into it
     docker-registry skopeo apache2-utils openssl
     # the cgroup v2 test VM
@@ -42,5 +43,13 @@ apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 # own on loopback, so make sure none holds the default port.
 if [ "$all" = 1 ] && command -v systemctl >/dev/null && systemctl is-active --quiet docker-registry 2>/dev/null; then
   systemctl stop docker-registry || true
+fi
+# The ECS API tests drive the server with the real aws CLI and boto3, at pinned versions from
+# PyPI (Debian 12's are from 2022 and lack AWS_ENDPOINT_URL_ECS and DeleteTaskDefinitions).
+clients=/opt/fargate-run-test-clients
+if [ "$all" = 1 ] && ! "$clients/bin/python" -c 'import boto3, awscli; assert boto3.__version__ == "1.43.11"' 2>/dev/null; then
+  rm -rf "$clients"
+  /usr/bin/python3 -m venv "$clients"
+  "$clients/bin/pip" install -q --disable-pip-version-check awscli==1.45.11 boto3==1.43.11
 fi
 echo "install-deps.sh: installed ${#packages[@]} packages"

@@ -6,7 +6,8 @@ public enum ECS {}
 
 extension ECS {
     /// An API timestamp. The API sends epoch seconds; the AWS CLI prints ISO-8601. Both decode;
-    /// it always encodes as ISO-8601 with fractional seconds, as `aws ecs describe-tasks` prints.
+    /// it encodes as ISO-8601 with fractional seconds, as `aws ecs describe-tasks` prints, unless
+    /// the encoder asks for the wire's epoch seconds (`epochSeconds`).
     public struct Timestamp: Codable, Hashable, Sendable, Comparable, CustomStringConvertible {
         public var date: Date
 
@@ -27,8 +28,17 @@ extension ECS {
 
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.singleValueContainer()
-            try c.encode(description)
+            // The API's wire form (JSON 1.1) is epoch seconds: the Go SDK (Terraform) accepts
+            // nothing else. Files and the CLI keep ISO-8601, as `aws ecs` prints.
+            if encoder.userInfo[Timestamp.epochSeconds] as? Bool == true {
+                try c.encode((date.timeIntervalSince1970 * 1000).rounded() / 1000)
+            } else {
+                try c.encode(description)
+            }
         }
+
+        /// Set to true in an encoder's userInfo to write timestamps as epoch seconds.
+        public static let epochSeconds = CodingUserInfoKey(rawValue: "ecs.epochSeconds")!
 
         /// ISO-8601 in UTC with microseconds, e.g. `2026-11-23T04:42:00.123456+00:00`.
         public var description: String { Timestamp.format(date) }

@@ -93,6 +93,25 @@ public final class TaskMonitor: Sendable {
         }
     }
 
+    /// SIGKILLs the monitor of `taskDirectory` that no task state names: one started by a host
+    /// killed before it could record it, whose task `gc` cleans up. Found by its command line
+    /// (`fargate-monitor TASK-DIRECTORY`), read again through a pidfd so a recycled pid is
+    /// never signalled. Returns the pids killed.
+    public static func killUnrecorded(taskDirectory: String) -> [Int32] {
+        let wanted = Array("fargate-monitor\0\(taskDirectory)\0".utf8)
+        var killed: [Int32] = []
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry), FileManager.default.contents(atPath: "/proc/\(pid)/cmdline").map(Array.init) == wanted else { continue }
+            let fd = fr_pidfd_open(pid)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            // The pidfd holds this very process: its command line, read after, is still its own.
+            guard FileManager.default.contents(atPath: "/proc/\(pid)/cmdline").map(Array.init) == wanted else { continue }
+            if fr_pidfd_send_signal(fd, SIGKILL) == 0 { killed.append(pid) }
+        }
+        return killed
+    }
+
     /// Connects to a task's monitor (one just started, or one a host before this one started).
     /// Its pid comes with the end of its answer to `children`, asked once here.
     public static func connect(taskDirectory: String) throws -> TaskMonitor {

@@ -33,6 +33,14 @@ public struct HostClient: Sendable {
     /// Blocks until the task has stopped.
     public func wait(_ id: String) throws -> ControlAPI.Ended { try call("GET", "/v1/tasks/\(id)/wait") }
 
+    /// One ECS API operation (`X-Amz-Target: AmazonEC2ContainerServiceV20141113.OPERATION`) on
+    /// the socket, which needs no signature (it is root's only). The answer's HTTP status and
+    /// body: ECS's JSON, or its `{"__type", "message"}` error.
+    public func ecs(_ operation: String, _ body: Data) throws -> (status: Int, body: Data) {
+        try exchange("POST", "/", body: body, headers: "X-Amz-Target: AmazonEC2ContainerServiceV20141113.\(operation)\r\n",
+                     contentType: "application/x-amz-json-1.1")
+    }
+
     /// Sends the request and decodes the answer; an error answer is thrown as the host's
     /// `ControlAPI.Problem`.
     func call<T: Decodable>(_ method: String, _ path: String, body: Data = Data()) throws -> T {
@@ -61,10 +69,10 @@ public struct HostClient: Sendable {
         return fd
     }
 
-    func exchange(_ method: String, _ path: String, body: Data) throws -> (Int, Data) {
+    func exchange(_ method: String, _ path: String, body: Data, headers: String = "", contentType: String = "application/json") throws -> (Int, Data) {
         let fd = try connect()
         defer { close(fd) }
-        var request = Array("\(method) \(path) HTTP/1.1\r\nHost: fargate-run\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n".utf8)
+        var request = Array("\(method) \(path) HTTP/1.1\r\nHost: fargate-run\r\nConnection: close\r\nContent-Type: \(contentType)\r\n\(headers)Content-Length: \(body.count)\r\n\r\n".utf8)
         request += body
         var off = 0
         while off < request.count {

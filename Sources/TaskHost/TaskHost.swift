@@ -54,10 +54,32 @@ public actor TaskHost {
         public var tags: [ECS.Tag]?
         /// What the file leaves unsaid (a template's resource and parameters, task members).
         public var definitionOptions: TaskDefinitionLoader.Options?
+        /// A registered definition (the ECS API's RunTask) instead of the file; `definitionPath`
+        /// then only names it in messages.
+        public var definition: ECS.TaskDefinition?
+        /// The account in the task's ARNs (the caller's); nil: the host's.
+        public var account: String?
+        /// The local security groups the task joins (RunTask's awsvpcConfiguration); nil: the host's.
+        public var securityGroups: [String]?
+        /// Return once each copy is RUNNING or stopped (the CLI); false returns the tasks as
+        /// they are created, PROVISIONING, as ECS's RunTask does.
+        public var waitUntilStarted: Bool?
+        /// FARGATE_SPOT when RunTask's capacityProviderStrategy chose it; nil: FARGATE.
+        public var capacityProvider: String?
+        /// Publish the first copy's portMappings on the host (the CLI's `run -d`); tasks of the
+        /// ECS API are reached at their own address, as on ECS (services through their listener).
+        public var publishPorts: Bool?
 
         public init(definitionPath: String, overrides: String? = nil, secretsPath: String? = nil, workingDirectory: String,
                     count: Int = 1, cluster: String? = nil, startedBy: String? = nil, group: String? = nil, tags: [ECS.Tag]? = nil,
-                    definitionOptions: TaskDefinitionLoader.Options? = nil) {
+                    definitionOptions: TaskDefinitionLoader.Options? = nil, definition: ECS.TaskDefinition? = nil,
+                    account: String? = nil, securityGroups: [String]? = nil, waitUntilStarted: Bool? = nil, capacityProvider: String? = nil, publishPorts: Bool? = nil) {
+            self.capacityProvider = capacityProvider
+            self.publishPorts = publishPorts
+            self.definition = definition
+            self.account = account
+            self.securityGroups = securityGroups
+            self.waitUntilStarted = waitUntilStarted
             self.definitionOptions = definitionOptions
             self.definitionPath = definitionPath
             self.overrides = overrides
@@ -72,23 +94,33 @@ public actor TaskHost {
     }
 
     /// Starts `request.count` copies and returns once each is RUNNING or has stopped without
-    /// getting there, as `aws ecs run-task` followed by `wait tasks-running` would.
+    /// getting there, as `aws ecs run-task` followed by `wait tasks-running` would (or at
+    /// once, PROVISIONING, unless `waitUntilStarted`).
     public func run(_ request: RunRequest) async throws -> [ECS.Task] {
         guard (1...10).contains(request.count) else {
             throw TaskRuntimeError(.invalidState, "count \(request.count): RunTask runs 1 to 10 copies")
         }
         let path = request.definitionPath.hasPrefix("/") ? request.definitionPath : request.workingDirectory + "/" + request.definitionPath
-        let prepared = try TaskInputs.prepare(path, definition: request.definitionOptions ?? .init(), overrides: request.overrides,
+        let prepared: PreparedTask
+        if let definition = request.definition {
+            prepared = try TaskInputs.prepare(LoadedTaskDefinition(definition: definition), source: path, overrides: request.overrides,
+                                              secrets: request.secretsPath, region: base.region, account: request.account ?? base.account,
+                                              running: true)
+        } else {
+            prepared = try TaskInputs.prepare(path, definition: request.definitionOptions ?? .init(), overrides: request.overrides,
                                               secrets: request.secretsPath, region: base.region, running: true)
+        }
         var runners: [TaskRunner] = []
         for n in 1...request.count {
             var config = base
             config.workingDirectory = request.workingDirectory
-            config.publishPorts = n == 1
+            config.publishPorts = n == 1 && request.publishPorts ?? true
             if let cluster = request.cluster { config.cluster = cluster }
+            if let account = request.account { config.account = account }
+            if let groups = request.securityGroups, !groups.isEmpty { config.network.securityGroups = groups }
             let identity = TaskIdentity(taskId: TaskIdentity.newTaskId(), region: config.region, account: config.account,
                                         cluster: config.cluster, startedBy: request.startedBy ?? "fargate-run", group: request.group,
-                                        tags: request.tags)
+                                        tags: request.tags, capacityProvider: request.capacityProvider)
             try keep(prepared.plan, for: identity.taskId)
             let runner = TaskRunner(plan: prepared.plan, config: config, sink: NullSink(), observer: HostObserver(logger: logger, taskId: identity.taskId),
                                     identity: identity, logger: logger)
@@ -96,17 +128,23 @@ public actor TaskHost {
             runners.append(runner)
         }
         var out: [ECS.Task] = []
-        for r in runners { out.append(await r.started()) }
+        for r in runners { out.append(request.waitUntilStarted ?? true ? await r.started() : await r.describe()) }
         return out
     }
 
-    /// Asks a task this host runs to stop (StopTask).
-    public func stop(_ id: String, reason: String) throws -> String {
+    /// A task this host runs, as DescribeTasks shows it now; nil if it runs no such task.
+    public func describe(_ id: String) async -> ECS.Task? {
+        guard let runner = runners[id] else { return nil }
+        return await runner.describe()
+    }
+
+    /// Asks a task this host runs to stop (StopTask; a service's scheduler).
+    public func stop(_ id: String, reason: String, code: StopCode = .userInitiated) throws -> String {
         guard let runner = runners[id] else {
             if let state = try? store.state(id), state.isStopped { throw TaskRuntimeError(.invalidState, "task \(id) is already STOPPED") }
             throw TaskRuntimeError(.notFound, "task \(id) is not run by this host")
         }
-        runner.requestStop(code: .userInitiated, reason: reason)
+        runner.requestStop(code: code, reason: reason)
         return runner.taskArn
     }
 
@@ -115,6 +153,22 @@ public actor TaskHost {
         var out: [ECS.Task] = []
         for r in runners.values { out.append(await r.describe()) }
         return out
+    }
+
+    /// A task of this state root as last recorded (a stopped one too); nil if there is none.
+    public nonisolated func recorded(_ id: String) -> TaskState? {
+        guard TaskStore.isTaskId(id) else { return nil }
+        return try? store.state(id)
+    }
+
+    /// The tasks of this state root whose record changed since `date` (the stopped ones a
+    /// listing shows): found by their state files' times, so only those are read.
+    public nonisolated func recorded(since date: Date) -> [TaskState] {
+        store.ids().compactMap { id in
+            var st = stat()
+            guard stat(store.statePath(id), &st) == 0, Double(st.st_mtim.tv_sec) >= date.timeIntervalSince1970 else { return nil }
+            return try? store.state(id)
+        }
     }
 
     /// Takes over every task a host before this one left under its monitor. Returns their ids.

@@ -19,7 +19,7 @@ struct FargateRun: AsyncParsableCommand {
             """,
         version: BuildInfo.versionLine,
         subcommands: [Run.self, Serve.self, Validate.self, Report.self, Inspect.self, PS.self, Logs.self, Exec.self, Stats.self, Stop.self,
-                      Wait.self, GC.self, Images.self, Info.self],
+                      Wait.self, GC.self, Images.self, Info.self, ServiceCommand.self],
         defaultSubcommand: Run.self)
 
     static func main() async {

@@ -63,7 +63,7 @@ struct InsideTheVM {
             rmdir(service)
         }
         try #require(mkdir(service, 0o755) == 0)
-        let host = try BackgroundProcess("/bin/sh", ["-c", "echo $$ > \(service)/cgroup.procs && exec \(fargateRunBinary) serve --root \(h.root)"])
+        let host = try BackgroundProcess("/bin/sh", ["-c", "echo $$ > \(service)/cgroup.procs && exec \(fargateRunBinary) serve --listen none --root \(h.root)"])
         defer { host.signal(SIGTERM); _ = host.wait(timeout: 20) }
         try #require(eventually(timeout: 30) { FileManager.default.fileExists(atPath: h.root + "/host.sock") }, "\(host.stderr)")
         let membership = try String(contentsOfFile: "/proc/\(host.pid)/cgroup", encoding: .utf8)

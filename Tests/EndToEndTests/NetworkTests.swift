@@ -22,13 +22,25 @@ struct NetworkTests {
 
         init() throws {
             h = try Harness()
-            let n = Net.next.add(1, ordering: .relaxed).oldValue
+            var n = Net.next.add(1, ordering: .relaxed).oldValue
+            // A /24 some other network holds (one left by a run that was killed) would be refused.
+            let taken = Net.subnetsInUse()
+            while taken.contains("198.18.\(n).") && n < 250 { n = Net.next.add(1, ordering: .relaxed).oldValue }
             bridge = "frt\(getpid() % 1000)x\(n)"
             subnet = "198.18.\(n).0/24"
             port = Int.random(in: 20000...40000)
         }
 
         var args: [String] { ["--bridge", bridge, "--subnet", subnet] }
+
+        /// Addresses on this machine's interfaces and the subnets fargate-run's network registry
+        /// holds, as one text to search for "198.18.N.".
+        static func subnetsInUse() -> String {
+            let addresses = (try? run("/usr/sbin/ip", ["-4", "-o", "addr"]).stdout) ?? ""
+            let registry = "/run/fargate-run/networks"
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: registry)) ?? []
+            return files.reduce(addresses) { $0 + ((try? String(contentsOfFile: registry + "/" + $1, encoding: .utf8)) ?? "") }
+        }
 
         func cleanup() {
             _ = try? run("/usr/sbin/ip", ["link", "del", bridge])

@@ -21,9 +21,9 @@ struct TaskRunnerTests {
         return TaskRunner(plan: plan, config: config, identity: identity, backend: backend, observer: SilentObserver())
     }
 
-    /// Waits (bounded) until `condition` holds.
+    /// Waits (bounded: 30 s, for a machine busy with other suites) until `condition` holds.
     func until(_ condition: () -> Bool) async throws {
-        for _ in 0..<500 where !condition() { try await Task.sleep(for: .milliseconds(10)) }
+        for _ in 0..<3000 where !condition() { try await Task.sleep(for: .milliseconds(10)) }
         #expect(condition())
     }
 

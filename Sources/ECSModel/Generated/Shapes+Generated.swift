@@ -1449,4 +1449,2172 @@ extension ECS {
         }
     }
 
+    /// The ECS API's `CreateClusterRequest` shape.
+    public struct CreateClusterRequest: Codable, Hashable, Sendable {
+        public var clusterName: Swift.String?
+        public var tags: [ECS.Tag]?
+        public var settings: [ECS.ClusterSetting]?
+        public var configuration: ECS.ClusterConfiguration?
+        public var capacityProviders: [Swift.String]?
+        public var defaultCapacityProviderStrategy: [ECS.CapacityProviderStrategyItem]?
+        public var serviceConnectDefaults: ECS.ClusterServiceConnectDefaultsRequest?
+
+        public init(clusterName: Swift.String? = nil, tags: [ECS.Tag]? = nil, settings: [ECS.ClusterSetting]? = nil, configuration: ECS.ClusterConfiguration? = nil, capacityProviders: [Swift.String]? = nil, defaultCapacityProviderStrategy: [ECS.CapacityProviderStrategyItem]? = nil, serviceConnectDefaults: ECS.ClusterServiceConnectDefaultsRequest? = nil) {
+            self.clusterName = clusterName
+            self.tags = tags
+            self.settings = settings
+            self.configuration = configuration
+            self.capacityProviders = capacityProviders
+            self.defaultCapacityProviderStrategy = defaultCapacityProviderStrategy
+            self.serviceConnectDefaults = serviceConnectDefaults
+        }
+    }
+
+    /// The ECS API's `ClusterSetting` shape.
+    public struct ClusterSetting: Codable, Hashable, Sendable {
+        public var name: ECS.ClusterSettingName?
+        public var value: Swift.String?
+
+        public init(name: ECS.ClusterSettingName? = nil, value: Swift.String? = nil) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    /// The ECS API's `ClusterSettingName` values; unknown values decode and are rejected by validation.
+    public struct ClusterSettingName: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["containerInsights"]
+        public static let containerInsights = ClusterSettingName(rawValue: "containerInsights")
+    }
+
+    /// The ECS API's `ClusterConfiguration` shape.
+    public struct ClusterConfiguration: Codable, Hashable, Sendable {
+        public var executeCommandConfiguration: ECS.ExecuteCommandConfiguration?
+        public var managedStorageConfiguration: ECS.ManagedStorageConfiguration?
+
+        public init(executeCommandConfiguration: ECS.ExecuteCommandConfiguration? = nil, managedStorageConfiguration: ECS.ManagedStorageConfiguration? = nil) {
+            self.executeCommandConfiguration = executeCommandConfiguration
+            self.managedStorageConfiguration = managedStorageConfiguration
+        }
+    }
+
+    /// The ECS API's `ExecuteCommandConfiguration` shape.
+    public struct ExecuteCommandConfiguration: Codable, Hashable, Sendable {
+        public var kmsKeyId: Swift.String?
+        public var logging: ECS.ExecuteCommandLogging?
+        public var logConfiguration: ECS.ExecuteCommandLogConfiguration?
+
+        public init(kmsKeyId: Swift.String? = nil, logging: ECS.ExecuteCommandLogging? = nil, logConfiguration: ECS.ExecuteCommandLogConfiguration? = nil) {
+            self.kmsKeyId = kmsKeyId
+            self.logging = logging
+            self.logConfiguration = logConfiguration
+        }
+    }
+
+    /// The ECS API's `ExecuteCommandLogging` values; unknown values decode and are rejected by validation.
+    public struct ExecuteCommandLogging: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["NONE", "DEFAULT", "OVERRIDE"]
+        public static let none = ExecuteCommandLogging(rawValue: "NONE")
+        public static let `default` = ExecuteCommandLogging(rawValue: "DEFAULT")
+        public static let override = ExecuteCommandLogging(rawValue: "OVERRIDE")
+    }
+
+    /// The ECS API's `ExecuteCommandLogConfiguration` shape.
+    public struct ExecuteCommandLogConfiguration: Codable, Hashable, Sendable {
+        public var cloudWatchLogGroupName: Swift.String?
+        public var cloudWatchEncryptionEnabled: Swift.Bool?
+        public var s3BucketName: Swift.String?
+        public var s3EncryptionEnabled: Swift.Bool?
+        public var s3KeyPrefix: Swift.String?
+
+        public init(cloudWatchLogGroupName: Swift.String? = nil, cloudWatchEncryptionEnabled: Swift.Bool? = nil, s3BucketName: Swift.String? = nil, s3EncryptionEnabled: Swift.Bool? = nil, s3KeyPrefix: Swift.String? = nil) {
+            self.cloudWatchLogGroupName = cloudWatchLogGroupName
+            self.cloudWatchEncryptionEnabled = cloudWatchEncryptionEnabled
+            self.s3BucketName = s3BucketName
+            self.s3EncryptionEnabled = s3EncryptionEnabled
+            self.s3KeyPrefix = s3KeyPrefix
+        }
+    }
+
+    /// The ECS API's `ManagedStorageConfiguration` shape.
+    public struct ManagedStorageConfiguration: Codable, Hashable, Sendable {
+        public var kmsKeyId: Swift.String?
+        public var fargateEphemeralStorageKmsKeyId: Swift.String?
+
+        public init(kmsKeyId: Swift.String? = nil, fargateEphemeralStorageKmsKeyId: Swift.String? = nil) {
+            self.kmsKeyId = kmsKeyId
+            self.fargateEphemeralStorageKmsKeyId = fargateEphemeralStorageKmsKeyId
+        }
+    }
+
+    /// The ECS API's `CapacityProviderStrategyItem` shape.
+    public struct CapacityProviderStrategyItem: Codable, Hashable, Sendable {
+        public var capacityProvider: Swift.String?
+        public var weight: Swift.Int?
+        public var base: Swift.Int?
+
+        public init(capacityProvider: Swift.String? = nil, weight: Swift.Int? = nil, base: Swift.Int? = nil) {
+            self.capacityProvider = capacityProvider
+            self.weight = weight
+            self.base = base
+        }
+    }
+
+    /// The ECS API's `ClusterServiceConnectDefaultsRequest` shape.
+    public struct ClusterServiceConnectDefaultsRequest: Codable, Hashable, Sendable {
+        public var namespace: Swift.String?
+
+        public init(namespace: Swift.String? = nil) {
+            self.namespace = namespace
+        }
+    }
+
+    /// The ECS API's `CreateClusterResponse` shape.
+    public struct CreateClusterResponse: Codable, Hashable, Sendable {
+        public var cluster: ECS.Cluster?
+
+        public init(cluster: ECS.Cluster? = nil) {
+            self.cluster = cluster
+        }
+    }
+
+    /// The ECS API's `Cluster` shape.
+    public struct Cluster: Codable, Hashable, Sendable {
+        public var clusterArn: Swift.String?
+        public var clusterName: Swift.String?
+        public var configuration: ECS.ClusterConfiguration?
+        public var status: Swift.String?
+        public var registeredContainerInstancesCount: Swift.Int?
+        public var runningTasksCount: Swift.Int?
+        public var pendingTasksCount: Swift.Int?
+        public var activeServicesCount: Swift.Int?
+        public var statistics: [ECS.KeyValuePair]?
+        public var tags: [ECS.Tag]?
+        public var settings: [ECS.ClusterSetting]?
+        public var capacityProviders: [Swift.String]?
+        public var defaultCapacityProviderStrategy: [ECS.CapacityProviderStrategyItem]?
+        public var attachments: [ECS.Attachment]?
+        public var attachmentsStatus: Swift.String?
+        public var serviceConnectDefaults: ECS.ClusterServiceConnectDefaults?
+
+        public init(clusterArn: Swift.String? = nil, clusterName: Swift.String? = nil, configuration: ECS.ClusterConfiguration? = nil, status: Swift.String? = nil, registeredContainerInstancesCount: Swift.Int? = nil, runningTasksCount: Swift.Int? = nil, pendingTasksCount: Swift.Int? = nil, activeServicesCount: Swift.Int? = nil, statistics: [ECS.KeyValuePair]? = nil, tags: [ECS.Tag]? = nil, settings: [ECS.ClusterSetting]? = nil, capacityProviders: [Swift.String]? = nil, defaultCapacityProviderStrategy: [ECS.CapacityProviderStrategyItem]? = nil, attachments: [ECS.Attachment]? = nil, attachmentsStatus: Swift.String? = nil, serviceConnectDefaults: ECS.ClusterServiceConnectDefaults? = nil) {
+            self.clusterArn = clusterArn
+            self.clusterName = clusterName
+            self.configuration = configuration
+            self.status = status
+            self.registeredContainerInstancesCount = registeredContainerInstancesCount
+            self.runningTasksCount = runningTasksCount
+            self.pendingTasksCount = pendingTasksCount
+            self.activeServicesCount = activeServicesCount
+            self.statistics = statistics
+            self.tags = tags
+            self.settings = settings
+            self.capacityProviders = capacityProviders
+            self.defaultCapacityProviderStrategy = defaultCapacityProviderStrategy
+            self.attachments = attachments
+            self.attachmentsStatus = attachmentsStatus
+            self.serviceConnectDefaults = serviceConnectDefaults
+        }
+    }
+
+    /// The ECS API's `ClusterServiceConnectDefaults` shape.
+    public struct ClusterServiceConnectDefaults: Codable, Hashable, Sendable {
+        public var namespace: Swift.String?
+
+        public init(namespace: Swift.String? = nil) {
+            self.namespace = namespace
+        }
+    }
+
+    /// The ECS API's `DescribeClustersRequest` shape.
+    public struct DescribeClustersRequest: Codable, Hashable, Sendable {
+        public var clusters: [Swift.String]?
+        public var include: [ECS.ClusterField]?
+
+        public init(clusters: [Swift.String]? = nil, include: [ECS.ClusterField]? = nil) {
+            self.clusters = clusters
+            self.include = include
+        }
+    }
+
+    /// The ECS API's `ClusterField` values; unknown values decode and are rejected by validation.
+    public struct ClusterField: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["ATTACHMENTS", "CONFIGURATIONS", "SETTINGS", "STATISTICS", "TAGS"]
+        public static let attachments = ClusterField(rawValue: "ATTACHMENTS")
+        public static let configurations = ClusterField(rawValue: "CONFIGURATIONS")
+        public static let settings = ClusterField(rawValue: "SETTINGS")
+        public static let statistics = ClusterField(rawValue: "STATISTICS")
+        public static let tags = ClusterField(rawValue: "TAGS")
+    }
+
+    /// The ECS API's `DescribeClustersResponse` shape.
+    public struct DescribeClustersResponse: Codable, Hashable, Sendable {
+        public var clusters: [ECS.Cluster]?
+        public var failures: [ECS.Failure]?
+
+        public init(clusters: [ECS.Cluster]? = nil, failures: [ECS.Failure]? = nil) {
+            self.clusters = clusters
+            self.failures = failures
+        }
+    }
+
+    /// The ECS API's `Failure` shape.
+    public struct Failure: Codable, Hashable, Sendable {
+        public var arn: Swift.String?
+        public var reason: Swift.String?
+        public var detail: Swift.String?
+
+        public init(arn: Swift.String? = nil, reason: Swift.String? = nil, detail: Swift.String? = nil) {
+            self.arn = arn
+            self.reason = reason
+            self.detail = detail
+        }
+    }
+
+    /// The ECS API's `ListClustersRequest` shape.
+    public struct ListClustersRequest: Codable, Hashable, Sendable {
+        public var nextToken: Swift.String?
+        public var maxResults: Swift.Int?
+
+        public init(nextToken: Swift.String? = nil, maxResults: Swift.Int? = nil) {
+            self.nextToken = nextToken
+            self.maxResults = maxResults
+        }
+    }
+
+    /// The ECS API's `ListClustersResponse` shape.
+    public struct ListClustersResponse: Codable, Hashable, Sendable {
+        public var clusterArns: [Swift.String]?
+        public var nextToken: Swift.String?
+
+        public init(clusterArns: [Swift.String]? = nil, nextToken: Swift.String? = nil) {
+            self.clusterArns = clusterArns
+            self.nextToken = nextToken
+        }
+    }
+
+    /// The ECS API's `DeleteClusterRequest` shape.
+    public struct DeleteClusterRequest: Codable, Hashable, Sendable {
+        public var cluster: Swift.String?
+
+        public init(cluster: Swift.String? = nil) {
+            self.cluster = cluster
+        }
+    }
+
+    /// The ECS API's `DeleteClusterResponse` shape.
+    public struct DeleteClusterResponse: Codable, Hashable, Sendable {
+        public var cluster: ECS.Cluster?
+
+        public init(cluster: ECS.Cluster? = nil) {
+            self.cluster = cluster
+        }
+    }
+
+    /// The ECS API's `UpdateClusterRequest` shape.
+    public struct UpdateClusterRequest: Codable, Hashable, Sendable {
+        public var cluster: Swift.String?
+        public var settings: [ECS.ClusterSetting]?
+        public var configuration: ECS.ClusterConfiguration?
+        public var serviceConnectDefaults: ECS.ClusterServiceConnectDefaultsRequest?
+
+        public init(cluster: Swift.String? = nil, settings: [ECS.ClusterSetting]? = nil, configuration: ECS.ClusterConfiguration? = nil, serviceConnectDefaults: ECS.ClusterServiceConnectDefaultsRequest? = nil) {
+            self.cluster = cluster
+            self.settings = settings
+            self.configuration = configuration
+            self.serviceConnectDefaults = serviceConnectDefaults
+        }
+    }
+
+    /// The ECS API's `UpdateClusterResponse` shape.
+    public struct UpdateClusterResponse: Codable, Hashable, Sendable {
+        public var cluster: ECS.Cluster?
+
+        public init(cluster: ECS.Cluster? = nil) {
+            self.cluster = cluster
+        }
+    }
+
+    /// The ECS API's `RegisterTaskDefinitionResponse` shape.
+    public struct RegisterTaskDefinitionResponse: Codable, Hashable, Sendable {
+        public var taskDefinition: ECS.TaskDefinition?
+        public var tags: [ECS.Tag]?
+
+        public init(taskDefinition: ECS.TaskDefinition? = nil, tags: [ECS.Tag]? = nil) {
+            self.taskDefinition = taskDefinition
+            self.tags = tags
+        }
+    }
+
+    /// The ECS API's `DescribeTaskDefinitionRequest` shape.
+    public struct DescribeTaskDefinitionRequest: Codable, Hashable, Sendable {
+        public var taskDefinition: Swift.String?
+        public var include: [ECS.TaskDefinitionField]?
+
+        public init(taskDefinition: Swift.String? = nil, include: [ECS.TaskDefinitionField]? = nil) {
+            self.taskDefinition = taskDefinition
+            self.include = include
+        }
+    }
+
+    /// The ECS API's `TaskDefinitionField` values; unknown values decode and are rejected by validation.
+    public struct TaskDefinitionField: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["TAGS"]
+        public static let tags = TaskDefinitionField(rawValue: "TAGS")
+    }
+
+    /// The ECS API's `ListTaskDefinitionsRequest` shape.
+    public struct ListTaskDefinitionsRequest: Codable, Hashable, Sendable {
+        public var familyPrefix: Swift.String?
+        public var status: ECS.TaskDefinitionStatus?
+        public var sort: ECS.SortOrder?
+        public var nextToken: Swift.String?
+        public var maxResults: Swift.Int?
+
+        public init(familyPrefix: Swift.String? = nil, status: ECS.TaskDefinitionStatus? = nil, sort: ECS.SortOrder? = nil, nextToken: Swift.String? = nil, maxResults: Swift.Int? = nil) {
+            self.familyPrefix = familyPrefix
+            self.status = status
+            self.sort = sort
+            self.nextToken = nextToken
+            self.maxResults = maxResults
+        }
+    }
+
+    /// The ECS API's `SortOrder` values; unknown values decode and are rejected by validation.
+    public struct SortOrder: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["ASC", "DESC"]
+        public static let asc = SortOrder(rawValue: "ASC")
+        public static let desc = SortOrder(rawValue: "DESC")
+    }
+
+    /// The ECS API's `ListTaskDefinitionsResponse` shape.
+    public struct ListTaskDefinitionsResponse: Codable, Hashable, Sendable {
+        public var taskDefinitionArns: [Swift.String]?
+        public var nextToken: Swift.String?
+
+        public init(taskDefinitionArns: [Swift.String]? = nil, nextToken: Swift.String? = nil) {
+            self.taskDefinitionArns = taskDefinitionArns
+            self.nextToken = nextToken
+        }
+    }
+
+    /// The ECS API's `ListTaskDefinitionFamiliesRequest` shape.
+    public struct ListTaskDefinitionFamiliesRequest: Codable, Hashable, Sendable {
+        public var familyPrefix: Swift.String?
+        public var status: ECS.TaskDefinitionFamilyStatus?
+        public var nextToken: Swift.String?
+        public var maxResults: Swift.Int?
+
+        public init(familyPrefix: Swift.String? = nil, status: ECS.TaskDefinitionFamilyStatus? = nil, nextToken: Swift.String? = nil, maxResults: Swift.Int? = nil) {
+            self.familyPrefix = familyPrefix
+            self.status = status
+            self.nextToken = nextToken
+            self.maxResults = maxResults
+        }
+    }
+
+    /// The ECS API's `TaskDefinitionFamilyStatus` values; unknown values decode and are rejected by validation.
+    public struct TaskDefinitionFamilyStatus: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["ACTIVE", "INACTIVE", "ALL"]
+        public static let active = TaskDefinitionFamilyStatus(rawValue: "ACTIVE")
+        public static let inactive = TaskDefinitionFamilyStatus(rawValue: "INACTIVE")
+        public static let all = TaskDefinitionFamilyStatus(rawValue: "ALL")
+    }
+
+    /// The ECS API's `ListTaskDefinitionFamiliesResponse` shape.
+    public struct ListTaskDefinitionFamiliesResponse: Codable, Hashable, Sendable {
+        public var families: [Swift.String]?
+        public var nextToken: Swift.String?
+
+        public init(families: [Swift.String]? = nil, nextToken: Swift.String? = nil) {
+            self.families = families
+            self.nextToken = nextToken
+        }
+    }
+
+    /// The ECS API's `DeregisterTaskDefinitionRequest` shape.
+    public struct DeregisterTaskDefinitionRequest: Codable, Hashable, Sendable {
+        public var taskDefinition: Swift.String?
+
+        public init(taskDefinition: Swift.String? = nil) {
+            self.taskDefinition = taskDefinition
+        }
+    }
+
+    /// The ECS API's `DeregisterTaskDefinitionResponse` shape.
+    public struct DeregisterTaskDefinitionResponse: Codable, Hashable, Sendable {
+        public var taskDefinition: ECS.TaskDefinition?
+
+        public init(taskDefinition: ECS.TaskDefinition? = nil) {
+            self.taskDefinition = taskDefinition
+        }
+    }
+
+    /// The ECS API's `DeleteTaskDefinitionsRequest` shape.
+    public struct DeleteTaskDefinitionsRequest: Codable, Hashable, Sendable {
+        public var taskDefinitions: [Swift.String]?
+
+        public init(taskDefinitions: [Swift.String]? = nil) {
+            self.taskDefinitions = taskDefinitions
+        }
+    }
+
+    /// The ECS API's `DeleteTaskDefinitionsResponse` shape.
+    public struct DeleteTaskDefinitionsResponse: Codable, Hashable, Sendable {
+        public var taskDefinitions: [ECS.TaskDefinition]?
+        public var failures: [ECS.Failure]?
+
+        public init(taskDefinitions: [ECS.TaskDefinition]? = nil, failures: [ECS.Failure]? = nil) {
+            self.taskDefinitions = taskDefinitions
+            self.failures = failures
+        }
+    }
+
+    /// The ECS API's `RunTaskRequest` shape.
+    public struct RunTaskRequest: Codable, Hashable, Sendable {
+        public var capacityProviderStrategy: [ECS.CapacityProviderStrategyItem]?
+        public var cluster: Swift.String?
+        public var count: Swift.Int?
+        public var enableECSManagedTags: Swift.Bool?
+        public var enableExecuteCommand: Swift.Bool?
+        public var group: Swift.String?
+        public var launchType: ECS.LaunchType?
+        public var networkConfiguration: ECS.NetworkConfiguration?
+        public var overrides: ECS.TaskOverride?
+        public var placementConstraints: [ECS.PlacementConstraint]?
+        public var placementStrategy: [ECS.PlacementStrategy]?
+        public var platformVersion: Swift.String?
+        public var propagateTags: ECS.PropagateTags?
+        public var referenceId: Swift.String?
+        public var startedBy: Swift.String?
+        public var tags: [ECS.Tag]?
+        public var taskDefinition: Swift.String?
+        public var clientToken: Swift.String?
+        public var volumeConfigurations: [ECS.TaskVolumeConfiguration]?
+
+        public init(capacityProviderStrategy: [ECS.CapacityProviderStrategyItem]? = nil, cluster: Swift.String? = nil, count: Swift.Int? = nil, enableECSManagedTags: Swift.Bool? = nil, enableExecuteCommand: Swift.Bool? = nil, group: Swift.String? = nil, launchType: ECS.LaunchType? = nil, networkConfiguration: ECS.NetworkConfiguration? = nil, overrides: ECS.TaskOverride? = nil, placementConstraints: [ECS.PlacementConstraint]? = nil, placementStrategy: [ECS.PlacementStrategy]? = nil, platformVersion: Swift.String? = nil, propagateTags: ECS.PropagateTags? = nil, referenceId: Swift.String? = nil, startedBy: Swift.String? = nil, tags: [ECS.Tag]? = nil, taskDefinition: Swift.String? = nil, clientToken: Swift.String? = nil, volumeConfigurations: [ECS.TaskVolumeConfiguration]? = nil) {
+            self.capacityProviderStrategy = capacityProviderStrategy
+            self.cluster = cluster
+            self.count = count
+            self.enableECSManagedTags = enableECSManagedTags
+            self.enableExecuteCommand = enableExecuteCommand
+            self.group = group
+            self.launchType = launchType
+            self.networkConfiguration = networkConfiguration
+            self.overrides = overrides
+            self.placementConstraints = placementConstraints
+            self.placementStrategy = placementStrategy
+            self.platformVersion = platformVersion
+            self.propagateTags = propagateTags
+            self.referenceId = referenceId
+            self.startedBy = startedBy
+            self.tags = tags
+            self.taskDefinition = taskDefinition
+            self.clientToken = clientToken
+            self.volumeConfigurations = volumeConfigurations
+        }
+    }
+
+    /// The ECS API's `NetworkConfiguration` shape.
+    public struct NetworkConfiguration: Codable, Hashable, Sendable {
+        public var awsvpcConfiguration: ECS.AwsVpcConfiguration?
+
+        public init(awsvpcConfiguration: ECS.AwsVpcConfiguration? = nil) {
+            self.awsvpcConfiguration = awsvpcConfiguration
+        }
+    }
+
+    /// The ECS API's `AwsVpcConfiguration` shape.
+    public struct AwsVpcConfiguration: Codable, Hashable, Sendable {
+        public var subnets: [Swift.String]?
+        public var securityGroups: [Swift.String]?
+        public var assignPublicIp: ECS.AssignPublicIp?
+
+        public init(subnets: [Swift.String]? = nil, securityGroups: [Swift.String]? = nil, assignPublicIp: ECS.AssignPublicIp? = nil) {
+            self.subnets = subnets
+            self.securityGroups = securityGroups
+            self.assignPublicIp = assignPublicIp
+        }
+    }
+
+    /// The ECS API's `AssignPublicIp` values; unknown values decode and are rejected by validation.
+    public struct AssignPublicIp: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["ENABLED", "DISABLED"]
+        public static let enabled = AssignPublicIp(rawValue: "ENABLED")
+        public static let disabled = AssignPublicIp(rawValue: "DISABLED")
+    }
+
+    /// The ECS API's `PlacementConstraint` shape.
+    public struct PlacementConstraint: Codable, Hashable, Sendable {
+        public var type: ECS.PlacementConstraintType?
+        public var expression: Swift.String?
+
+        public init(type: ECS.PlacementConstraintType? = nil, expression: Swift.String? = nil) {
+            self.type = type
+            self.expression = expression
+        }
+    }
+
+    /// The ECS API's `PlacementConstraintType` values; unknown values decode and are rejected by validation.
+    public struct PlacementConstraintType: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["distinctInstance", "memberOf"]
+        public static let distinctInstance = PlacementConstraintType(rawValue: "distinctInstance")
+        public static let memberOf = PlacementConstraintType(rawValue: "memberOf")
+    }
+
+    /// The ECS API's `PlacementStrategy` shape.
+    public struct PlacementStrategy: Codable, Hashable, Sendable {
+        public var type: ECS.PlacementStrategyType?
+        public var field: Swift.String?
+
+        public init(type: ECS.PlacementStrategyType? = nil, field: Swift.String? = nil) {
+            self.type = type
+            self.field = field
+        }
+    }
+
+    /// The ECS API's `PlacementStrategyType` values; unknown values decode and are rejected by validation.
+    public struct PlacementStrategyType: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["random", "spread", "binpack"]
+        public static let random = PlacementStrategyType(rawValue: "random")
+        public static let spread = PlacementStrategyType(rawValue: "spread")
+        public static let binpack = PlacementStrategyType(rawValue: "binpack")
+    }
+
+    /// The ECS API's `PropagateTags` values; unknown values decode and are rejected by validation.
+    public struct PropagateTags: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["TASK_DEFINITION", "SERVICE", "NONE"]
+        public static let taskDefinition = PropagateTags(rawValue: "TASK_DEFINITION")
+        public static let service = PropagateTags(rawValue: "SERVICE")
+        public static let none = PropagateTags(rawValue: "NONE")
+    }
+
+    /// The ECS API's `TaskVolumeConfiguration` shape.
+    public struct TaskVolumeConfiguration: Codable, Hashable, Sendable {
+        public var name: Swift.String?
+        public var managedEBSVolume: ECS.TaskManagedEBSVolumeConfiguration?
+
+        public init(name: Swift.String? = nil, managedEBSVolume: ECS.TaskManagedEBSVolumeConfiguration? = nil) {
+            self.name = name
+            self.managedEBSVolume = managedEBSVolume
+        }
+    }
+
+    /// The ECS API's `TaskManagedEBSVolumeConfiguration` shape.
+    public struct TaskManagedEBSVolumeConfiguration: Codable, Hashable, Sendable {
+        public var encrypted: Swift.Bool?
+        public var kmsKeyId: Swift.String?
+        public var volumeType: Swift.String?
+        public var sizeInGiB: Swift.Int?
+        public var snapshotId: Swift.String?
+        public var volumeInitializationRate: Swift.Int?
+        public var iops: Swift.Int?
+        public var throughput: Swift.Int?
+        public var tagSpecifications: [ECS.EBSTagSpecification]?
+        public var roleArn: Swift.String?
+        public var terminationPolicy: ECS.TaskManagedEBSVolumeTerminationPolicy?
+        public var filesystemType: ECS.TaskFilesystemType?
+
+        public init(encrypted: Swift.Bool? = nil, kmsKeyId: Swift.String? = nil, volumeType: Swift.String? = nil, sizeInGiB: Swift.Int? = nil, snapshotId: Swift.String? = nil, volumeInitializationRate: Swift.Int? = nil, iops: Swift.Int? = nil, throughput: Swift.Int? = nil, tagSpecifications: [ECS.EBSTagSpecification]? = nil, roleArn: Swift.String? = nil, terminationPolicy: ECS.TaskManagedEBSVolumeTerminationPolicy? = nil, filesystemType: ECS.TaskFilesystemType? = nil) {
+            self.encrypted = encrypted
+            self.kmsKeyId = kmsKeyId
+            self.volumeType = volumeType
+            self.sizeInGiB = sizeInGiB
+            self.snapshotId = snapshotId
+            self.volumeInitializationRate = volumeInitializationRate
+            self.iops = iops
+            self.throughput = throughput
+            self.tagSpecifications = tagSpecifications
+            self.roleArn = roleArn
+            self.terminationPolicy = terminationPolicy
+            self.filesystemType = filesystemType
+        }
+    }
+
+    /// The ECS API's `EBSTagSpecification` shape.
+    public struct EBSTagSpecification: Codable, Hashable, Sendable {
+        public var resourceType: ECS.EBSResourceType?
+        public var tags: [ECS.Tag]?
+        public var propagateTags: ECS.PropagateTags?
+
+        public init(resourceType: ECS.EBSResourceType? = nil, tags: [ECS.Tag]? = nil, propagateTags: ECS.PropagateTags? = nil) {
+            self.resourceType = resourceType
+            self.tags = tags
+            self.propagateTags = propagateTags
+        }
+    }
+
+    /// The ECS API's `EBSResourceType` values; unknown values decode and are rejected by validation.
+    public struct EBSResourceType: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["volume"]
+        public static let volume = EBSResourceType(rawValue: "volume")
+    }
+
+    /// The ECS API's `TaskManagedEBSVolumeTerminationPolicy` shape.
+    public struct TaskManagedEBSVolumeTerminationPolicy: Codable, Hashable, Sendable {
+        public var deleteOnTermination: Swift.Bool?
+
+        public init(deleteOnTermination: Swift.Bool? = nil) {
+            self.deleteOnTermination = deleteOnTermination
+        }
+    }
+
+    /// The ECS API's `TaskFilesystemType` values; unknown values decode and are rejected by validation.
+    public struct TaskFilesystemType: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["ext3", "ext4", "xfs", "ntfs"]
+        public static let ext3 = TaskFilesystemType(rawValue: "ext3")
+        public static let ext4 = TaskFilesystemType(rawValue: "ext4")
+        public static let xfs = TaskFilesystemType(rawValue: "xfs")
+        public static let ntfs = TaskFilesystemType(rawValue: "ntfs")
+    }
+
+    /// The ECS API's `RunTaskResponse` shape.
+    public struct RunTaskResponse: Codable, Hashable, Sendable {
+        public var tasks: [ECS.Task]?
+        public var failures: [ECS.Failure]?
+
+        public init(tasks: [ECS.Task]? = nil, failures: [ECS.Failure]? = nil) {
+            self.tasks = tasks
+            self.failures = failures
+        }
+    }
+
+    /// The ECS API's `DescribeTasksRequest` shape.
+    public struct DescribeTasksRequest: Codable, Hashable, Sendable {
+        public var cluster: Swift.String?
+        public var tasks: [Swift.String]?
+        public var include: [ECS.TaskField]?
+
+        public init(cluster: Swift.String? = nil, tasks: [Swift.String]? = nil, include: [ECS.TaskField]? = nil) {
+            self.cluster = cluster
+            self.tasks = tasks
+            self.include = include
+        }
+    }
+
+    /// The ECS API's `TaskField` values; unknown values decode and are rejected by validation.
+    public struct TaskField: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["TAGS"]
+        public static let tags = TaskField(rawValue: "TAGS")
+    }
+
+    /// The ECS API's `DescribeTasksResponse` shape.
+    public struct DescribeTasksResponse: Codable, Hashable, Sendable {
+        public var tasks: [ECS.Task]?
+        public var failures: [ECS.Failure]?
+
+        public init(tasks: [ECS.Task]? = nil, failures: [ECS.Failure]? = nil) {
+            self.tasks = tasks
+            self.failures = failures
+        }
+    }
+
+    /// The ECS API's `ListTasksRequest` shape.
+    public struct ListTasksRequest: Codable, Hashable, Sendable {
+        public var cluster: Swift.String?
+        public var containerInstance: Swift.String?
+        public var family: Swift.String?
+        public var nextToken: Swift.String?
+        public var maxResults: Swift.Int?
+        public var startedBy: Swift.String?
+        public var serviceName: Swift.String?
+        public var desiredStatus: ECS.DesiredStatus?
+        public var launchType: ECS.LaunchType?
+        public var daemonName: Swift.String?
+
+        public init(cluster: Swift.String? = nil, containerInstance: Swift.String? = nil, family: Swift.String? = nil, nextToken: Swift.String? = nil, maxResults: Swift.Int? = nil, startedBy: Swift.String? = nil, serviceName: Swift.String? = nil, desiredStatus: ECS.DesiredStatus? = nil, launchType: ECS.LaunchType? = nil, daemonName: Swift.String? = nil) {
+            self.cluster = cluster
+            self.containerInstance = containerInstance
+            self.family = family
+            self.nextToken = nextToken
+            self.maxResults = maxResults
+            self.startedBy = startedBy
+            self.serviceName = serviceName
+            self.desiredStatus = desiredStatus
+            self.launchType = launchType
+            self.daemonName = daemonName
+        }
+    }
+
+    /// The ECS API's `DesiredStatus` values; unknown values decode and are rejected by validation.
+    public struct DesiredStatus: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["RUNNING", "PENDING", "STOPPED"]
+        public static let running = DesiredStatus(rawValue: "RUNNING")
+        public static let pending = DesiredStatus(rawValue: "PENDING")
+        public static let stopped = DesiredStatus(rawValue: "STOPPED")
+    }
+
+    /// The ECS API's `ListTasksResponse` shape.
+    public struct ListTasksResponse: Codable, Hashable, Sendable {
+        public var taskArns: [Swift.String]?
+        public var nextToken: Swift.String?
+
+        public init(taskArns: [Swift.String]? = nil, nextToken: Swift.String? = nil) {
+            self.taskArns = taskArns
+            self.nextToken = nextToken
+        }
+    }
+
+    /// The ECS API's `StopTaskRequest` shape.
+    public struct StopTaskRequest: Codable, Hashable, Sendable {
+        public var cluster: Swift.String?
+        public var task: Swift.String?
+        public var reason: Swift.String?
+
+        public init(cluster: Swift.String? = nil, task: Swift.String? = nil, reason: Swift.String? = nil) {
+            self.cluster = cluster
+            self.task = task
+            self.reason = reason
+        }
+    }
+
+    /// The ECS API's `StopTaskResponse` shape.
+    public struct StopTaskResponse: Codable, Hashable, Sendable {
+        public var task: ECS.Task?
+
+        public init(task: ECS.Task? = nil) {
+            self.task = task
+        }
+    }
+
+    /// The ECS API's `TagResourceRequest` shape.
+    public struct TagResourceRequest: Codable, Hashable, Sendable {
+        public var resourceArn: Swift.String?
+        public var tags: [ECS.Tag]?
+
+        public init(resourceArn: Swift.String? = nil, tags: [ECS.Tag]? = nil) {
+            self.resourceArn = resourceArn
+            self.tags = tags
+        }
+    }
+
+    /// The ECS API's `TagResourceResponse` shape.
+    public struct TagResourceResponse: Codable, Hashable, Sendable {
+        public init() {}
+    }
+
+    /// The ECS API's `UntagResourceRequest` shape.
+    public struct UntagResourceRequest: Codable, Hashable, Sendable {
+        public var resourceArn: Swift.String?
+        public var tagKeys: [Swift.String]?
+
+        public init(resourceArn: Swift.String? = nil, tagKeys: [Swift.String]? = nil) {
+            self.resourceArn = resourceArn
+            self.tagKeys = tagKeys
+        }
+    }
+
+    /// The ECS API's `UntagResourceResponse` shape.
+    public struct UntagResourceResponse: Codable, Hashable, Sendable {
+        public init() {}
+    }
+
+    /// The ECS API's `ListTagsForResourceRequest` shape.
+    public struct ListTagsForResourceRequest: Codable, Hashable, Sendable {
+        public var resourceArn: Swift.String?
+
+        public init(resourceArn: Swift.String? = nil) {
+            self.resourceArn = resourceArn
+        }
+    }
+
+    /// The ECS API's `ListTagsForResourceResponse` shape.
+    public struct ListTagsForResourceResponse: Codable, Hashable, Sendable {
+        public var tags: [ECS.Tag]?
+
+        public init(tags: [ECS.Tag]? = nil) {
+            self.tags = tags
+        }
+    }
+
+    /// The ECS API's `CreateServiceRequest` shape.
+    public struct CreateServiceRequest: Codable, Hashable, Sendable {
+        public var cluster: Swift.String?
+        public var serviceName: Swift.String?
+        public var taskDefinition: Swift.String?
+        public var availabilityZoneRebalancing: ECS.AvailabilityZoneRebalancing?
+        public var loadBalancers: [ECS.LoadBalancer]?
+        public var serviceRegistries: [ECS.ServiceRegistry]?
+        public var desiredCount: Swift.Int?
+        public var clientToken: Swift.String?
+        public var launchType: ECS.LaunchType?
+        public var capacityProviderStrategy: [ECS.CapacityProviderStrategyItem]?
+        public var platformVersion: Swift.String?
+        public var role: Swift.String?
+        public var deploymentConfiguration: ECS.DeploymentConfiguration?
+        public var placementConstraints: [ECS.PlacementConstraint]?
+        public var placementStrategy: [ECS.PlacementStrategy]?
+        public var networkConfiguration: ECS.NetworkConfiguration?
+        public var healthCheckGracePeriodSeconds: Swift.Int?
+        public var schedulingStrategy: ECS.SchedulingStrategy?
+        public var deploymentController: ECS.DeploymentController?
+        public var tags: [ECS.Tag]?
+        public var enableECSManagedTags: Swift.Bool?
+        public var propagateTags: ECS.PropagateTags?
+        public var enableExecuteCommand: Swift.Bool?
+        public var serviceConnectConfiguration: ECS.ServiceConnectConfiguration?
+        public var volumeConfigurations: [ECS.ServiceVolumeConfiguration]?
+        public var vpcLatticeConfigurations: [ECS.VpcLatticeConfiguration]?
+
+        public init(cluster: Swift.String? = nil, serviceName: Swift.String? = nil, taskDefinition: Swift.String? = nil, availabilityZoneRebalancing: ECS.AvailabilityZoneRebalancing? = nil, loadBalancers: [ECS.LoadBalancer]? = nil, serviceRegistries: [ECS.ServiceRegistry]? = nil, desiredCount: Swift.Int? = nil, clientToken: Swift.String? = nil, launchType: ECS.LaunchType? = nil, capacityProviderStrategy: [ECS.CapacityProviderStrategyItem]? = nil, platformVersion: Swift.String? = nil, role: Swift.String? = nil, deploymentConfiguration: ECS.DeploymentConfiguration? = nil, placementConstraints: [ECS.PlacementConstraint]? = nil, placementStrategy: [ECS.PlacementStrategy]? = nil, networkConfiguration: ECS.NetworkConfiguration? = nil, healthCheckGracePeriodSeconds: Swift.Int? = nil, schedulingStrategy: ECS.SchedulingStrategy? = nil, deploymentController: ECS.DeploymentController? = nil, tags: [ECS.Tag]? = nil, enableECSManagedTags: Swift.Bool? = nil, propagateTags: ECS.PropagateTags? = nil, enableExecuteCommand: Swift.Bool? = nil, serviceConnectConfiguration: ECS.ServiceConnectConfiguration? = nil, volumeConfigurations: [ECS.ServiceVolumeConfiguration]? = nil, vpcLatticeConfigurations: [ECS.VpcLatticeConfiguration]? = nil) {
+            self.cluster = cluster
+            self.serviceName = serviceName
+            self.taskDefinition = taskDefinition
+            self.availabilityZoneRebalancing = availabilityZoneRebalancing
+            self.loadBalancers = loadBalancers
+            self.serviceRegistries = serviceRegistries
+            self.desiredCount = desiredCount
+            self.clientToken = clientToken
+            self.launchType = launchType
+            self.capacityProviderStrategy = capacityProviderStrategy
+            self.platformVersion = platformVersion
+            self.role = role
+            self.deploymentConfiguration = deploymentConfiguration
+            self.placementConstraints = placementConstraints
+            self.placementStrategy = placementStrategy
+            self.networkConfiguration = networkConfiguration
+            self.healthCheckGracePeriodSeconds = healthCheckGracePeriodSeconds
+            self.schedulingStrategy = schedulingStrategy
+            self.deploymentController = deploymentController
+            self.tags = tags
+            self.enableECSManagedTags = enableECSManagedTags
+            self.propagateTags = propagateTags
+            self.enableExecuteCommand = enableExecuteCommand
+            self.serviceConnectConfiguration = serviceConnectConfiguration
+            self.volumeConfigurations = volumeConfigurations
+            self.vpcLatticeConfigurations = vpcLatticeConfigurations
+        }
+    }
+
+    /// The ECS API's `AvailabilityZoneRebalancing` values; unknown values decode and are rejected by validation.
+    public struct AvailabilityZoneRebalancing: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["ENABLED", "DISABLED"]
+        public static let enabled = AvailabilityZoneRebalancing(rawValue: "ENABLED")
+        public static let disabled = AvailabilityZoneRebalancing(rawValue: "DISABLED")
+    }
+
+    /// The ECS API's `LoadBalancer` shape.
+    public struct LoadBalancer: Codable, Hashable, Sendable {
+        public var targetGroupArn: Swift.String?
+        public var loadBalancerName: Swift.String?
+        public var containerName: Swift.String?
+        public var containerPort: Swift.Int?
+        public var advancedConfiguration: ECS.AdvancedConfiguration?
+
+        public init(targetGroupArn: Swift.String? = nil, loadBalancerName: Swift.String? = nil, containerName: Swift.String? = nil, containerPort: Swift.Int? = nil, advancedConfiguration: ECS.AdvancedConfiguration? = nil) {
+            self.targetGroupArn = targetGroupArn
+            self.loadBalancerName = loadBalancerName
+            self.containerName = containerName
+            self.containerPort = containerPort
+            self.advancedConfiguration = advancedConfiguration
+        }
+    }
+
+    /// The ECS API's `AdvancedConfiguration` shape.
+    public struct AdvancedConfiguration: Codable, Hashable, Sendable {
+        public var alternateTargetGroupArn: Swift.String?
+        public var productionListenerRule: Swift.String?
+        public var testListenerRule: Swift.String?
+        public var roleArn: Swift.String?
+
+        public init(alternateTargetGroupArn: Swift.String? = nil, productionListenerRule: Swift.String? = nil, testListenerRule: Swift.String? = nil, roleArn: Swift.String? = nil) {
+            self.alternateTargetGroupArn = alternateTargetGroupArn
+            self.productionListenerRule = productionListenerRule
+            self.testListenerRule = testListenerRule
+            self.roleArn = roleArn
+        }
+    }
+
+    /// The ECS API's `ServiceRegistry` shape.
+    public struct ServiceRegistry: Codable, Hashable, Sendable {
+        public var registryArn: Swift.String?
+        public var port: Swift.Int?
+        public var containerName: Swift.String?
+        public var containerPort: Swift.Int?
+
+        public init(registryArn: Swift.String? = nil, port: Swift.Int? = nil, containerName: Swift.String? = nil, containerPort: Swift.Int? = nil) {
+            self.registryArn = registryArn
+            self.port = port
+            self.containerName = containerName
+            self.containerPort = containerPort
+        }
+    }
+
+    /// The ECS API's `DeploymentConfiguration` shape.
+    public struct DeploymentConfiguration: Codable, Hashable, Sendable {
+        public var deploymentCircuitBreaker: ECS.DeploymentCircuitBreaker?
+        public var maximumPercent: Swift.Int?
+        public var minimumHealthyPercent: Swift.Int?
+        public var alarms: ECS.DeploymentAlarms?
+        public var strategy: ECS.DeploymentStrategy?
+        public var bakeTimeInMinutes: Swift.Int?
+        public var lifecycleHooks: [ECS.DeploymentLifecycleHook]?
+        public var linearConfiguration: ECS.LinearConfiguration?
+        public var canaryConfiguration: ECS.CanaryConfiguration?
+
+        public init(deploymentCircuitBreaker: ECS.DeploymentCircuitBreaker? = nil, maximumPercent: Swift.Int? = nil, minimumHealthyPercent: Swift.Int? = nil, alarms: ECS.DeploymentAlarms? = nil, strategy: ECS.DeploymentStrategy? = nil, bakeTimeInMinutes: Swift.Int? = nil, lifecycleHooks: [ECS.DeploymentLifecycleHook]? = nil, linearConfiguration: ECS.LinearConfiguration? = nil, canaryConfiguration: ECS.CanaryConfiguration? = nil) {
+            self.deploymentCircuitBreaker = deploymentCircuitBreaker
+            self.maximumPercent = maximumPercent
+            self.minimumHealthyPercent = minimumHealthyPercent
+            self.alarms = alarms
+            self.strategy = strategy
+            self.bakeTimeInMinutes = bakeTimeInMinutes
+            self.lifecycleHooks = lifecycleHooks
+            self.linearConfiguration = linearConfiguration
+            self.canaryConfiguration = canaryConfiguration
+        }
+    }
+
+    /// The ECS API's `DeploymentCircuitBreaker` shape.
+    public struct DeploymentCircuitBreaker: Codable, Hashable, Sendable {
+        public var enable: Swift.Bool?
+        public var rollback: Swift.Bool?
+
+        public init(enable: Swift.Bool? = nil, rollback: Swift.Bool? = nil) {
+            self.enable = enable
+            self.rollback = rollback
+        }
+    }
+
+    /// The ECS API's `DeploymentAlarms` shape.
+    public struct DeploymentAlarms: Codable, Hashable, Sendable {
+        public var alarmNames: [Swift.String]?
+        public var rollback: Swift.Bool?
+        public var enable: Swift.Bool?
+
+        public init(alarmNames: [Swift.String]? = nil, rollback: Swift.Bool? = nil, enable: Swift.Bool? = nil) {
+            self.alarmNames = alarmNames
+            self.rollback = rollback
+            self.enable = enable
+        }
+    }
+
+    /// The ECS API's `DeploymentStrategy` values; unknown values decode and are rejected by validation.
+    public struct DeploymentStrategy: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["ROLLING", "BLUE_GREEN", "LINEAR", "CANARY"]
+        public static let rolling = DeploymentStrategy(rawValue: "ROLLING")
+        public static let blueGreen = DeploymentStrategy(rawValue: "BLUE_GREEN")
+        public static let linear = DeploymentStrategy(rawValue: "LINEAR")
+        public static let canary = DeploymentStrategy(rawValue: "CANARY")
+    }
+
+    /// The ECS API's `DeploymentLifecycleHook` shape.
+    public struct DeploymentLifecycleHook: Codable, Hashable, Sendable {
+        public var targetType: ECS.DeploymentLifecycleHookTargetType?
+        public var hookTargetArn: Swift.String?
+        public var roleArn: Swift.String?
+        public var lifecycleStages: [ECS.DeploymentLifecycleHookStage]?
+        public var hookDetails: ECS.HookDetails?
+        public var timeoutConfiguration: ECS.DeploymentLifecycleHookTimeoutConfiguration?
+
+        public init(targetType: ECS.DeploymentLifecycleHookTargetType? = nil, hookTargetArn: Swift.String? = nil, roleArn: Swift.String? = nil, lifecycleStages: [ECS.DeploymentLifecycleHookStage]? = nil, hookDetails: ECS.HookDetails? = nil, timeoutConfiguration: ECS.DeploymentLifecycleHookTimeoutConfiguration? = nil) {
+            self.targetType = targetType
+            self.hookTargetArn = hookTargetArn
+            self.roleArn = roleArn
+            self.lifecycleStages = lifecycleStages
+            self.hookDetails = hookDetails
+            self.timeoutConfiguration = timeoutConfiguration
+        }
+    }
+
+    /// The ECS API's `DeploymentLifecycleHookTargetType` values; unknown values decode and are rejected by validation.
+    public struct DeploymentLifecycleHookTargetType: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["AWS_LAMBDA", "PAUSE"]
+        public static let awsLambda = DeploymentLifecycleHookTargetType(rawValue: "AWS_LAMBDA")
+        public static let pause = DeploymentLifecycleHookTargetType(rawValue: "PAUSE")
+    }
+
+    /// The ECS API's `DeploymentLifecycleHookStage` values; unknown values decode and are rejected by validation.
+    public struct DeploymentLifecycleHookStage: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT", "PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"]
+        public static let reconcileService = DeploymentLifecycleHookStage(rawValue: "RECONCILE_SERVICE")
+        public static let preScaleUp = DeploymentLifecycleHookStage(rawValue: "PRE_SCALE_UP")
+        public static let postScaleUp = DeploymentLifecycleHookStage(rawValue: "POST_SCALE_UP")
+        public static let testTrafficShift = DeploymentLifecycleHookStage(rawValue: "TEST_TRAFFIC_SHIFT")
+        public static let postTestTrafficShift = DeploymentLifecycleHookStage(rawValue: "POST_TEST_TRAFFIC_SHIFT")
+        public static let preProductionTrafficShift = DeploymentLifecycleHookStage(rawValue: "PRE_PRODUCTION_TRAFFIC_SHIFT")
+        public static let productionTrafficShift = DeploymentLifecycleHookStage(rawValue: "PRODUCTION_TRAFFIC_SHIFT")
+        public static let postProductionTrafficShift = DeploymentLifecycleHookStage(rawValue: "POST_PRODUCTION_TRAFFIC_SHIFT")
+    }
+
+    /// The ECS API's `HookDetails` shape.
+    public struct HookDetails: Codable, Hashable, Sendable {
+        public init() {}
+    }
+
+    /// The ECS API's `DeploymentLifecycleHookTimeoutConfiguration` shape.
+    public struct DeploymentLifecycleHookTimeoutConfiguration: Codable, Hashable, Sendable {
+        public var timeoutInMinutes: Swift.Int?
+        public var action: ECS.DeploymentLifecycleHookAction?
+
+        public init(timeoutInMinutes: Swift.Int? = nil, action: ECS.DeploymentLifecycleHookAction? = nil) {
+            self.timeoutInMinutes = timeoutInMinutes
+            self.action = action
+        }
+    }
+
+    /// The ECS API's `DeploymentLifecycleHookAction` values; unknown values decode and are rejected by validation.
+    public struct DeploymentLifecycleHookAction: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["ROLLBACK", "CONTINUE"]
+        public static let rollback = DeploymentLifecycleHookAction(rawValue: "ROLLBACK")
+        public static let `continue` = DeploymentLifecycleHookAction(rawValue: "CONTINUE")
+    }
+
+    /// The ECS API's `LinearConfiguration` shape.
+    public struct LinearConfiguration: Codable, Hashable, Sendable {
+        public var stepPercent: Swift.Double?
+        public var stepBakeTimeInMinutes: Swift.Int?
+
+        public init(stepPercent: Swift.Double? = nil, stepBakeTimeInMinutes: Swift.Int? = nil) {
+            self.stepPercent = stepPercent
+            self.stepBakeTimeInMinutes = stepBakeTimeInMinutes
+        }
+    }
+
+    /// The ECS API's `CanaryConfiguration` shape.
+    public struct CanaryConfiguration: Codable, Hashable, Sendable {
+        public var canaryPercent: Swift.Double?
+        public var canaryBakeTimeInMinutes: Swift.Int?
+
+        public init(canaryPercent: Swift.Double? = nil, canaryBakeTimeInMinutes: Swift.Int? = nil) {
+            self.canaryPercent = canaryPercent
+            self.canaryBakeTimeInMinutes = canaryBakeTimeInMinutes
+        }
+    }
+
+    /// The ECS API's `SchedulingStrategy` values; unknown values decode and are rejected by validation.
+    public struct SchedulingStrategy: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["REPLICA", "DAEMON"]
+        public static let replica = SchedulingStrategy(rawValue: "REPLICA")
+        public static let daemon = SchedulingStrategy(rawValue: "DAEMON")
+    }
+
+    /// The ECS API's `DeploymentController` shape.
+    public struct DeploymentController: Codable, Hashable, Sendable {
+        public var type: ECS.DeploymentControllerType?
+
+        public init(type: ECS.DeploymentControllerType? = nil) {
+            self.type = type
+        }
+    }
+
+    /// The ECS API's `DeploymentControllerType` values; unknown values decode and are rejected by validation.
+    public struct DeploymentControllerType: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["ECS", "CODE_DEPLOY", "EXTERNAL"]
+        public static let ecs = DeploymentControllerType(rawValue: "ECS")
+        public static let codeDeploy = DeploymentControllerType(rawValue: "CODE_DEPLOY")
+        public static let external = DeploymentControllerType(rawValue: "EXTERNAL")
+    }
+
+    /// The ECS API's `ServiceConnectConfiguration` shape.
+    public struct ServiceConnectConfiguration: Codable, Hashable, Sendable {
+        public var enabled: Swift.Bool?
+        public var namespace: Swift.String?
+        public var services: [ECS.ServiceConnectService]?
+        public var logConfiguration: ECS.LogConfiguration?
+        public var accessLogConfiguration: ECS.ServiceConnectAccessLogConfiguration?
+
+        public init(enabled: Swift.Bool? = nil, namespace: Swift.String? = nil, services: [ECS.ServiceConnectService]? = nil, logConfiguration: ECS.LogConfiguration? = nil, accessLogConfiguration: ECS.ServiceConnectAccessLogConfiguration? = nil) {
+            self.enabled = enabled
+            self.namespace = namespace
+            self.services = services
+            self.logConfiguration = logConfiguration
+            self.accessLogConfiguration = accessLogConfiguration
+        }
+    }
+
+    /// The ECS API's `ServiceConnectService` shape.
+    public struct ServiceConnectService: Codable, Hashable, Sendable {
+        public var portName: Swift.String?
+        public var discoveryName: Swift.String?
+        public var clientAliases: [ECS.ServiceConnectClientAlias]?
+        public var ingressPortOverride: Swift.Int?
+        public var timeout: ECS.TimeoutConfiguration?
+        public var tls: ECS.ServiceConnectTlsConfiguration?
+
+        public init(portName: Swift.String? = nil, discoveryName: Swift.String? = nil, clientAliases: [ECS.ServiceConnectClientAlias]? = nil, ingressPortOverride: Swift.Int? = nil, timeout: ECS.TimeoutConfiguration? = nil, tls: ECS.ServiceConnectTlsConfiguration? = nil) {
+            self.portName = portName
+            self.discoveryName = discoveryName
+            self.clientAliases = clientAliases
+            self.ingressPortOverride = ingressPortOverride
+            self.timeout = timeout
+            self.tls = tls
+        }
+    }
+
+    /// The ECS API's `ServiceConnectClientAlias` shape.
+    public struct ServiceConnectClientAlias: Codable, Hashable, Sendable {
+        public var port: Swift.Int?
+        public var dnsName: Swift.String?
+        public var testTrafficRules: ECS.ServiceConnectTestTrafficRules?
+
+        public init(port: Swift.Int? = nil, dnsName: Swift.String? = nil, testTrafficRules: ECS.ServiceConnectTestTrafficRules? = nil) {
+            self.port = port
+            self.dnsName = dnsName
+            self.testTrafficRules = testTrafficRules
+        }
+    }
+
+    /// The ECS API's `ServiceConnectTestTrafficRules` shape.
+    public struct ServiceConnectTestTrafficRules: Codable, Hashable, Sendable {
+        public var header: ECS.ServiceConnectTestTrafficHeaderRules?
+
+        public init(header: ECS.ServiceConnectTestTrafficHeaderRules? = nil) {
+            self.header = header
+        }
+    }
+
+    /// The ECS API's `ServiceConnectTestTrafficHeaderRules` shape.
+    public struct ServiceConnectTestTrafficHeaderRules: Codable, Hashable, Sendable {
+        public var name: Swift.String?
+        public var value: ECS.ServiceConnectTestTrafficHeaderMatchRules?
+
+        public init(name: Swift.String? = nil, value: ECS.ServiceConnectTestTrafficHeaderMatchRules? = nil) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    /// The ECS API's `ServiceConnectTestTrafficHeaderMatchRules` shape.
+    public struct ServiceConnectTestTrafficHeaderMatchRules: Codable, Hashable, Sendable {
+        public var exact: Swift.String?
+
+        public init(exact: Swift.String? = nil) {
+            self.exact = exact
+        }
+    }
+
+    /// The ECS API's `TimeoutConfiguration` shape.
+    public struct TimeoutConfiguration: Codable, Hashable, Sendable {
+        public var idleTimeoutSeconds: Swift.Int?
+        public var perRequestTimeoutSeconds: Swift.Int?
+
+        public init(idleTimeoutSeconds: Swift.Int? = nil, perRequestTimeoutSeconds: Swift.Int? = nil) {
+            self.idleTimeoutSeconds = idleTimeoutSeconds
+            self.perRequestTimeoutSeconds = perRequestTimeoutSeconds
+        }
+    }
+
+    /// The ECS API's `ServiceConnectTlsConfiguration` shape.
+    public struct ServiceConnectTlsConfiguration: Codable, Hashable, Sendable {
+        public var issuerCertificateAuthority: ECS.ServiceConnectTlsCertificateAuthority?
+        public var kmsKey: Swift.String?
+        public var roleArn: Swift.String?
+
+        public init(issuerCertificateAuthority: ECS.ServiceConnectTlsCertificateAuthority? = nil, kmsKey: Swift.String? = nil, roleArn: Swift.String? = nil) {
+            self.issuerCertificateAuthority = issuerCertificateAuthority
+            self.kmsKey = kmsKey
+            self.roleArn = roleArn
+        }
+    }
+
+    /// The ECS API's `ServiceConnectTlsCertificateAuthority` shape.
+    public struct ServiceConnectTlsCertificateAuthority: Codable, Hashable, Sendable {
+        public var awsPcaAuthorityArn: Swift.String?
+
+        public init(awsPcaAuthorityArn: Swift.String? = nil) {
+            self.awsPcaAuthorityArn = awsPcaAuthorityArn
+        }
+    }
+
+    /// The ECS API's `ServiceConnectAccessLogConfiguration` shape.
+    public struct ServiceConnectAccessLogConfiguration: Codable, Hashable, Sendable {
+        public var format: ECS.ServiceConnectAccessLoggingFormat?
+        public var includeQueryParameters: ECS.ServiceConnectIncludeQueryParameters?
+
+        public init(format: ECS.ServiceConnectAccessLoggingFormat? = nil, includeQueryParameters: ECS.ServiceConnectIncludeQueryParameters? = nil) {
+            self.format = format
+            self.includeQueryParameters = includeQueryParameters
+        }
+    }
+
+    /// The ECS API's `ServiceConnectAccessLoggingFormat` values; unknown values decode and are rejected by validation.
+    public struct ServiceConnectAccessLoggingFormat: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["TEXT", "JSON"]
+        public static let text = ServiceConnectAccessLoggingFormat(rawValue: "TEXT")
+        public static let json = ServiceConnectAccessLoggingFormat(rawValue: "JSON")
+    }
+
+    /// The ECS API's `ServiceConnectIncludeQueryParameters` values; unknown values decode and are rejected by validation.
+    public struct ServiceConnectIncludeQueryParameters: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["DISABLED", "ENABLED"]
+        public static let disabled = ServiceConnectIncludeQueryParameters(rawValue: "DISABLED")
+        public static let enabled = ServiceConnectIncludeQueryParameters(rawValue: "ENABLED")
+    }
+
+    /// The ECS API's `ServiceVolumeConfiguration` shape.
+    public struct ServiceVolumeConfiguration: Codable, Hashable, Sendable {
+        public var name: Swift.String?
+        public var managedEBSVolume: ECS.ServiceManagedEBSVolumeConfiguration?
+
+        public init(name: Swift.String? = nil, managedEBSVolume: ECS.ServiceManagedEBSVolumeConfiguration? = nil) {
+            self.name = name
+            self.managedEBSVolume = managedEBSVolume
+        }
+    }
+
+    /// The ECS API's `ServiceManagedEBSVolumeConfiguration` shape.
+    public struct ServiceManagedEBSVolumeConfiguration: Codable, Hashable, Sendable {
+        public var encrypted: Swift.Bool?
+        public var kmsKeyId: Swift.String?
+        public var volumeType: Swift.String?
+        public var sizeInGiB: Swift.Int?
+        public var snapshotId: Swift.String?
+        public var volumeInitializationRate: Swift.Int?
+        public var iops: Swift.Int?
+        public var throughput: Swift.Int?
+        public var tagSpecifications: [ECS.EBSTagSpecification]?
+        public var roleArn: Swift.String?
+        public var filesystemType: ECS.TaskFilesystemType?
+
+        public init(encrypted: Swift.Bool? = nil, kmsKeyId: Swift.String? = nil, volumeType: Swift.String? = nil, sizeInGiB: Swift.Int? = nil, snapshotId: Swift.String? = nil, volumeInitializationRate: Swift.Int? = nil, iops: Swift.Int? = nil, throughput: Swift.Int? = nil, tagSpecifications: [ECS.EBSTagSpecification]? = nil, roleArn: Swift.String? = nil, filesystemType: ECS.TaskFilesystemType? = nil) {
+            self.encrypted = encrypted
+            self.kmsKeyId = kmsKeyId
+            self.volumeType = volumeType
+            self.sizeInGiB = sizeInGiB
+            self.snapshotId = snapshotId
+            self.volumeInitializationRate = volumeInitializationRate
+            self.iops = iops
+            self.throughput = throughput
+            self.tagSpecifications = tagSpecifications
+            self.roleArn = roleArn
+            self.filesystemType = filesystemType
+        }
+    }
+
+    /// The ECS API's `VpcLatticeConfiguration` shape.
+    public struct VpcLatticeConfiguration: Codable, Hashable, Sendable {
+        public var roleArn: Swift.String?
+        public var targetGroupArn: Swift.String?
+        public var portName: Swift.String?
+
+        public init(roleArn: Swift.String? = nil, targetGroupArn: Swift.String? = nil, portName: Swift.String? = nil) {
+            self.roleArn = roleArn
+            self.targetGroupArn = targetGroupArn
+            self.portName = portName
+        }
+    }
+
+    /// The ECS API's `CreateServiceResponse` shape.
+    public struct CreateServiceResponse: Codable, Hashable, Sendable {
+        public var service: ECS.Service?
+
+        public init(service: ECS.Service? = nil) {
+            self.service = service
+        }
+    }
+
+    /// The ECS API's `Service` shape.
+    public struct Service: Codable, Hashable, Sendable {
+        public var serviceArn: Swift.String?
+        public var serviceName: Swift.String?
+        public var clusterArn: Swift.String?
+        public var loadBalancers: [ECS.LoadBalancer]?
+        public var serviceRegistries: [ECS.ServiceRegistry]?
+        public var status: Swift.String?
+        public var desiredCount: Swift.Int?
+        public var runningCount: Swift.Int?
+        public var pendingCount: Swift.Int?
+        public var launchType: ECS.LaunchType?
+        public var capacityProviderStrategy: [ECS.CapacityProviderStrategyItem]?
+        public var platformVersion: Swift.String?
+        public var platformFamily: Swift.String?
+        public var taskDefinition: Swift.String?
+        public var deploymentConfiguration: ECS.DeploymentConfiguration?
+        public var taskSets: [ECS.TaskSet]?
+        public var deployments: [ECS.Deployment]?
+        public var roleArn: Swift.String?
+        public var events: [ECS.ServiceEvent]?
+        public var createdAt: ECS.Timestamp?
+        public var currentServiceDeployment: Swift.String?
+        public var currentServiceRevisions: [ECS.ServiceCurrentRevisionSummary]?
+        public var placementConstraints: [ECS.PlacementConstraint]?
+        public var placementStrategy: [ECS.PlacementStrategy]?
+        public var networkConfiguration: ECS.NetworkConfiguration?
+        public var healthCheckGracePeriodSeconds: Swift.Int?
+        public var schedulingStrategy: ECS.SchedulingStrategy?
+        public var deploymentController: ECS.DeploymentController?
+        public var tags: [ECS.Tag]?
+        public var createdBy: Swift.String?
+        public var enableECSManagedTags: Swift.Bool?
+        public var propagateTags: ECS.PropagateTags?
+        public var enableExecuteCommand: Swift.Bool?
+        public var availabilityZoneRebalancing: ECS.AvailabilityZoneRebalancing?
+        public var resourceManagementType: ECS.ResourceManagementType?
+
+        public init(serviceArn: Swift.String? = nil, serviceName: Swift.String? = nil, clusterArn: Swift.String? = nil, loadBalancers: [ECS.LoadBalancer]? = nil, serviceRegistries: [ECS.ServiceRegistry]? = nil, status: Swift.String? = nil, desiredCount: Swift.Int? = nil, runningCount: Swift.Int? = nil, pendingCount: Swift.Int? = nil, launchType: ECS.LaunchType? = nil, capacityProviderStrategy: [ECS.CapacityProviderStrategyItem]? = nil, platformVersion: Swift.String? = nil, platformFamily: Swift.String? = nil, taskDefinition: Swift.String? = nil, deploymentConfiguration: ECS.DeploymentConfiguration? = nil, taskSets: [ECS.TaskSet]? = nil, deployments: [ECS.Deployment]? = nil, roleArn: Swift.String? = nil, events: [ECS.ServiceEvent]? = nil, createdAt: ECS.Timestamp? = nil, currentServiceDeployment: Swift.String? = nil, currentServiceRevisions: [ECS.ServiceCurrentRevisionSummary]? = nil, placementConstraints: [ECS.PlacementConstraint]? = nil, placementStrategy: [ECS.PlacementStrategy]? = nil, networkConfiguration: ECS.NetworkConfiguration? = nil, healthCheckGracePeriodSeconds: Swift.Int? = nil, schedulingStrategy: ECS.SchedulingStrategy? = nil, deploymentController: ECS.DeploymentController? = nil, tags: [ECS.Tag]? = nil, createdBy: Swift.String? = nil, enableECSManagedTags: Swift.Bool? = nil, propagateTags: ECS.PropagateTags? = nil, enableExecuteCommand: Swift.Bool? = nil, availabilityZoneRebalancing: ECS.AvailabilityZoneRebalancing? = nil, resourceManagementType: ECS.ResourceManagementType? = nil) {
+            self.serviceArn = serviceArn
+            self.serviceName = serviceName
+            self.clusterArn = clusterArn
+            self.loadBalancers = loadBalancers
+            self.serviceRegistries = serviceRegistries
+            self.status = status
+            self.desiredCount = desiredCount
+            self.runningCount = runningCount
+            self.pendingCount = pendingCount
+            self.launchType = launchType
+            self.capacityProviderStrategy = capacityProviderStrategy
+            self.platformVersion = platformVersion
+            self.platformFamily = platformFamily
+            self.taskDefinition = taskDefinition
+            self.deploymentConfiguration = deploymentConfiguration
+            self.taskSets = taskSets
+            self.deployments = deployments
+            self.roleArn = roleArn
+            self.events = events
+            self.createdAt = createdAt
+            self.currentServiceDeployment = currentServiceDeployment
+            self.currentServiceRevisions = currentServiceRevisions
+            self.placementConstraints = placementConstraints
+            self.placementStrategy = placementStrategy
+            self.networkConfiguration = networkConfiguration
+            self.healthCheckGracePeriodSeconds = healthCheckGracePeriodSeconds
+            self.schedulingStrategy = schedulingStrategy
+            self.deploymentController = deploymentController
+            self.tags = tags
+            self.createdBy = createdBy
+            self.enableECSManagedTags = enableECSManagedTags
+            self.propagateTags = propagateTags
+            self.enableExecuteCommand = enableExecuteCommand
+            self.availabilityZoneRebalancing = availabilityZoneRebalancing
+            self.resourceManagementType = resourceManagementType
+        }
+    }
+
+    /// The ECS API's `TaskSet` shape.
+    public struct TaskSet: Codable, Hashable, Sendable {
+        public var id: Swift.String?
+        public var taskSetArn: Swift.String?
+        public var serviceArn: Swift.String?
+        public var clusterArn: Swift.String?
+        public var startedBy: Swift.String?
+        public var externalId: Swift.String?
+        public var status: Swift.String?
+        public var taskDefinition: Swift.String?
+        public var computedDesiredCount: Swift.Int?
+        public var pendingCount: Swift.Int?
+        public var runningCount: Swift.Int?
+        public var createdAt: ECS.Timestamp?
+        public var updatedAt: ECS.Timestamp?
+        public var launchType: ECS.LaunchType?
+        public var capacityProviderStrategy: [ECS.CapacityProviderStrategyItem]?
+        public var platformVersion: Swift.String?
+        public var platformFamily: Swift.String?
+        public var networkConfiguration: ECS.NetworkConfiguration?
+        public var loadBalancers: [ECS.LoadBalancer]?
+        public var serviceRegistries: [ECS.ServiceRegistry]?
+        public var scale: ECS.Scale?
+        public var stabilityStatus: ECS.StabilityStatus?
+        public var stabilityStatusAt: ECS.Timestamp?
+        public var tags: [ECS.Tag]?
+        public var fargateEphemeralStorage: ECS.DeploymentEphemeralStorage?
+
+        public init(id: Swift.String? = nil, taskSetArn: Swift.String? = nil, serviceArn: Swift.String? = nil, clusterArn: Swift.String? = nil, startedBy: Swift.String? = nil, externalId: Swift.String? = nil, status: Swift.String? = nil, taskDefinition: Swift.String? = nil, computedDesiredCount: Swift.Int? = nil, pendingCount: Swift.Int? = nil, runningCount: Swift.Int? = nil, createdAt: ECS.Timestamp? = nil, updatedAt: ECS.Timestamp? = nil, launchType: ECS.LaunchType? = nil, capacityProviderStrategy: [ECS.CapacityProviderStrategyItem]? = nil, platformVersion: Swift.String? = nil, platformFamily: Swift.String? = nil, networkConfiguration: ECS.NetworkConfiguration? = nil, loadBalancers: [ECS.LoadBalancer]? = nil, serviceRegistries: [ECS.ServiceRegistry]? = nil, scale: ECS.Scale? = nil, stabilityStatus: ECS.StabilityStatus? = nil, stabilityStatusAt: ECS.Timestamp? = nil, tags: [ECS.Tag]? = nil, fargateEphemeralStorage: ECS.DeploymentEphemeralStorage? = nil) {
+            self.id = id
+            self.taskSetArn = taskSetArn
+            self.serviceArn = serviceArn
+            self.clusterArn = clusterArn
+            self.startedBy = startedBy
+            self.externalId = externalId
+            self.status = status
+            self.taskDefinition = taskDefinition
+            self.computedDesiredCount = computedDesiredCount
+            self.pendingCount = pendingCount
+            self.runningCount = runningCount
+            self.createdAt = createdAt
+            self.updatedAt = updatedAt
+            self.launchType = launchType
+            self.capacityProviderStrategy = capacityProviderStrategy
+            self.platformVersion = platformVersion
+            self.platformFamily = platformFamily
+            self.networkConfiguration = networkConfiguration
+            self.loadBalancers = loadBalancers
+            self.serviceRegistries = serviceRegistries
+            self.scale = scale
+            self.stabilityStatus = stabilityStatus
+            self.stabilityStatusAt = stabilityStatusAt
+            self.tags = tags
+            self.fargateEphemeralStorage = fargateEphemeralStorage
+        }
+    }
+
+    /// The ECS API's `Scale` shape.
+    public struct Scale: Codable, Hashable, Sendable {
+        public var value: Swift.Double?
+        public var unit: ECS.ScaleUnit?
+
+        public init(value: Swift.Double? = nil, unit: ECS.ScaleUnit? = nil) {
+            self.value = value
+            self.unit = unit
+        }
+    }
+
+    /// The ECS API's `ScaleUnit` values; unknown values decode and are rejected by validation.
+    public struct ScaleUnit: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["PERCENT"]
+        public static let percent = ScaleUnit(rawValue: "PERCENT")
+    }
+
+    /// The ECS API's `StabilityStatus` values; unknown values decode and are rejected by validation.
+    public struct StabilityStatus: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["STEADY_STATE", "STABILIZING"]
+        public static let steadyState = StabilityStatus(rawValue: "STEADY_STATE")
+        public static let stabilizing = StabilityStatus(rawValue: "STABILIZING")
+    }
+
+    /// The ECS API's `DeploymentEphemeralStorage` shape.
+    public struct DeploymentEphemeralStorage: Codable, Hashable, Sendable {
+        public var kmsKeyId: Swift.String?
+
+        public init(kmsKeyId: Swift.String? = nil) {
+            self.kmsKeyId = kmsKeyId
+        }
+    }
+
+    /// The ECS API's `Deployment` shape.
+    public struct Deployment: Codable, Hashable, Sendable {
+        public var id: Swift.String?
+        public var status: Swift.String?
+        public var taskDefinition: Swift.String?
+        public var desiredCount: Swift.Int?
+        public var pendingCount: Swift.Int?
+        public var runningCount: Swift.Int?
+        public var failedTasks: Swift.Int?
+        public var createdAt: ECS.Timestamp?
+        public var updatedAt: ECS.Timestamp?
+        public var capacityProviderStrategy: [ECS.CapacityProviderStrategyItem]?
+        public var launchType: ECS.LaunchType?
+        public var platformVersion: Swift.String?
+        public var platformFamily: Swift.String?
+        public var networkConfiguration: ECS.NetworkConfiguration?
+        public var rolloutState: ECS.DeploymentRolloutState?
+        public var rolloutStateReason: Swift.String?
+        public var serviceConnectConfiguration: ECS.ServiceConnectConfiguration?
+        public var serviceConnectResources: [ECS.ServiceConnectServiceResource]?
+        public var volumeConfigurations: [ECS.ServiceVolumeConfiguration]?
+        public var fargateEphemeralStorage: ECS.DeploymentEphemeralStorage?
+        public var vpcLatticeConfigurations: [ECS.VpcLatticeConfiguration]?
+
+        public init(id: Swift.String? = nil, status: Swift.String? = nil, taskDefinition: Swift.String? = nil, desiredCount: Swift.Int? = nil, pendingCount: Swift.Int? = nil, runningCount: Swift.Int? = nil, failedTasks: Swift.Int? = nil, createdAt: ECS.Timestamp? = nil, updatedAt: ECS.Timestamp? = nil, capacityProviderStrategy: [ECS.CapacityProviderStrategyItem]? = nil, launchType: ECS.LaunchType? = nil, platformVersion: Swift.String? = nil, platformFamily: Swift.String? = nil, networkConfiguration: ECS.NetworkConfiguration? = nil, rolloutState: ECS.DeploymentRolloutState? = nil, rolloutStateReason: Swift.String? = nil, serviceConnectConfiguration: ECS.ServiceConnectConfiguration? = nil, serviceConnectResources: [ECS.ServiceConnectServiceResource]? = nil, volumeConfigurations: [ECS.ServiceVolumeConfiguration]? = nil, fargateEphemeralStorage: ECS.DeploymentEphemeralStorage? = nil, vpcLatticeConfigurations: [ECS.VpcLatticeConfiguration]? = nil) {
+            self.id = id
+            self.status = status
+            self.taskDefinition = taskDefinition
+            self.desiredCount = desiredCount
+            self.pendingCount = pendingCount
+            self.runningCount = runningCount
+            self.failedTasks = failedTasks
+            self.createdAt = createdAt
+            self.updatedAt = updatedAt
+            self.capacityProviderStrategy = capacityProviderStrategy
+            self.launchType = launchType
+            self.platformVersion = platformVersion
+            self.platformFamily = platformFamily
+            self.networkConfiguration = networkConfiguration
+            self.rolloutState = rolloutState
+            self.rolloutStateReason = rolloutStateReason
+            self.serviceConnectConfiguration = serviceConnectConfiguration
+            self.serviceConnectResources = serviceConnectResources
+            self.volumeConfigurations = volumeConfigurations
+            self.fargateEphemeralStorage = fargateEphemeralStorage
+            self.vpcLatticeConfigurations = vpcLatticeConfigurations
+        }
+    }
+
+    /// The ECS API's `DeploymentRolloutState` values; unknown values decode and are rejected by validation.
+    public struct DeploymentRolloutState: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["COMPLETED", "FAILED", "IN_PROGRESS"]
+        public static let completed = DeploymentRolloutState(rawValue: "COMPLETED")
+        public static let failed = DeploymentRolloutState(rawValue: "FAILED")
+        public static let inProgress = DeploymentRolloutState(rawValue: "IN_PROGRESS")
+    }
+
+    /// The ECS API's `ServiceConnectServiceResource` shape.
+    public struct ServiceConnectServiceResource: Codable, Hashable, Sendable {
+        public var discoveryName: Swift.String?
+        public var discoveryArn: Swift.String?
+
+        public init(discoveryName: Swift.String? = nil, discoveryArn: Swift.String? = nil) {
+            self.discoveryName = discoveryName
+            self.discoveryArn = discoveryArn
+        }
+    }
+
+    /// The ECS API's `ServiceEvent` shape.
+    public struct ServiceEvent: Codable, Hashable, Sendable {
+        public var id: Swift.String?
+        public var createdAt: ECS.Timestamp?
+        public var message: Swift.String?
+
+        public init(id: Swift.String? = nil, createdAt: ECS.Timestamp? = nil, message: Swift.String? = nil) {
+            self.id = id
+            self.createdAt = createdAt
+            self.message = message
+        }
+    }
+
+    /// The ECS API's `ServiceCurrentRevisionSummary` shape.
+    public struct ServiceCurrentRevisionSummary: Codable, Hashable, Sendable {
+        public var arn: Swift.String?
+        public var requestedTaskCount: Swift.Int?
+        public var runningTaskCount: Swift.Int?
+        public var pendingTaskCount: Swift.Int?
+
+        public init(arn: Swift.String? = nil, requestedTaskCount: Swift.Int? = nil, runningTaskCount: Swift.Int? = nil, pendingTaskCount: Swift.Int? = nil) {
+            self.arn = arn
+            self.requestedTaskCount = requestedTaskCount
+            self.runningTaskCount = runningTaskCount
+            self.pendingTaskCount = pendingTaskCount
+        }
+    }
+
+    /// The ECS API's `ResourceManagementType` values; unknown values decode and are rejected by validation.
+    public struct ResourceManagementType: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["CUSTOMER", "ECS"]
+        public static let customer = ResourceManagementType(rawValue: "CUSTOMER")
+        public static let ecs = ResourceManagementType(rawValue: "ECS")
+    }
+
+    /// The ECS API's `UpdateServiceRequest` shape.
+    public struct UpdateServiceRequest: Codable, Hashable, Sendable {
+        public var cluster: Swift.String?
+        public var service: Swift.String?
+        public var desiredCount: Swift.Int?
+        public var taskDefinition: Swift.String?
+        public var capacityProviderStrategy: [ECS.CapacityProviderStrategyItem]?
+        public var deploymentConfiguration: ECS.DeploymentConfiguration?
+        public var availabilityZoneRebalancing: ECS.AvailabilityZoneRebalancing?
+        public var networkConfiguration: ECS.NetworkConfiguration?
+        public var placementConstraints: [ECS.PlacementConstraint]?
+        public var placementStrategy: [ECS.PlacementStrategy]?
+        public var platformVersion: Swift.String?
+        public var forceNewDeployment: Swift.Bool?
+        public var healthCheckGracePeriodSeconds: Swift.Int?
+        public var deploymentController: ECS.DeploymentController?
+        public var enableExecuteCommand: Swift.Bool?
+        public var enableECSManagedTags: Swift.Bool?
+        public var loadBalancers: [ECS.LoadBalancer]?
+        public var propagateTags: ECS.PropagateTags?
+        public var serviceRegistries: [ECS.ServiceRegistry]?
+        public var serviceConnectConfiguration: ECS.ServiceConnectConfiguration?
+        public var volumeConfigurations: [ECS.ServiceVolumeConfiguration]?
+        public var vpcLatticeConfigurations: [ECS.VpcLatticeConfiguration]?
+
+        public init(cluster: Swift.String? = nil, service: Swift.String? = nil, desiredCount: Swift.Int? = nil, taskDefinition: Swift.String? = nil, capacityProviderStrategy: [ECS.CapacityProviderStrategyItem]? = nil, deploymentConfiguration: ECS.DeploymentConfiguration? = nil, availabilityZoneRebalancing: ECS.AvailabilityZoneRebalancing? = nil, networkConfiguration: ECS.NetworkConfiguration? = nil, placementConstraints: [ECS.PlacementConstraint]? = nil, placementStrategy: [ECS.PlacementStrategy]? = nil, platformVersion: Swift.String? = nil, forceNewDeployment: Swift.Bool? = nil, healthCheckGracePeriodSeconds: Swift.Int? = nil, deploymentController: ECS.DeploymentController? = nil, enableExecuteCommand: Swift.Bool? = nil, enableECSManagedTags: Swift.Bool? = nil, loadBalancers: [ECS.LoadBalancer]? = nil, propagateTags: ECS.PropagateTags? = nil, serviceRegistries: [ECS.ServiceRegistry]? = nil, serviceConnectConfiguration: ECS.ServiceConnectConfiguration? = nil, volumeConfigurations: [ECS.ServiceVolumeConfiguration]? = nil, vpcLatticeConfigurations: [ECS.VpcLatticeConfiguration]? = nil) {
+            self.cluster = cluster
+            self.service = service
+            self.desiredCount = desiredCount
+            self.taskDefinition = taskDefinition
+            self.capacityProviderStrategy = capacityProviderStrategy
+            self.deploymentConfiguration = deploymentConfiguration
+            self.availabilityZoneRebalancing = availabilityZoneRebalancing
+            self.networkConfiguration = networkConfiguration
+            self.placementConstraints = placementConstraints
+            self.placementStrategy = placementStrategy
+            self.platformVersion = platformVersion
+            self.forceNewDeployment = forceNewDeployment
+            self.healthCheckGracePeriodSeconds = healthCheckGracePeriodSeconds
+            self.deploymentController = deploymentController
+            self.enableExecuteCommand = enableExecuteCommand
+            self.enableECSManagedTags = enableECSManagedTags
+            self.loadBalancers = loadBalancers
+            self.propagateTags = propagateTags
+            self.serviceRegistries = serviceRegistries
+            self.serviceConnectConfiguration = serviceConnectConfiguration
+            self.volumeConfigurations = volumeConfigurations
+            self.vpcLatticeConfigurations = vpcLatticeConfigurations
+        }
+    }
+
+    /// The ECS API's `UpdateServiceResponse` shape.
+    public struct UpdateServiceResponse: Codable, Hashable, Sendable {
+        public var service: ECS.Service?
+
+        public init(service: ECS.Service? = nil) {
+            self.service = service
+        }
+    }
+
+    /// The ECS API's `DescribeServicesRequest` shape.
+    public struct DescribeServicesRequest: Codable, Hashable, Sendable {
+        public var cluster: Swift.String?
+        public var services: [Swift.String]?
+        public var include: [ECS.ServiceField]?
+
+        public init(cluster: Swift.String? = nil, services: [Swift.String]? = nil, include: [ECS.ServiceField]? = nil) {
+            self.cluster = cluster
+            self.services = services
+            self.include = include
+        }
+    }
+
+    /// The ECS API's `ServiceField` values; unknown values decode and are rejected by validation.
+    public struct ServiceField: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["TAGS"]
+        public static let tags = ServiceField(rawValue: "TAGS")
+    }
+
+    /// The ECS API's `DescribeServicesResponse` shape.
+    public struct DescribeServicesResponse: Codable, Hashable, Sendable {
+        public var services: [ECS.Service]?
+        public var failures: [ECS.Failure]?
+
+        public init(services: [ECS.Service]? = nil, failures: [ECS.Failure]? = nil) {
+            self.services = services
+            self.failures = failures
+        }
+    }
+
+    /// The ECS API's `ListServicesRequest` shape.
+    public struct ListServicesRequest: Codable, Hashable, Sendable {
+        public var cluster: Swift.String?
+        public var nextToken: Swift.String?
+        public var maxResults: Swift.Int?
+        public var launchType: ECS.LaunchType?
+        public var schedulingStrategy: ECS.SchedulingStrategy?
+        public var resourceManagementType: ECS.ResourceManagementType?
+
+        public init(cluster: Swift.String? = nil, nextToken: Swift.String? = nil, maxResults: Swift.Int? = nil, launchType: ECS.LaunchType? = nil, schedulingStrategy: ECS.SchedulingStrategy? = nil, resourceManagementType: ECS.ResourceManagementType? = nil) {
+            self.cluster = cluster
+            self.nextToken = nextToken
+            self.maxResults = maxResults
+            self.launchType = launchType
+            self.schedulingStrategy = schedulingStrategy
+            self.resourceManagementType = resourceManagementType
+        }
+    }
+
+    /// The ECS API's `ListServicesResponse` shape.
+    public struct ListServicesResponse: Codable, Hashable, Sendable {
+        public var serviceArns: [Swift.String]?
+        public var nextToken: Swift.String?
+
+        public init(serviceArns: [Swift.String]? = nil, nextToken: Swift.String? = nil) {
+            self.serviceArns = serviceArns
+            self.nextToken = nextToken
+        }
+    }
+
+    /// The ECS API's `DeleteServiceRequest` shape.
+    public struct DeleteServiceRequest: Codable, Hashable, Sendable {
+        public var cluster: Swift.String?
+        public var service: Swift.String?
+        public var force: Swift.Bool?
+
+        public init(cluster: Swift.String? = nil, service: Swift.String? = nil, force: Swift.Bool? = nil) {
+            self.cluster = cluster
+            self.service = service
+            self.force = force
+        }
+    }
+
+    /// The ECS API's `DeleteServiceResponse` shape.
+    public struct DeleteServiceResponse: Codable, Hashable, Sendable {
+        public var service: ECS.Service?
+
+        public init(service: ECS.Service? = nil) {
+            self.service = service
+        }
+    }
+
+    /// The ECS API's `PutAccountSettingRequest` shape.
+    public struct PutAccountSettingRequest: Codable, Hashable, Sendable {
+        public var name: ECS.SettingName?
+        public var value: Swift.String?
+        public var principalArn: Swift.String?
+
+        public init(name: ECS.SettingName? = nil, value: Swift.String? = nil, principalArn: Swift.String? = nil) {
+            self.name = name
+            self.value = value
+            self.principalArn = principalArn
+        }
+    }
+
+    /// The ECS API's `SettingName` values; unknown values decode and are rejected by validation.
+    public struct SettingName: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["serviceLongArnFormat", "taskLongArnFormat", "containerInstanceLongArnFormat", "awsvpcTrunking", "containerInsights", "fargateFIPSMode", "tagResourceAuthorization", "fargateTaskRetirementWaitPeriod", "guardDutyActivate", "defaultLogDriverMode", "fargateEventWindows"]
+        public static let serviceLongArnFormat = SettingName(rawValue: "serviceLongArnFormat")
+        public static let taskLongArnFormat = SettingName(rawValue: "taskLongArnFormat")
+        public static let containerInstanceLongArnFormat = SettingName(rawValue: "containerInstanceLongArnFormat")
+        public static let awsvpcTrunking = SettingName(rawValue: "awsvpcTrunking")
+        public static let containerInsights = SettingName(rawValue: "containerInsights")
+        public static let fargateFIPSMode = SettingName(rawValue: "fargateFIPSMode")
+        public static let tagResourceAuthorization = SettingName(rawValue: "tagResourceAuthorization")
+        public static let fargateTaskRetirementWaitPeriod = SettingName(rawValue: "fargateTaskRetirementWaitPeriod")
+        public static let guardDutyActivate = SettingName(rawValue: "guardDutyActivate")
+        public static let defaultLogDriverMode = SettingName(rawValue: "defaultLogDriverMode")
+        public static let fargateEventWindows = SettingName(rawValue: "fargateEventWindows")
+    }
+
+    /// The ECS API's `PutAccountSettingResponse` shape.
+    public struct PutAccountSettingResponse: Codable, Hashable, Sendable {
+        public var setting: ECS.Setting?
+
+        public init(setting: ECS.Setting? = nil) {
+            self.setting = setting
+        }
+    }
+
+    /// The ECS API's `Setting` shape.
+    public struct Setting: Codable, Hashable, Sendable {
+        public var name: ECS.SettingName?
+        public var value: Swift.String?
+        public var principalArn: Swift.String?
+        public var type: ECS.SettingType?
+
+        public init(name: ECS.SettingName? = nil, value: Swift.String? = nil, principalArn: Swift.String? = nil, type: ECS.SettingType? = nil) {
+            self.name = name
+            self.value = value
+            self.principalArn = principalArn
+            self.type = type
+        }
+    }
+
+    /// The ECS API's `SettingType` values; unknown values decode and are rejected by validation.
+    public struct SettingType: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: Swift.String
+        public init(rawValue: Swift.String) { self.rawValue = rawValue }
+        public init(from decoder: any Decoder) throws {
+            self.rawValue = try decoder.singleValueContainer().decode(Swift.String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(rawValue)
+        }
+        public var description: Swift.String { rawValue }
+        /// Every value the API model allows.
+        public static let allowedValues: [Swift.String] = ["user", "aws_managed"]
+        public static let user = SettingType(rawValue: "user")
+        public static let awsManaged = SettingType(rawValue: "aws_managed")
+    }
+
+    /// The ECS API's `PutAccountSettingDefaultRequest` shape.
+    public struct PutAccountSettingDefaultRequest: Codable, Hashable, Sendable {
+        public var name: ECS.SettingName?
+        public var value: Swift.String?
+
+        public init(name: ECS.SettingName? = nil, value: Swift.String? = nil) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    /// The ECS API's `PutAccountSettingDefaultResponse` shape.
+    public struct PutAccountSettingDefaultResponse: Codable, Hashable, Sendable {
+        public var setting: ECS.Setting?
+
+        public init(setting: ECS.Setting? = nil) {
+            self.setting = setting
+        }
+    }
+
+    /// The ECS API's `ListAccountSettingsRequest` shape.
+    public struct ListAccountSettingsRequest: Codable, Hashable, Sendable {
+        public var name: ECS.SettingName?
+        public var value: Swift.String?
+        public var principalArn: Swift.String?
+        public var effectiveSettings: Swift.Bool?
+        public var nextToken: Swift.String?
+        public var maxResults: Swift.Int?
+
+        public init(name: ECS.SettingName? = nil, value: Swift.String? = nil, principalArn: Swift.String? = nil, effectiveSettings: Swift.Bool? = nil, nextToken: Swift.String? = nil, maxResults: Swift.Int? = nil) {
+            self.name = name
+            self.value = value
+            self.principalArn = principalArn
+            self.effectiveSettings = effectiveSettings
+            self.nextToken = nextToken
+            self.maxResults = maxResults
+        }
+    }
+
+    /// The ECS API's `ListAccountSettingsResponse` shape.
+    public struct ListAccountSettingsResponse: Codable, Hashable, Sendable {
+        public var settings: [ECS.Setting]?
+        public var nextToken: Swift.String?
+
+        public init(settings: [ECS.Setting]? = nil, nextToken: Swift.String? = nil) {
+            self.settings = settings
+            self.nextToken = nextToken
+        }
+    }
+
+    /// The ECS API's `GetTaskProtectionRequest` shape.
+    public struct GetTaskProtectionRequest: Codable, Hashable, Sendable {
+        public var cluster: Swift.String?
+        public var tasks: [Swift.String]?
+
+        public init(cluster: Swift.String? = nil, tasks: [Swift.String]? = nil) {
+            self.cluster = cluster
+            self.tasks = tasks
+        }
+    }
+
+    /// The ECS API's `GetTaskProtectionResponse` shape.
+    public struct GetTaskProtectionResponse: Codable, Hashable, Sendable {
+        public var protectedTasks: [ECS.ProtectedTask]?
+        public var failures: [ECS.Failure]?
+
+        public init(protectedTasks: [ECS.ProtectedTask]? = nil, failures: [ECS.Failure]? = nil) {
+            self.protectedTasks = protectedTasks
+            self.failures = failures
+        }
+    }
+
+    /// The ECS API's `ProtectedTask` shape.
+    public struct ProtectedTask: Codable, Hashable, Sendable {
+        public var taskArn: Swift.String?
+        public var protectionEnabled: Swift.Bool?
+        public var expirationDate: ECS.Timestamp?
+
+        public init(taskArn: Swift.String? = nil, protectionEnabled: Swift.Bool? = nil, expirationDate: ECS.Timestamp? = nil) {
+            self.taskArn = taskArn
+            self.protectionEnabled = protectionEnabled
+            self.expirationDate = expirationDate
+        }
+    }
+
+    /// The ECS API's `UpdateTaskProtectionRequest` shape.
+    public struct UpdateTaskProtectionRequest: Codable, Hashable, Sendable {
+        public var cluster: Swift.String?
+        public var tasks: [Swift.String]?
+        public var protectionEnabled: Swift.Bool?
+        public var expiresInMinutes: Swift.Int?
+
+        public init(cluster: Swift.String? = nil, tasks: [Swift.String]? = nil, protectionEnabled: Swift.Bool? = nil, expiresInMinutes: Swift.Int? = nil) {
+            self.cluster = cluster
+            self.tasks = tasks
+            self.protectionEnabled = protectionEnabled
+            self.expiresInMinutes = expiresInMinutes
+        }
+    }
+
+    /// The ECS API's `UpdateTaskProtectionResponse` shape.
+    public struct UpdateTaskProtectionResponse: Codable, Hashable, Sendable {
+        public var protectedTasks: [ECS.ProtectedTask]?
+        public var failures: [ECS.Failure]?
+
+        public init(protectedTasks: [ECS.ProtectedTask]? = nil, failures: [ECS.Failure]? = nil) {
+            self.protectedTasks = protectedTasks
+            self.failures = failures
+        }
+    }
+
 }

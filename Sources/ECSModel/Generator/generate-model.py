@@ -16,6 +16,15 @@ import json, os, sys, keyword
 
 ROOTS = ["RegisterTaskDefinitionRequest", "TaskDefinition", "DescribeTaskDefinitionResponse",
          "TaskOverride", "Task", "Container"]
+# The operations the ECS API serves: their requests and responses.
+OPERATIONS = ["CreateCluster", "DescribeClusters", "ListClusters", "DeleteCluster", "UpdateCluster",
+              "RegisterTaskDefinition", "DescribeTaskDefinition", "ListTaskDefinitions",
+              "ListTaskDefinitionFamilies", "DeregisterTaskDefinition", "DeleteTaskDefinitions",
+              "RunTask", "DescribeTasks", "ListTasks", "StopTask",
+              "TagResource", "UntagResource", "ListTagsForResource",
+              "CreateService", "UpdateService", "DescribeServices", "ListServices", "DeleteService",
+              "PutAccountSetting", "PutAccountSettingDefault", "ListAccountSettings",
+              "GetTaskProtection", "UpdateTaskProtection"]
 SWIFT_KEYWORDS = {"protocol", "default", "internal", "public", "private", "extension", "import",
                   "operator", "repeat", "return", "static", "struct", "subscript", "switch", "where",
                   "while", "func", "init", "inout", "let", "var", "class", "enum", "case", "in", "is",
@@ -45,6 +54,11 @@ def main():
             walk(sh["key"]["shape"]); walk(sh["value"]["shape"])
     for r in ROOTS:
         walk(r)
+    for op in OPERATIONS:
+        o = model["operations"][op]
+        walk(o["input"]["shape"])
+        if "output" in o:
+            walk(o["output"]["shape"])
 
     extract = {}
     for n in order:

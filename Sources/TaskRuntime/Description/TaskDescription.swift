@@ -17,9 +17,12 @@ public struct TaskIdentity: Sendable, Codable, Equatable {
     public var credentialsId: String?
     /// The availability zone the task is shown in; nil: "<region>-local".
     public var availabilityZone: String?
+    /// FARGATE (nil) or FARGATE_SPOT, as RunTask's capacityProviderStrategy chose.
+    public var capacityProvider: String?
 
     public init(taskId: String, region: String, account: String, cluster: String, startedBy: String = "fargate-run",
-                group: String? = nil, tags: [ECS.Tag]? = nil) {
+                group: String? = nil, tags: [ECS.Tag]? = nil, capacityProvider: String? = nil) {
+        self.capacityProvider = capacityProvider
         self.taskId = taskId
         self.region = region
         self.account = account
@@ -86,7 +89,7 @@ public enum TaskDescription {
     public static func render(plan: TaskPlan, identity: TaskIdentity, lifecycle: TaskLifecycle, times: TaskTimes,
                               attachment: TaskNetworkAttachment?, imageDigests: [String: String]) -> ECS.Task {
         let id = identity.taskId
-        var task = ECS.Task(availabilityZone: identity.zone, capacityProviderName: "FARGATE",
+        var task = ECS.Task(availabilityZone: identity.zone, capacityProviderName: identity.capacityProvider ?? "FARGATE",
                             clusterArn: identity.clusterArn, connectivity: ECS.Connectivity(rawValue: "CONNECTED"),
                             connectivityAt: ECS.Timestamp(times.createdAt), containers: [], cpu: String(plan.size.cpu),
                             createdAt: ECS.Timestamp(times.createdAt), desiredStatus: lifecycle.desiredStatus,

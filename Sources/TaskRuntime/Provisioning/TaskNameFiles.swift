@@ -9,20 +9,28 @@ import TaskNetwork
 /// container. Containers made ready while the network attaches mount them before the task's
 /// address is known: a second write, once it is, rewrites hosts and hostname in place (the
 /// same inodes) before any of those containers runs.
+///
+/// hosts ends with the service discovery names of the task's cluster (`ServiceNameRecords`),
+/// read from `recordsFile` under the cluster's lock at every write, so neither write drops
+/// them and a task started after they changed gets them from the start.
 final class TaskNameFiles {
     let directory: String
+    /// The cluster's service discovery records (`ServiceNameRecords.recordsFile`); nil: none.
+    let recordsFile: String?
     /// The bind mounts, once the files exist.
     private(set) var mounts: [ContainerSpec.Mount] = []
     /// What hosts and hostname last had written.
     private var written: ([UInt8], [UInt8]) = ([], [])
 
-    init(directory: String) {
+    init(directory: String, recordsFile: String? = nil) {
         self.directory = directory
+        self.recordsFile = recordsFile
     }
 
     /// The files another process wrote (a task resumed by a new host).
     init(existing directory: String) {
         self.directory = directory
+        recordsFile = try? FileSystem.readString(directory + "/" + ServiceNameRecords.followsFile)
         written = (Array(((try? FileSystem.readString(directory + "/hosts")) ?? "").utf8),
                    Array(((try? FileSystem.readString(directory + "/hostname")) ?? "").utf8))
         mounts = TaskNameFiles.mounts(directory)
@@ -31,7 +39,11 @@ final class TaskNameFiles {
     /// Writes the files for `ip` (nil while unknown) and `hostname`; returns a warning about
     /// the DNS servers, if any.
     func write(ip: String?, hostname: String, dnsServers: [String]) throws -> String? {
-        let hosts = Array(NameFiles.hosts(ip: ip, hostname: hostname).utf8), name = Array((hostname + "\n").utf8)
+        // The cluster's lock orders this against ServiceNameRecords.publish (see there).
+        let lock = try recordsFile.map { try ServiceNameRecords.lock($0) }
+        defer { lock?.unlock() }
+        let names = try recordsFile.map { try ServiceNameRecords.currentBlock($0) } ?? ""
+        let hosts = Array((NameFiles.hosts(ip: ip, hostname: hostname) + names).utf8), name = Array((hostname + "\n").utf8)
         guard mounts.isEmpty else {
             guard (hosts, name) != written else { return nil }
             try FileSystem.rewrite(directory + "/hosts", hosts)
@@ -46,6 +58,8 @@ final class TaskNameFiles {
         try FileSystem.createFile(directory + "/hosts", hosts)
         try FileSystem.createFile(directory + "/resolv.conf", Array(resolv.utf8))
         try FileSystem.createFile(directory + "/hostname", name)
+        // Names the records this task follows, for publish to find it (not mounted anywhere).
+        if let recordsFile { try FileSystem.createFile(directory + "/" + ServiceNameRecords.followsFile, Array(recordsFile.utf8), mode: 0o600) }
         mounts = TaskNameFiles.mounts(directory)
         return warning
     }

@@ -39,7 +39,7 @@ public struct RunConfiguration: Sendable {
     public var endpoints: (any TaskEndpointService)?
 
     public init(root: StateRoot, cgroupParent: String? = nil, prices: PriceTable = .usEast1, region: String? = nil,
-                account: String = "000000000000", cluster: String = "fargate-run",
+                account: String = "000000000000", cluster: String = "default",
                 workingDirectory: String = FileManager.default.currentDirectoryPath, pidsLimit: Int64 = 4096,
                 network: NetworkOptions = NetworkOptions(), registry: RegistryClient? = nil,
                 pullPolicy: ImageStore.PullPolicy = .always) {

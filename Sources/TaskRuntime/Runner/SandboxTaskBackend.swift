@@ -87,7 +87,8 @@ public final class SandboxTaskBackend: TaskBackend, @unchecked Sendable {
         self.credentialsId = credentialsId
         self.sink = sink
         taskDirectory = config.root.taskDirectory(taskId)
-        nameFiles = TaskNameFiles(directory: taskDirectory + "/etc")
+        nameFiles = TaskNameFiles(directory: taskDirectory + "/etc",
+                                  recordsFile: ServiceNameRecords.recordsFile(root: config.root, cluster: config.cluster))
         var slots: [String: Slot] = [:]
         for c in plan.containers { slots[c.name] = Slot(plan: c, directory: taskDirectory + "/containers/" + c.name) }
         self.slots = slots

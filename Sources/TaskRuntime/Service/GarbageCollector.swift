@@ -5,6 +5,7 @@ import ECSModel
 import Foundation
 import LinuxSupport
 import Metering
+import Sandbox
 import TaskNetwork
 
 /// Finds tasks whose fargate-run died (SIGKILL, OOM, a crash) and removes what they left
@@ -52,6 +53,11 @@ public struct GarbageCollector: Sendable {
     func collect(id: String, state: TaskState) async -> Collected {
         var released = await state.resources.release(taskId: id, stateRoot: root.path, taskDirectory: root.taskDirectory(id),
                                                      options: network, unrecorded: state.network == nil)
+        // A host killed between starting the task's monitor and recording it left a monitor
+        // no state names (a recorded one is alive only for a host to take over).
+        if !state.isHosted {
+            for pid in TaskMonitor.killUnrecorded(taskDirectory: root.taskDirectory(id)) { released.removed.append("monitor \(pid)") }
+        }
         let end = Date()
         // Billed up to now: its containers ran until they were killed here.
         var task = state.task

@@ -26,7 +26,15 @@ public enum TaskInputs {
                                region: String, running: Bool) throws -> PreparedTask {
         var options = definition
         options.region = region
-        var loaded = try TaskDefinitionLoader.load(file: file, options: options)
+        return try prepare(try TaskDefinitionLoader.load(file: file, options: options), source: file, overrides: overrides,
+                           secrets: secrets, region: region, account: "000000000000", running: running)
+    }
+
+    /// `prepare(_:...)` of a definition already read (a registered one, for RunTask): `source`
+    /// names it in messages, and its directory is where relative environment files are.
+    public static func prepare(_ definition: LoadedTaskDefinition, source file: String, overrides: String?, secrets: String?,
+                               region: String, account: String, running: Bool) throws -> PreparedTask {
+        var loaded = definition
         if let overrides {
             let text: String
             if overrides.trimmingCharacters(in: .whitespaces).hasPrefix("{") {
@@ -40,7 +48,7 @@ public enum TaskInputs {
             let (o, issues) = TaskOverrides.parse(text)
             TaskOverrides.apply(o, issues: issues, to: &loaded)
         }
-        var plan = try TaskPlan(loaded, region: region, account: "000000000000")
+        var plan = try TaskPlan(loaded, region: region, account: account)
         if running && !plan.unsupported.isEmpty {
             throw LocalInputError(source: "\(file) is valid on Fargate but cannot run here", issues: plan.unsupported)
         }

@@ -3,30 +3,71 @@ import Glibc
 #endif
 import ArgumentParser
 import Dispatch
+import ECSAPI
+import Services
 import Foundation
 import HTTPServing
+import LinuxSupport
 import Logging
 import Metering
 import NIOPosix
 import Sandbox
 import TaskHost
+import TaskNetwork
 import TaskRuntime
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the host that owns this state root's tasks, so they outlive the terminal (run -d, stop, wait).",
+        abstract: "Run the host that owns this state root's tasks, so they outlive the terminal, and serve the ECS API.",
         discussion: """
-            It listens on <root>/host.sock (root only) and, with --listen, on a TCP address. One \
-            host per state root. SIGTERM or SIGINT stops the host, not its tasks: each task's \
-            containers are kept by its own monitor process, and the next host takes them over. \
-            Under systemd, run it with KillMode=process (rootfs-tools/systemd/fargate-run.service).
+            It serves fargate-run's own API on <root>/host.sock (root only: run -d, stop, wait, \
+            exec) and the Amazon ECS API on --listen (default 127.0.0.1:8557): \
+            aws --endpoint-url http://127.0.0.1:8557 ecs list-clusters. One host per state root. \
+            SIGTERM or SIGINT stops the host, not its tasks: each task's containers are kept by \
+            its own monitor process, and the next host takes them over. Under systemd, run it \
+            with KillMode=process (rootfs-tools/systemd/fargate-run.service).
             """)
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(name: .long, help: "Also serve the API on this TCP address (HOST:PORT). Loopback only unless you mean otherwise: anyone who can connect can run tasks.")
-    var listen: String?
+    @Option(name: .long, help: ArgumentHelp("Serve the ECS API on this TCP address (HOST:PORT; port 0 picks a free one, written to <root>/api-address), or none.",
+                                            valueName: "address"))
+    var listen = Serve.defaultListen
+
+    @Option(name: .long, help: ArgumentHelp("Check SigV4 signatures against the key pairs of this file (the ~/.aws/credentials format; an optional account = 12 digits per key). Without it any signature is accepted.",
+                                            valueName: "file"))
+    var credentials: String?
+
+    @Option(name: .long, help: "The region in ARNs (default: the price file's, us-east-1).")
+    var region: String?
+
+    @Option(name: .long, help: "The account in ARNs of requests whose key names none.")
+    var account = "000000000000"
+
+    @Option(name: .long, help: ArgumentHelp("Secrets for tasks started through the API (the format of run --secrets).", valueName: "file"))
+    var secrets: String?
+
+    @Option(name: .long, help: "How long stopped tasks stay in DescribeTasks and ListTasks, in seconds.")
+    var stoppedTaskRetention: Int = 3600
+
+    @Option(name: .long, parsing: .singleValue, help: ArgumentHelp("Where a service target group listens: ARN=ADDRESS:PORT (repeatable). One not given listens on 127.0.0.1 and its container port.", valueName: "arn=address:port"))
+    var targetGroup: [String] = []
+
+    @Option(name: .long, parsing: .singleValue, help: ArgumentHelp("The DNS name of a Cloud Map service a service registers in: ARN=NAME (repeatable). Default: SERVICE.CLUSTER.local.", valueName: "arn=name"))
+    var serviceRegistry: [String] = []
+
+    @Option(name: .long, help: "Seconds after RUNNING a service task without a container health check counts as healthy (ECS: 40).")
+    var taskHealthyAfter: Double = 40
+
+    @Option(name: .long, help: "Seconds a service task drains out of its target group before it is stopped.")
+    var deregistrationDelay: Double = 10
+
+    @Flag(name: .long, help: "Answer POST /moto-api/reset by deleting every cluster, definition, tag and service and stopping every task (for running moto's tests).")
+    var testMode = false
+
+    @Flag(name: .long, help: "Allow --listen on an address other than loopback without --credentials.")
+    var insecureListen = false
 
     @Option(name: .long, help: "Create task cgroups under this cgroup instead of the one fargate-run runs in.")
     var cgroupParent: String?
@@ -53,7 +94,16 @@ struct Serve: AsyncParsableCommand {
             writeOut(2, "fargate-run: \(error)\n")
             throw ExitCode(1)
         }
-        let endpoint = try listen.map(Serve.tcpEndpoint)
+        let endpoint = listen == "none" ? nil : try Serve.tcpEndpoint(listen)
+        if case .tcp(let address, _) = endpoint, !Serve.isLoopback(address), credentials == nil, !insecureListen {
+            writeOut(2, "fargate-run: serve: --listen \(listen) is not a loopback address: anyone who reaches it could run tasks as root. Give --credentials FILE, or --insecure-listen if you mean it.\n")
+            throw ExitCode(1)
+        }
+        let keys: [String: ECSAPI.AccessKey]?
+        do { keys = try credentials.map { try CredentialsFile.load($0, defaultAccount: account) } } catch {
+            writeOut(2, "fargate-run: serve: \(error)\n")
+            throw ExitCode(1)
+        }
         // cgroup v2: tasks' cgroups get controllers only beneath a cgroup without processes.
         var parent = cgroupParent
         if parent == nil, let own = try CgroupHost.moveIntoLeaf() {
@@ -62,7 +112,7 @@ struct Serve: AsyncParsableCommand {
         }
         let priceTable = try prices.map(PriceTable.load) ?? .usEast1
         let networkOptions = try network.settings.options()
-        var base = RunConfiguration(root: root, cgroupParent: parent, prices: priceTable, pidsLimit: pidsLimit,
+        var base = RunConfiguration(root: root, cgroupParent: parent, prices: priceTable, region: region, account: account, pidsLimit: pidsLimit,
                                     network: networkOptions, registry: try registry.settings.client(), pullPolicy: registry.pull)
         base.ledger = try Ledger(path: root.ledgerPath)
         base.endpoint = metadata.settings.configuration
@@ -76,20 +126,49 @@ struct Serve: AsyncParsableCommand {
         let resumed = await host.resumeTasks()
         if !resumed.isEmpty { logger.notice("took over tasks left running", metadata: ["tasks": "\(resumed.count)"]) }
 
-        let api = ControlAPI(host: host)
+        let control = ControlAPI(host: host)
+        let ecs: ECSAPI
+        do {
+            let settings = ECSAPI.Settings(region: base.region, account: account, credentials: keys, testMode: testMode,
+                                           stoppedTaskRetention: TimeInterval(stoppedTaskRetention), secretsPath: secrets,
+                                           targetGroups: try Serve.targetGroups(targetGroup),
+                                           scheduler: SchedulerSettings(healthyAfter: taskHealthyAfter, deregistrationDelay: deregistrationDelay),
+                                           registryNames: try Serve.pairs(serviceRegistry, flag: "--service-registry"))
+            ecs = try ECSAPI(settings: settings, store: try ControlPlaneStore(path: root.path + "/control-plane.sqlite"), host: host,
+                             logger: Logger(label: "fargate-run.ecs-api"))
+        } catch {
+            writeOut(2, "fargate-run: serve: \(error)\n")
+            throw ExitCode(1)
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let socketPath = ControlAPI.socketPath(root)
+        let addressFile = root.path + "/api-address"
+        unlink(addressFile)
         let servers: [HTTPServer]
+        var apiAddress = "off"
         do {
-            var s = [try await HTTPServer.start(.unix(path: socketPath), group: group, handler: api.handle)]
+            // The unix socket is root's: fargate-run's own API there, and the ECS API too.
+            var s = [try await HTTPServer.start(.unix(path: socketPath), group: group) { request in
+                request.path.hasPrefix("/v1/") ? await control.handle(request) : await ecs.handle(request, fromRootSocket: true)
+            }]
             chmod(socketPath, 0o600)
-            if let endpoint { s.append(try await HTTPServer.start(endpoint, group: group, handler: api.handle)) }
+            if let endpoint {
+                let tcp = try await HTTPServer.start(endpoint, group: group) { await ecs.handle($0) }
+                s.append(tcp)
+                if case .tcp(let address, _) = endpoint, let port = tcp.port {
+                    apiAddress = "\(address):\(port)"
+                    try FileSystem.writeAtomically(addressFile, Array((apiAddress + "\n").utf8), durable: false)
+                }
+            }
             servers = s
         } catch {
             writeOut(2, "fargate-run: serve: \(error)\n")
             throw ExitCode(1)
         }
-        logger.notice("serving", metadata: ["socket": "\(socketPath)", "listen": "\(listen ?? "-")", "pid": "\(getpid())"])
+        // Target groups' listeners and discovery names follow the scheduler's tasks.
+        await ServiceTraffic(root: root, settings: ecs.settings, logger: Logger(label: "fargate-run.service-traffic")).connect(ecs.scheduler)
+        await ecs.scheduler.start()
+        logger.notice("serving", metadata: ["socket": "\(socketPath)", "ecs-api": "\(apiAddress)", "pid": "\(getpid())"])
 
         // SIGTERM and SIGINT end the host; its tasks go on under their monitors.
         let (stop, stopped) = AsyncStream.makeStream(of: Int32.self)
@@ -103,13 +182,44 @@ struct Serve: AsyncParsableCommand {
         signals.cancel()
         for s in servers { await s.close() }
         unlink(socketPath)
+        unlink(addressFile)
         withExtendedLifetime(lock) {}
+    }
+
+    /// 127.0.0.1:8557: loopback, and a port no common service uses (LocalStack's are 4510-4566).
+    static let defaultListen = "127.0.0.1:8557"
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+
+    /// KEY=VALUE pairs of a repeatable flag.
+    static func pairs(_ values: [String], flag: String) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for v in values {
+            guard let eq = v.lastIndex(of: "="), eq != v.startIndex, v.index(after: eq) != v.endIndex else {
+                throw ValidationError("\(flag) \"\(v)\" is not ARN=VALUE")
+            }
+            out[String(v[..<eq])] = String(v[v.index(after: eq)...])
+        }
+        return out
+    }
+
+    /// --target-group ARN=ADDRESS:PORT values.
+    static func targetGroups(_ values: [String]) throws -> [String: ECSAPI.Settings.Listener] {
+        try pairs(values, flag: "--target-group").mapValues { text in
+            guard case .tcp(let host, let port) = try tcpEndpoint(text), port > 0 else {
+                throw ValidationError("--target-group: \(text) is not ADDRESS:PORT")
+            }
+            do { try LoadBalancerListener(address: host, port: port).check() } catch { throw ValidationError("--target-group: \(error)") }
+            return ECSAPI.Settings.Listener(address: host, port: port)
+        }
     }
 
     /// HOST:PORT as a TCP endpoint.
     static func tcpEndpoint(_ text: String) throws -> HTTPServer.Endpoint {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
-            throw ValidationError("--listen \"\(text)\" is not HOST:PORT, such as 127.0.0.1:8500")
+            throw ValidationError("--listen \"\(text)\" is not HOST:PORT, such as 127.0.0.1:8557")
         }
         return .tcp(host: String(text[..<colon]), port: port)
     }
