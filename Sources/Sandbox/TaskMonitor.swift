@@ -65,6 +65,10 @@ public final class TaskMonitor: Sendable {
         var identity = ProcessIdentity(pid: 0, startTime: 0)
         /// Descriptors the monitor gave back after HELLO, by tag, until taken.
         var kept: [UInt32: [Int32]] = [:]
+        /// Tags already taken: every HELLO brings copies again, which must then be closed at
+        /// once (an open copy of a task's endpoint listener keeps its network namespace, and
+        /// with it its veth, alive after the task).
+        var taken: Set<UInt32> = []
     }
 
     private let state = Mutex(State())
@@ -131,6 +135,7 @@ public final class TaskMonitor: Sendable {
 
     deinit {
         if let t = state.withLock({ $0.watch }) { FDWatcher.shared.cancel(t) }
+        for fd in state.withLock({ $0.kept.values.flatMap { $0 } }) { close(fd) }
         close(socket)
     }
 
@@ -190,7 +195,10 @@ public final class TaskMonitor: Sendable {
     /// connected: the caller owns them now. nil when it holds none (a monitor of a version
     /// that kept none).
     public func takeKept(tag: UInt32) -> [Int32]? {
-        state.withLock { $0.kept.removeValue(forKey: tag) }
+        state.withLock { s in
+            s.taken.insert(tag)
+            return s.kept.removeValue(forKey: tag)
+        }
     }
 
     /// Every child the monitor has, running or ended, with how each ended.
@@ -198,6 +206,7 @@ public final class TaskMonitor: Sendable {
         let replies = try exchange(FR_MON_HELLO, slot: 0, payload: [], fds: []) { $0.header.type == FR_MON_STATE_END }
         for r in replies where r.header.type == FR_MON_KEPT {
             let stale = state.withLock { s -> [Int32]? in
+                if s.taken.contains(r.header.slot) { return r.fds }
                 defer { s.kept[r.header.slot] = r.fds }
                 return s.kept[r.header.slot]
             }
