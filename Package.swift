@@ -67,6 +67,14 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], path: "Sources/HTTPServing"),
+        // The task metadata endpoint (v2, v3, v4 with stats), task-role credentials and task
+        // protection, served inside each task's network namespace at 169.254.170.2.
+        .target(name: "TaskMetadata", dependencies: [
+            "TaskRuntime", "HTTPServing", "Sandbox", "TaskNetwork", "ECSModel", "LinuxSupport", "CShim",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], path: "Sources/TaskMetadata"),
         // The long-running host (`fargate-run serve`): tasks that outlive the terminal, its API
         // and the CLI's client of it.
         .target(name: "TaskHost", dependencies: [
@@ -100,7 +108,7 @@ let package = Package(
         // exported symbols that the Swift runtime's backtracer makes dladdr() scan at every
         // start (0.45 ms of CPU; Docs/PERFORMANCE.md). Nothing looks our symbols up by name.
         .executableTarget(name: "fargate-run", dependencies: [
-            "TaskRuntime", "TaskHost", "ECSAPI", "Services", "HTTPServing", "ECSModel", "Images", "Metering", "TaskNetwork", "Sandbox", "LinuxSupport", "HostInfo",
+            "TaskRuntime", "TaskHost", "TaskMetadata", "ECSAPI", "Services", "HTTPServing", "ECSModel", "Images", "Metering", "TaskNetwork", "Sandbox", "LinuxSupport", "HostInfo",
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -130,6 +138,7 @@ let package = Package(
         .testTarget(name: "ECSAPITests", dependencies: ["ECSAPI", "ECSModel", "HTTPServing", "Services", "TaskNetwork", "TaskRuntime",
                                                       .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "TaskHostTests", dependencies: ["TaskHost", "HTTPServing", "TaskRuntime", "TestSupport"]),
+        .testTarget(name: "TaskMetadataTests", dependencies: ["TaskMetadata", "TaskRuntime", "HTTPServing", "Sandbox", "ECSModel", "TestSupport"]),
         .testTarget(name: "CommandLineTests", dependencies: [
             "fargate-run", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

@@ -28,8 +28,8 @@ static int fr_run_in_vfork_child(int (*fn)(void *), void *arg, int flags) {
 
 struct fr_netns_arg {
     const char *path;
-    int no_ipv6;
-    int stage;  ///< 0, or the step that failed (1 unshare, 2 mount, 3 loopback, 4 disable_ipv6)
+    int flags;
+    int stage;  ///< 0, or the step that failed (1 unshare, 2 mount, 3 loopback, 4 disable_ipv6, 5 link-local)
     int err;
 };
 
@@ -45,17 +45,31 @@ static int fr_netns_child(void *arg) {
     struct ifreq ifr;
     memset(&ifr, 0, sizeof ifr);
     fr_copy(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
-    if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) goto fail;
-    ifr.ifr_flags |= IFF_UP;
-    if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) goto fail;
+    int up = ioctl(fd, SIOCGIFFLAGS, &ifr);
+    if (up == 0) {
+        ifr.ifr_flags |= IFF_UP;
+        up = ioctl(fd, SIOCSIFFLAGS, &ifr);
+    }
+    // Our fd table is the caller's (CLONE_FILES): what is opened here is closed here.
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    if (up != 0) goto fail;
     // /proc/sys/net is the namespace of whoever opens it: ours now. Interfaces made after this
     // (not lo) get no IPv6; a kernel without IPv6 has no such file, and nothing to disable.
     a->stage = 4;
-    if (a->no_ipv6) {
+    if (a->flags & FR_NETNS_NO_IPV6) {
         int conf = open("/proc/sys/net/ipv6/conf/default/disable_ipv6", O_WRONLY | O_CLOEXEC);
         if (conf < 0 && errno != ENOENT) goto fail;
-        if (conf >= 0 && write(conf, "1", 1) != 1) goto fail;
+        ssize_t w = conf >= 0 ? write(conf, "1", 1) : 1;
+        saved = errno;
+        if (conf >= 0) close(conf);
+        errno = saved;
+        if (w != 1) goto fail;
     }
+    a->stage = 5;
+    if ((a->flags & (FR_NETNS_ENDPOINT | FR_NETNS_BLOCK_LINK_LOCAL)) &&
+        fr_endpoint_guard((a->flags & FR_NETNS_BLOCK_LINK_LOCAL) != 0) != 0) goto fail;
     a->stage = 0;
     _exit(0);
 fail:
@@ -63,15 +77,50 @@ fail:
     _exit(1);
 }
 
-int fr_netns_create(const char *path, int no_ipv6, int *stage) {
+int fr_netns_create(const char *path, int flags, int *stage) {
     // stage -1 until the child says otherwise: it never ran.
-    struct fr_netns_arg a = { path, no_ipv6, -1, ECHILD };
+    struct fr_netns_arg a = { path, flags, -1, ECHILD };
     *stage = 0;
-    if (fr_run_in_vfork_child(fr_netns_child, &a, 0) != 0) return -1;
+    // CLONE_FILES: nothing to copy (the child closes what it opens).
+    if (fr_run_in_vfork_child(fr_netns_child, &a, CLONE_FILES) != 0) return -1;
     if (a.stage == 0) return 0;
     *stage = a.stage < 0 ? 0 : a.stage;
     errno = a.err;
     return -1;
+}
+
+struct fr_netns_endpoint_arg {
+    const char *path;
+    struct fr_task_endpoint endpoint;
+    int stage, err;
+};
+
+static int fr_netns_endpoint_child(void *arg) {
+    struct fr_netns_endpoint_arg *a = (struct fr_netns_endpoint_arg *)arg;
+    int ns = open(a->path, O_RDONLY | O_CLOEXEC);
+    if (ns < 0 || setns(ns, CLONE_NEWNET) != 0) {
+        a->err = errno;
+        if (ns >= 0) close(ns);
+        _exit(1);
+    }
+    close(ns);
+    int rc = fr_endpoint_listen(&a->endpoint, &a->stage);
+    // A namespace made before the endpoint existed lacks its address: it is added (the
+    // routes are left as they were made).
+    if (rc != 0 && errno == EADDRNOTAVAIL && fr_endpoint_guard(0) == 0) rc = fr_endpoint_listen(&a->endpoint, &a->stage);
+    a->err = rc == 0 ? 0 : errno;
+    _exit(rc == 0 ? 0 : 1);
+}
+
+int fr_netns_endpoint(const char *netns_path, struct fr_task_endpoint *endpoint, int *stage) {
+    struct fr_netns_endpoint_arg a = { netns_path, { -1, -1 }, 0, ECHILD };
+    *endpoint = (struct fr_task_endpoint){ -1, -1 };
+    *stage = 0;
+    if (fr_run_in_vfork_child(fr_netns_endpoint_child, &a, CLONE_FILES) != 0) return -1;
+    *stage = a.stage;
+    if (a.err != 0) { errno = a.err; return -1; }
+    *endpoint = a.endpoint;
+    return 0;
 }
 
 struct fr_netns_socket_arg {

@@ -44,6 +44,14 @@ struct child {
 };
 
 static struct child children[MAX_CHILDREN];
+
+/// Descriptors the host asked us to hold (FR_MON_KEEP), never used here.
+static struct {
+    int used;
+    uint32_t tag;
+    int fds[FR_MONITOR_KEPT_FDS];
+    int n;
+} kept[FR_MONITOR_KEPT_TAGS];
 static int epfd = -1, conn = -1, exits_fd = -1;
 static int finishing;
 
@@ -231,6 +239,24 @@ reply:
     send_msg(FR_MON_SPAWNED, slot, (uint64_t)(pid > 0 ? pid : 0), &answer, sizeof answer, &pidfd, pidfd >= 0 ? 1 : 0);
 }
 
+/// KEEP: hold the descriptors under `tag`, replacing (and closing) what was held under it.
+static void keep(uint32_t tag, int *fds, int nfds) {
+    int slot = -1;
+    for (int i = 0; i < FR_MONITOR_KEPT_TAGS && slot < 0; i++)
+        if (kept[i].used && kept[i].tag == tag) slot = i;
+    for (int i = 0; i < FR_MONITOR_KEPT_TAGS && slot < 0; i++)
+        if (!kept[i].used) slot = i;
+    if (slot < 0 || nfds > FR_MONITOR_KEPT_FDS) {
+        close_fds(fds, nfds);
+        return;
+    }
+    if (kept[slot].used) close_fds(kept[slot].fds, kept[slot].n);
+    kept[slot].used = nfds > 0;
+    kept[slot].tag = tag;
+    kept[slot].n = nfds;
+    for (int i = 0; i < nfds; i++) kept[slot].fds[i] = fds[i];
+}
+
 /// HELLO: everything a new host needs: each child, running (with its pidfd) or how it ended.
 static void hello(void) {
     for (int i = 0; i < MAX_CHILDREN; i++) {
@@ -240,6 +266,9 @@ static void hello(void) {
                                        c->out.fd >= 0 || c->err.fd >= 0 };
         send_msg(FR_MON_STATE, c->slot, (uint64_t)c->pid, &st, sizeof st, &c->pidfd, c->running && c->pidfd >= 0 ? 1 : 0);
         if (!c->running) c->reported = 1;
+    }
+    for (int i = 0; i < FR_MONITOR_KEPT_TAGS; i++) {
+        if (kept[i].used) send_msg(FR_MON_KEPT, kept[i].tag, 0, NULL, 0, kept[i].fds, kept[i].n);
     }
     send_msg(FR_MON_STATE_END, 0, (uint64_t)getpid(), NULL, 0, NULL, 0);
 }
@@ -275,6 +304,9 @@ static void handle_message(void) {
     case FR_MON_FINISH:
         finishing = 1;
         break;
+    case FR_MON_KEEP:
+        keep(h.slot, fds, nfds);
+        return;
     }
     close_fds(fds, nfds);
 }

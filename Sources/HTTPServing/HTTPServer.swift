@@ -5,6 +5,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// An HTTP request, read whole.
 public struct HTTPRequest: Sendable {
@@ -19,6 +20,10 @@ public struct HTTPRequest: Sendable {
     public var peer: String?
     /// The local address the request came in on (TCP).
     public var local: String?
+    /// The caller's port (TCP).
+    public var peerPort: Int?
+    /// The request target as sent, before its path was split off and decoded.
+    public var uri: String = ""
 
     public func header(_ name: String) -> String? { headers[name.lowercased()] }
 
@@ -65,6 +70,25 @@ public final class HTTPServer: Sendable {
     }
 
     public typealias Handler = @Sendable (HTTPRequest) async -> HTTPResponse
+    /// Runs on the event loop before the handler: an answer it gives is sent at once, without
+    /// the handler (what must be cheap under a flood of requests: a rate limit).
+    public typealias Gate = @Sendable (HTTPRequest) -> HTTPResponse?
+
+    /// Bounds on what one client can hold of the server.
+    public struct Limits: Sendable {
+        /// A request body over this gets 413 and the connection is closed.
+        public var maxBody: Int
+        /// Connections open at once; one more is closed as soon as it is accepted.
+        public var maxConnections: Int?
+        /// A connection that sends nothing for this long is closed.
+        public var idleTimeout: TimeAmount?
+
+        public init(maxBody: Int = 1 << 20, maxConnections: Int? = nil, idleTimeout: TimeAmount? = nil) {
+            self.maxBody = maxBody
+            self.maxConnections = maxConnections
+            self.idleTimeout = idleTimeout
+        }
+    }
 
     let channel: any Channel
 
@@ -75,12 +99,29 @@ public final class HTTPServer: Sendable {
     /// connection is closed.
     public static func start(_ endpoint: Endpoint, group: any EventLoopGroup, maxBody: Int = 1 << 20,
                              handler: @escaping Handler) async throws -> HTTPServer {
+        try await start(endpoint, group: group, limits: Limits(maxBody: maxBody), gate: nil, handler: handler)
+    }
+
+    /// Starts serving `endpoint` within `limits`; `gate` sees each request first.
+    public static func start(_ endpoint: Endpoint, group: any EventLoopGroup, limits: Limits, gate: Gate?,
+                             handler: @escaping Handler) async throws -> HTTPServer {
+        let open = ConnectionCount()
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
-                    channel.pipeline.addHandlers([NIOHTTPServerRequestAggregator(maxContentLength: maxBody), RequestHandler(handler: handler)])
+                if let most = limits.maxConnections {
+                    guard open.value.add(1, ordering: .relaxed).oldValue < most else {
+                        open.value.subtract(1, ordering: .relaxed)
+                        return channel.close()
+                    }
+                    channel.closeFuture.whenComplete { _ in open.value.subtract(1, ordering: .relaxed) }
+                }
+                var handlers: [any ChannelHandler] = []
+                if let idle = limits.idleTimeout { handlers += [IdleStateHandler(readTimeout: idle), IdleCloser()] }
+                return channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
+                    channel.pipeline.addHandlers(handlers + [NIOHTTPServerRequestAggregator(maxContentLength: limits.maxBody),
+                                                             RequestHandler(handler: handler, gate: gate)])
                 }
             }
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
@@ -112,9 +153,11 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias OutboundOut = HTTPServerResponsePart
 
     let handler: HTTPServer.Handler
+    let gate: HTTPServer.Gate?
 
-    init(handler: @escaping HTTPServer.Handler) {
+    init(handler: @escaping HTTPServer.Handler, gate: HTTPServer.Gate? = nil) {
         self.handler = handler
+        self.gate = gate
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -125,27 +168,36 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         let (path, query) = RequestHandler.split(head.uri)
         var headers: [String: String] = [:]
         for (name, value) in head.headers { headers[name.lowercased()] = value }
-        let request = HTTPRequest(method: head.method.rawValue, path: path, query: query, headers: headers, body: bytes,
+        var request = HTTPRequest(method: head.method.rawValue, path: path, query: query, headers: headers, body: bytes,
                                   peer: context.channel.remoteAddress?.ipAddress, local: context.channel.localAddress?.ipAddress)
+        request.peerPort = context.channel.remoteAddress?.port
+        request.uri = head.uri
         let keepAlive = head.isKeepAlive
         let version = head.version
-        let loop = context.eventLoop
         let channel = context.channel
+        if let gate, let answer = gate(request) {
+            RequestHandler.write(answer, on: channel, version: version, keepAlive: keepAlive)
+            return
+        }
+        let loop = context.eventLoop
         let handler = self.handler
         Task {
             let response = await handler(request)
-            loop.execute {
-                var h = HTTPHeaders()
-                for (name, value) in response.headers { h.add(name: name, value: value) }
-                h.replaceOrAdd(name: "Content-Length", value: String(response.body.count))
-                if !keepAlive { h.replaceOrAdd(name: "Connection", value: "close") }
-                let status = HTTPResponseStatus(statusCode: response.status)
-                channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: version, status: status, headers: h)), promise: nil)
-                channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: response.body))), promise: nil)
-                channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in
-                    if !keepAlive { channel.close(promise: nil) }
-                }
-            }
+            loop.execute { RequestHandler.write(response, on: channel, version: version, keepAlive: keepAlive) }
+        }
+    }
+
+    /// On the channel's event loop.
+    static func write(_ response: HTTPResponse, on channel: any Channel, version: HTTPVersion, keepAlive: Bool) {
+        var h = HTTPHeaders()
+        for (name, value) in response.headers { h.add(name: name, value: value) }
+        h.replaceOrAdd(name: "Content-Length", value: String(response.body.count))
+        if !keepAlive { h.replaceOrAdd(name: "Connection", value: "close") }
+        let status = HTTPResponseStatus(statusCode: response.status)
+        channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: version, status: status, headers: h)), promise: nil)
+        channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: response.body))), promise: nil)
+        channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in
+            if !keepAlive { channel.close(promise: nil) }
         }
     }
 
@@ -159,6 +211,24 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
             query[key] = kv.count > 1 ? String(kv[1]).replacingPlus.removingPercentEncodingOrSelf : ""
         }
         return (String(uri[..<q]).removingPercentEncodingOrSelf, query)
+    }
+}
+
+/// Connections a server has open.
+private final class ConnectionCount: Sendable {
+    let value = Atomic(0)
+}
+
+/// Closes a connection its IdleStateHandler found idle.
+private final class IdleCloser: ChannelInboundHandler, Sendable {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 }
 

@@ -16,13 +16,17 @@ public struct PreparedImage: Sendable {
     /// Snapshot directories, bottom layer first.
     public var layers: [String]
     public var platform: Platform
+    /// The config's digest: the image's id (Docker's `ImageID`).
+    public var configDigest: Digest?
 
-    public init(reference: String, manifestDigest: Digest, config: ImageConfig, layers: [String], platform: Platform) {
+    public init(reference: String, manifestDigest: Digest, config: ImageConfig, layers: [String], platform: Platform,
+                configDigest: Digest? = nil) {
         self.reference = reference
         self.manifestDigest = manifestDigest
         self.config = config
         self.layers = layers
         self.platform = platform
+        self.configDigest = configDigest
     }
 }
 
@@ -131,10 +135,12 @@ public final class ImageStore: Sendable {
             }
         }
         progress(.ready(reference: raw, digest: manifestDigest))
-        saveRecord(StoredRecord(reference: raw, manifestDigest: manifestDigest, configDigest: Digest.of(configBytes),
+        let configDigest = Digest.of(configBytes)
+        saveRecord(StoredRecord(reference: raw, manifestDigest: manifestDigest, configDigest: configDigest,
                                 platform: platform.description, diffIDs: config.rootfs.diff_ids,
                                 size: manifest.layers.reduce(0) { $0 + $1.size }, layerDigests: manifest.layers.map(\.digest)))
-        return PreparedImage(reference: raw, manifestDigest: manifestDigest, config: config, layers: paths, platform: platform)
+        return PreparedImage(reference: raw, manifestDigest: manifestDigest, config: config, layers: paths, platform: platform,
+                             configDigest: configDigest)
     }
 
     /// Whether preparing `raw` under `pull` would ask a registry: a registry reference that
@@ -165,7 +171,8 @@ public final class ImageStore: Sendable {
         let paths = rec.diffIDs.map(snapshotPath)
         // What the record says is what was just read: only its time of use changes.
         _ = utimensat(AT_FDCWD, recordPath(raw), nil, 0)
-        return PreparedImage(reference: raw, manifestDigest: rec.manifestDigest, config: config, layers: paths, platform: platform)
+        return PreparedImage(reference: raw, manifestDigest: rec.manifestDigest, config: config, layers: paths, platform: platform,
+                             configDigest: rec.configDigest)
     }
 
     func checkedConfig(_ raw: String, _ manifest: ImageManifest, _ configBytes: [UInt8], platform: Platform) throws(ImageError) -> ImageConfig {
@@ -211,9 +218,11 @@ public final class ImageStore: Sendable {
             size += desc.size
         }
         progress(.ready(reference: raw, digest: manifestDigest))
-        saveRecord(StoredRecord(reference: raw, manifestDigest: manifestDigest, configDigest: Digest.of(configBytes),
+        let configDigest = Digest.of(configBytes)
+        saveRecord(StoredRecord(reference: raw, manifestDigest: manifestDigest, configDigest: configDigest,
                                 platform: platform.description, diffIDs: config.rootfs.diff_ids, size: size))
-        return PreparedImage(reference: raw, manifestDigest: manifestDigest, config: config, layers: layers, platform: platform)
+        return PreparedImage(reference: raw, manifestDigest: manifestDigest, config: config, layers: layers, platform: platform,
+                             configDigest: configDigest)
     }
 
     /// Unpacks a layer into its snapshot unless it is there already. Concurrent callers for the

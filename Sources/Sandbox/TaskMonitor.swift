@@ -63,6 +63,12 @@ public final class TaskMonitor: Sendable {
         /// Exits that came before their process was known here.
         var early: [pid_t: TerminationStatus] = [:]
         var identity = ProcessIdentity(pid: 0, startTime: 0)
+        /// Descriptors the monitor gave back after HELLO, by tag, until taken.
+        var kept: [UInt32: [Int32]] = [:]
+        /// Tags already taken: every HELLO brings copies again, which must then be closed at
+        /// once (an open copy of a task's endpoint listener keeps its network namespace, and
+        /// with it its veth, alive after the task).
+        var taken: Set<UInt32> = []
     }
 
     private let state = Mutex(State())
@@ -129,6 +135,7 @@ public final class TaskMonitor: Sendable {
 
     deinit {
         if let t = state.withLock({ $0.watch }) { FDWatcher.shared.cancel(t) }
+        for fd in state.withLock({ $0.kept.values.flatMap { $0 } }) { close(fd) }
         close(socket)
     }
 
@@ -175,9 +182,36 @@ public final class TaskMonitor: Sendable {
         return (process, spawned.in_cgroup != 0)
     }
 
+    /// Has the monitor hold copies of `fds` under `tag` until it exits, replacing what it held
+    /// under that tag (the caller keeps its own). A later host gets them back (`takeKept`).
+    public func keep(_ fds: [Int32], tag: UInt32) throws {
+        let sent = requests.withLock {
+            fds.withUnsafeBufferPointer { fr_monitor_send(socket, UInt32(FR_MON_KEEP), tag, 0, nil, 0, $0.baseAddress, Int32($0.count)) }
+        }
+        guard sent == 0 else { throw SandboxError.system(SystemError("send to the task's monitor", path: TaskMonitor.socketPath(taskDirectory))) }
+    }
+
+    /// The descriptors the monitor holds under `tag` (`keep`), as it gave them back when
+    /// connected: the caller owns them now. nil when it holds none (a monitor of a version
+    /// that kept none).
+    public func takeKept(tag: UInt32) -> [Int32]? {
+        state.withLock { s in
+            s.taken.insert(tag)
+            return s.kept.removeValue(forKey: tag)
+        }
+    }
+
     /// Every child the monitor has, running or ended, with how each ended.
     public func children() throws -> [Child] {
         let replies = try exchange(FR_MON_HELLO, slot: 0, payload: [], fds: []) { $0.header.type == FR_MON_STATE_END }
+        for r in replies where r.header.type == FR_MON_KEPT {
+            let stale = state.withLock { s -> [Int32]? in
+                if s.taken.contains(r.header.slot) { return r.fds }
+                defer { s.kept[r.header.slot] = r.fds }
+                return s.kept[r.header.slot]
+            }
+            for fd in stale ?? [] { close(fd) }
+        }
         if let end = replies.last, end.header.type == FR_MON_STATE_END, state.withLock({ $0.identity.pid == 0 }) {
             let pid = pid_t(end.header.arg)
             state.withLock { $0.identity = ProcessIdentity(pid: pid, startTime: ProcessIdentity.startTime(of: pid) ?? 0) }

@@ -23,18 +23,32 @@ public struct NetworkNamespace: Sendable, Equatable {
     /// link-local addresses, tasks on one bridge reached each other over IPv6 whatever their
     /// groups. (Docker likewise leaves IPv6 off a container's interface on a network without it.)
     public static func create(name: String, withoutIPv6: Bool = false) throws(SystemError) -> NetworkNamespace {
+        try create(name: name, withoutIPv6: withoutIPv6, linkLocal: nil)
+    }
+
+    /// A task's namespace: as `create(name:withoutIPv6:)`, and with `linkLocal` the task
+    /// metadata endpoint's address, 169.254.170.2 on loopback, and unless `linkLocal.allowed`
+    /// the rest of 169.254.0.0/16 (and fd00:ec2::254) unreachable: both made before anything
+    /// could route a packet out of it. The endpoint's listener is made apart
+    /// (`TaskEndpointSockets.make`).
+    public static func create(name: String, withoutIPv6: Bool, linkLocal: LinkLocalSetup?) throws(SystemError) -> NetworkNamespace {
         let ns = NetworkNamespace(name: name)
         try FileSystem.makeDirectories(directory)
         let p = ns.path
         let fd = try syscallRetrying("create", path: p) { open(p, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0) }
         close(fd)
+        var flags: Int32 = withoutIPv6 ? Int32(FR_NETNS_NO_IPV6) : 0
+        if let linkLocal {
+            flags |= Int32(FR_NETNS_ENDPOINT)
+            if !linkLocal.allowed { flags |= Int32(FR_NETNS_BLOCK_LINK_LOCAL) }
+        }
         var stage: Int32 = 0
-        if fr_netns_create(p, withoutIPv6 ? 1 : 0, &stage) != 0 {
+        if fr_netns_create(p, flags, &stage) != 0 {
             let e = errno
             umount2(p, Int32(MNT_DETACH))
             unlink(p)
             let step = ["create network namespace", "unshare(CLONE_NEWNET)", "bind-mount network namespace", "bring up loopback in",
-                        "disable IPv6 for the interfaces of"][Int(min(max(stage, 0), 4))]
+                        "disable IPv6 for the interfaces of", "add 169.254.170.2 and the link-local routes to"][Int(min(max(stage, 0), 5))]
             throw SystemError(step, path: p, errno: e)
         }
         return ns

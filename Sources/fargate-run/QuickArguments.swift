@@ -15,13 +15,13 @@ import TaskNetwork
 /// `RunRequest` for what this takes, and that the option names here are `Run`'s.
 enum QuickArguments {
     /// Run's options that take a value: the repeatable ones, and the rest.
-    static let repeatable: Set<String> = ["--dns", "--security-group", "--insecure-registry", "--registry-auth", "--parameter"]
+    static let repeatable: Set<String> = ["--dns", "--security-group", "--insecure-registry", "--registry-auth", "--parameter", "--task-role"]
     static let single: Set<String> = [
         "--root", "--log-level", "--output", "--cgroup-parent", "--prices", "--pids-limit", "--overrides", "--secrets",
         "--count", "--network", "--subnet", "--bridge", "--publish-address", "--network-config", "--dns-domain", "--pull",
-        "--resource", "--family", "--cpu", "--memory", "--network-mode", "--execution-role-arn", "--task-role-arn",
+        "--resource", "--family", "--cpu", "--memory", "--network-mode", "--execution-role-arn", "--task-role-arn", "--availability-zone",
     ]
-    static let flags: Set<String> = ["-q", "--quiet", "--no-nat", "-d", "--detach"]
+    static let flags: Set<String> = ["-q", "--quiet", "--no-nat", "-d", "--detach", "--no-task-credentials", "--allow-link-local"]
     /// Words ArgumentParser reads as a command where a task file would be.
     static let commandNames: Set<String> = Set(FargateRun.configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"])
 
@@ -64,6 +64,11 @@ enum QuickArguments {
         r.detach = set.contains("--detach")
         r.network.noNat = set.contains("--no-nat")
         let one = { (name: String) in values[name]?.first }
+        r.endpoint.noTaskCredentials = set.contains("--no-task-credentials")
+        r.endpoint.allowLinkLocal = set.contains("--allow-link-local")
+        r.endpoint.availabilityZone = one("--availability-zone")
+        r.endpoint.taskRole = values["--task-role"] ?? []
+        guard (try? r.endpoint.roles()) != nil else { return nil }
         if let v = one("--root") { r.root = v }
         if let v = one("--log-level") { r.logLevel = v }
         if let v = one("--output") { guard let f = OutputFormat(rawValue: v) else { return nil }; r.output = f }

@@ -25,9 +25,11 @@ public final class BackgroundProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var out = Data(), err = Data()
 
-    public init(_ executable: String, _ arguments: [String], currentDirectory: String? = nil) throws {
+    /// `environment` nil: the test process's own.
+    public init(_ executable: String, _ arguments: [String], currentDirectory: String? = nil, environment: [String: String]? = nil) throws {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let environment { process.environment = environment }
         if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
         let o = Pipe(), e = Pipe()
         process.standardOutput = o

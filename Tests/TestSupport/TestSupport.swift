@@ -106,6 +106,21 @@ public enum TestImages {
         return dir
     }
 
+    nonisolated(unsafe) private static var botocoreBuilt: String?
+
+    /// Debian 12's python3 and python3-botocore as an OCI reference
+    /// (rootfs-tools/build-botocore-image.sh: slow the first time, then kept in .build).
+    public static func botocoreOCI() throws -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        if let botocoreBuilt { return botocoreBuilt }
+        let dir = repositoryRoot + "/.build/test-images/botocore"
+        let r = try run("/bin/bash", [repositoryRoot + "/rootfs-tools/build-botocore-image.sh", dir])
+        guard r.status == 0 else { throw TestFailure("build-botocore-image.sh failed: \(r.stderr)") }
+        botocoreBuilt = "oci:" + dir + "/oci:latest"
+        return botocoreBuilt!
+    }
+
     /// The OCI reference of the busybox image.
     public static func busyboxOCI() throws -> String { "oci:" + (try busybox()) + "/oci:latest" }
 

@@ -20,6 +20,11 @@ enum {
     FR_MON_HELLO = 2,
     /// host → monitor: the task is over; exit once every child is reaped and drained.
     FR_MON_FINISH = 3,
+    /// host → monitor: hold these descriptors for the task (slot: a tag; fds: up to
+    /// FR_MONITOR_KEPT_FDS), replacing what was held under the tag, until the monitor exits;
+    /// each HELLO gives them back (FR_MON_KEPT). The task metadata endpoint's listener is kept
+    /// so: connections queue in it while no host runs, and the next host serves them.
+    FR_MON_KEEP = 4,
     /// monitor → host: the answer to SPAWN (payload fr_monitor_spawned; arg the pid; fd its pidfd).
     FR_MON_SPAWNED = 101,
     /// monitor → host: a child ended (payload fr_monitor_exit; arg the pid).
@@ -33,7 +38,14 @@ enum {
     FR_MON_STATE_END = 105,
     /// monitor → host: leaving after FINISH.
     FR_MON_FINISHED = 106,
+    /// monitor → host: descriptors it holds, after HELLO and before STATE_END (slot: the tag;
+    /// fds: copies of them).
+    FR_MON_KEPT = 107,
 };
+
+/// The most descriptors kept under one tag, and the most tags.
+#define FR_MONITOR_KEPT_FDS 4
+#define FR_MONITOR_KEPT_TAGS 4
 
 /// The largest message either side sends.
 #define FR_MONITOR_MAX_MESSAGE 65536

@@ -184,18 +184,61 @@ int fr_device_filter_attach(int cgroup_fd, const struct fr_device_rule *rules, s
 /// the child does not wait for that byte.
 pid_t fr_spawn(const struct fr_container_spec *spec, int *pidfd_out, int *in_cgroup_out);
 
+/// What `fr_netns_create` is asked to make besides the namespace.
+enum {
+    /// Interfaces made in it later get no IPv6 (net.ipv6.conf.default.disable_ipv6).
+    FR_NETNS_NO_IPV6 = 1,
+    /// 169.254.170.2/32 on loopback: the task metadata endpoint's address.
+    FR_NETNS_ENDPOINT = 2,
+    /// The rest of 169.254.0.0/16, fd00:ec2::254 and fd00:ec2::23 unreachable (routes).
+    FR_NETNS_BLOCK_LINK_LOCAL = 4,
+};
+
+/// The port the task metadata endpoint's socket is bound to inside a task's namespace (the
+/// ECS agent's); connections to 169.254.170.2:80 are steered to it.
+#define FR_ENDPOINT_LISTEN_PORT 51679
+
+/// A task metadata endpoint's listener inside a task's network namespace: the listening
+/// socket (CLOEXEC), and the BPF link of the sk_lookup program that hands it connections to
+/// 169.254.170.2:80. Both must stay open for the endpoint to answer; -1 when not made.
+struct fr_task_endpoint {
+    int listener;
+    int link;
+};
+
 /// Create a network namespace and bind-mount it at `path` (which must exist as an empty file),
-/// with loopback up; with `no_ipv6`, interfaces made in it later get no IPv6
-/// (net.ipv6.conf.default.disable_ipv6). Runs in a short-lived child so no thread of ours
-/// changes namespace. Returns 0, or -1 with errno set; `*stage` says which step failed
-/// (1 unshare, 2 mount, 3 lo, 4 disable_ipv6).
-int fr_netns_create(const char *path, int no_ipv6, int *stage);
+/// with loopback up, and what `flags` ask (FR_NETNS_*): the endpoint's address and the
+/// link-local routes are made before anything else can be, so no packet to 169.254.0.0/16 is
+/// ever routed out of it. Runs in a short-lived child so no thread of ours changes namespace.
+/// Returns 0, or -1 with errno set; `*stage` says which step failed (1 unshare, 2 mount, 3 lo,
+/// 4 disable_ipv6, 5 the endpoint's address or the link-local routes).
+int fr_netns_create(const char *path, int flags, int *stage);
+
+/// Makes the task metadata endpoint's listener inside the namespace pinned at `netns_path`
+/// (adding 169.254.170.2 to its loopback if a namespace made before the endpoint lacks it),
+/// from a short-lived child sharing our fd table. Separate from `fr_netns_create` so that
+/// its 0.15-0.2 ms (mostly the BPF verifier) can run beside the rest of a start. 0, or -1
+/// with errno and `*stage` (1 socket, 2 bind or listen, 3 sockmap, 4 program, 5 link).
+int fr_netns_endpoint(const char *netns_path, struct fr_task_endpoint *endpoint, int *stage);
+
+/// In the calling thread's namespace: 169.254.170.2/32 on loopback and, with
+/// `block_link_local`, the link-local routes. 0, or -1 with errno.
+int fr_endpoint_guard(int block_link_local);
+/// In the calling thread's namespace: the endpoint's listener and its sk_lookup program. 0, or
+/// -1 with errno and `*stage`.
+int fr_endpoint_listen(struct fr_task_endpoint *out, int *stage);
 
 /// Opens a netlink socket (`protocol`, e.g. NETLINK_ROUTE; CLOEXEC) inside the network
 /// namespace pinned at `netns_path`, from a short-lived child sharing our fd table, so no
 /// thread of ours changes namespace. A socket belongs to the namespace it was made in, so it
 /// configures that namespace from any thread. Returns the fd, or -1 with errno set.
 int fr_netns_socket(const char *netns_path, int protocol);
+
+/// The kernel's clock state (adjtimex): its maximum error in microseconds and whether it is
+/// synchronised (no STA_UNSYNC). 0, or -1 with errno.
+int fr_clock_state(long *max_error_us, int *synchronized);
+/// CPUs this process may run on (sched_getaffinity), else those online.
+int fr_online_cpus(void);
 
 /// Sets the network interface `name` (in the caller's namespace) down, with SIOCSIFFLAGS.
 /// 0, or -1 with errno (ENODEV: no such interface).

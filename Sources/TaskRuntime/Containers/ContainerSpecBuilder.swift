@@ -26,6 +26,9 @@ struct ContainerSpecBuilder {
         var volumeDirectories: [String: String]
         /// The shared pid namespace to join (pidMode "task").
         var pidNamespace: String?
+        /// What the task gives every container besides HOSTNAME (the metadata endpoint's URIs,
+        /// the region), set over the definition's own values.
+        var environment: [(String, String)] = []
     }
 
     /// What a container is started with.
@@ -51,7 +54,7 @@ struct ContainerSpecBuilder {
             throw TaskRuntimeError.invalidContainer(container.name, "no command: the task definition has no entryPoint or command and the image no Entrypoint or Cmd")
         }
         let env = ProcessResolution.environment(definition: def, image: runtime, files: container.fileEnvironment,
-                                                secrets: container.secretEnvironment, extra: [("HOSTNAME", task.hostname)])
+                                                secrets: container.secretEnvironment, extra: [("HOSTNAME", task.hostname)] + task.environment)
         let caps = try ContainerSecurity.capabilities(def.linuxParameters)
         let (rlimits, limitWarnings) = HostCapabilities.achievable(try ContainerSecurity.rlimits(def.ulimits))
         warnings += limitWarnings.map { "container \(container.name): \($0)" }

@@ -12,6 +12,11 @@ public struct TaskIdentity: Sendable, Codable, Equatable {
     /// RunTask's group (default `family:<family>`).
     public var group: String?
     public var tags: [ECS.Tag]?
+    /// The id in the task's AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (random, 122 bits), when
+    /// its containers are given task-role credentials.
+    public var credentialsId: String?
+    /// The availability zone the task is shown in; nil: "<region>-local".
+    public var availabilityZone: String?
     /// FARGATE (nil) or FARGATE_SPOT, as RunTask's capacityProviderStrategy chose.
     public var capacityProvider: String?
 
@@ -30,8 +35,11 @@ public struct TaskIdentity: Sendable, Codable, Equatable {
     public var taskArn: String { ARN.task(region: region, account: account, cluster: cluster, id: taskId) }
     public var clusterArn: String { ARN.cluster(region: region, account: account, name: cluster) }
 
-    /// ECS runtime ids are "<task id>-<10 digits>"; ours are stable per container name.
-    public func runtimeId(_ container: String) -> String {
+    /// ECS runtime ids are "<task id>-<10 digits>"; ours are stable per container name. It is
+    /// also the container's metadata endpoint id and its DockerId there, as on Fargate.
+    public func runtimeId(_ container: String) -> String { TaskIdentity.runtimeId(taskId: taskId, container: container) }
+
+    public static func runtimeId(taskId: String, container: String) -> String {
         var h: UInt32 = 2_166_136_261
         for b in container.utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
         return "\(taskId)-\(String(format: "%010u", h))"
@@ -39,6 +47,21 @@ public struct TaskIdentity: Sendable, Codable, Equatable {
 
     public func containerArn(_ container: String) -> String {
         ARN.container(region: region, account: account, cluster: cluster, taskId: taskId, runtimeId: runtimeId(container))
+    }
+
+    /// The task's availability zone.
+    public var zone: String { availabilityZone ?? "\(region)-local" }
+
+    /// A new credentials id: a random UUID (version 4), as the agent's, from the system's
+    /// cryptographic generator.
+    public static func newCredentialsId() -> String {
+        var g = SystemRandomNumberGenerator()
+        var b = (0..<16).map { _ in UInt8.random(in: 0...255, using: &g) }
+        b[6] = b[6] & 0x0f | 0x40
+        b[8] = b[8] & 0x3f | 0x80
+        let hex = b.map { String(format: "%02x", $0) }.joined()
+        let parts = [hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4), hex.dropFirst(20)]
+        return parts.joined(separator: "-")
     }
 
     /// A new task id: 32 random hex digits, as ECS's.
@@ -66,7 +89,7 @@ public enum TaskDescription {
     public static func render(plan: TaskPlan, identity: TaskIdentity, lifecycle: TaskLifecycle, times: TaskTimes,
                               attachment: TaskNetworkAttachment?, imageDigests: [String: String]) -> ECS.Task {
         let id = identity.taskId
-        var task = ECS.Task(availabilityZone: "\(identity.region)-local", capacityProviderName: identity.capacityProvider ?? "FARGATE",
+        var task = ECS.Task(availabilityZone: identity.zone, capacityProviderName: identity.capacityProvider ?? "FARGATE",
                             clusterArn: identity.clusterArn, connectivity: ECS.Connectivity(rawValue: "CONNECTED"),
                             connectivityAt: ECS.Timestamp(times.createdAt), containers: [], cpu: String(plan.size.cpu),
                             createdAt: ECS.Timestamp(times.createdAt), desiredStatus: lifecycle.desiredStatus,

@@ -42,6 +42,11 @@ public struct HealthPolicy: Sendable, Equatable, Codable {
         public var consecutiveFailures = 0
         /// Set by the first success: failures in the start period count from then on.
         public var startPeriodOver = false
+        /// When the status became what it is (set by the first check's result).
+        public var since: Date?
+        /// The last check's exit code (nil when it timed out or could not run) and output.
+        public var lastExitCode: Int32?
+        public var lastOutput: String?
 
         public init() {}
     }

@@ -75,6 +75,7 @@ extension TaskLifecycle {
         containers[i].status = .running
         containers[i].hasRun = true
         containers[i].startedAt = now
+        containers[i].finishedAt = nil
         containers[i].exitCode = nil
         if containers[i].healthPolicy?.probes == true { out.append(.startHealthChecks(name)) }
         // Its startTimeout matters only to containers waiting on it for more than START.
@@ -97,6 +98,7 @@ extension TaskLifecycle {
         guard let i = index(name) else { return }
         containers[i].status = .stopped
         containers[i].exitCode = exitCode
+        containers[i].finishedAt = now
         containers[i].reason = String(reason.prefix(1024))
         if containers[i].essential {
             if self.failure == nil, let failure { self.failure = failure }
@@ -138,6 +140,11 @@ extension TaskLifecycle {
         containers[i].health = policy.next(containers[i].health, passed: passed,
                                            secondsSinceStart: now.timeIntervalSince(containers[i].startedAt ?? now))
         let after = containers[i].health.status
+        // The last check's result, and since when the status is what it is (the metadata
+        // endpoint's Health).
+        containers[i].health.lastExitCode = exitCode
+        containers[i].health.lastOutput = String(output.suffix(1024))
+        if after != before || containers[i].health.since == nil { containers[i].health.since = now }
         guard after != before else { return }
         let trimmed = output.trimmingCharacters(in: .whitespacesAndNewlines)
         let detail = passed ? "" : (exitCode.map { "exit \($0)" } ?? "") + (trimmed.isEmpty ? "" : ": " + trimmed.suffix(300))

@@ -7,6 +7,7 @@ extension TaskLifecycle {
         guard let i = index(name), containers[i].status == .running else { return }
         containers[i].status = .stopped
         containers[i].exitCode = exitCode
+        containers[i].finishedAt = now
         if containers[i].healthPolicy != nil { out.append(.stopHealthChecks(name)) }
         if sharedPidNamespace { out.append(.killRemaining(name)) }
         if oomKilled && killedBySignal {

@@ -38,6 +38,8 @@ public struct TaskLifecycle: Sendable, Codable {
         public internal(set) var reason: String?
         public internal(set) var health = HealthPolicy.State()
         public internal(set) var startedAt: Date?
+        /// When its last process ended (or it failed to start).
+        public internal(set) var finishedAt: Date?
         public internal(set) var restartCount = 0
         /// Whether a process of it ever ran (a container stopped before it ran never started).
         public internal(set) var hasRun = false

@@ -10,7 +10,8 @@ public enum LocalBehaviour {
         var w: [ValidationIssue] = []
         func warn(_ path: String, _ message: String) { w.append(ValidationIssue(path, message, severity: .warning)) }
         if let role = d.taskRoleArn {
-            warn("taskRoleArn", "\(role) is not assumed: containers get no AWS credentials from a task role here")
+            // Containers do get credentials (the metadata endpoint's), but not the role's own.
+            w.append(ValidationIssue("taskRoleArn", "\(role) is not assumed: the containers' task-role credentials are fargate-run's own AWS credentials (or those of the profile --task-role maps the role to; --no-task-credentials gives none)", severity: .note))
         }
         if let p = d.proxyConfiguration {
             warn("proxyConfiguration", "\(p.type?.rawValue ?? "APPMESH") proxy of container \(p.containerName ?? "?") is not applied: traffic is not redirected through the proxy")

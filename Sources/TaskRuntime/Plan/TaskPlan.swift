@@ -129,6 +129,10 @@ public struct TaskPlan: Sendable, Codable {
     public var sharedPidNamespace: Bool
     /// Task volumes by name.
     public var volumes: [String: VolumeSource] = [:]
+    /// The role the task's containers act as (their task-role credentials say so).
+    public var taskRoleArn: String?
+    /// enableFaultInjection (shown by the metadata endpoint; its fault endpoints are not served).
+    public var faultInjectionEnabled: Bool?
     /// What ECS accepts but will not do as the file may intend, what was read with a default,
     /// and what this runtime does not honour (yet): each at its path in the file.
     public var warnings: [ValidationIssue] = []
@@ -171,6 +175,8 @@ public struct TaskPlan: Sendable, Codable {
         self.size = size
         ephemeralStorageGiB = d.ephemeralStorage?.sizeInGiB ?? 20
         sharedPidNamespace = d.pidMode?.rawValue == "task"
+        taskRoleArn = d.taskRoleArn
+        faultInjectionEnabled = d.enableFaultInjection
         cpuArchitecture = d.runtimePlatform?.cpuArchitecture?.rawValue ?? (Platform.host.architecture == "arm64" ? "ARM64" : "X86_64")
         platform = Platform(architecture: cpuArchitecture == "ARM64" ? "arm64" : "amd64")
         containers = (d.containerDefinitions ?? []).enumerated().map { i, c in

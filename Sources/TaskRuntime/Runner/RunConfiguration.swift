@@ -34,6 +34,11 @@ public struct RunConfiguration: Sendable {
     /// monitor that clones its containers and writes their output. nil runs them as our own
     /// children, their output through this process (a foreground run).
     public var monitorExecutable: SealedExecutable?
+    /// Task-role credentials, link-local addresses, the availability zone.
+    public var endpoint = EndpointConfiguration()
+    /// Serves the tasks' metadata endpoints (169.254.170.2 inside each task); nil: tasks get
+    /// none, and no variables naming one. Link-local addresses are blocked all the same.
+    public var endpoints: (any TaskEndpointService)?
 
     public init(root: StateRoot, cgroupParent: String? = nil, prices: PriceTable = .usEast1, region: String? = nil,
                 account: String = "000000000000", cluster: String = "default",

@@ -25,7 +25,7 @@ extension SandboxTaskBackend {
             // Only a task whose address is still to come may learn its hostname at the start.
             hostnameIsFinal: known != nil || config.network.mode != .awsvpc,
             cacheDirectory: config.root.cacheDirectory, nameFiles: nameFiles.mounts, volumeDirectories: volumeDirectories,
-            pidNamespace: pause.map { "/proc/\($0.pid)/ns/pid" })
+            pidNamespace: pause.map { "/proc/\($0.pid)/ns/pid" }, environment: endpointVariables(slot.plan, image: image))
         let built = try ContainerSpecBuilder(container: slot.plan, image: image, directory: slot.directory).build(context) { try sealedInit() }
         for w in built.warnings { warningHandler(w) }
         let cg = try taskCgroup.child(slot.plan.name, limits: built.limits)

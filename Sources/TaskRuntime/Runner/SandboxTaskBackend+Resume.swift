@@ -12,7 +12,7 @@ extension SandboxTaskBackend {
     /// The backend of a task another host provisioned: its namespace, cgroup, network and name
     /// files as recorded, its containers through its monitor (connected by `recover`).
     public convenience init(resuming state: TaskState, plan: TaskPlan, config: RunConfiguration, taskId: String) throws {
-        self.init(plan: plan, config: config, taskId: taskId, sink: NoLogSink())
+        self.init(plan: plan, config: config, taskId: taskId, credentialsId: state.identity?.credentialsId, sink: NoLogSink())
         let host = try CgroupHost.probe(parent: config.cgroupParent)
         cgroupHost = host
         taskCgroup = Cgroup.recorded(state.cgroupDirectories, on: host)
@@ -29,6 +29,7 @@ extension SandboxTaskBackend {
     public func recover() throws -> [RecoveredContainer] {
         let monitor = try TaskMonitor.connect(taskDirectory: taskDirectory)
         self.monitor = monitor
+        recoverEndpoint(from: monitor)
         let (warning, lost, id) = (warningHandler, lossHandler, taskId)
         monitor.connect(exit: { _ in }, drained: { [weak self] _, pid in self?.drained.withLock { _ = $0.insert(pid) } }, closed: { [weak self] in
             guard let self, !self.finished.withLock({ $0 }) else { return }
@@ -86,7 +87,8 @@ extension SandboxTaskBackend {
         let context = ContainerSpecBuilder.TaskContext(
             cgroupHost: cgroupHost, networkNamespace: namespace.path, hostname: knownAddress()?.hostname ?? String(taskId.prefix(12)),
             hostnameIsFinal: true, cacheDirectory: config.root.cacheDirectory, nameFiles: nameFiles.mounts,
-            volumeDirectories: volumeDirectories, pidNamespace: pause.map { "/proc/\($0.pid)/ns/pid" })
+            volumeDirectories: volumeDirectories, pidNamespace: pause.map { "/proc/\($0.pid)/ns/pid" },
+            environment: endpointVariables(slot.plan, image: image))
         return try ContainerSpecBuilder(container: slot.plan, image: image, directory: slot.directory).build(context) { try sealedInit() }.spec
     }
 }

@@ -78,6 +78,17 @@ public protocol TaskBackend: AnyObject, Sendable {
     /// Removes everything the task made; `meanwhile` runs once the usage is known, while the
     /// last of it goes.
     func release(meanwhile: (TaskResources.Released) async -> Void) async -> TaskResources.Released
+
+    /// The task metadata endpoint's listener inside the task's namespace, made before any
+    /// container starts; nil when the task has none.
+    func endpointSockets() -> TaskEndpointSockets?
+    /// Host directories backing the task's volumes, by volume name.
+    func volumeSources() -> [String: String]
+}
+
+extension TaskBackend {
+    public func endpointSockets() -> TaskEndpointSockets? { nil }
+    public func volumeSources() -> [String: String] { [:] }
 }
 
 /// A container of a resumed task, as whoever kept it while no runner did knows it.

@@ -68,11 +68,18 @@ extension TaskRunner {
         var images: [String] = []
         for c in plan.containers where !images.contains(c.image) { images.append(c.image) }
         let observer = self.observer
-        for (ref, result) in try await backend.prepareImages(images, progress: { observer.imageProgress($0) }) {
+        let prepared = try await backend.prepareImages(images, progress: { observer.imageProgress($0) })
+        for (ref, result) in prepared {
             if case .failure(let e) = result { logger.warning("image of a resumed task not found", metadata: ["image": "\(ref)", "error": "\(e)"]) }
         }
+        for c in plan.containers where imageIds[c.name] == nil {
+            if case .success(let p)? = prepared[c.image], let id = p.configDigest { imageIds[c.name] = id.description }
+        }
         let now = Date()
-        for r in try backend.recover().sorted(by: { ($0.endedAt ?? now) < ($1.endedAt ?? now) }) {
+        let recovered = try backend.recover()
+        // Its listener came back from its monitor (or was made again): answered from now on.
+        serveEndpoint()
+        for r in recovered.sorted(by: { ($0.endedAt ?? now) < ($1.endedAt ?? now) }) {
             let was = lifecycle.container(r.container)?.status
             // Started, or restarted, after the last state written.
             if was == .pending || (was == .stopped && r.status == nil) { apply(.started(r.container)) }

@@ -51,6 +51,12 @@ public actor TaskRunner {
     var attachment: TaskNetworkAttachment?
     /// Manifest digests of the containers' images, by container.
     var imageDigests: [String: String] = [:]
+    /// Config digests of the containers' images (their ImageID), by container.
+    var imageIds: [String: String] = [:]
+    /// Scale-in protection, set through the task's endpoint.
+    var protection = TaskProtection(enabled: false, expiresAt: nil)
+    /// Whether the task's endpoint was handed to `config.endpoints` (and must be taken back).
+    var endpointServed = false
     var layers: [String] = []
     /// Opening the ledger and recording that billing started (an fdatasync) runs beside the
     /// pull and the container starts; it only has to finish before the bill is written. nil
@@ -69,10 +75,14 @@ public actor TaskRunner {
     /// A task with the real backend: namespaces, cgroups, overlay, the network.
     public init(plan: TaskPlan, config: RunConfiguration, sink: any LogSink, observer: any TaskObserver,
                 identity: TaskIdentity? = nil, logger: Logger? = nil) {
-        let identity = identity ?? TaskIdentity(taskId: TaskIdentity.newTaskId(), region: config.region, account: config.account,
+        var identity = identity ?? TaskIdentity(taskId: TaskIdentity.newTaskId(), region: config.region, account: config.account,
                                                 cluster: config.cluster)
+        // A new task: its credentials id (when its containers get task-role credentials) and
+        // zone are decided once, and recorded with it.
+        if identity.credentialsId == nil, TaskRunner.servesCredentials(plan, config) { identity.credentialsId = TaskIdentity.newCredentialsId() }
+        if identity.availabilityZone == nil { identity.availabilityZone = config.endpoint.availabilityZone }
         self.init(plan: plan, config: config, identity: identity,
-                  backend: SandboxTaskBackend(plan: plan, config: config, taskId: identity.taskId, sink: sink),
+                  backend: SandboxTaskBackend(plan: plan, config: config, taskId: identity.taskId, credentialsId: identity.credentialsId, sink: sink),
                   observer: observer, logger: logger)
     }
 
@@ -95,6 +105,8 @@ public actor TaskRunner {
         times = recorded?.times ?? TaskTimes(createdAt: Date())
         attachment = recorded?.network
         imageDigests = recorded?.imageDigests ?? [:]
+        imageIds = recorded?.imageIds ?? [:]
+        if let p = recorded?.protection { protection = p }
         layers = recorded?.layers ?? []
         let input = self.input
         backend.connect(exit: { name, status in input.yield(.exited(name, status)) },
@@ -156,6 +168,9 @@ public actor TaskRunner {
             publish()
             try backend.finishProvisioning()
             apply(.begin)
+            // Its listener was made before any container started (connections wait in it);
+            // it is answered from now on.
+            serveEndpoint()
             await backend.abandonPrepared()
             mark("containers started")
             await supervise()
@@ -194,6 +209,7 @@ public actor TaskRunner {
             switch results[c.image] {
             case .success(let p)?:
                 imageDigests[c.name] = p.manifestDigest.description
+                if let id = p.configDigest { imageIds[c.name] = id.description }
                 layers += p.layers
             case .failure(let e)?:
                 apply(.imageFailed(c.name, reason: String("CannotPullContainerError: \(e)".prefix(1024))))
@@ -252,6 +268,7 @@ public actor TaskRunner {
         for t in healthCheckers.values { t.cancel() }
         if lifecycle.advance(to: .deprovisioning) { publish() }
         await backend.quiesce()
+        if endpointServed, let endpoints = config.endpoints { await endpoints.stopServing(taskId) }
         await finishSampling()
         attachment = backend.resources.network
         // The attachment is recorded before it is released, should this process die meanwhile.
@@ -332,6 +349,8 @@ public actor TaskRunner {
         state.imageDigests = imageDigests
         state.monitor = backend.keeper
         state.execProfiles = backend.execProfiles()
+        state.protection = protection
+        state.imageIds = imageIds
         return state
     }
 
@@ -342,7 +361,7 @@ public actor TaskRunner {
 
 extension TaskLifecycle.Container {
     /// A plan's container under ECS's rules.
-    init(_ c: TaskPlan.Container) {
+    public init(_ c: TaskPlan.Container) {
         self.init(name: c.name, essential: c.essential,
                   dependsOn: c.dependsOn,
                   stopTimeout: c.stopTimeout, startTimeout: c.startTimeout,

@@ -37,6 +37,10 @@ public struct TaskState: Codable, Sendable {
     public var monitor: ProcessIdentity?
     /// What `exec` needs of each started container (its environment comes from its process).
     public var execProfiles: [String: ExecProfile]?
+    /// Scale-in protection (the task-protection API of its metadata endpoint).
+    public var protection: TaskProtection?
+    /// Config digests of the containers' images (the endpoint's ImageID), by container.
+    public var imageIds: [String: String]?
 
     /// Whether the fargate-run running the task is still there (a state from before owners
     /// were recorded has only the pid).

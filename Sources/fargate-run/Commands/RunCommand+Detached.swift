@@ -22,8 +22,9 @@ extension RunRequest {
         } catch {
             throw reportInputError(error, file: taskDefinition, json: output == .json)
         }
-        if network != NetworkSettings() || registry != RegistrySettings() || cgroupParent != nil || prices != nil || pidsLimit != 4096 {
-            writeOut(2, "fargate-run: warning: with -d, the network, registry, cgroup, price and pids settings are the host's (give them to fargate-run serve)\n")
+        if network != NetworkSettings() || endpoint != EndpointSettings() || registry != RegistrySettings() || cgroupParent != nil || prices != nil
+            || pidsLimit != 4096 {
+            writeOut(2, "fargate-run: warning: with -d, the network, endpoint, registry, cgroup, price and pids settings are the host's (give them to fargate-run serve)\n")
         }
         let cwd = FileManager.default.currentDirectoryPath
         let absolute = { (p: String) in p.hasPrefix("/") ? p : cwd + "/" + p }

@@ -63,6 +63,8 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var network: NetworkFlags
 
+    @OptionGroup var endpoint: EndpointFlags
+
     @OptionGroup var registry: RegistryFlags
 
     @OptionGroup var definition: DefinitionFlags
@@ -76,7 +78,7 @@ struct Run: AsyncParsableCommand {
         RunRequest(root: global.root, logLevel: global.logLevel, taskDefinition: taskDefinition, output: output,
                    cgroupParent: cgroupParent, prices: prices, quiet: quiet, pidsLimit: pidsLimit,
                    overrides: inputs.overrides, secrets: inputs.secrets, count: count, detach: detach,
-                   network: network.settings, registry: registry.settings, definition: definition.options)
+                   network: network.settings, endpoint: endpoint.settings, registry: registry.settings, definition: definition.options)
     }
 
     func run() async throws {
@@ -100,6 +102,7 @@ struct RunRequest: Equatable {
     var count = 1
     var detach = false
     var network = NetworkSettings()
+    var endpoint = EndpointSettings()
     var registry = RegistrySettings()
     var definition = TaskDefinitionLoader.Options()
 
@@ -143,11 +146,14 @@ struct RunRequest: Equatable {
         let client = try registry.client(repositoryCredentials: prepared.inputs.registryCredentials)
         // The run's tasks share one sampling loop.
         let sampler = UsageSampler(logger: logger)
+        let metadata = try endpoint.server(logger: Logger(label: "fargate-run.metadata"))
         let runners = (1...count).map { n in
             var config = RunConfiguration(root: root, cgroupParent: cgroupParent, prices: priceTable, pidsLimit: pidsLimit,
                                           network: networkOptions, registry: client, pullPolicy: registry.pull)
             config.publishPorts = n == 1
             config.usageSampler = sampler
+            config.endpoint = endpoint.configuration
+            config.endpoints = metadata
             return TaskRunner(plan: plan, config: config, sink: count == 1 ? console as any LogSink : CopySink(base: console, copy: n),
                               observer: console, logger: logger)
         }

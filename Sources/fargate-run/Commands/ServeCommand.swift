@@ -83,6 +83,8 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var network: NetworkFlags
 
+    @OptionGroup var metadata: EndpointFlags
+
     @OptionGroup var registry: RegistryFlags
 
     func run() async throws {
@@ -120,6 +122,8 @@ struct Serve: AsyncParsableCommand {
         var base = RunConfiguration(root: root, cgroupParent: parent, prices: priceTable, region: region, account: account, pidsLimit: pidsLimit,
                                     network: networkOptions, registry: try registry.settings.client(), pullPolicy: registry.pull)
         base.ledger = try Ledger(path: root.ledgerPath)
+        base.endpoint = metadata.settings.configuration
+        base.endpoints = try metadata.settings.server(logger: Logger(label: "fargate-run.metadata"))
         let host = try TaskHost(base: base, logger: logger)
 
         // Tasks of foreground runs that died are cleaned up; hosted ones are taken over.

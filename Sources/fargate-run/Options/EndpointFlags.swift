@@ -1,0 +1,50 @@
+import ArgumentParser
+import Logging
+import TaskMetadata
+import TaskRuntime
+
+/// What tasks are given of their metadata endpoint and the link-local addresses: task-role
+/// credentials, the availability zone (Docs/METADATA.md).
+struct EndpointFlags: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Serve PROFILE's credentials (from ~/.aws) as the task role ROLE_ARN's (repeatable). Other roles get fargate-run's own AWS credentials, found as the AWS SDKs find them. Roles are not assumed.", valueName: "role-arn=profile"))
+    var taskRole: [String] = []
+
+    @Flag(name: .long, help: "Give containers no task-role credentials (no AWS_CONTAINER_CREDENTIALS_RELATIVE_URI).")
+    var noTaskCredentials = false
+
+    @Flag(name: .long, help: "Let tasks reach the rest of 169.254.0.0/16 and fd00:ec2::254 (the host's instance metadata service on a cloud machine), which Fargate does not.")
+    var allowLinkLocal = false
+
+    @Option(name: .long, help: "The tasks' availability zone, in describe-tasks and the metadata endpoint (default REGION-local).")
+    var availabilityZone: String?
+
+    func validate() throws {
+        _ = try settings.roles()
+    }
+
+    var settings: EndpointSettings {
+        EndpointSettings(taskRole: taskRole, noTaskCredentials: noTaskCredentials, allowLinkLocal: allowLinkLocal,
+                         availabilityZone: availabilityZone)
+    }
+}
+
+/// The endpoint flags as plain values.
+struct EndpointSettings: Equatable {
+    var taskRole: [String] = []
+    var noTaskCredentials = false
+    var allowLinkLocal = false
+    var availabilityZone: String?
+
+    func roles() throws -> TaskRoleOptions {
+        do { return try TaskRoleOptions.parse(taskRole) } catch { throw ValidationError(error.description) }
+    }
+
+    var configuration: EndpointConfiguration {
+        EndpointConfiguration(taskCredentials: !noTaskCredentials, allowLinkLocal: allowLinkLocal, availabilityZone: availabilityZone)
+    }
+
+    /// The server answering the tasks' endpoints in this process.
+    func server(logger: Logger) throws -> MetadataServer {
+        MetadataServer(credentials: noTaskCredentials ? nil : TaskRoleCredentials(options: try roles()), logger: logger)
+    }
+}
