@@ -76,12 +76,14 @@ struct CredentialSourceTests {
         defer { dir.remove() }
         let creds = TaskRoleCredentials(options: try TaskRoleOptions.parse(["arn:aws:iam::1:role/a=dev"]),
                                         source: AWSCredentialSource(environment: ["HOME": dir.path, "AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "e"]))
-        #expect(try await creds.credentials(for: "arn:aws:iam::1:role/a").accessKeyId == "AKIADEV")
-        #expect(try await creds.credentials(for: "arn:aws:iam::1:role/other").accessKeyId == "AKIAENV", "other roles: the default chain")
+        // Times given, not read: a busy machine may take a minute between two lines.
+        let t0 = Date()
+        #expect(try await creds.credentials(for: "arn:aws:iam::1:role/a", now: t0).accessKeyId == "AKIADEV")
+        #expect(try await creds.credentials(for: "arn:aws:iam::1:role/other", now: t0).accessKeyId == "AKIAENV", "other roles: the default chain")
         // A rotated key is seen once the cached one is a minute old.
         try writeFile(dir.path + "/.aws/credentials", Array("[dev]\naws_access_key_id = AKIANEW\naws_secret_access_key = s\n".utf8))
-        #expect(try await creds.credentials(for: "arn:aws:iam::1:role/a").accessKeyId == "AKIADEV")
-        #expect(try await creds.credentials(for: "arn:aws:iam::1:role/a", now: Date().addingTimeInterval(61)).accessKeyId == "AKIANEW")
+        #expect(try await creds.credentials(for: "arn:aws:iam::1:role/a", now: t0.addingTimeInterval(30)).accessKeyId == "AKIADEV")
+        #expect(try await creds.credentials(for: "arn:aws:iam::1:role/a", now: t0.addingTimeInterval(61)).accessKeyId == "AKIANEW")
         // Credentials about to expire are fetched again.
         let soon = AWSCredentials(accessKeyId: "a", secretAccessKey: "b", expiration: Date().addingTimeInterval(600))
         #expect(!TaskRoleCredentials.fresh(soon, fetched: Date(), now: Date()))
