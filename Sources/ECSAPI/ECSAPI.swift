@@ -167,19 +167,9 @@ enum APIJSON {
         return e
     }()
 
-    /// A request of type `T`: malformed JSON or a member of the wrong type is a
-    /// SerializationException naming what it found.
+    /// A request of type `T` (see `decodeRequest`).
     static func decode<T: Decodable>(_ type: T.Type, _ body: [UInt8]) throws -> T {
-        do {
-            return try JSONDecoder().decode(T.self, from: Data(body))
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw ECSError.serialization("\(path.isEmpty ? "the request" : path): \(context.debugDescription)")
-        } catch let DecodingError.dataCorrupted(context) {
-            throw ECSError.serialization("the request body is not valid JSON: \(context.underlyingError.map { "\($0)" } ?? context.debugDescription)")
-        } catch {
-            throw ECSError.serialization("\(error)")
-        }
+        try decodeRequest(T.self, body, with: JSONDecoder())
     }
 
     static func encode(_ value: some Encodable) throws -> [UInt8] {

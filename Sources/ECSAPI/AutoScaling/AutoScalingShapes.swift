@@ -222,19 +222,9 @@ enum AutoScalingJSON {
         init?(intValue: Int) { nil }
     }
 
-    /// A request of type `T`: malformed JSON or a member of the wrong type is a
-    /// SerializationException naming the member.
+    /// A request of type `T`, its members named in errors as the API spells them.
     static func decode<T: Decodable>(_ type: T.Type, _ body: [UInt8]) throws -> T {
-        do {
-            return try decoder.decode(T.self, from: Data(body))
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            let path = context.codingPath.map { $0.stringValue.prefix(1).uppercased() + $0.stringValue.dropFirst() }.joined(separator: ".")
-            throw ECSError.serialization("\(path.isEmpty ? "the request" : path): \(context.debugDescription)")
-        } catch let DecodingError.dataCorrupted(context) {
-            throw ECSError.serialization("the request body is not valid JSON: \(context.underlyingError.map { "\($0)" } ?? context.debugDescription)")
-        } catch {
-            throw ECSError.serialization("\(error)")
-        }
+        try decodeRequest(T.self, body, with: decoder) { $0.prefix(1).uppercased() + $0.dropFirst() }
     }
 
     static func encode(_ value: some Encodable) throws -> [UInt8] {
