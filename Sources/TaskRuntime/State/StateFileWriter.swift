@@ -9,7 +9,7 @@ import Synchronization
 
 /// Writes a task's state file off the runner, in order: the newest snapshot submitted is the
 /// one written, those it overtook before their turn are dropped. Encoding and writing one
-/// takes 0.5-2 ms; a start makes several, which the runner does not wait for unless it must
+/// takes 0.3-2 ms; a start makes several, which the runner does not wait for unless it must
 /// (`flush`).
 ///
 /// Two files take turns: a snapshot is written into the spare (`state.json.next`), which then
@@ -36,20 +36,27 @@ final class StateFileWriter: Sendable {
             return !p.scheduled
         }
         guard schedule else { return }
-        queue.async { [self] in
-            guard let state = pending.withLock({ p -> TaskState? in
-                p.scheduled = false
-                defer { p.state = nil }
-                return p.state
-            }) else { return }
-            write(state)
-        }
+        // A start or a stop makes a burst of changes within a few milliseconds: waiting a
+        // little writes one file for the burst instead of one per change (a task through
+        // the host made twelve). What must be on disk at once is `flush`ed.
+        queue.asyncAfter(deadline: .now() + StateFileWriter.coalescing) { [self] in writePending() }
+    }
+
+    static let coalescing = DispatchTimeInterval.milliseconds(10)
+
+    private func writePending() {
+        guard let state = pending.withLock({ p -> TaskState? in
+            p.scheduled = false
+            defer { p.state = nil }
+            return p.state
+        }) else { return }
+        write(state)
     }
 
     /// Returns once everything submitted before is on disk: what must be before a resource
     /// is made (so `fargate-run gc` finds it should this process die), and the last state.
     func flush() {
-        queue.sync {}
+        queue.sync { writePending() }
     }
 
     /// After the last state: the spare, which holds an older one, goes.
