@@ -15,6 +15,7 @@ public enum ServiceReconciler {
         scale(&s, observed, now, settings, &actions)
         stopDueTasks(&s, now, &actions)
         finishDeployments(&s, observed, now)
+        assessTargets(&s, observed)
         return actions
     }
 
@@ -49,8 +50,10 @@ public enum ServiceReconciler {
 
     /// Marks tasks healthy as ECS counts them (RUNNING, and HEALTHY when an essential container
     /// has a health check or else 40 s after RUNNING, and healthy in its target groups), puts
-    /// them in their target groups, and stops those that failed their health checks once the
-    /// grace period is over.
+    /// them in their target groups, and stops those that failed their health checks (container
+    /// or target) once the grace period is over. A registered target that turns unhealthy
+    /// within the grace period stays registered but gets no new connections (`publish` leaves
+    /// out targets whose `target` state is unhealthy), as an ALB routes around it.
     static func judgeHealth(_ s: inout ServiceRecord, _ observed: [String: ObservedTask], _ now: Date,
                             _ settings: SchedulerSettings, _ actions: inout [ServiceAction]) {
         let balanced = !s.loadBalancers.isEmpty
@@ -67,7 +70,9 @@ public enum ServiceReconciler {
                 if o.targetHealthy == true && !s.tasks[i].registered {
                     s.tasks[i].registered = true
                     registered += 1
-                } else if o.targetHealthy == false && s.tasks[i].registered && graceOver {
+                } else if o.targetHealthy == false && graceOver {
+                    // Registered or still in its initial checks: ECS stops a task whose target
+                    // ELB reports unhealthy once the grace period is over.
                     let lb = s.loadBalancers[0]
                     s.event(ServiceEvents.targetUnhealthy(s.name, s.tasks[i].id, lb.containerPort ?? 0, lb.targetGroupArn ?? ""), at: now)
                     markFailed(&s, i, reason: ServiceEvents.failedTargetHealthChecks(lb.targetGroupArn ?? ""), now: now, settings: settings)

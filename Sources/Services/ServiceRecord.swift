@@ -164,6 +164,9 @@ public struct ServiceTaskRecord: Codable, Sendable, Equatable {
     public var stopRequested: Bool
     /// Registered in its service's target groups.
     public var registered: Bool
+    /// Its target's health as ELB would report it (nil without a load balancer, and in records
+    /// saved before it was kept).
+    public var target: TargetHealthRecord?
 
     public init(id: String, arn: String, deployment: String) {
         self.id = id

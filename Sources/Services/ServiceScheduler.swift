@@ -132,7 +132,11 @@ public actor ServiceScheduler {
                 guard let d = r.deployments.first(where: { $0.id == deployment }) else { continue }
                 do {
                     let started = try await platform.start(r, deployment: d, count: count)
-                    r.tasks += started.map { ServiceTaskRecord(id: $0.id, arn: $0.arn, deployment: deployment) }
+                    r.tasks += started.map { t in
+                        var record = ServiceTaskRecord(id: t.id, arn: t.arn, deployment: deployment)
+                        if !r.loadBalancers.isEmpty { record.target = .registering }
+                        return record
+                    }
                     r.event(ServiceEvents.started(r.name, started.map(\.id)), at: now)
                 } catch {
                     // A task that cannot even be made counts as one that failed to start.
@@ -171,7 +175,9 @@ public actor ServiceScheduler {
         var groups: [TargetGroupTargets] = []
         var names: [String: [String: [String]]] = [:]
         for r in records.values.sorted(by: { $0.arn < $1.arn }) {
-            let registered = r.tasks.filter { $0.registered && $0.stopReason == nil }.compactMap { addresses[$0.id] }.sorted()
+            // Registered and not reported unhealthy (one within its grace period stays registered).
+            let registered = r.tasks.filter { $0.registered && $0.stopReason == nil && $0.target?.state != "unhealthy" }
+                .compactMap { addresses[$0.id] }.sorted()
             for lb in r.loadBalancers {
                 groups.append(TargetGroupTargets(targetGroupArn: lb.targetGroupArn ?? "", containerPort: lb.containerPort ?? 0, targets: registered))
             }

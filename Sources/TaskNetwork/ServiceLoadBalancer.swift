@@ -108,7 +108,10 @@ public final class ServiceLoadBalancer: Sendable {
         try run(table.script(name: tableName))
     }
 
-    /// Removes the table and every rule in it. Established connections keep going.
+    /// Removes the table and every rule in it. Established connections keep going as long as
+    /// something else in the namespace keeps conntrack and NAT on (HostPolicy's table does while
+    /// any task exists): the kernel registers their hooks per namespace only while some rule
+    /// needs them, and a connection's packets are not translated without them.
     public func removeAll() throws {
         try run("add table inet \(tableName)\ndelete table inet \(tableName)\n")
     }

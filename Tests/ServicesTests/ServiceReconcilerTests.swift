@@ -196,6 +196,93 @@ struct ServiceReconcilerTests {
         #expect(w.stopped.map(\.0) == [first], "stopped after the deregistration delay")
     }
 
+    /// Target health in ELB's words through a task's life: initial (registration, then the
+    /// first checks), healthy, draining when deregistered, unused once its stop is asked.
+    @Test func targetHealthStatesFollowELBsVocabulary() {
+        var w = World(desired: 1, loadBalanced: true)
+        w.step()
+        let id = w.ids()[0]
+        func target() -> TargetHealthRecord? { w.service.tasks.first { $0.id == id }?.target }
+        w.step()
+        #expect(target() == TargetHealthRecord(state: "initial", reason: "Elb.RegistrationInProgress", description: "Target registration is in progress"))
+        w.run([id], since: 60)
+        w.step()
+        #expect(target()?.state == "initial" && target()?.reason == "Elb.InitialHealthChecking")
+        w.tasks[id]?.targetHealthy = true
+        w.step()
+        #expect(target() == TargetHealthRecord(state: "healthy"), "healthy has no reason, as in ELB")
+        w.service.desiredCount = 0
+        w.step()
+        #expect(target() == TargetHealthRecord(state: "draining", reason: "Target.DeregistrationInProgress", description: "Target deregistration is in progress"))
+        w.step(advance: 10)
+        #expect(w.stopped.map(\.0) == [id])
+        #expect(target()?.state == "unused" && target()?.reason == "Target.NotRegistered", "deregistered, its task stopping")
+        w.step()
+        #expect(w.service.tasks.isEmpty, "gone with its task")
+    }
+
+    /// A registered target that fails its checks: the ECS event, unhealthy (Target.FailedHealthChecks)
+    /// in the record from then until its task is gone, a replacement started at once, the task
+    /// stopped after the deregistration delay with ECS's reason.
+    @Test func anUnhealthyTargetStaysUnhealthyWhileItsTaskIsReplaced() {
+        var w = World(desired: 1, loadBalanced: true)
+        w.step()
+        let id = w.ids()[0]
+        w.run([id], since: 60)
+        w.tasks[id]?.targetHealthy = true
+        w.step()
+        #expect(w.service.primary?.rolloutState == "COMPLETED")
+        w.tasks[id]?.targetHealthy = false
+        let actions = w.step()
+        let tg = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/web/1"
+        #expect(w.messages.contains("(service web) (task \(id)) (port 8080) is unhealthy in (target-group \(tg)) due to (reason Health checks failed)."))
+        #expect(actions.contains { if case .start(_, _, 1) = $0 { true } else { false } }, "replaced start-first: \(actions)")
+        let record = { w.service.tasks.first { $0.id == id } }
+        #expect(record()?.target == TargetHealthRecord(state: "unhealthy", reason: "Target.FailedHealthChecks", description: "Health checks failed"))
+        #expect(record()?.registered == false, "out of the listener")
+        w.step(advance: 5)
+        #expect(w.stopped.isEmpty && record()?.target?.state == "unhealthy", "still unhealthy while it drains")
+        w.step(advance: 5)
+        #expect(w.stopped.map(\.1) == ["Task failed ELB health checks in (target-group \(tg))"])
+        #expect(record()?.target?.state == "unhealthy", "and while its task stops")
+        w.step()
+        #expect(record() == nil)
+        let replacement = w.service.tasks.first?.target
+        #expect(replacement?.state == "initial", "the replacement: \(String(describing: replacement))")
+    }
+
+    /// Within the grace period ECS ignores ELB's verdict: the target shows unhealthy (and gets
+    /// no new connections) but its task runs on, and healthy again when its checks pass. A
+    /// target that never passes is stopped once the grace period is over, and that counts
+    /// against its deployment.
+    @Test func theGracePeriodKeepsAnUnhealthyTargetsTaskAndNeverHealthyOnesAreStoppedAfterIt() {
+        var w = World(desired: 1, loadBalanced: true)
+        w.service.healthCheckGracePeriodSeconds = 30
+        w.step()
+        let id = w.ids()[0]
+        w.run([id])
+        w.tasks[id]?.targetHealthy = true
+        w.step()
+        w.tasks[id]?.targetHealthy = false
+        w.step()
+        #expect(w.service.tasks[0].target?.state == "unhealthy" && w.service.tasks[0].registered && w.stopped.isEmpty)
+        w.tasks[id]?.targetHealthy = true
+        w.step()
+        #expect(w.service.tasks[0].target?.state == "healthy")
+
+        var v = World(desired: 1, loadBalanced: true)
+        v.service.healthCheckGracePeriodSeconds = 30
+        v.step()
+        let never = v.ids()[0]
+        v.run([never])
+        v.tasks[never]?.targetHealthy = false
+        v.step()
+        #expect(v.service.tasks[0].target?.state == "unhealthy" && v.stopped.isEmpty, "within the grace period")
+        v.step(advance: 30)
+        #expect(v.stopped.map(\.0) == [never], "stopped once the grace period is over")
+        #expect(v.service.primary?.failedTasks == 1, "a failure of its deployment (the circuit breaker counts it)")
+    }
+
     @Test func aDeletedServiceStopsEverythingAndBecomesInactive() {
         var w = World(desired: 2)
         w.step()

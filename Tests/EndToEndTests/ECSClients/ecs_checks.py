@@ -342,6 +342,13 @@ def check_sigv4():
     ok("unsigned -> MissingAuthenticationTokenException")
 
 
+# The server as a child of the container's shell, its pid in /tmp/httpd.pid: killing it leaves
+# the task running with nothing listening (a target that fails its health checks). The shell
+# exits on SIGTERM, so stopping the task takes no stopTimeout.
+SERVE_KILLABLE = ("echo %s > /tmp/index.html; echo $HOSTNAME >> /tmp/index.html; trap 'exit 0' TERM; "
+                  "httpd -f -p 8080 -h /tmp & echo $! > /tmp/httpd.pid; while true; do sleep 1 & wait $!; done")
+
+
 def service_definition(version, command=None):
     serve = "echo %s > /tmp/index.html; echo $HOSTNAME >> /tmp/index.html; exec httpd -f -p 8080 -h /tmp" % version
     return {
@@ -351,8 +358,8 @@ def service_definition(version, command=None):
     }
 
 
-def service_tasks(ecs, status="RUNNING"):
-    arns = ecs.list_tasks(serviceName="web", desiredStatus=status)["taskArns"]
+def service_tasks(ecs, status="RUNNING", service="web"):
+    arns = ecs.list_tasks(serviceName=service, desiredStatus=status)["taskArns"]
     return ecs.describe_tasks(tasks=arns)["tasks"] if arns else []
 
 
@@ -536,7 +543,7 @@ def check_load_balancer():
     started = time.time()
     try:
         time.sleep(0.5)
-        v2 = ecs.register_task_definition(**service_definition("v2"))["taskDefinition"]["taskDefinitionArn"]
+        v2 = ecs.register_task_definition(**service_definition("v2", SERVE_KILLABLE % "v2"))["taskDefinition"]["taskDefinitionArn"]
         ecs.update_service(service="web", taskDefinition=v2)
         wait_for("the deployment to complete", lambda: (lambda s: len(s["deployments"]) == 1 and s["deployments"][0]["rolloutState"] == "COMPLETED"
                                                           and s["deployments"][0]["taskDefinition"] == v2)(ecs.describe_services(services=["web"])["services"][0]))
@@ -557,6 +564,51 @@ def check_load_balancer():
     expect(len(answers) == 3 and all(a.startswith("v2\n") for a in answers), "the listener spreads over the 3 v2 tasks: %r" % answers)
     ok("update-service under load: %d requests, 0 failed, deployment complete in %.1f s; the listener now has the 3 v2 tasks (%s)" % (len(results), took, ", ".join(new)))
 
+    # A task whose server dies while the task runs on: its target turns unhealthy (ELB's state
+    # and reason, in `service targets` and `service ps`) while the task is still there, then
+    # the task is stopped with ECS's reason and replaced.
+    victim = service_tasks(ecs)[0]
+    victim_id, victim_ip = victim["taskArn"].split("/")[-1], task_ips([victim])[0]
+    r = fargate_run("exec", "-c", "app", victim_id, "--", "sh", "-c", "kill $(cat /tmp/httpd.pid)")
+    expect(r.returncode == 0, "kill httpd: %s" % r.stderr)
+    seen = {}
+
+    def victim_status():
+        return ecs.describe_tasks(tasks=[victim["taskArn"]])["tasks"][0]["lastStatus"]
+
+    def unhealthy_shown():
+        t = service_command("targets", "web", "--output", "json")
+        expect(t.returncode == 0, "service targets: %s" % t.stderr)
+        for d in json.loads(t.stdout)["TargetHealthDescriptions"]:
+            if d["Target"]["Id"] == victim_ip and d["TargetHealth"]["State"] == "unhealthy" and "targets" not in seen:
+                seen["targets"] = (d, victim_status())
+        for row in service_command("ps", "web").stdout.splitlines()[1:]:
+            cells = row.split()
+            if victim_id.startswith(cells[0]) and cells[3] == "unhealthy":
+                seen.setdefault("ps", row)
+        return len(seen) == 2 or victim_status() == "STOPPED"
+    wait_for("the target of the task whose server died to show unhealthy", unhealthy_shown, seconds=30)
+    expect("targets" in seen and "ps" in seen, "unhealthy shown by service targets and service ps: %r" % seen)
+    shown, status_then = seen["targets"]
+    expect(shown == {"Target": {"Id": victim_ip, "Port": 8080}, "HealthCheckPort": "8080",
+                     "TargetHealth": {"State": "unhealthy", "Reason": "Target.FailedHealthChecks", "Description": "Health checks failed"}},
+           "as describe-target-health would print it: %r" % (shown,))
+    expect(status_then != "STOPPED", "shown unhealthy while its task was still %s" % status_then)
+    stopped = wait_for("the unhealthy task to stop", lambda: (lambda t: t if t["lastStatus"] == "STOPPED" else None)(
+        ecs.describe_tasks(tasks=[victim["taskArn"]])["tasks"][0]), seconds=30)
+    expect(stopped["stoppedReason"] == "Task failed ELB health checks in (target-group %s)" % tg and stopped["stopCode"] == "ServiceSchedulerInitiated",
+           "stopped: %s %s" % (stopped.get("stopCode"), stopped.get("stoppedReason")))
+    messages = [e["message"] for e in ecs.describe_services(services=["web"])["services"][0]["events"]]
+    expect("(service web) (task %s) (port 8080) is unhealthy in (target-group %s) due to (reason Health checks failed)." % (victim_id, tg) in messages,
+           "unhealthy event: %r" % messages[:8])
+
+    def three_healthy():
+        t = json.loads(service_command("targets", "web", "--output", "json").stdout)["TargetHealthDescriptions"]
+        return len(t) == 3 and all(d["TargetHealth"]["State"] == "healthy" for d in t) and victim_ip not in [d["Target"]["Id"] for d in t]
+    wait_for("3 healthy targets again", three_healthy, seconds=30)
+    ok("a task whose server died: its target shown unhealthy (Target.FailedHealthChecks) while the task was %s, then stopped (%s) and replaced"
+       % (status_then, stopped["stoppedReason"]))
+
     ecs.update_service(service="web", desiredCount=0)
     ecs.delete_service(service="web", force=True)
     ecs.get_waiter("services_inactive").wait(services=["web"], WaiterConfig=FAST)
@@ -570,6 +622,12 @@ def error_of_get(url):
     except Exception as e:  # noqa: BLE001 - the error itself is what is returned
         return str(e) or type(e).__name__
     return None
+
+
+def service_command(*args, timeout=60):
+    """`fargate-run service COMMAND --root ROOT ARGS...`."""
+    return subprocess.run([os.environ["FARGATE_RUN"], "service", args[0], "--root", os.environ["ROOT"]] + list(args[1:]),
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def fargate_run(*args, timeout=60):
@@ -588,15 +646,28 @@ def check_discovery():
     """A service with a service registry (REGISTRY, named NAME by serve --service-registry):
     from another task of its cluster, NAME resolves (getaddrinfo, in busybox wget) to the
     service's tasks, and follows them as they change; a task of another cluster has no such
-    name; deleting the service removes it."""
+    name; deleting the service removes it. Beside it, a Service Connect service whose client
+    alias resolves the same way."""
     ecs = client()
     registry, name = os.environ["REGISTRY"], os.environ["NAME"]
     v1 = ecs.register_task_definition(**service_definition("d1"))["taskDefinition"]["taskDefinitionArn"]
     ecs.create_service(serviceName="web", taskDefinition=v1, desiredCount=2, networkConfiguration=NETWORK,
                        serviceRegistries=[{"registryArn": registry}])
+    # Service Connect: the port mapping named "http", a discovery name and a client alias.
+    alias = "orders.connect.local"
+    api_def = ecs.register_task_definition(**service_definition("api"))["taskDefinition"]["taskDefinitionArn"]
+    connect = {"enabled": True, "namespace": "internal",
+               "services": [{"portName": "http", "discoveryName": "orders", "clientAliases": [{"port": 8080, "dnsName": alias}]}]}
+    created = ecs.create_service(serviceName="api", taskDefinition=api_def, desiredCount=1, networkConfiguration=NETWORK,
+                                 serviceConnectConfiguration=connect)["service"]
+    expect(created["deployments"][0].get("serviceConnectConfiguration", {}).get("services", [{}])[0].get("clientAliases") ==
+           [{"port": 8080, "dnsName": alias}], "the deployment has the Service Connect configuration: %r" % created["deployments"][0])
     wait_completed(ecs)
+    wait_completed(ecs, "api")
     ips = task_ips(service_tasks(ecs))
     expect(len(ips) == 2, "2 task addresses: %r" % ips)
+    api_ips = task_ips(service_tasks(ecs, service="api"))
+    expect(len(api_ips) == 1, "1 api task address: %r" % api_ips)
 
     client_def = ecs.register_task_definition(**definition("client", "exec sleep 1000"))["taskDefinition"]["taskDefinitionArn"]
     ecs.create_cluster(clusterName="other")
@@ -614,18 +685,29 @@ def check_discovery():
     expect(names_in(theirs_id, name) == [], "a task of another cluster has no %s" % name)
     ok("from another task of the cluster, %s resolves to the service's 2 tasks (%s) and wget reaches them; not in another cluster" % (name, ", ".join(ips)))
 
+    # The Service Connect client alias, from the same client task: its hosts file, and
+    # getaddrinfo (busybox wget) reaching the api task, which answers with its own name.
+    wait_for("%s in the client's hosts file" % alias, lambda: names_in(mine_id, alias) == api_ips, seconds=10)
+    api_answer = get("http://%s:8080/" % api_ips[0])
+    r = fargate_run("exec", "-c", "app", mine_id, "--", "sh", "-c", "timeout 3 wget -q -O - http://%s:8080/" % alias)
+    expect(r.returncode == 0 and r.stdout == api_answer and api_answer.startswith("api\n"),
+           "wget http://%s:8080/ from the client: %r (the api task answers %r) %s" % (alias, r.stdout, api_answer, r.stderr))
+    expect(names_in(theirs_id, alias) == [], "a task of another cluster has no %s" % alias)
+    ok("Service Connect: the client alias %s resolves from another task of the cluster to the api task (%s) and wget reaches it" % (alias, api_ips[0]))
+
     ecs.update_service(service="web", desiredCount=3)
     wait_completed(ecs)
     three = wait_for("a third address", lambda: (lambda got: got if len(got) == 3 and got == task_ips(service_tasks(ecs)) else None)(names_in(mine_id, name)), seconds=20)
     ok("scaled to 3: the client's %s follows (%s)" % (name, ", ".join(three)))
 
-    ecs.update_service(service="web", desiredCount=0)
-    ecs.delete_service(service="web", force=True)
-    ecs.get_waiter("services_inactive").wait(services=["web"], WaiterConfig=FAST)
-    wait_for("the name to go", lambda: names_in(mine_id, name) == [], seconds=20)
+    for service in ("web", "api"):
+        ecs.update_service(service=service, desiredCount=0)
+        ecs.delete_service(service=service, force=True)
+    ecs.get_waiter("services_inactive").wait(services=["web", "api"], WaiterConfig=FAST)
+    wait_for("the name to go", lambda: names_in(mine_id, name) == [] and names_in(mine_id, alias) == [], seconds=20)
     r = fargate_run("exec", "-c", "app", mine_id, "--", "sh", "-c", "cat /etc/hosts")
     expect("fargate-run service discovery" not in r.stdout, "no discovery block left: %s" % r.stdout)
-    ok("delete-service: %s is gone from the client's hosts file" % name)
+    ok("delete-service: %s and %s are gone from the client's hosts file" % (name, alias))
     for arn, cluster in ((mine, "default"), (theirs, "other")):
         ecs.stop_task(cluster=cluster, task=arn)
 

@@ -5,9 +5,10 @@ import ArgumentParser
 /// ListTasks, DescribeTasks, DeleteService).
 struct ServiceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "service", abstract: "Run ECS services on the root's host: create, update, ls, ps, events, rm.",
+        commandName: "service", abstract: "Run ECS services on the root's host: create, update, ls, ps, targets, events, rm.",
         discussion: "A host must serve the state root (fargate-run serve). See Docs/SERVICES.md.",
-        subcommands: [ServiceCreate.self, ServiceUpdate.self, ServiceList.self, ServiceTasks.self, ServiceEvents.self, ServiceRemove.self])
+        subcommands: [ServiceCreate.self, ServiceUpdate.self, ServiceList.self, ServiceTasks.self, ServiceTargets.self, ServiceEvents.self,
+                      ServiceRemove.self])
 }
 
 /// The options every service command takes.

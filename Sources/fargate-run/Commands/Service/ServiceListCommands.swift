@@ -76,18 +76,13 @@ struct ServiceTasks: AsyncParsableCommand {
 }
 
 extension ServiceTasks {
-    /// Each task's standing in the service's target groups, as the scheduler last saved it
-    /// (ECS shows this only through ELB's DescribeTargetHealth, which is not served here):
-    /// `healthy` (registered), `draining` (deregistered, its stop due after the delay),
-    /// `initial` (not yet registered). Empty for a service without a load balancer.
+    /// Each task's target health state in the service's target group, as the scheduler last
+    /// saved it (ELB's states: initial, healthy, unhealthy, draining, unused). Empty for a
+    /// service without a load balancer.
     static func targetStates(root: String, cluster: String, service: String) -> [String: String] {
-        guard let store = try? ControlPlaneStore(path: root + "/control-plane.sqlite"),
-              let record = (try? store.services())?.first(where: { $0.cluster == cluster && $0.name == service && $0.status != "INACTIVE" }),
-              !record.loadBalancers.isEmpty else { return [:] }
+        guard let record = ServiceTargets.record(root: root, cluster: cluster, service: service), !record.loadBalancers.isEmpty else { return [:] }
         var out: [String: String] = [:]
-        for t in record.tasks {
-            out[t.id] = t.registered ? "healthy" : t.stopAt != nil ? (t.stopRequested ? "unused" : "draining") : "initial"
-        }
+        for t in record.tasks { out[t.id] = t.target?.state ?? "-" }
         return out
     }
 }
