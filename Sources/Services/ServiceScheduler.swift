@@ -162,9 +162,10 @@ public actor ServiceScheduler {
     /// A TCP check of the target when one is due; its health as of the latest results.
     func checkTarget(_ id: String, _ ip: String, _ port: Int) -> Bool? {
         var state = targetHealth[id] ?? TargetHealthState()
-        if Date().timeIntervalSince(state.lastChecked) >= healthPolicy.interval {
-            state.lastChecked = Date()
-            state.record(TargetProbe.connects(ip, port, timeout: healthPolicy.timeout), policy: healthPolicy)
+        let now = Date()
+        if now.timeIntervalSince(state.lastChecked) >= healthPolicy.interval {
+            state.lastChecked = now
+            state.record(TargetProbe.connects(ip, port, timeout: healthPolicy.timeout), policy: healthPolicy, at: now)
             targetHealth[id] = state
         }
         return state.healthy

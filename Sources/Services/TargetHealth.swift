@@ -13,6 +13,11 @@ public struct TargetHealthPolicy: Sendable {
     public var timeout: TimeInterval = 1
     public var healthyThreshold = 2
     public var unhealthyThreshold = 2
+    /// How long a target that has never been healthy fails its checks before it is called
+    /// unhealthy: as long as an ALB's defaults take (two failed checks 30 s apart), so that an
+    /// application slow to listen (a JVM, a migration at start) is given the time ECS gives it,
+    /// not the 4 s the short checks above would.
+    public var initialFailureWindow: TimeInterval = 60
 
     public init() {}
 }
@@ -23,8 +28,10 @@ struct TargetHealthState {
     var failures = 0
     var healthy: Bool?
     var lastChecked = Date.distantPast
+    var firstChecked: Date?
 
-    mutating func record(_ ok: Bool, policy: TargetHealthPolicy) {
+    mutating func record(_ ok: Bool, policy: TargetHealthPolicy, at now: Date) {
+        if firstChecked == nil { firstChecked = now }
         if ok {
             successes += 1
             failures = 0
@@ -32,7 +39,8 @@ struct TargetHealthState {
         } else {
             failures += 1
             successes = 0
-            if failures >= policy.unhealthyThreshold { healthy = false }
+            let initialOver = healthy != nil || now.timeIntervalSince(firstChecked ?? now) >= policy.initialFailureWindow
+            if failures >= policy.unhealthyThreshold && initialOver { healthy = false }
         }
     }
 }
