@@ -138,7 +138,8 @@ let package = Package(
         .testTarget(name: "ECSAPITests", dependencies: ["ECSAPI", "ECSModel", "HTTPServing", "Services", "TaskNetwork", "TaskRuntime",
                                                       .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "TaskHostTests", dependencies: ["TaskHost", "HTTPServing", "TaskRuntime", "TestSupport"]),
-        .testTarget(name: "TaskMetadataTests", dependencies: ["TaskMetadata", "TaskRuntime", "HTTPServing", "Sandbox", "ECSModel", "TestSupport"]),
+        .testTarget(name: "TaskMetadataTests", dependencies: ["TaskMetadata", "TaskRuntime", "HTTPServing", "Sandbox", "ECSModel", "TestSupport",
+                                                           .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "CommandLineTests", dependencies: [
             "fargate-run", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

@@ -125,6 +125,10 @@ public final class HTTPServer: Sendable {
                 }
             }
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
+            // A client may send its request and then shut its side (busybox nc, `curl` with
+            // a body from stdin): it is answered, as Go's server answers it, and then closed.
+            // NIO's default would close the connection at the EOF, before the handler answered.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
         let channel: any Channel
         switch endpoint {
         case .unix(let path):
@@ -147,13 +151,22 @@ public final class HTTPServer: Sendable {
     }
 }
 
-/// One connection's requests, answered one after the other.
+/// One connection's requests, answered one after the other. A client that half-closes (sends
+/// its requests, then EOF) gets every answer, and then the connection is closed.
 private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = NIOHTTPServerRequestFull
     typealias OutboundOut = HTTPServerResponsePart
 
     let handler: HTTPServer.Handler
     let gate: HTTPServer.Gate?
+    // On the channel's event loop only (hence @unchecked Sendable).
+    /// Requests read and not yet answered (one at most: NIO's pipeline handler holds the next
+    /// until the answer's end is written).
+    private var unanswered = 0
+    /// The client shut its side: close once every request is answered.
+    private var inputClosed = false
+    /// The last answer's write, which a close waits for (so that no answer is cut).
+    private var lastWrite: EventLoopFuture<Void>?
 
     init(handler: @escaping HTTPServer.Handler, gate: HTTPServer.Gate? = nil) {
         self.handler = handler
@@ -175,20 +188,43 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         let keepAlive = head.isKeepAlive
         let version = head.version
         let channel = context.channel
+        unanswered += 1
         if let gate, let answer = gate(request) {
-            RequestHandler.write(answer, on: channel, version: version, keepAlive: keepAlive)
+            respond(answer, on: channel, version: version, keepAlive: keepAlive)
             return
         }
         let loop = context.eventLoop
         let handler = self.handler
         Task {
             let response = await handler(request)
-            loop.execute { RequestHandler.write(response, on: channel, version: version, keepAlive: keepAlive) }
+            loop.execute { self.respond(response, on: channel, version: version, keepAlive: keepAlive) }
         }
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            inputClosed = true
+            if unanswered == 0 { closeAfterLastWrite(context.channel) }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     /// On the channel's event loop.
-    static func write(_ response: HTTPResponse, on channel: any Channel, version: HTTPVersion, keepAlive: Bool) {
+    func respond(_ response: HTTPResponse, on channel: any Channel, version: HTTPVersion, keepAlive: Bool) {
+        unanswered -= 1
+        lastWrite = RequestHandler.write(response, on: channel, version: version, keepAlive: keepAlive)
+        if inputClosed && unanswered == 0 { closeAfterLastWrite(channel) }
+    }
+
+    func closeAfterLastWrite(_ channel: any Channel) {
+        guard let lastWrite else { return channel.close(promise: nil) }
+        lastWrite.whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    /// On the channel's event loop. The future completes when the answer's end is written.
+    @discardableResult
+    static func write(_ response: HTTPResponse, on channel: any Channel, version: HTTPVersion, keepAlive: Bool) -> EventLoopFuture<Void> {
         var h = HTTPHeaders()
         for (name, value) in response.headers { h.add(name: name, value: value) }
         h.replaceOrAdd(name: "Content-Length", value: String(response.body.count))
@@ -196,9 +232,11 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         let status = HTTPResponseStatus(statusCode: response.status)
         channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: version, status: status, headers: h)), promise: nil)
         channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: response.body))), promise: nil)
-        channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in
+        let written = channel.writeAndFlush(HTTPServerResponsePart.end(nil))
+        written.whenComplete { _ in
             if !keepAlive { channel.close(promise: nil) }
         }
+        return written
     }
 
     /// "/a/b?x=1&y=%2F" → ("/a/b", ["x": "1", "y": "/"]).

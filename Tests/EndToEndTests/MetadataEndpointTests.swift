@@ -17,12 +17,12 @@ struct MetadataEndpointTests {
     /// The script's first lines: stop unless 169.254.170.2 is this namespace's own; `get NAME
     /// URL` prints `@@ NAME STATUS` and the body (wget's message on an error); `raw NAME PATH`
     /// prints `@@ NAME 0` and the status line and the body of an HTTP/1.0 exchange (nc), for
-    /// the error bodies wget does not show (Go answers HTTP/1.0 to HTTP/1.0, as this does). nc's input stays open until the answer is in: a
-    /// half-closed connection is closed by the server before it answers.
+    /// the error bodies wget does not show (Go answers HTTP/1.0 to HTTP/1.0, as this does). nc's input ends with the request, so nc
+    /// half-closes the connection before the answer is in: it is answered all the same, as Go's server answers it.
     static let prelude = #"""
         ip -o addr show dev lo | grep -q 'inet 169.254.170.2/' || { echo '@@ no-endpoint-address 1'; exit 3; }
         get() { out=$(timeout 5 wget -qO- "$2" 2>&1); rc=$?; echo "@@ $1 $rc"; echo "$out"; }
-        raw() { echo "@@ $1 0"; { printf 'GET %s HTTP/1.0\r\nHost: 169.254.170.2\r\n\r\n' "$2"; sleep 0.5; } | timeout 5 nc 169.254.170.2 80 | tr -d '\r' | sed -n '1p;$p' | tr '\n' ' '; echo; }
+        raw() { echo "@@ $1 0"; printf 'GET %s HTTP/1.0\r\nHost: 169.254.170.2\r\n\r\n' "$2" | timeout 5 nc 169.254.170.2 80 | tr -d '\r' | sed -n '1p;$p' | tr '\n' ' '; echo; }
 
         """#
 
@@ -110,7 +110,7 @@ struct MetadataEndpointTests {
             get protection "$ECS_AGENT_URI/task-protection/v1/state"
             body='{"ProtectionEnabled":true,"ExpiresInMinutes":60}'
             echo "@@ protection-put 0"
-            { printf 'PUT /api/%s/task-protection/v1/state HTTP/1.0\r\nHost: 169.254.170.2\r\nContent-Type: application/json\r\nContent-Length: %s\r\n\r\n%s' "$id" "${#body}" "$body"; sleep 0.5; } \
+            { printf 'PUT /api/%s/task-protection/v1/state HTTP/1.0\r\nHost: 169.254.170.2\r\nContent-Type: application/json\r\nContent-Length: %s\r\n\r\n%s' "$id" "${#body}" "$body"; } \
               | timeout 5 nc 169.254.170.2 80 | tr -d '\r' | tail -n 1; echo
             get protection-after "$ECS_AGENT_URI/task-protection/v1/state"
             raw unknown-v4 /v4/nope/task

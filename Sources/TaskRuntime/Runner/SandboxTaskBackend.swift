@@ -138,7 +138,10 @@ public final class SandboxTaskBackend: TaskBackend, @unchecked Sendable {
         PhaseTiming.mark("netns")
         if config.endpoints != nil {
             let path = ns.path
-            endpointJob = ThreadJob { Result { () throws(SystemError) in try TaskEndpointSockets.make(inExisting: path) } }
+            endpointJob = ThreadJob {
+                defer { PhaseTiming.mark("endpoint listener made") }
+                return Result { () throws(SystemError) in try TaskEndpointSockets.make(inExisting: path) }
+            }
         }
         let ports = config.publishPorts ? try publishedPorts() : []
         if config.network.mode == .awsvpc {

@@ -15,6 +15,7 @@ extension TaskRunner {
         guard !endpointServed, let endpoints = config.endpoints, let sockets = backend.endpointSockets() else { return }
         endpointServed = true
         endpoints.serve(self, on: sockets)
+        mark("endpoint served")
     }
 
     /// The task as its metadata endpoint shows it now.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 import TaskMetadata
 import TaskRuntime
@@ -43,8 +44,14 @@ struct EndpointSettings: Equatable {
         EndpointConfiguration(taskCredentials: !noTaskCredentials, allowLinkLocal: allowLinkLocal, availabilityZone: availabilityZone)
     }
 
-    /// The server answering the tasks' endpoints in this process.
-    func server(logger: Logger) throws -> MetadataServer {
-        MetadataServer(credentials: noTaskCredentials ? nil : TaskRoleCredentials(options: try roles()), logger: logger)
+    /// The server answering the tasks' endpoints in this process; none (tasks get no
+    /// listener, and their containers no endpoint variables) when the benchmark switch is set.
+    func server(logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> MetadataServer? {
+        if environment[EndpointSettings.benchmarkSwitch] == "1" { return nil }
+        return MetadataServer(credentials: noTaskCredentials ? nil : TaskRoleCredentials(options: try roles()), logger: logger)
     }
+
+    /// For Benchmarks/metadata-endpoint.sh only, not a user's option: `=1` runs tasks without
+    /// the metadata endpoint, to measure what it adds to a start against a run without it.
+    static let benchmarkSwitch = "FARGATE_RUN_BENCHMARK_NO_ENDPOINT"
 }
