@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CShim
 import LinuxSupport
+import Synchronization
 
 /// Which cgroup hierarchy the host gives us for resource control.
 public enum CgroupVersion: String, Sendable, Codable {
@@ -47,8 +48,23 @@ public struct CgroupHost: Sendable {
     public static func probe(parent: String? = nil, procSelf: String = "/proc/self") throws -> CgroupHost {
         let mountinfo = try FileSystem.readString(procSelf + "/mountinfo")
         let membership = try FileSystem.readString(procSelf + "/cgroup")
-        return try probe(mountinfo: mountinfo, membership: membership, parent: parent, isUnifiedRoot: isCgroup2("/sys/fs/cgroup"))
+        let key = ProbeInputs(mountinfo: mountinfo, membership: membership, parent: parent, isUnifiedRoot: isCgroup2("/sys/fs/cgroup"))
+        // A host probes at every task's start: the same files give the same answer, and
+        // parsing the mount table is most of the probe's cost.
+        if let last = lastProbe.withLock({ $0 }), last.inputs == key { return last.host }
+        let host = try probe(mountinfo: mountinfo, membership: membership, parent: parent, isUnifiedRoot: key.isUnifiedRoot)
+        lastProbe.withLock { $0 = (key, host) }
+        return host
     }
+
+    struct ProbeInputs: Equatable, Sendable {
+        var mountinfo: String
+        var membership: String
+        var parent: String?
+        var isUnifiedRoot: Bool
+    }
+
+    private static let lastProbe = Mutex<(inputs: ProbeInputs, host: CgroupHost)?>(nil)
 
     /// The parsing half of `probe`, separate so the layouts of other hosts can be unit-tested.
     public static func probe(mountinfo: String, membership: String, parent: String?, isUnifiedRoot: Bool) throws -> CgroupHost {
