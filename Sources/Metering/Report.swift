@@ -24,8 +24,8 @@ public struct CostReport: Sendable {
                                 prices: PriceTable) throws -> CostAllocation {
         let usage = try ledger.usageTotals(bucket: query.bucket ?? (1 << 40), since: query.since.map { Int64($0.timeIntervalSince1970) },
                                            until: query.until.map { Int64($0.timeIntervalSince1970) }, family: query.family,
-                                           taskArns: Set(records.map(\.taskArn)))
-        return try CostAllocation(records: records, usage: usage, query: query, prices: prices)
+                                           records: records)
+        return try CostAllocation(records: records, usageByRecord: usage, query: query, prices: prices)
     }
 
     public var records: [BillingRecord] { allocation.rows.compactMap(\.record) }
