@@ -50,6 +50,7 @@ run() {
 }
 run report --group-by family
 run report --group-by family,day
+run report --group-by tag:team
 run report --group-by service,tag:team --since 7d --price-as arm64 --price-as spot
 run report --format csv
 run advise --min-data 1h

@@ -1,6 +1,9 @@
 // usage-bench: what sampling costs. Makes N task cgroups, each with one container cgroup
 // holding a sleeping process, registers them with the real sampler over a real ledger, and
 // measures this process's CPU time while the sampler runs (Benchmarks/usage-sampling.sh).
+// With `busy`, each container's process wakes every second instead (a shell's `read -t 1` on
+// a pipe no one writes): its CPU counter moves every second, so every second's rows are
+// written (an idle task's seconds are held back and written a minute at a time).
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,23 +13,32 @@ import Sandbox
 import TaskRuntime
 
 let args = CommandLine.arguments
-guard args.count == 4, let n = Int(args[1]), let seconds = Double(args[2]) else {
-    FileHandle.standardError.write(Data("usage: usage-bench TASKS SECONDS LEDGER-DIRECTORY\n".utf8))
+guard args.count == 4 || (args.count == 5 && args[4] == "busy"), let n = Int(args[1]), let seconds = Double(args[2]) else {
+    FileHandle.standardError.write(Data("usage: usage-bench TASKS SECONDS LEDGER-DIRECTORY [busy]\n".utf8))
     exit(2)
 }
+let busy = args.count == 5
 let ledgerPath = args[3] + "/ledger.sqlite"
 let host = try CgroupHost.probe()
 let base = "usage-bench-\(getpid())"
 var tasks: [Cgroup] = []
 var sleepers: [pid_t] = []
+// Every busy shell's stdin: open for writing here, never written.
+var silentPipe: [Int32] = [0, 0]
+guard pipe(&silentPipe) == 0 else { fatalError("pipe") }
 for i in 0..<n {
     let task = try Cgroup.create(host: host, relativePath: "\(base)/t\(i)", limits: ResourceLimits(), delegateControllers: true)
     let container = try task.child("app", limits: ResourceLimits())
     var pid: pid_t = 0
     // In a network namespace of its own, as a task's processes are (the host's has every
     // interface of the machine: a longer /proc/net/dev than a task's lo and eth0).
-    let argv: [UnsafeMutablePointer<CChar>?] = [strdup("unshare"), strdup("-n"), strdup("/bin/sleep"), strdup("3600"), nil]
-    guard posix_spawn(&pid, "/usr/bin/unshare", nil, nil, argv, environ) == 0 else { fatalError("posix_spawn") }
+    let command = busy ? ["/bin/bash", "-c", "while :; do read -t 1; done"] : ["/bin/sleep", "3600"]
+    let argv: [UnsafeMutablePointer<CChar>?] = (["unshare", "-n"] + command).map { strdup($0) } + [nil]
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    posix_spawn_file_actions_adddup2(&actions, silentPipe[0], 0)
+    guard posix_spawn(&pid, "/usr/bin/unshare", &actions, nil, argv, environ) == 0 else { fatalError("posix_spawn") }
+    posix_spawn_file_actions_destroy(&actions)
     try container.add(pid: pid)
     tasks.append(task)
     sleepers.append(pid)
@@ -55,7 +67,7 @@ let ticks0 = sampler.ticks, cpu0 = cpuSeconds(), wall0 = Date()
 usleep(UInt32(seconds * 1e6))
 let cpu = cpuSeconds() - cpu0, wall = Date().timeIntervalSince(wall0), ticks = sampler.ticks - ticks0
 sampler.stop()
-print(String(format: "tasks %d  cgroups read per tick %d  ticks %d  cpu %.3f s in %.1f s  = %.3f %% of a core  (%.0f us per tick, %.2f us per task)",
+print((busy ? "busy " : "") + String(format: "tasks %d  cgroups %d  ticks %d  cpu %.3f s in %.1f s  = %.3f %% of a core  (%.0f us per tick, %.2f us per task)",
              n, 2 * n, ticks, cpu, wall, cpu / wall * 100, cpu / Double(max(1, ticks)) * 1e6, cpu / Double(max(1, ticks)) * 1e6 / Double(n)))
 
 // The ledger's growth: per-second rows now, then the same rows downsampled to minutes.

@@ -107,25 +107,51 @@ public struct Advisor: Sendable {
             var samples = 0
             var seconds: Int64 { (millis + 500) / 1000 }
         }
-        var groups: [String: Acc] = [:]
-        var groupOf: [Int64: String] = [:]
-        for (id, t) in tasks { groupOf[id] = t.service.map { "service:" + $0 } ?? "family:" + t.family }
+        // Groups by position, each task's found once: the samples come in task order (a
+        // String-keyed lookup per sample took half of advise's time).
+        var names: [String] = [], position: [String: Int] = [:]
+        var groupOf: [Int64: Int] = [:]
+        for (id, t) in tasks {
+            let g = t.service.map { "service:" + $0 } ?? "family:" + t.family
+            let i = position[g] ?? {
+                names.append(g)
+                position[g] = names.count - 1
+                return names.count - 1
+            }()
+            groupOf[id] = i
+        }
+        var accs = [Acc?](repeating: nil, count: names.count)
+        var lastTask = Int64.min, g = -1, counted = false
+        var containerNames: [String] = []
         try ledger.forEachSample(since: sinceSecond, family: options.family, service: options.service) { task, container, spanMillis, cpuNs, mem, memMax in
-            guard let g = groupOf[task], let t = tasks[task], spanMillis > 0 else { return }
+            if task != lastTask {
+                lastTask = task
+                g = groupOf[task] ?? -1
+                containerNames = tasks[task]?.containers.map(\.name) ?? []
+                counted = false
+            }
+            guard g >= 0, spanMillis > 0 else { return }
             let vcpu = Double(cpuNs) / (Double(spanMillis) * 1e6)
             let w = Double(spanMillis) / 1000
             if container == 0 {
-                groups[g, default: Acc()].tasks.insert(task)
-                groups[g]!.cpu.add(vcpu, weight: w)
-                groups[g]!.memory.add(Double(memMax) / 1_048_576, weight: w)
-                groups[g]!.millis += spanMillis
-                groups[g]!.samples += 1
-            } else if container <= t.containers.count {
-                let name = t.containers[container - 1].name
-                groups[g, default: Acc()].containerCpu[name, default: WeightedValues()].add(vcpu * 1024, weight: w)
-                groups[g]!.containerMemory[name, default: WeightedValues()].add(Double(memMax) / 1_048_576, weight: w)
+                if accs[g] == nil { accs[g] = Acc() }
+                if !counted {
+                    accs[g]!.tasks.insert(task)
+                    counted = true
+                }
+                accs[g]!.cpu.add(vcpu, weight: w)
+                accs[g]!.memory.add(Double(memMax) / 1_048_576, weight: w)
+                accs[g]!.millis += spanMillis
+                accs[g]!.samples += 1
+            } else if container <= containerNames.count {
+                if accs[g] == nil { accs[g] = Acc() }
+                let name = containerNames[container - 1]
+                accs[g]!.containerCpu[name, default: WeightedValues()].add(vcpu * 1024, weight: w)
+                accs[g]!.containerMemory[name, default: WeightedValues()].add(Double(memMax) / 1_048_576, weight: w)
             }
         }
+        var groups: [String: Acc] = [:]
+        for (i, acc) in accs.enumerated() { if let acc { groups[names[i]] = acc } }
         // The bills give the run rate: billed task time over the lookback.
         let records = try ledger.records(since: options.since, family: options.family, tags: false)
         let now = options.now

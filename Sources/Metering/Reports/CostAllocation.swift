@@ -138,14 +138,31 @@ public struct CostAllocation: Sendable {
     /// Allocates `records` (already filtered to the window's tasks) with `usage` from
     /// `Ledger.usageTotals` at the query's bucket (or one bucket when it has none).
     public init(records: [BillingRecord], usage: [String: [Int64: UsageTotals]], query: Query, prices: PriceTable) throws {
+        try self.init(records: records, usageByRecord: records.map { usage[$0.taskArn] }, query: query, prices: prices)
+    }
+
+    /// The same with each record's usage in the records' order.
+    init(records: [BillingRecord], usageByRecord: [[Int64: UsageTotals]?], query: Query, prices: PriceTable) throws {
         try query.validate()
         self.query = query
         let keys = query.groupBy.isEmpty ? [GroupKey.task] : query.groupBy
         let bucketMicros = query.bucket.map { $0 * 1_000_000 }
         let windowStart = query.since.map(Billing.micros), windowEnd = query.until.map(Billing.micros)
-        var byKey: [[String]: Row] = [:]
-        var order: [[String]] = []
+        // Rows in order of first appearance, found by key. A record's stretches share their
+        // key but for a time key's part, so the key is made once per record and only its time
+        // parts per stretch (their text once per bucket).
+        var rows: [Row] = []
+        var rowOf: [[String]: Int] = [:]
+        let timeParts = keys.indices.filter { keys[$0].isTime }
+        var timeLabels: [Int64: [String]] = [:]
+        // A bucket's labels are its own where it lies within one day (hour) of a day (hour) key.
+        let labelsPerBucket = query.bucket.map { b in keys.allSatisfy { !$0.isTime || ($0 == .day ? 86_400 : 3600) % b == 0 } } ?? false
         var billedTasks = 0
+        // One row per task: found by the position of the first record of its ARN (ARNs are
+        // unique in a ledger), not by a key of 80-byte Strings.
+        let perTask = keys == [.task]
+        let arnIndex = perTask ? TaskArnIndex(records.map(\.taskArn)) : nil
+        var rowOfRecord = [Int](repeating: -1, count: perTask ? records.count : 0)
         for (index, r) in records.enumerated() {
             let whole = Int64(r.billedSeconds) * 1_000_000
             let start = r.billingStartMicros, end = start + whole
@@ -153,8 +170,10 @@ public struct CostAllocation: Sendable {
             guard a0 < b0 || (whole == 0 && a0 == b0) else { continue }
             let parts = CostSplit.parts(of: r)
             let whatIfTotals = try query.priceAs.map { try $0.cost(of: r, prices: prices) }
-            let taskUsage = usage[r.taskArn]
+            let taskUsage = usageByRecord[index]
             billedTasks += 1
+            var key = keys.map { $0.isTime ? "" : $0.value(r, at: a0) }
+            var lastRow = -1
             // The stretches of the task's billed time: one per bucket it spans, within the window.
             var a = a0
             while a < b0 {
@@ -164,8 +183,16 @@ public struct CostAllocation: Sendable {
                     bucketIndex = a >= 0 ? a / bm : (a - bm + 1) / bm
                     b = min(b0, (bucketIndex + 1) * bm)
                 }
+                if !timeParts.isEmpty {
+                    let labels = (labelsPerBucket ? timeLabels[bucketIndex] : nil) ?? {
+                        let l = timeParts.map { keys[$0].value(r, at: a) }
+                        if labelsPerBucket { timeLabels[bucketIndex] = l }
+                        return l
+                    }()
+                    for (i, p) in timeParts.enumerated() { key[p] = labels[i] }
+                }
                 let from = a - start, to = b - start
-                var row = Row(key: keys.map { $0.value(r, at: a) }, whatIfs: query.priceAs.count)
+                var row = Row(key: key, whatIfs: query.priceAs.count)
                 row.taskCount = 1
                 row.lastRecord = index
                 row.billedMicros = b - a
@@ -180,16 +207,31 @@ public struct CostAllocation: Sendable {
                 }
                 row.record = keys.contains(.task) ? r : nil
                 row.startMicros = a
-                if byKey[row.key] == nil {
-                    order.append(row.key)
-                    byKey[row.key] = row
+                // Without a time key every stretch of the record goes to the row of its first.
+                if lastRow >= 0 && timeParts.isEmpty {
+                    rows[lastRow].add(row)
+                } else if let arnIndex {
+                    var arn = r.taskArn
+                    let first = arn.withUTF8 { arnIndex.position(of: $0) } ?? index
+                    if rowOfRecord[first] >= 0 {
+                        lastRow = rowOfRecord[first]
+                        rows[lastRow].add(row)
+                    } else {
+                        lastRow = rows.count
+                        rowOfRecord[first] = rows.count
+                        rows.append(row)
+                    }
+                } else if let i = rowOf[key] {
+                    lastRow = i
+                    rows[i].add(row)
                 } else {
-                    byKey[row.key]!.add(row)
+                    lastRow = rows.count
+                    rowOf[key] = rows.count
+                    rows.append(row)
                 }
                 a = b
             }
         }
-        var rows = order.map { byKey[$0]! }
         if keys != [.task] {
             let timeFirst = keys.first?.isTime == true
             rows.sort { x, y in
@@ -209,9 +251,9 @@ public struct CostAllocation: Sendable {
         let seconds = Double(row.billedMicros) / 1e6
         let requestedCpuNanos = Int128(row.billedMicros) * 1000 * Int128(r.cpu) / 1024
         let requestedByteMicros = Int128(row.billedMicros) * Int128(r.memory) * 1_048_576
-        let usedByteMicros = Int128(used.memoryByteSeconds * 1e6)
-        let cpuEff = requestedCpuNanos > 0 ? min(1, Double(used.cpuNanos) / Double(requestedCpuNanos)) : 0
-        let memEff = requestedByteMicros > 0 ? min(1, Double(usedByteMicros) / Double(requestedByteMicros)) : 0
+        let usedByteMicros = CostAllocation.int128(used.memoryByteSeconds * 1e6)
+        let cpuEff = requestedCpuNanos > 0 ? min(1, Double(used.cpuNanos) / CostAllocation.double(requestedCpuNanos)) : 0
+        let memEff = requestedByteMicros > 0 ? min(1, CostAllocation.double(usedByteMicros) / CostAllocation.double(requestedByteMicros)) : 0
         row.unusedCpuCost = row.cpuCost - CostSplit.scale(row.cpuCost, by: Int128(used.cpuNanos), of: requestedCpuNanos)
         row.unusedMemoryCost = row.memoryCost - CostSplit.scale(row.memoryCost, by: usedByteMicros, of: requestedByteMicros)
         row.sampledCpuCost = row.cpuCost.nanos
@@ -223,5 +265,24 @@ public struct CostAllocation: Sendable {
         row.requestedByteSeconds = seconds * Double(r.memory) * 1_048_576
         row.usedByteSeconds = used.memoryByteSeconds
         row.sampledMicros = row.billedMicros
+    }
+
+    /// `Double(v)`, correctly rounded as that is, without its generic path (a tenth of a
+    /// report's time): 64 bits at most go to the conversion, the rest as a sticky bit.
+    @inline(__always)
+    static func double(_ v: Int128) -> Double {
+        if let small = Int64(exactly: v) { return Double(small) }
+        let m = v.magnitude
+        let shift = max(0, 64 - m.leadingZeroBitCount)
+        let sticky: UInt64 = m & ((UInt128(1) << shift) - 1) != 0 ? 1 : 0
+        let d = Double(UInt64(truncatingIfNeeded: m >> shift) | sticky) * Double(sign: .plus, exponent: shift, significand: 1)
+        return v < 0 ? -d : d
+    }
+
+    /// `Int128(d)` (truncating) for a finite double, without its generic path where it fits 64 bits.
+    @inline(__always)
+    static func int128(_ d: Double) -> Int128 {
+        if d > -9.0e18 && d < 9.0e18 { return Int128(Int64(d)) }
+        return Int128(d)
     }
 }

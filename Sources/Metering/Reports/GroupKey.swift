@@ -83,21 +83,20 @@ public enum GroupKey: Hashable, Sendable, CustomStringConvertible {
     /// What a record without the attribute shows.
     public static let none = "(none)"
 
-    /// "2026-12-06T03:04:05Z" (whole seconds; gmtime_r, not a formatter made per call).
+    /// "2026-12-06T03:04:05Z" (whole seconds, rounded down; no formatter).
     static func iso(_ d: Date) -> String {
-        var t = time_t(d.timeIntervalSince1970.rounded(.down))
-        var tm = tm()
-        gmtime_r(&t, &tm)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", Int(tm.tm_year) + 1900, Int(tm.tm_mon) + 1, Int(tm.tm_mday),
-                      Int(tm.tm_hour), Int(tm.tm_min), Int(tm.tm_sec))
+        var out = ReportText(capacity: 20)
+        out.append(isoMicros: Int64(d.timeIntervalSince1970.rounded(.down)) * 1_000_000)
+        return out.string
     }
 
     /// "2026-12-06" or "2026-12-06T03:00Z".
     static func utc(_ micros: Int64, hour: Bool) -> String {
-        var t = time_t(micros / 1_000_000)
-        var tm = tm()
-        gmtime_r(&t, &tm)
-        let day = String(format: "%04d-%02d-%02d", Int(tm.tm_year) + 1900, Int(tm.tm_mon) + 1, Int(tm.tm_mday))
-        return hour ? day + String(format: "T%02d:00Z", Int(tm.tm_hour)) : day
+        var out = ReportText(capacity: 20)
+        out.append(isoMicros: micros)
+        // "YYYY-MM-DDTHH:MM:SSZ" → "YYYY-MM-DD" or "YYYY-MM-DDTHH" + ":00Z"
+        out.bytes.removeLast(hour ? 7 : 10)
+        if hour { out.append(":00Z") }
+        return out.string
     }
 }

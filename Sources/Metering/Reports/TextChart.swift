@@ -40,9 +40,10 @@ public enum TextChart {
         }.joined(separator: "\n") + "\n"
     }
 
-    /// A CSV field, quoted when it must be.
+    /// A CSV field, quoted when it must be (a comma, a quote, a line break: "\r\n" too).
     public static func csvField(_ s: String) -> String {
-        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        s.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D })
+            ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
     }
 
     /// "12.3%" or "-" for unknown.

@@ -53,7 +53,8 @@ public struct UsageReport: Sendable {
         for x in s where x.spanMillis > 0 {
             let v = Double(x.cpuNanos) / 1e9 / x.seconds
             cpu.add(v, weight: x.seconds)
-            series.append(v)
+            // A row of idle seconds (shorter than a minute) stands for its seconds one by one.
+            series.append(contentsOf: repeatElement(v, count: x.spanMillis < 59_500 ? max(1, Int(x.seconds.rounded())) : 1))
         }
         let seconds = s.reduce(0.0) { $0 + $1.seconds }
         let cpuNanos = s.reduce(Int64(0)) { $0 + $1.cpuNanos }
@@ -188,12 +189,18 @@ public struct UsageReport: Sendable {
         for c in containerNames {
             let s = samples(of: c)
             guard !s.isEmpty else { continue }
-            var byTime: [Int64: UsageSample] = [:]
-            for v in s { byTime[v.time] = v }
-            cpuSeries.append(.init(name: label(c), values: times.map { t in
-                byTime[t].map { $0.spanMillis > 0 ? Double($0.cpuNanos) / 1e9 / $0.seconds : 0 } ?? 0
+            // The container's row at each time: the one ending then, or one covering it (a row
+            // of idle seconds ends later).
+            var covering: [UsageSample?] = []
+            var i = 0
+            for t in times {
+                while i < s.count && s[i].time < t { i += 1 }
+                covering.append(i < s.count && (s[i].time == t || s[i].time - (s[i].spanMillis + 999) / 1000 < t) ? s[i] : nil)
+            }
+            cpuSeries.append(.init(name: label(c), values: covering.map { v in
+                v.map { $0.spanMillis > 0 ? Double($0.cpuNanos) / 1e9 / $0.seconds : 0 } ?? 0
             }))
-            memSeries.append(.init(name: label(c), values: times.map { t in Double(byTime[t]?.memoryMaxBytes ?? 0) / 1_048_576 }))
+            memSeries.append(.init(name: label(c), values: covering.map { Double($0?.memoryMaxBytes ?? 0) / 1_048_576 }))
         }
         return SVGChart.lines(title: "\(task.family):\(task.revision) \(task.taskArn.split(separator: "/").last ?? "") usage", panels: [
             .init(title: "CPU", unit: "vCPU", x: x, series: cpuSeries, limit: taskVcpu, limitLabel: "task cpu \(CostReport.vcpu(Int64(task.cpu))) vCPU"),

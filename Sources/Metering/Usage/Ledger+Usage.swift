@@ -81,24 +81,43 @@ extension Ledger {
             var byTask: [Int64: [Int64: UsageTotals]] = [:]
             byTask.reserveCapacity(taskArns?.count ?? 1024)
             var task: Int64 = -1, buckets: [Int64: UsageTotals] = [:]
+            // A task's samples come in time order: its bucket is summed here and stored when
+            // the next begins (a dictionary update per sample was a tenth of a report).
+            var b: Int64 = .min, t = UsageTotals()
+            func storeBucket() {
+                guard b != .min else { return }
+                if var earlier = buckets[b] {
+                    earlier.cpuNanos += t.cpuNanos
+                    earlier.memoryByteSeconds += t.memoryByteSeconds
+                    earlier.memoryMaxBytes = max(earlier.memoryMaxBytes, t.memoryMaxBytes)
+                    earlier.millis += t.millis
+                    buckets[b] = earlier
+                } else {
+                    buckets[b] = t
+                }
+            }
             try RawColumns.forEach(db, sql: """
                 SELECT task, t, cpu_ns, mem, coalesce(mem_max, mem), span_ms FROM usage_samples
                 WHERE container = 0 AND t > ? AND t <= ?\(family == nil ? "" : " AND task IN (SELECT id FROM usage_tasks WHERE family = ?)")
                 """, arguments: StatementArguments([since ?? Int64.min, until ?? Int64.max] + (family.map { [$0] } ?? []))) { c in
-                let id = c.int(0)
-                if id != task {
-                    if task >= 0 { byTask[task] = buckets }
-                    task = id
-                    buckets = byTask[id] ?? [:]
+                let id = c.int(0), sampleBucket = (c.int(1) - 1) / bucket
+                if id != task || sampleBucket != b {
+                    storeBucket()
+                    if id != task {
+                        if task >= 0 { byTask[task] = buckets }
+                        task = id
+                        buckets = byTask[id] ?? [:]
+                    }
+                    b = sampleBucket
+                    t = UsageTotals()
                 }
-                let b = (c.int(1) - 1) / bucket, span = c.int(5)
-                var t = buckets[b] ?? UsageTotals()
+                let span = c.int(5)
                 t.cpuNanos += c.int(2)
                 t.memoryByteSeconds += Double(c.int(3)) * Double(span) / 1000
                 t.memoryMaxBytes = max(t.memoryMaxBytes, c.int(4))
                 t.millis += span
-                buckets[b] = t
             }
+            storeBucket()
             if task >= 0 { byTask[task] = buckets }
             var out: [String: [Int64: UsageTotals]] = [:]
             out.reserveCapacity(byTask.count)
@@ -107,6 +126,74 @@ extension Ledger {
                 let arn = c.string(1)
                 if taskArns?.contains(arn) ?? true { out[arn] = b }
             }
+            return out
+        }
+    }
+
+    /// `usageTotals` for the tasks of `records`, in their order (nil: never sampled): tasks are
+    /// found by their ARN's bytes, with no String or Dictionary keyed by ARN made for them.
+    func usageTotals(bucket: Int64, since: Int64?, until: Int64?, family: String? = nil,
+                     records: [BillingRecord]) throws -> [[Int64: UsageTotals]?] {
+        var out = [[Int64: UsageTotals]?](repeating: nil, count: records.count)
+        if records.isEmpty { return out }
+        let index = TaskArnIndex(records.map(\.taskArn))
+        return try read { db in
+            // Sampled task id → record position (ids are dense: an array when they are).
+            var pairs: [(id: Int64, record: Int32)] = []
+            var maxId: Int64 = 0
+            try RawColumns.forEach(db, sql: "SELECT id, task_arn FROM usage_tasks") { c in
+                guard let i = index.position(of: c.bytes(1)) else { return }
+                let id = c.int(0)
+                pairs.append((id, Int32(i)))
+                maxId = max(maxId, id)
+            }
+            if pairs.isEmpty { return out }
+            let dense = maxId >= 0 && maxId < Int64(pairs.count) * 4 + 1024
+            var recordOfId = [Int32](repeating: -1, count: dense ? Int(maxId) + 1 : 0)
+            var recordOfIdSparse: [Int64: Int32] = [:]
+            for p in pairs {
+                if dense { recordOfId[Int(p.id)] = p.record } else { recordOfIdSparse[p.id] = p.record }
+            }
+            // One pass in key order: a task's samples come in time order, so its bucket is
+            // summed here and stored when the next begins.
+            var task: Int64 = .min, record = -1
+            var b: Int64 = .min, t = UsageTotals()
+            func storeBucket() {
+                guard record >= 0, b != .min else { return }
+                if var earlier = out[record]?[b] {
+                    earlier.cpuNanos += t.cpuNanos
+                    earlier.memoryByteSeconds += t.memoryByteSeconds
+                    earlier.memoryMaxBytes = max(earlier.memoryMaxBytes, t.memoryMaxBytes)
+                    earlier.millis += t.millis
+                    out[record]![b] = earlier
+                } else if out[record] == nil {
+                    out[record] = [b: t]
+                } else {
+                    out[record]![b] = t
+                }
+            }
+            try RawColumns.forEach(db, sql: """
+                SELECT task, t, cpu_ns, mem, coalesce(mem_max, mem), span_ms FROM usage_samples
+                WHERE container = 0 AND t > ? AND t <= ?\(family == nil ? "" : " AND task IN (SELECT id FROM usage_tasks WHERE family = ?)")
+                """, arguments: StatementArguments([since ?? Int64.min, until ?? Int64.max] + (family.map { [$0] } ?? []))) { c in
+                let id = c.int(0), sampleBucket = (c.int(1) - 1) / bucket
+                if id != task || sampleBucket != b {
+                    storeBucket()
+                    if id != task {
+                        task = id
+                        record = Int(dense ? (id >= 0 && id <= maxId ? recordOfId[Int(id)] : -1) : (recordOfIdSparse[id] ?? -1))
+                    }
+                    b = sampleBucket
+                    t = UsageTotals()
+                }
+                guard record >= 0 else { return }
+                let span = c.int(5)
+                t.cpuNanos += c.int(2)
+                t.memoryByteSeconds += Double(c.int(3)) * Double(span) / 1000
+                t.memoryMaxBytes = max(t.memoryMaxBytes, c.int(4))
+                t.millis += span
+            }
+            storeBucket()
             return out
         }
     }

@@ -17,6 +17,11 @@ struct RawColumns {
         return String(cString: p)
     }
     func optionalString(_ i: Int32) -> String? { isNull(i) ? nil : string(i) }
+    /// A text column's bytes, valid until the next step.
+    func bytes(_ i: Int32) -> UnsafeBufferPointer<UInt8> {
+        guard let p = sqlite3_column_text(statement, i) else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(statement, i)))
+    }
 
     /// Runs `sql` and calls `body` with each row's columns.
     static func forEach(_ db: Database, sql: String, arguments: StatementArguments = [], _ body: (RawColumns) throws -> Void) throws {

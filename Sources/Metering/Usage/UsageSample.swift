@@ -43,6 +43,15 @@ public protocol UsageSource: AnyObject, Sendable {
     /// costly ones (memory.stat, network, block I/O) only every few calls and repeat the rest:
     /// cumulative counters lose nothing by it, only when their growth shows.
     func read(complete: Bool) -> [UsageReading]
+
+    /// The same, appended to `readings` (the sampler's buffer, kept from second to second).
+    func read(complete: Bool, into readings: inout [UsageReading])
+}
+
+extension UsageSource {
+    public func read(complete: Bool, into readings: inout [UsageReading]) {
+        readings.append(contentsOf: read(complete: complete))
+    }
 }
 
 /// A task as the usage tables know it: what it requested, task and containers, so usage can be

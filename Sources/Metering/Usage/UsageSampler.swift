@@ -27,26 +27,56 @@ public final class UsageSampler: @unchecked Sendable {
         public init() {}
     }
 
+    /// A registered task and where its counters stood: `state` as last written, `next` what
+    /// a tick computes from it and makes the state once its rows are written (a failed write
+    /// leaves the state as it was, so the next write covers those seconds too).
     final class Entry {
         let task: UsageTask
         let id: Int64
         let source: any UsageSource
-        let indexes: [String: Int]
-        var cursors: [Int: UsageStore.Cursor]
+        /// Container names by index (0: the task, "").
+        let names: [String]
+        var state: [Slot]
+        var next: [Slot]
         let startMillis: Int64
-        /// The last tick's reading time (ms since the epoch).
+        /// The last tick's reading time (ms since the epoch), as written and as computed.
         var lastTick: Int64?
+        var nextLastTick: Int64?
+        /// The source's readings, kept from second to second.
+        var readings: [UsageReading] = []
 
         init(task: UsageTask, id: Int64, source: any UsageSource, cursors: [Int: UsageStore.Cursor]) {
             self.task = task
             self.id = id
             self.source = source
-            self.cursors = cursors
-            var indexes = ["": 0]
-            for (i, c) in task.containers.enumerated() { indexes[c.name] = i + 1 }
-            self.indexes = indexes
+            names = [""] + task.containers.map(\.name)
+            state = names.indices.map { Slot(cursor: cursors[$0]) }
+            next = state
             startMillis = task.startMicros / 1000
         }
+
+        /// The container's index, nil for a name the task does not have.
+        func index(of name: String) -> Int? {
+            for i in names.indices where names[i] == name { return i }
+            return nil
+        }
+
+        /// The computed state becomes the written one.
+        func commit() {
+            swap(&state, &next)
+            lastTick = nextLastTick
+        }
+    }
+
+    /// One cgroup's place in the sequence of samples.
+    struct Slot {
+        /// Where its counters stood at its last sample.
+        var cursor: UsageStore.Cursor?
+        /// Idle seconds not written yet, as one row (see `sample`).
+        var held: UsageStore.Row_?
+        /// Memory in use and pids of its last row; nil until a row was taken by this sampler.
+        var memory: Int64?
+        var pids: Int64?
     }
 
     let retention: Retention
@@ -57,6 +87,8 @@ public final class UsageSampler: @unchecked Sendable {
     private var running = false
     private var stopped = false
     private var nextCompaction: Int64 = 0
+    /// A tick's rows, kept for the next tick's (no allocation a second).
+    private var rows: [UsageStore.Row_] = []
     /// Ticks written so far.
     public private(set) var ticks = 0
     /// The clock (ms since the epoch) and whether `register` starts the thread: tests drive
@@ -79,7 +111,10 @@ public final class UsageSampler: @unchecked Sendable {
         let (id, cursors) = try store.register(task)
         let entry = Entry(task: task, id: id, source: source, cursors: cursors)
         entries[task.taskArn] = entry
-        try store.write(UsageSampler.sample(entry, at: clock(), complete: true))
+        var rows: [UsageStore.Row_] = []
+        UsageSampler.sample(entry, at: clock(), complete: true, into: &rows)
+        try store.write(rows)
+        entry.commit()
         if startsThread && !running && !stopped {
             running = true
             let thread = Thread { [self] in loop() }
@@ -95,7 +130,9 @@ public final class UsageSampler: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard let entry = entries.removeValue(forKey: taskArn), let store else { return }
-        try store.write(UsageSampler.sample(entry, at: clock(), complete: true))
+        var rows: [UsageStore.Row_] = []
+        UsageSampler.sample(entry, at: clock(), complete: true, into: &rows)
+        try store.write(rows)
     }
 
     /// The last sample of a task whose sampler died with its fargate-run (what `gc` does
@@ -106,7 +143,9 @@ public final class UsageSampler: @unchecked Sendable {
         let store = try UsageStore(ledger: ledger)
         let (id, cursors) = try store.register(sampled.task)
         let entry = Entry(task: sampled.task, id: id, source: source(sampled.task.containers.map(\.name)), cursors: cursors)
-        try store.write(sample(entry, at: t, complete: true))
+        var rows: [UsageStore.Row_] = []
+        sample(entry, at: t, complete: true, into: &rows)
+        try store.write(rows)
     }
 
     /// Downsamples a ledger's samples ending at or before `cutoff` (unix seconds) into rows of
@@ -157,17 +196,15 @@ public final class UsageSampler: @unchecked Sendable {
     /// Samples every task at `ms` and writes the batch; downsamples once an hour. Lock held.
     private func tick(at ms: Int64) {
         guard let store else { return }
-        var rows: [UsageStore.Row_] = []
-        rows.reserveCapacity(entries.count * 3)
-        let before = entries.mapValues { ($0.cursors, $0.lastTick) }
-        for entry in entries.values { rows += UsageSampler.sample(entry, at: ms, complete: false) }
+        rows.removeAll(keepingCapacity: true)
+        for entry in entries.values { UsageSampler.sample(entry, at: ms, complete: false, into: &rows) }
         do { try store.write(rows) } catch {
-            // Back to the cursors of the last stored samples: the next write covers these
-            // seconds too, so nothing is lost.
+            // The entries keep the state of the last stored samples: the next write covers
+            // these seconds too, so nothing is lost.
             logger.warning("cannot write usage samples", metadata: ["error": "\(error)"])
-            for (arn, (cursors, lastTick)) in before { entries[arn]?.cursors = cursors; entries[arn]?.lastTick = lastTick }
             return
         }
+        for entry in entries.values { entry.commit() }
         ticks += 1
         let second = (ms + 500) / 1000
         if second >= nextCompaction {
@@ -179,20 +216,40 @@ public final class UsageSampler: @unchecked Sendable {
         }
     }
 
-    /// The task's samples read at `ms` (since the epoch): what each cgroup used since its
-    /// cursor, in the row of the nearest whole second.
-    static func sample(_ e: Entry, at ms: Int64, complete: Bool) -> [UsageStore.Row_] {
+    /// The task's samples read at `ms` (since the epoch), appended to `rows`: what each cgroup
+    /// used since its cursor, in the row of the nearest whole second. Computes `e.next` from
+    /// `e.state`; the caller commits it once the rows are written.
+    ///
+    /// Idle seconds are held back rather than written one by one: a sample with no CPU, network,
+    /// block I/O or new peak, and the memory in use and pids of the row before it, extends a
+    /// held row (its span grows, its second moves on) that is written when something changes,
+    /// at the end of each minute, and with a complete (first or last) sample. That row holds
+    /// exactly what the per-second rows it stands for would: their deltas (all zero) summed,
+    /// the same levels, their time as its span, which is how every mean and percentile weighs
+    /// rows (as it weighs downsampled ones); it never spans two minutes, so downsampling and any
+    /// day or hour split place it as they would its seconds. A held row lost to a kill is
+    /// covered like any unwritten sample: its counters are the cursor's, and the next reading's
+    /// span reaches back to the last stored row.
+    static func sample(_ e: Entry, at ms: Int64, complete: Bool, into rows: inout [UsageStore.Row_]) {
         let t = (ms + 500) / 1000
-        var rows: [UsageStore.Row_] = []
-        for r in e.source.read(complete: complete) {
-            guard let index = e.indexes[r.container] else { continue }
-            let before = e.cursors[index]
+        let lastTick = e.lastTick
+        for i in e.state.indices { e.next[i] = e.state[i] }
+        // The entry's buffer, taken out so it is the only reference (no copy as it fills).
+        var readings = e.readings
+        e.readings = []
+        readings.removeAll(keepingCapacity: true)
+        e.source.read(complete: complete, into: &readings)
+        defer { e.readings = readings }
+        for r in readings {
+            guard let index = e.index(of: r.container) else { continue }
+            var slot = e.state[index]
+            let before = slot.cursor
             // A container first seen after the task's first tick started since that tick.
-            let since = before?.millis ?? (index == 0 ? e.startMillis : (e.lastTick ?? e.startMillis))
+            let since = before?.millis ?? (index == 0 ? e.startMillis : (lastTick ?? e.startMillis))
             // Counters that went back started again: a new cgroup (a restarted container).
             let fresh = before == nil || r.cpuNanos < before!.cpu
             let base = fresh ? UsageStore.Cursor(time: t, millis: since) : before!
-            func delta(_ now: UInt64?, _ then: UInt64) -> Int64? {
+            @inline(__always) func delta(_ now: UInt64?, _ then: UInt64) -> Int64? {
                 guard let now else { return nil }
                 return Int64(now >= then ? now - then : now)
             }
@@ -202,12 +259,37 @@ public final class UsageSampler: @unchecked Sendable {
                 memoryPeakBytes: r.memoryPeakBytes == before?.peak ? nil : r.memoryPeakBytes.map { Int64($0) },
                 netRxBytes: delta(r.netRxBytes, before?.rx ?? 0) ?? 0, netTxBytes: delta(r.netTxBytes, before?.tx ?? 0) ?? 0,
                 ioReadBytes: delta(r.ioReadBytes, base.ioRead), ioWriteBytes: delta(r.ioWriteBytes, base.ioWrite), pids: Int64(r.pids))
-            rows.append(UsageStore.Row_(task: e.id, container: index, sample: sample, fresh: fresh))
-            e.cursors[index] = UsageStore.Cursor(cpu: r.cpuNanos, rx: r.netRxBytes ?? before?.rx ?? 0, tx: r.netTxBytes ?? before?.tx ?? 0,
-                                                 ioRead: r.ioReadBytes ?? base.ioRead, ioWrite: r.ioWriteBytes ?? base.ioWrite,
-                                                 peak: r.memoryPeakBytes ?? before?.peak, time: t, millis: ms)
+            let row = UsageStore.Row_(task: e.id, container: index, sample: sample, fresh: fresh)
+            let idle = !complete && !fresh && sample.cpuNanos == 0 && sample.netRxBytes == 0 && sample.netTxBytes == 0
+                && (sample.ioReadBytes ?? 0) == 0 && (sample.ioWriteBytes ?? 0) == 0 && sample.memoryPeakBytes == nil
+                && slot.memory == sample.memoryBytes && slot.pids == sample.pids
+            if idle, var held = slot.held, sameMinute(held.sample.time, t) {
+                held.sample.spanMillis += sample.spanMillis
+                held.sample.time = t
+                slot.held = held
+            } else {
+                if let held = slot.held { rows.append(held) }
+                slot.held = nil
+                if idle { slot.held = row } else { rows.append(row) }
+            }
+            slot.memory = sample.memoryBytes
+            slot.pids = sample.pids
+            slot.cursor = UsageStore.Cursor(cpu: r.cpuNanos, rx: r.netRxBytes ?? before?.rx ?? 0, tx: r.netTxBytes ?? before?.tx ?? 0,
+                                            ioRead: r.ioReadBytes ?? base.ioRead, ioWrite: r.ioWriteBytes ?? base.ioWrite,
+                                            peak: r.memoryPeakBytes ?? before?.peak, time: t, millis: ms)
+            e.next[index] = slot
         }
-        e.lastTick = ms
-        return rows
+        // Held rows end with their minute, and with the task's complete samples.
+        for i in e.next.indices {
+            guard let held = e.next[i].held, complete || t % 60 == 0 || !sameMinute(held.sample.time, t) else { continue }
+            rows.append(held)
+            e.next[i].held = nil
+        }
+        e.nextLastTick = ms
+    }
+
+    /// Whether two seconds end within the same minute ((m, m + 60]).
+    @inline(__always) static func sameMinute(_ a: Int64, _ b: Int64) -> Bool {
+        (a - 1) / 60 == (b - 1) / 60
     }
 }

@@ -1,5 +1,8 @@
 import Foundation
 import GRDB
+#if canImport(GRDBSQLite)
+import GRDBSQLite
+#endif
 
 /// The sampler's own connection to the ledger: it writes a batch of samples each second.
 ///
@@ -66,16 +69,38 @@ final class UsageStore: @unchecked Sendable {
         var fresh: Bool
     }
 
-    /// Writes a batch in one transaction.
+    /// Writes a batch in one transaction: one prepared statement, its parameters bound with
+    /// SQLite's own functions (GRDB's arguments box each value: a third of the sampler's
+    /// writing time at 500 tasks).
     func write(_ rows: [Row_]) throws {
         guard !rows.isEmpty else { return }
         try db.write { db in
             let insert = try db.cachedStatement(sql: UsageSchema.upsert)
+            let stmt = insert.sqliteStatement
+            @inline(__always) func bind(_ i: Int32, _ v: Int64?) {
+                if let v { sqlite3_bind_int64(stmt, i, v) } else { sqlite3_bind_null(stmt, i) }
+            }
             for r in rows {
                 let s = r.sample
-                try insert.execute(arguments: [r.task, r.container, s.time, s.spanMillis, s.cpuNanos, s.memoryBytes,
-                                               s.memoryMaxBytes == s.memoryBytes ? nil : s.memoryMaxBytes, s.memoryPeakBytes,
-                                               s.netRxBytes, s.netTxBytes, s.ioReadBytes, s.ioWriteBytes, s.pids, r.fresh ? 1 : nil])
+                bind(1, r.task)
+                bind(2, Int64(r.container))
+                bind(3, s.time)
+                bind(4, s.spanMillis)
+                bind(5, s.cpuNanos)
+                bind(6, s.memoryBytes)
+                bind(7, s.memoryMaxBytes == s.memoryBytes ? nil : s.memoryMaxBytes)
+                bind(8, s.memoryPeakBytes)
+                bind(9, s.netRxBytes)
+                bind(10, s.netTxBytes)
+                bind(11, s.ioReadBytes)
+                bind(12, s.ioWriteBytes)
+                bind(13, s.pids)
+                bind(14, r.fresh ? 1 : nil)
+                let rc = sqlite3_step(stmt)
+                sqlite3_reset(stmt)
+                guard rc == SQLITE_DONE else {
+                    throw MeteringError.ledger("cannot write usage samples: \(String(cString: sqlite3_errstr(rc)))")
+                }
             }
         }
     }

@@ -5,9 +5,9 @@ import LinuxSupport
 /// file and no path lookup. Counts memory as `Cgroup.stats()` does (usage less inactive file
 /// cache, as the ECS agent does); OOM kills are not read here (`oomKills` is 0).
 ///
-/// A quick read takes only the CPU and memory counters (two preads); memory.stat (which the
-/// kernel formats from some forty counters: the costliest file by far), the peak, pids and
-/// block I/O keep the values of the last full read.
+/// A quick read takes only the CPU and memory counters (two preads; one when the CPU counter
+/// has not moved); memory.stat (which the kernel formats from some forty counters: the
+/// costliest file by far), the peak, pids and block I/O keep the values of the last full read.
 public final class CgroupUsageReader {
     public let cgroup: Cgroup
     private let cpu: CounterFile?
@@ -16,13 +16,16 @@ public final class CgroupUsageReader {
     private let memoryPeak: CounterFile?
     private let pids: CounterFile?
     private let io: CounterFile?
+    private let v2: Bool
     /// What the last full read found.
     private var inactive: UInt64 = 0
+    private var usageAtFull: UInt64 = 0
     private var last: CgroupStats?
 
     /// nil when the cgroup's memory and CPU files cannot be opened (it does not exist).
     public init?(_ cgroup: Cgroup) {
         self.cgroup = cgroup
+        v2 = cgroup.host.version == .v2
         switch cgroup.host.version {
         case .v2:
             let d = cgroup.directories[0]
@@ -47,16 +50,36 @@ public final class CgroupUsageReader {
     /// The counters now; nil once the cgroup is gone (its files answer ENODEV). `full: false`
     /// reads CPU and memory in use only (the inactive file cache as of the last full read).
     public func read(full: Bool = true) -> CgroupStats? {
-        guard let cpu, let memory, cpu.refresh(), memory.refresh() else { return nil }
-        let v2 = cgroup.host.version == .v2
-        let cpuNanos = v2 ? (cpu.value(of: "usage_usec") ?? 0) &* 1000 : (cpu.number ?? 0)
-        let usage = memory.number ?? 0
         if !full, var quick = last {
-            quick.cpuUsageNanos = cpuNanos
-            quick.memoryUsage = usage
-            quick.memoryWorkingSet = usage > inactive ? usage - inactive : 0
-            return quick
+            guard let cpuNanos = readCPU() else { return nil }
+            // Nothing in the cgroup ran since the last read, so nothing in it touched memory:
+            // memory in use is the last read's (one pread a second for an idle container).
+            // What changes without its processes running (the kernel's per-CPU charge batch
+            // drained, reclaim) shows at the next read after it runs, or the next full read.
+            if cpuNanos == quick.cpuUsageNanos { return quick }
+            guard let memory, memory.refresh() else { return nil }
+            let usage = memory.number ?? 0
+            // Memory that moved far since memory.stat was read (page cache read in comes onto
+            // the inactive list first) makes the last inactive count stale: read it again now.
+            if usage.distance(to: usageAtFull).magnitude <= CgroupUsageReader.staleAfterBytes {
+                quick.cpuUsageNanos = cpuNanos
+                quick.memoryUsage = usage
+                quick.memoryWorkingSet = usage > inactive ? usage - inactive : 0
+                last = quick
+                return quick
+            }
+            return fullRead(cpuNanos: cpuNanos, usage: usage)
         }
+        guard let cpuNanos = readCPU(), let memory, memory.refresh() else { return nil }
+        return fullRead(cpuNanos: cpuNanos, usage: memory.number ?? 0)
+    }
+
+    /// How far memory usage may move from the last full read's before a quick read makes a
+    /// full one.
+    public static let staleAfterBytes: Int = 4 << 20
+
+    private func fullRead(cpuNanos: UInt64, usage: UInt64) -> CgroupStats {
+        usageAtFull = usage
         inactive = 0
         if let memoryStat, memoryStat.refresh() {
             inactive = memoryStat.value(of: v2 ? "inactive_file" : "total_inactive_file") ?? 0
@@ -75,5 +98,10 @@ public final class CgroupUsageReader {
         }
         last = stats
         return stats
+    }
+
+    private func readCPU() -> UInt64? {
+        guard let cpu, cpu.refresh() else { return nil }
+        return v2 ? (cpu.value(of: "usage_usec") ?? 0) &* 1000 : (cpu.number ?? 0)
     }
 }

@@ -120,12 +120,14 @@ final class Console: LogSink, TaskObserver, Sendable {
 /// Writes all of `text` to fd 1 or 2. A reader that went away (EPIPE) loses the text; it never
 /// takes fargate-run down with it (SIGPIPE is ignored).
 func writeOut(_ fd: Int32, _ text: String) {
-    var bytes = Array(text.utf8)
-    var off = 0
-    while off < bytes.count {
-        let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
-        if n < 0 { if errno == EINTR { continue }; return }
-        off += n
+    var text = text
+    text.withUTF8 { bytes in
+        var off = 0
+        while off < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + off, bytes.count - off)
+            if n < 0 { if errno == EINTR { continue }; return }
+            off += n
+        }
     }
 }
 
