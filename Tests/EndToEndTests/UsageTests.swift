@@ -53,7 +53,9 @@ struct UsageTests {
         let spin = try usageContainer(try h.usage(ids[0]), "(task)")
         let spinP95 = try #require(spin["cpuP95ShareOfTask"] as? Double)
         let spinAverage = try #require(spin["cpuAverageShareOfTask"] as? Double)
-        #expect(spinP95 > 0.9 && spinP95 < 1.1, "p95 of a spinner capped at 0.25 vCPU: \(spinP95)")
+        // The p95 of eight or nine one-second rows is about their largest; on a busy machine a
+        // row's reading comes late or early against its second by up to a tenth (seen: 1.11).
+        #expect(spinP95 > 0.9 && spinP95 < 1.2, "p95 of a spinner capped at 0.25 vCPU: \(spinP95)")
         #expect(spinAverage > 0.7, "mean over the task, its start and end included: \(spinAverage)")
         let still = try usageContainer(try h.usage(ids[1]), "(task)")
         let idleAverage = try #require(still["cpuAverageShareOfTask"] as? Double)
