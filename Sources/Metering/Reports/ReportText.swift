@@ -138,9 +138,10 @@ struct ReportText {
         }
         if v.sign == .minus { bytes.append(0x2D) }
         var digits = UInt64(q)
-        if x < -4 || x >= 6 {
-            // d.ddddde±XX, trailing zeros (and a bare point) dropped.
-            var n = 5
+        /// `digits` with `decimals` of them after the point, trailing zeros (and a bare point)
+        /// dropped.
+        func appendTrimmed(_ decimals: Int) {
+            var n = decimals
             while n > 0 && digits % 10 == 0 {
                 digits /= 10
                 n -= 1
@@ -152,23 +153,16 @@ struct ReportText {
                 bytes.append(0x2E)
                 append(unsigned: digits % p, minDigits: n)
             }
+        }
+        if x < -4 || x >= 6 {
+            // d.ddddde±XX
+            appendTrimmed(5)
             bytes.append(0x65)
             bytes.append(x < 0 ? 0x2D : 0x2B)
             append(unsigned: UInt64(abs(x)), minDigits: 2)
         } else {
-            // 5 − x decimals, trailing zeros (and a bare point) dropped.
-            var n = 5 - x
-            while n > 0 && digits % 10 == 0 {
-                digits /= 10
-                n -= 1
-            }
-            var p: UInt64 = 1
-            for _ in 0..<n { p *= 10 }
-            append(unsigned: digits / p, minDigits: 1)
-            if n > 0 {
-                bytes.append(0x2E)
-                append(unsigned: digits % p, minDigits: n)
-            }
+            // 5 − x decimals
+            appendTrimmed(5 - x)
         }
     }
 
