@@ -33,7 +33,7 @@ public struct NetworkNamespace: Sendable, Equatable {
     /// (`TaskEndpointSockets.make`).
     public static func create(name: String, withoutIPv6: Bool, linkLocal: LinkLocalSetup?) throws(SystemError) -> NetworkNamespace {
         let ns = NetworkNamespace(name: name)
-        try FileSystem.makeDirectories(directory)
+        try ensureDirectoryMount()
         let p = ns.path
         let fd = try syscallRetrying("create", path: p) { open(p, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0) }
         close(fd)
@@ -52,6 +52,27 @@ public struct NetworkNamespace: Sendable, Equatable {
             throw SystemError(step, path: p, errno: e)
         }
         return ns
+    }
+
+    /// Makes `/run/netns` a shared mount of its own before any namespace is pinned in it, as
+    /// `ip netns add` does. A pin made on the plain directory is hidden for good by the first
+    /// `ip netns add` that runs after it (it bind-mounts the directory over itself): the pin's
+    /// path then names the new mount's empty file, which cannot be unmounted ("not mounted")
+    /// nor removed (EBUSY), and the namespace leaks. A lock keeps two fargate-run processes
+    /// from both mounting over the directory, which would hide the first one's pins as well.
+    static func ensureDirectoryMount() throws(SystemError) {
+        try FileSystem.makeDirectories(directory)
+        // Already its own mount: made shared again, which is all `ip netns add` does then.
+        if mount("", directory, "none", UInt(MS_SHARED | MS_REC), nil) == 0 { return }
+        guard errno == EINVAL else { throw SystemError("make shared", path: directory) }
+        let lockPath = "/run/fargate-run/netns.lock"
+        try FileSystem.makeDirectories("/run/fargate-run")
+        let lock = try syscallRetrying("open", path: lockPath) { open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600) }
+        defer { close(lock) }
+        _ = try syscallRetrying("flock", path: lockPath) { flock(lock, LOCK_EX) }
+        if mount("", directory, "none", UInt(MS_SHARED | MS_REC), nil) == 0 { return }
+        guard mount(directory, directory, "none", UInt(MS_BIND | MS_REC), nil) == 0 else { throw SystemError("bind-mount", path: directory) }
+        guard mount("", directory, "none", UInt(MS_SHARED | MS_REC), nil) == 0 else { throw SystemError("make shared", path: directory) }
     }
 
     /// Whether the namespace file is still mounted.
