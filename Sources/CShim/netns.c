@@ -89,6 +89,17 @@ int fr_netns_create(const char *path, int flags, int *stage) {
     return -1;
 }
 
+/// In a vfork child: joins the network namespace pinned at `path`. 0, or -1 with errno set.
+static int fr_enter_netns(const char *path) {
+    int ns = open(path, O_RDONLY | O_CLOEXEC);
+    if (ns < 0) return -1;
+    int rc = setns(ns, CLONE_NEWNET);
+    int saved = errno;
+    close(ns);
+    errno = saved;
+    return rc;
+}
+
 struct fr_netns_endpoint_arg {
     const char *path;
     struct fr_task_endpoint endpoint;
@@ -97,13 +108,10 @@ struct fr_netns_endpoint_arg {
 
 static int fr_netns_endpoint_child(void *arg) {
     struct fr_netns_endpoint_arg *a = (struct fr_netns_endpoint_arg *)arg;
-    int ns = open(a->path, O_RDONLY | O_CLOEXEC);
-    if (ns < 0 || setns(ns, CLONE_NEWNET) != 0) {
+    if (fr_enter_netns(a->path) != 0) {
         a->err = errno;
-        if (ns >= 0) close(ns);
         _exit(1);
     }
-    close(ns);
     int rc = fr_endpoint_listen(&a->endpoint, &a->stage);
     // A namespace made before the endpoint existed lacks its address: it is added (the
     // routes are left as they were made).
@@ -132,13 +140,10 @@ struct fr_netns_socket_arg {
 
 static int fr_netns_socket_child(void *arg) {
     struct fr_netns_socket_arg *a = (struct fr_netns_socket_arg *)arg;
-    int ns = open(a->path, O_RDONLY | O_CLOEXEC);
-    if (ns < 0 || setns(ns, CLONE_NEWNET) != 0) {
+    if (fr_enter_netns(a->path) != 0) {
         a->err = errno;
-        if (ns >= 0) close(ns);
         _exit(1);
     }
-    close(ns);
     a->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, a->protocol);
     if (a->fd < 0) a->err = errno;
     _exit(0);
