@@ -1,4 +1,5 @@
 import Foundation
+import LinuxSupport
 
 /// Report text built as bytes: numbers, dollar amounts and times written straight into one
 /// buffer, the whole report turned into a String once. A per-task CSV of 100,000 lines spent
@@ -68,7 +69,7 @@ struct ReportText {
     /// down, as `GroupKey.iso`).
     mutating func append(isoMicros micros: Int64) {
         let secs = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
-        let (y, m, d) = ReportText.civil(days: secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400)
+        let (y, m, d) = CivilDate.from(days: CivilDate.day(ofSeconds: secs))
         let s = secs - (secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400) * 86_400
         append(unsigned: UInt64(max(0, y)), minDigits: 4)
         bytes.append(0x2D)
@@ -82,20 +83,6 @@ struct ReportText {
         bytes.append(0x3A)
         append(unsigned: UInt64(s % 60), minDigits: 2)
         bytes.append(0x5A)
-    }
-
-    /// Year, month, day of a day since 1970-01-01 (proleptic Gregorian; Howard Hinnant's
-    /// civil_from_days).
-    static func civil(days: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 
     /// `String(format: "%.4f", v)`.

@@ -1,4 +1,5 @@
 import Foundation
+import LinuxSupport
 
 /// A JSON value written the way Go's `encoding/json` writes it, which is what the ECS agent
 /// sends: struct fields in declaration order (an ordered object), map keys sorted by bytes,
@@ -199,18 +200,9 @@ public struct GoTime: Sendable, Equatable, Comparable {
     public var rfc3339: String { text(fraction: false) }
 
     func text(fraction: Bool) -> String {
-        // Civil date from days since the epoch (Howard Hinnant's algorithm): years 1-9999 alike.
-        let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
+        let days = CivilDate.day(ofSeconds: seconds)
         let secondOfDay = seconds - days * 86400
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, day) = CivilDate.from(days: days)
         func pad(_ v: Int64, _ width: Int) -> String {
             let s = String(v)
             return String(repeating: "0", count: max(0, width - s.count)) + s
