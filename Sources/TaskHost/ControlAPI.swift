@@ -50,6 +50,30 @@ public struct ControlAPI: Sendable {
         public var failure: String?
     }
 
+    /// What a client that only reports a stop reads of `Ended`.
+    public struct Outcome: Decodable, Sendable {
+        public var task: TaskSummary
+        public var exitCode: Int32
+    }
+
+    /// What a client that prints task ids reads of `Tasks`.
+    public struct Started: Decodable, Sendable {
+        public var tasks: [TaskSummary]
+    }
+
+    /// The few members of an `ECS.Task` the CLI prints: decoding all of them is most of a
+    /// short command's time (the Swift runtime's first look at each of their types).
+    public struct TaskSummary: Decodable, Sendable {
+        public var taskArn: String?
+        public var lastStatus: String?
+        public var stopCode: String?
+        public var stoppedReason: String?
+
+        public init(taskArn: String?, lastStatus: String?, stopCode: String?, stoppedReason: String?) {
+            (self.taskArn, self.lastStatus, self.stopCode, self.stoppedReason) = (taskArn, lastStatus, stopCode, stoppedReason)
+        }
+    }
+
     public struct Problem: Codable, Sendable, Error {
         public var code: String
         public var message: String

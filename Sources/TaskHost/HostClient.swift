@@ -24,6 +24,12 @@ public struct HostClient: Sendable {
         try call("POST", "/v1/tasks", body: JSONEncoder().encode(request))
     }
 
+    /// `run`, reading only each task's id, status and stop reason of the answer (see
+    /// `waitOutcome`).
+    public func runOutcome(_ request: TaskHost.RunRequest) throws -> ControlAPI.Started {
+        try call("POST", "/v1/tasks", body: JSONEncoder().encode(request))
+    }
+
     public func stop(_ id: String, reason: String) throws -> ControlAPI.Stopped {
         try call("POST", "/v1/tasks/\(id)/stop", body: JSONEncoder().encode(ControlAPI.StopRequest(reason: reason)))
     }
@@ -32,6 +38,9 @@ public struct HostClient: Sendable {
 
     /// Blocks until the task has stopped.
     public func wait(_ id: String) throws -> ControlAPI.Ended { try call("GET", "/v1/tasks/\(id)/wait") }
+
+    /// `wait`, reading only what the CLI prints of the answer (`ControlAPI.TaskSummary`).
+    public func waitOutcome(_ id: String) throws -> ControlAPI.Outcome { try call("GET", "/v1/tasks/\(id)/wait") }
 
     /// One ECS API operation (`X-Amz-Target: AmazonEC2ContainerServiceV20141113.OPERATION`) on
     /// the socket, which needs no signature (it is root's only). The answer's HTTP status and

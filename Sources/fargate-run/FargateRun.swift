@@ -29,7 +29,11 @@ struct FargateRun: AsyncParsableCommand {
         // stops and cleans up. Containers reset every signal to its default.
         signal(SIGPIPE, SIG_IGN)
         do {
-            if let request = QuickArguments.run(Array(CommandLine.arguments.dropFirst())) {
+            let arguments = Array(CommandLine.arguments.dropFirst())
+            if let (root, task) = QuickArguments.wait(arguments), let status = Wait.throughHost(root: root, task: task) {
+                Glibc.exit(status)
+            }
+            if let request = QuickArguments.run(arguments) {
                 try await request.execute()
                 return
             }

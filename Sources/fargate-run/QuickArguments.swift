@@ -25,6 +25,26 @@ enum QuickArguments {
     /// Words ArgumentParser reads as a command where a task file would be.
     static let commandNames: Set<String> = Set(FargateRun.configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"])
 
+    /// `wait [--root DIR] TASK` (or `--root=DIR`): the root and the task, or nil to leave the
+    /// arguments to ArgumentParser. `CommandLineTests` checks that `Wait` has no option this
+    /// does not know but `--log-level`, which a wait through the host does not use.
+    static func wait(_ arguments: [String]) -> (root: String?, task: String)? {
+        guard arguments.first == "wait" else { return nil }
+        var rest = arguments.dropFirst()
+        var root: String?, task: String?
+        while let a = rest.popFirst() {
+            if a == "--root" || a.hasPrefix("--root=") {
+                let value = a == "--root" ? rest.popFirst() : String(a.dropFirst("--root=".count))
+                guard root == nil, let value, !value.isEmpty, !value.hasPrefix("-") else { return nil }
+                root = value
+            } else {
+                guard task == nil, !a.hasPrefix("-") else { return nil }
+                task = a
+            }
+        }
+        return task.map { (root, $0) }
+    }
+
     /// The request `arguments` (without the program name) make, or nil to leave them to
     /// ArgumentParser.
     static func run(_ arguments: [String]) -> RunRequest? {

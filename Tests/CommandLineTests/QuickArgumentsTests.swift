@@ -81,4 +81,38 @@ struct QuickArgumentsTests {
         let commands = FargateRun.configuration.subcommands.compactMap { $0.configuration.commandName }
         #expect(Set(commands + ["help"]) == QuickArguments.commandNames)
     }
+
+    @Test(arguments: [
+        ["wait", "0123abcd"], ["wait", "--root", "/tmp/r", "0123abcd"], ["wait", "--root=/var/x", "arn:aws:ecs:us-east-1:1:task/c/0123"],
+        ["wait", "0123abcd", "--root", "/tmp/r"],
+    ])
+    func readsWaitAsArgumentParserDoes(_ arguments: [String]) throws {
+        let quick = try #require(QuickArguments.wait(arguments), "taken by the quick path")
+        let command = try #require(try FargateRun.parseAsRoot(arguments) as? Wait)
+        #expect(quick.root == command.global.root && quick.task == command.task)
+    }
+
+    @Test(arguments: [
+        ["wait"], ["wait", "--help"], ["wait", "a", "b"], ["wait", "--root", "a", "--root", "b", "t"], ["wait", "--log-level", "debug", "t"],
+        ["wait", "--root"], ["wait", "--root=", "t"], ["wait", "--root", "-x", "t"], ["wait", "-x", "t"], ["wait", "--", "t"],
+        ["--root", "/r", "wait", "t"], ["ps", "t"], ["t.json"],
+    ])
+    func leavesOtherWaitsToArgumentParser(_ arguments: [String]) {
+        #expect(QuickArguments.wait(arguments) == nil)
+    }
+
+    /// `wait`'s options are the two the quick path knows of (`--log-level` is left to
+    /// ArgumentParser): one added to `Wait` fails this until the quick path knows it.
+    @Test func knowsWaitsOptions() throws {
+        struct Dump: Decodable {
+            struct Command: Decodable { var arguments: [Argument] }
+            struct Argument: Decodable { var kind: String; var names: [Name]? }
+            struct Name: Decodable { var name: String }
+            var command: Command
+        }
+        let dump = try JSONDecoder().decode(Dump.self, from: Data(Wait._dumpHelp().utf8))
+        let named = Set(dump.command.arguments.filter { $0.kind != "positional" }.flatMap { $0.names ?? [] }.map(\.name))
+        #expect(named == ["root", "log-level", "help", "h"])
+        #expect(dump.command.arguments.filter { $0.kind == "positional" }.count == 1)
+    }
 }

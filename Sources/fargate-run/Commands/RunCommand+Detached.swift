@@ -31,9 +31,18 @@ extension RunRequest {
         let request = TaskHost.RunRequest(definitionPath: absolute(taskDefinition), overrides: overrides,
                                           secretsPath: secrets.map(absolute), workingDirectory: cwd, count: count,
                                           definitionOptions: definition)
-        let tasks: [ECS.Task]
+        // Printing ids needs only a few members of each task (decoding whole ones is most of
+        // this command's time); JSON output prints them whole.
+        let tasks: [ControlAPI.TaskSummary]
+        var described: [ECS.Task] = []
         do {
-            tasks = try HostClient(root: root).run(request).tasks
+            if output == .json {
+                described = try HostClient(root: root).run(request).tasks
+                tasks = described.map { ControlAPI.TaskSummary(taskArn: $0.taskArn, lastStatus: $0.lastStatus, stopCode: $0.stopCode?.rawValue,
+                                                              stoppedReason: $0.stoppedReason) }
+            } else {
+                tasks = try HostClient(root: root).runOutcome(request).tasks
+            }
         } catch let e as TaskRuntimeError where e.code == .unavailable {
             writeOut(2, "fargate-run: no fargate-run host serves \(root.path): start one with `fargate-run serve --root \(root.path) &` or `systemctl start fargate-run`\n")
             throw ExitCode(runtimeFailureExitCode)
@@ -43,7 +52,7 @@ extension RunRequest {
         }
         if output == .json {
             struct Described: Encodable { var tasks: [ECS.Task]; var failures: [String] = [] }
-            writeOut(1, try JSONOutput.text(Described(tasks: tasks)))
+            writeOut(1, try JSONOutput.text(Described(tasks: described)))
         } else {
             for t in tasks { writeOut(1, ARN.resourceId(t.taskArn ?? "") + "\n") }
         }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import TaskHost
 import TaskRuntime
@@ -27,5 +30,19 @@ struct Wait: AsyncParsableCommand {
         }
         print("\(state.task.stopCode?.rawValue ?? "-"): \(state.task.stoppedReason ?? "")")
         if lifecycle.exitCode != 0 { throw ExitCode(lifecycle.exitCode) }
+    }
+}
+
+extension Wait {
+    /// `wait` for a task the root's host runs, in one request and without ArgumentParser or
+    /// the task's state file (most of a short command's time is the Swift runtime's first look
+    /// at each type those use: Docs/PERFORMANCE.md). Prints what the full command prints and
+    /// returns the exit status; nil when the host does not run the task (or none answers, or
+    /// the id is not one task's), and the full command then answers, as before.
+    static func throughHost(root: String?, task: String) -> Int32? {
+        guard let root = try? StateRoot(path: StateRoot.resolve(root)), let id = try? TaskStore(root: root).find(task),
+              let outcome = try? HostClient(root: root).waitOutcome(id) else { return nil }
+        writeOut(1, "\(outcome.task.stopCode ?? "-"): \(outcome.task.stoppedReason ?? "")\n")
+        return outcome.exitCode
     }
 }
