@@ -162,11 +162,11 @@ struct ECSAPIClientTests {
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
 
         // A listener beyond loopback needs keys (or --insecure-listen).
-        let open = try run("/usr/bin/timeout", ["20", fargateRunBinary, "serve", "--root", dir.path + "/other", "--listen", "0.0.0.0:0"])
+        let open = try run("/usr/bin/timeout", ["-k", "5", "20", fargateRunBinary, "serve", "--root", dir.path + "/other", "--listen", "0.0.0.0:0"])
         #expect(open.status == 1 && open.stderr.contains("is not a loopback address"), "\(open.stderr)")
         let badKeys = dir.path + "/bad"
         try "[x]\naws_access_key_id = A\n".write(toFile: badKeys, atomically: false, encoding: .utf8)
-        let refused = try run("/usr/bin/timeout", ["20", fargateRunBinary, "serve", "--root", dir.path + "/other", "--credentials", badKeys])
+        let refused = try run("/usr/bin/timeout", ["-k", "5", "20", fargateRunBinary, "serve", "--root", dir.path + "/other", "--credentials", badKeys])
         #expect(refused.status == 1 && refused.stderr.contains("\(badKeys):1: [x] needs aws_access_key_id and aws_secret_access_key"), "\(refused.stderr)")
     }
 }

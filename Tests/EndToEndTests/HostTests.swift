@@ -68,7 +68,7 @@ struct HostTests {
             // Whatever a failed test left running is stopped through a host, then gc'd.
             if process == nil { try? start() }
             for id in h.taskIds() { _ = try? cli(["stop", id]) }
-            for id in h.taskIds() { _ = try? run("/usr/bin/timeout", ["30", fargateRunBinary] + h.withRoot(["wait", id])) }
+            for id in h.taskIds() { _ = try? run("/usr/bin/timeout", ["-k", "5", "30", fargateRunBinary] + h.withRoot(["wait", id])) }
             process?.stop()
             // A service's scheduler may have started tasks meanwhile: with no host left, their
             // monitors are killed and gc cleans up after them.
@@ -165,7 +165,7 @@ struct HostTests {
         defer { host.cleanup() }
         var st = stat()
         #expect(stat(host.socket, &st) == 0 && st.st_mode & 0o777 == 0o600, "host.sock is 0600")
-        let second = try run("/usr/bin/timeout", ["20", fargateRunBinary] + host.h.withRoot(["serve", "--listen", "none"] + host.net.args))
+        let second = try run("/usr/bin/timeout", ["-k", "5", "20", fargateRunBinary] + host.h.withRoot(["serve", "--listen", "none"] + host.net.args))
         #expect(second.status == 1, "\(second.stderr)")
         #expect(second.stderr.contains("another fargate-run host (pid \(host.process!.pid)) already serves"), "\(second.stderr)")
         #expect((try host.curl("GET", "/v1/host")).status == 200, "the first goes on")

@@ -624,6 +624,15 @@ def check_load_balancer():
         t = json.loads(service_command("targets", "web", "--output", "json").stdout)["TargetHealthDescriptions"]
         return len(t) == 3 and all(d["TargetHealth"]["State"] == "healthy" for d in t) and victim_ip not in [d["Target"]["Id"] for d in t]
     wait_for("3 healthy targets again", three_healthy, seconds=30)
+    # The table: the target group, a header, and a row per task (id prefix, address:port, state).
+    table = service_command("targets", "web")
+    expect(table.returncode == 0, "service targets: %s" % table.stderr)
+    lines = table.stdout.splitlines()
+    expect(lines[0] == "target group %s" % tg and lines[1].split() == ["TASK", "TARGET", "STATE", "REASON", "DESCRIPTION"],
+           "service targets' table head: %r" % lines[:2])
+    shown_rows = {(cells[1], cells[2]) for cells in (row.split() for row in lines[2:])}
+    healthy_ips = {d["Target"]["Id"] for d in json.loads(service_command("targets", "web", "--output", "json").stdout)["TargetHealthDescriptions"]}
+    expect({(ip + ":8080", "healthy") for ip in healthy_ips} <= shown_rows, "service targets' table rows: %r against %r" % (lines, healthy_ips))
     ok("a task whose server died: its target shown unhealthy (Target.FailedHealthChecks) while the task was %s, then stopped (%s) and replaced"
        % (status_then, stopped["stoppedReason"]))
 
