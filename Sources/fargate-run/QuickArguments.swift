@@ -2,10 +2,11 @@ import ECSModel
 import Images
 import TaskNetwork
 
-/// `fargate-run [run] [OPTIONS] TASK.json` read without ArgumentParser, for the one command
-/// whose start time matters. ArgumentParser learns a command's options by reflection, and
+/// `fargate-run [run] [OPTIONS] TASK.json` and `fargate-run wait TASK` read without
+/// ArgumentParser, for the commands whose start time matters (a task's start, `run -d` and
+/// `wait` through the host). ArgumentParser learns a command's options by reflection, and
 /// the Swift runtime answers each first "does this type conform to that protocol" by
-/// scanning all of the binary's 10,000 conformance records: its first parse costs 3 ms of
+/// scanning all of the binary's 12,000 conformance records: its first parse costs 3-5 ms of
 /// every start (Docs/PERFORMANCE.md).
 ///
 /// Only plain invocations are taken: `--name value`, `--name=value`, the flags, one task
