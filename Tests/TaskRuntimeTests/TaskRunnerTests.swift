@@ -58,6 +58,29 @@ struct TaskRunnerTests {
         #expect(TaskStore(root: try StateRoot(path: dir.path + "/root")).activeIds().isEmpty)
     }
 
+    /// `ps` without `-a` reads only the active tasks' states: a stopped task is retired from
+    /// them, a running one is there.
+    @Test func onlyUnfinishedTasksAreActive() async throws {
+        let dir = try TemporaryDirectory("fr-runner")
+        defer { dir.remove() }
+        let store = TaskStore(root: try StateRoot(path: dir.path + "/root"))
+        let first = FakeTaskBackend()
+        let stopped = try runner(try plan(#"[{"name": "app", "image": "x"}]"#), first, in: dir)
+        async let ended = stopped.run()
+        try await until { first.running == ["app"] }
+        first.exit("app", code: 0)
+        _ = await ended
+        let second = FakeTaskBackend(exitOnStop: ["app": 143])
+        let running = try runner(try plan(#"[{"name": "app", "image": "x"}]"#), second, in: dir)
+        async let result = running.run()
+        try await until { second.running == ["app"] }
+        #expect(store.states(activeOnly: true).map(\.id) == [running.taskId])
+        #expect(Set(store.states().map(\.id)) == [stopped.taskId, running.taskId])
+        running.requestStop(code: .userInitiated, reason: "done")
+        _ = await result
+        #expect(store.states(activeOnly: true).isEmpty)
+    }
+
     @Test func aStopRequestStopsTheTaskWithItsReason() async throws {
         let dir = try TemporaryDirectory("fr-runner")
         defer { dir.remove() }

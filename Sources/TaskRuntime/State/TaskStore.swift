@@ -49,9 +49,10 @@ public struct TaskStore: Sendable {
         return try JSONDecoder().decode(TaskState.self, from: data)
     }
 
-    /// Every task's state, newest first.
-    public func states() -> [(id: String, state: TaskState)] {
-        var out = ids().compactMap { id in (try? state(id)).map { (id, $0) } }
+    /// Every task's state, newest first. `activeOnly` reads only the tasks not finished (the
+    /// `active` markers), so that listing what runs costs what runs, not the root's history.
+    public func states(activeOnly: Bool = false) -> [(id: String, state: TaskState)] {
+        var out = (activeOnly ? activeIds() : ids()).compactMap { id in (try? state(id)).map { (id, $0) } }
         out.sort { ($0.1.task.createdAt?.date ?? .distantPast) > ($1.1.task.createdAt?.date ?? .distantPast) }
         return out
     }

@@ -13,7 +13,9 @@ struct PS: AsyncParsableCommand {
     func run() async throws {
         let store = TaskStore(root: try global.stateRoot())
         var rows: [[String]] = [["TASK", "FAMILY", "STATUS", "IP", "PORTS", "CONTAINERS", "CREATED"]]
-        for (id, s) in store.states() {
+        // A task that can be running has its active marker: without -a the stopped ones,
+        // however many, are not read.
+        for (id, s) in store.states(activeOnly: !all) {
             let running = s.isRunning
             guard all || running else { continue }
             let ports = s.network?.ports.map { "\($0.hostIP):\($0.hostPort)->\($0.containerPort)/\($0.proto)" }.joined(separator: ",") ?? ""
