@@ -79,6 +79,13 @@ struct TaskRunnerTests {
         running.requestStop(code: .userInitiated, reason: "done")
         _ = await result
         #expect(store.states(activeOnly: true).isEmpty)
+        // How a task is named: a prefix of its id, its ARN; an empty name is not "every task".
+        #expect(try store.find(String(running.taskId.prefix(10))) == running.taskId)
+        #expect(try store.find(running.taskArn) == running.taskId)
+        for empty in ["", "arn:aws:ecs:us-east-1:000000000000:task/"] {
+            #expect(throws: TaskStore.NotFound.self) { try store.find(empty) }
+        }
+        do { _ = try store.find("") } catch { #expect(error.description.hasPrefix("no task id given"), "\(error)") }
     }
 
     @Test func aStopRequestStopsTheTaskWithItsReason() async throws {

@@ -36,8 +36,9 @@ public struct TaskStore: Sendable {
     /// The task a user named: its id, a unique prefix of it, or its ARN.
     public func find(_ query: String) throws(NotFound) -> String {
         let id = query.split(separator: "/").last.map(String.init) ?? query
+        guard !id.isEmpty else { throw NotFound("no task id given (\"\(query)\"): give a task id, a unique prefix of one, or an ARN") }
         let matches = ids().filter { $0.hasPrefix(id) }
-        guard matches.count == 1, !id.isEmpty else {
+        guard matches.count == 1 else {
             throw NotFound(matches.count > 1 ? "\(query) matches \(matches.count) tasks; give more of the id" : "no task \(query) in \(root.path)")
         }
         return matches[0]
