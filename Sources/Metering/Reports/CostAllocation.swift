@@ -135,8 +135,8 @@ public struct CostAllocation: Sendable {
     /// Tasks whose billing started and never closed, for a note.
     public var openTasks: [String] = []
 
-    /// Allocates `records` (already filtered to the window's tasks) with `usage` from
-    /// `Ledger.usageTotals` at the query's bucket (or one bucket when it has none).
+    /// Allocates `records` (already filtered to the window's tasks) with `usage` per time
+    /// bucket (the query's, or one bucket when it has none), keyed by task ARN.
     public init(records: [BillingRecord], usage: [String: [Int64: UsageTotals]], query: Query, prices: PriceTable) throws {
         try self.init(records: records, usageByRecord: records.map { usage[$0.taskArn] }, query: query, prices: prices)
     }

@@ -69,69 +69,10 @@ extension Ledger {
         }
     }
 
-    /// Each task's usage (its own cgroup's samples) per time bucket: samples ending in
-    /// `(since, until]`, bucket `(t − 1) / bucket` (UTC-aligned); keyed by task ARN then bucket.
-    /// Only the tasks of `family`, and of `taskArns`, when given.
-    public func usageTotals(bucket: Int64, since: Int64?, until: Int64?, family: String? = nil,
-                            taskArns: Set<String>? = nil) throws -> [String: [Int64: UsageTotals]] {
-        if let taskArns, taskArns.isEmpty { return [:] }
-        return try read { db in
-            // One pass in key order, summed here: SQLite would sort a million rows to group by
-            // an expression of t.
-            var byTask: [Int64: [Int64: UsageTotals]] = [:]
-            byTask.reserveCapacity(taskArns?.count ?? 1024)
-            var task: Int64 = -1, buckets: [Int64: UsageTotals] = [:]
-            // A task's samples come in time order: its bucket is summed here and stored when
-            // the next begins (a dictionary update per sample was a tenth of a report).
-            var b: Int64 = .min, t = UsageTotals()
-            func storeBucket() {
-                guard b != .min else { return }
-                if var earlier = buckets[b] {
-                    earlier.cpuNanos += t.cpuNanos
-                    earlier.memoryByteSeconds += t.memoryByteSeconds
-                    earlier.memoryMaxBytes = max(earlier.memoryMaxBytes, t.memoryMaxBytes)
-                    earlier.millis += t.millis
-                    buckets[b] = earlier
-                } else {
-                    buckets[b] = t
-                }
-            }
-            try RawColumns.forEach(db, sql: """
-                SELECT task, t, cpu_ns, mem, coalesce(mem_max, mem), span_ms FROM usage_samples
-                WHERE container = 0 AND t > ? AND t <= ?\(family == nil ? "" : " AND task IN (SELECT id FROM usage_tasks WHERE family = ?)")
-                """, arguments: StatementArguments([since ?? Int64.min, until ?? Int64.max] + (family.map { [$0] } ?? []))) { c in
-                let id = c.int(0), sampleBucket = (c.int(1) - 1) / bucket
-                if id != task || sampleBucket != b {
-                    storeBucket()
-                    if id != task {
-                        if task >= 0 { byTask[task] = buckets }
-                        task = id
-                        buckets = byTask[id] ?? [:]
-                    }
-                    b = sampleBucket
-                    t = UsageTotals()
-                }
-                let span = c.int(5)
-                t.cpuNanos += c.int(2)
-                t.memoryByteSeconds += Double(c.int(3)) * Double(span) / 1000
-                t.memoryMaxBytes = max(t.memoryMaxBytes, c.int(4))
-                t.millis += span
-            }
-            storeBucket()
-            if task >= 0 { byTask[task] = buckets }
-            var out: [String: [Int64: UsageTotals]] = [:]
-            out.reserveCapacity(byTask.count)
-            try RawColumns.forEach(db, sql: "SELECT id, task_arn FROM usage_tasks") { c in
-                guard let b = byTask[c.int(0)] else { return }
-                let arn = c.string(1)
-                if taskArns?.contains(arn) ?? true { out[arn] = b }
-            }
-            return out
-        }
-    }
-
-    /// `usageTotals` for the tasks of `records`, in their order (nil: never sampled): tasks are
-    /// found by their ARN's bytes, with no String or Dictionary keyed by ARN made for them.
+    /// Each task's usage (its own cgroup's samples) per time bucket, for the tasks of
+    /// `records`, in their order (nil: never sampled): samples ending in `(since, until]`,
+    /// bucket `(t − 1) / bucket` (UTC-aligned); only the tasks of `family`, when given. Tasks
+    /// are found by their ARN's bytes, with no String or Dictionary keyed by ARN made for them.
     func usageTotals(bucket: Int64, since: Int64?, until: Int64?, family: String? = nil,
                      records: [BillingRecord]) throws -> [[Int64: UsageTotals]?] {
         var out = [[Int64: UsageTotals]?](repeating: nil, count: records.count)
