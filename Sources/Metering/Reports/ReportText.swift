@@ -22,12 +22,9 @@ struct ReportText {
 
     mutating func append(byte: UInt8) { bytes.append(byte) }
 
-    /// A CSV field, quoted when it must be (as `TextChart.csvField`).
-    mutating func appendCSVField(_ s: String) {
-        var copy = s
-        let plain = copy.withUTF8 { u in !u.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) }
-        if plain { append(s) } else { append(TextChart.csvField(s)) }
-    }
+    /// A CSV field, quoted when it must be (`TextChart.csvField`, which hands a plain field
+    /// back as it is).
+    mutating func appendCSVField(_ s: String) { append(TextChart.csvField(s)) }
 
     /// Decimal digits of `v`.
     mutating func append(_ v: Int64) {
@@ -69,8 +66,9 @@ struct ReportText {
     /// down, as `GroupKey.iso`).
     mutating func append(isoMicros micros: Int64) {
         let secs = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
-        let (y, m, d) = CivilDate.from(days: CivilDate.day(ofSeconds: secs))
-        let s = secs - (secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400) * 86_400
+        let days = CivilDate.day(ofSeconds: secs)
+        let (y, m, d) = CivilDate.from(days: days)
+        let s = secs - days * 86_400
         append(unsigned: UInt64(max(0, y)), minDigits: 4)
         bytes.append(0x2D)
         append(unsigned: UInt64(m), minDigits: 2)
