@@ -51,13 +51,6 @@ public final class CounterFile {
         }
     }
 
-    /// Reads the file and returns it as one number ("12345\n"); nil when it cannot be read or
-    /// holds no number. One call for the sampler's per-second counters.
-    @inline(__always)
-    public func readNumber() -> UInt64? {
-        refresh() ? number : nil
-    }
-
     /// The file as one number ("12345\n"); nil for "max" or anything else.
     public var number: UInt64? {
         withBytes { CounterText.number(in: $0) }
