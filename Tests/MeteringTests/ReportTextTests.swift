@@ -59,9 +59,12 @@ struct ReportTextTests {
         }
     }
 
-    @Test func csvFieldsQuoteAsBefore() {
-        for s in ["plain", "a,b", "say \"hi\"", "two\nlines", "cr\r\nlf", "", "ünïcödé,"] {
-            #expect(text { $0.appendCSVField(s) } == TextChart.csvField(s))
+    /// RFC 4180: a field with a comma, a quote or a line break is quoted, its quotes doubled.
+    @Test func csvFieldsAreQuotedWhereTheyMustBe() {
+        let cases = ["plain": "plain", "a,b": "\"a,b\"", "say \"hi\"": "\"say \"\"hi\"\"\"", "two\nlines": "\"two\nlines\"",
+                     "cr\r\nlf": "\"cr\r\nlf\"", "": "", "ünïcödé,": "\"ünïcödé,\"", "ünïcödé": "ünïcödé"]
+        for (field, written) in cases {
+            #expect(text { $0.appendCSVField(field) } == written, "\(field.debugDescription)")
         }
     }
 }
