@@ -322,13 +322,15 @@ public actor TaskRunner {
         var task = describe()
         if let status { task.lastStatus = status.rawValue }
         observer.statusChanged(task)
+        if !stateFinal { stateWriter.submit(stateSnapshot(task)) }
         if !startWaiters.isEmpty && hasStarted {
+            // Whoever is told the task started may read its state file next (`run -d`, then
+            // `ps` or `inspect`): the write is not left to the writer's coalescing.
+            stateWriter.flush()
             for w in startWaiters { w.resume(returning: task) }
             startWaiters = []
         }
         sampleOnceRunning()
-        guard !stateFinal else { return }
-        stateWriter.submit(stateSnapshot(task))
     }
 
     /// As `publish`, with the state file written before it returns: what must be on disk
