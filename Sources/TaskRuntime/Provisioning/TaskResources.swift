@@ -43,8 +43,9 @@ public struct TaskResources: Sendable {
     ///   - options: the network options the task was attached with.
     ///   - unrecorded: the runner may have died while attaching, before recording the network:
     ///     its host-policy membership, address lease and port reservations are looked for.
-    ///   - meanwhile: what to do (billing, an fsync) while the directories are removed, once
-    ///     the cgroups and network are gone and the usage is known.
+    ///   - meanwhile: what to do (billing, an fsync) once no process of the task is left and
+    ///     its usage is read, while its cgroups, network and directories are removed. What it
+    ///     is given holds the usage, not yet what the removal did.
     public func release(taskId: String, stateRoot: String, taskDirectory: String, cgroup: Cgroup? = nil, options: NetworkOptions,
                         unrecorded: Bool = false, meanwhile: (Released) async -> Void = { _ in }) async -> Released {
         var out = Released()
@@ -77,16 +78,15 @@ public struct TaskResources: Sendable {
             out.cpuUsageNanos = Int64(s.cpuUsageNanos)
             out.memoryPeakBytes = s.memoryPeak.map { Int64($0) }
         }
-        let live = cgroupDirectories.filter(FileSystem.isDirectory)
-        do {
-            try Cgroup.remove(directories: live) { Cgroup.killAll(in: live) }
-            out.removed += live.map { "cgroup \($0)" }
-        } catch { out.problems.append("removing cgroup: \(error)") }
-        // Only now, with the cgroups gone, is no process of the task left to use its
-        // directories: they go on a thread of their own while the network finishes.
-        let directories = containerDirectories
+        // The cgroups go, and only then (no process of the task left to use them) its
+        // directories, on a thread of their own while the task is billed here.
+        let (live, directories) = (cgroupDirectories.filter(FileSystem.isDirectory), containerDirectories)
         let removing = startOnOwnThread { () -> ([String], [String]) in
             var removed: [String] = [], problems: [String] = []
+            do {
+                try Cgroup.remove(directories: live) { Cgroup.killAll(in: live) }
+                removed += live.map { "cgroup \($0)" }
+            } catch { problems.append("removing cgroup: \(error)") }
             for d in directories {
                 do { try FileSystem.removeTree(d) } catch { problems.append("removing \(d): \(error)") }
             }
@@ -101,6 +101,9 @@ public struct TaskResources: Sendable {
             }
             return (removed, problems)
         }
+        // No process of the task is left and its usage is read: it has ended, and is billed
+        // (an fsync) while its cgroups, network and directories go.
+        await meanwhile(out)
         if let detaching {
             out.problems += await detaching.value.map { "network teardown: \($0)" }
         }
@@ -110,7 +113,6 @@ public struct TaskResources: Sendable {
                 out.removed.append("network namespace \(namespace.path)")
             } catch { out.problems.append("removing network namespace \(namespace.path): \(error)") }
         }
-        await meanwhile(out)
         let (removed, problems) = await removing.value
         out.removed += removed
         out.problems += problems

@@ -117,23 +117,33 @@ public final class SandboxTaskBackend: TaskBackend, @unchecked Sendable {
         namespace = NetworkNamespace(name: networkNamespaceName)
     }
 
-    /// The network namespace, then the network's attach on its own thread (the longest step of
-    /// a start), then the task cgroup and volume directories.
+    /// The network namespace (while the monitor starts), then the network's attach on its own
+    /// thread (the longest step of a start), then the task cgroup and volume directories.
     public func provision() throws {
         guard let host = cgroupHost else { throw TaskRuntimeError(.internal, "provision before nameResources") }
-        if let executable = config.monitorExecutable {
-            try startMonitor(executable)
-        } else {
-            pump = try LogPump(sink: sink)
-        }
         // fargate-run's own network is IPv4, and so are its security groups; a user's conflist
         // decides for itself.
         let ownNetwork = config.network.mode == .awsvpc && config.network.conflistPath == nil
         // 169.254.170.2 on the namespace's loopback and, unless allowed, the rest of
         // 169.254.0.0/16 unreachable, from its first moment: no request to them is ever
         // routed out of it, not even while the task starts or stops.
-        let ns = try NetworkNamespace.create(name: networkNamespaceName, withoutIPv6: ownNetwork,
-                                             linkLocal: LinkLocalSetup(allowed: config.endpoint.allowLinkLocal))
+        let (name, linkLocal) = (networkNamespaceName, LinkLocalSetup(allowed: config.endpoint.allowLinkLocal))
+        // Neither needs the other, and each is mostly the kernel's work: made on two cores.
+        let making = ThreadJob {
+            Result<NetworkNamespace, any Error> { try NetworkNamespace.create(name: name, withoutIPv6: ownNetwork, linkLocal: linkLocal) }
+        }
+        do {
+            if let executable = config.monitorExecutable {
+                try startMonitor(executable)
+            } else {
+                pump = try LogPump(sink: sink)
+            }
+        } catch {
+            // Made or not, the namespace is named: the release finds it once nothing makes it.
+            _ = making.wait()
+            throw error
+        }
+        let ns = try making.wait().get()
         namespace = ns
         PhaseTiming.mark("netns")
         if config.endpoints != nil {

@@ -274,7 +274,8 @@ public actor TaskRunner {
         // The attachment is recorded before it is released, should this process die meanwhile.
         publishNow()
         mark("network detach start")
-        // Billed while the task's directories go: the task ended when its network and cgroups did.
+        // Billed while the task's cgroups, network and directories go: it ended when its last
+        // process did.
         let (billing, prices, arn, stopCode, opening, start) = (billing, config.prices, taskArn, lifecycle.stopCode?.rawValue,
                                                                ledgerOpening, times.pullStartedAt)
         var billingError: (any Error)?
