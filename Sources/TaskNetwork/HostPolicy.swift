@@ -8,12 +8,14 @@ import LinuxSupport
 /// published ports and security groups, for every fargate-run network on the host, in one
 /// nftables table (`inet fargate_run`).
 ///
-/// The table is rebuilt from a registry of members (/run/fargate-run/networks/<name>.json) and
-/// replaced in one `nft -f` transaction when a task leaves: atomic, and nothing of it is left
-/// once the last task is gone. A join is a transaction of additions only (the member's
-/// addresses go into named sets, its ports into a map): a transaction that deletes anything
-/// makes a netlink socket closed soon after wait for an RCU grace period (10-25 ms here), one
-/// that only adds does not. Scripts run in this process (`Nftables`), `nft -f` where libnftables
+/// The table follows a registry of members (/run/fargate-run/networks/<name>.json). A join is
+/// a transaction of additions only (the member's addresses go into named sets, its ports into
+/// a map), a leave one of deleting those elements; where a leave takes a network's or a
+/// group's last member, the table is rebuilt from the registry and replaced in one `nft -f`
+/// transaction: atomic, and nothing of it is left once the last task is gone. A rebuild's
+/// cost grows with the members (4-9 ms with 100 tasks); a transaction that deletes anything
+/// also makes a netlink socket closed soon after wait for an RCU grace period (10-25 ms here,
+/// with `nft` processes). Scripts run in this process (`Nftables`), `nft -f` where libnftables
 /// cannot be loaded. Doing this with the CNI portmap and firewall plugins and
 /// the bridge plugin's ipMasq cost 150-250 ms per task (each shells out to iptables many times;
 /// see Docs/NETWORKING.md), and per-task chains besides.
@@ -120,9 +122,12 @@ public struct HostPolicy: Sendable {
     public func leave(network: String, taskId: String) throws {
         try locked {
             guard var net = load(network) else { return }
-            net.members[taskId] = nil
+            let member = net.members.removeValue(forKey: taskId)
             try save(net)
-            try apply()
+            // Its elements go, where that is all there is to it; else (the network's or one of
+            // its groups' last member, or a table not as the registry says) the table is rebuilt.
+            let script = member.flatMap { HostPolicy.leaveScript(left: net, member: $0) }
+            if script == nil || (try? run(script!)) == nil { try apply() }
             if net.members.isEmpty, let chain = net.iptablesChain {
                 IptablesGate().remove(subnet: net.subnet, chain: chain)
             }
@@ -277,7 +282,12 @@ public struct HostPolicy: Sendable {
     }
 
     static func publishElements(_ m: Member) -> [String] {
-        m.ports.map { "\($0.hostIP) . \($0.proto) . \($0.hostPort) : \(m.ip) . \($0.containerPort)" }
+        zip(publishKeys(m), m.ports).map { "\($0) : \(m.ip) . \($1.containerPort)" }
+    }
+
+    /// The keys of a member's elements in the `publish` map: host address, protocol, port.
+    static func publishKeys(_ m: Member) -> [String] {
+        m.ports.map { "\($0.hostIP) . \($0.proto) . \($0.hostPort)" }
     }
 
     /// `member` joining `net` as additions to the table `before` describes. `create` (rather
@@ -319,6 +329,21 @@ public struct HostPolicy: Sendable {
             }
         }
         return s + ports
+    }
+
+    /// `member` leaving `net` (which no longer has it) as deletions of its elements, the
+    /// inverse of its join's additions; nil where a rebuild is needed instead: the network has
+    /// no member left, or a group of the member's has none (its set and rule go too). A table
+    /// missing one of the elements refuses the transaction whole.
+    static func leaveScript(left net: Network, member: Member) -> String? {
+        let remaining = Set(net.members.values.flatMap(\.groups))
+        let groups = Set(member.groups)
+        guard !net.members.isEmpty, groups.isSubset(of: remaining) else { return nil }
+        let target = "inet \(table)"
+        var s = groups.sorted().map { "delete element \(target) \(groupSetName(net, $0)) { \(member.ip) }\n" }.joined()
+        s += publishKeys(member).map { "delete element \(target) publish { \($0) }\n" }.joined()
+        if let element = portElement(member) { s += "delete element bridge \(table) ports { \(element) }\n" }
+        return s
     }
 
     static func sanitize(_ s: String) -> String { String(s.unicodeScalars.filter { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)) }.prefix(64)) }

@@ -102,11 +102,18 @@ struct HostPolicyKernelTests {
         let t2 = HostPolicy.Member(ip: "198.19.0.3", groups: [], ports: [])
         try policy.join(network: "net-a", subnet: "198.19.0.0/16", bridge: "x", outboundNAT: true, taskId: "t1", member: t1, forwardDrops: false)
         try policy.join(network: "net-a", subnet: "198.19.0.0/16", bridge: "x", outboundNAT: true, taskId: "t2", member: t2, forwardDrops: false)
+        let t3 = HostPolicy.Member(ip: "198.19.0.4", groups: ["default"], ports: [])
+        try policy.join(network: "net-a", subnet: "198.19.0.0/16", bridge: "x", outboundNAT: true, taskId: "t3", member: t3, forwardDrops: false)
         let joined = try listing()
         #expect(joined.contains("198.19.0.2") && joined.contains("masquerade"), "\(joined)")
+        // t3 stays in t1's group: its element is deleted, the rest is as it was.
         try policy.leave(network: "net-a", taskId: "t1")
         let left = try listing()
-        #expect(left.contains("masquerade") && !left.contains("198.19.0.2"), "\(left)")
+        #expect(left.contains("masquerade") && !left.contains("198.19.0.2") && left.contains("198.19.0.4"), "\(left)")
+        // The last of the group: the table is rebuilt without its set and rule.
+        try policy.leave(network: "net-a", taskId: "t3")
+        let groupless = try listing()
+        #expect(groupless.contains("masquerade") && !groupless.contains("198.19.0.4") && !groupless.contains("group default"), "\(groupless)")
         try policy.leave(network: "net-a", taskId: "t2")
         #expect(try attempt("list table inet fargate_run\n") != 0, "the table goes with the last member")
         #expect(try attempt("list table bridge fargate_run\n") != 0, "and the bridge table with it")
@@ -145,5 +152,43 @@ struct HostPolicyKernelTests {
         try nft(HostPolicy.script([a]))
         let left = try listing()
         #expect(tokens(left) == tokens(alone), "back to the first member alone: \(left)")
+    }
+
+    /// A leave that takes neither a network's nor a group's last member deletes the member's
+    /// elements and gives the table a rebuild would; a table without them refuses it whole.
+    @Test func leavesDeleteFromTheTableAsARebuildWould() throws {
+        let ns = try NetworkNamespace.create(name: name)
+        defer { try? ns.remove() }
+        let t1 = HostPolicy.Member(ip: "198.19.0.2", groups: ["default"], ports: [PublishedPort(hostIP: "127.0.0.1", hostPort: 8080, containerPort: 80, proto: "tcp")],
+                                   port: "frv00000002")
+        let t2 = HostPolicy.Member(ip: "198.19.0.3", groups: ["default", "data"], ports: [PublishedPort(hostIP: "127.0.0.1", hostPort: 5353, containerPort: 53, proto: "udp")],
+                                   port: "frv00000003")
+        let t3 = HostPolicy.Member(ip: "198.20.0.2", groups: ["default"], ports: [], port: "frv00000004")
+        var a = HostPolicy.Network(name: "net-a", subnet: "198.19.0.0/16", bridge: "x", outboundNAT: true, members: ["t1": t1, "t2": t2])
+        let b = HostPolicy.Network(name: "net-b", subnet: "198.20.0.0/16", bridge: "y", outboundNAT: false, members: ["t3": t3])
+        try nft(HostPolicy.script([a, b]))
+        let both = try listing()
+        #expect(both.contains("198.19.0.2") && both.contains("frv00000002") && both.contains("8080"), "\(both)")
+        a.members["t1"] = nil
+        let script = try #require(HostPolicy.leaveScript(left: a, member: t1), "t2 is still in t1's group")
+        try nft(script)
+        let left = try listing()
+        #expect(!left.contains("198.19.0.2") && !left.contains("frv00000002") && !left.contains("8080"), "nothing of t1 stays: \(left)")
+        try nft(HostPolicy.script([a, b]))
+        let rebuilt = try listing()
+        func tokens(_ s: String) -> [String] { s.split(whereSeparator: { " \n\t,{}".contains($0) }).map(String.init).sorted() }
+        #expect(tokens(left) == tokens(rebuilt), "deleted: \(left)\nrebuilt: \(rebuilt)")
+        // The same leave again finds nothing to delete: refused, nothing of it applied.
+        #expect(try attempt(script) != 0)
+        #expect(try listing() == rebuilt)
+        // t2 is the last of "data", and then of its network: both need the rebuild.
+        var withoutT2 = a
+        withoutT2.members["t2"] = nil
+        #expect(HostPolicy.leaveScript(left: HostPolicy.Network(name: "net-a", subnet: "198.19.0.0/16", bridge: "x", outboundNAT: true,
+                                                                members: ["t1": t1]), member: t2) == nil, "its group data has no member left")
+        #expect(HostPolicy.leaveScript(left: withoutT2, member: t2) == nil, "its network has no member left")
+        // A member without groups or ports leaves only its port on the bridge.
+        let bare = HostPolicy.Member(ip: "198.20.0.3", groups: [], ports: [], port: "frv00000005")
+        #expect(HostPolicy.leaveScript(left: b, member: bare) == "delete element bridge fargate_run ports { \"frv00000005\" . 0a:58:c6:14:00:03 . 198.20.0.3 }\n")
     }
 }
