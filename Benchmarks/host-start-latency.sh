@@ -3,8 +3,10 @@
 # `runc run` of the same rootfs, interleaved (Benchmarks/host-start/interleave.py says how
 # each way is timed): through the host's API by a connected client, through the CLI
 # (`run -d` + `wait`), in the foreground without a host, and runc.
-# Usage: [TMPDIR=DIR] Benchmarks/host-start-latency.sh [RUNS]
+# Usage: [TMPDIR=DIR] [BASELINE_BIN=OLD-BUILD] [WAYS=api,baseline] Benchmarks/host-start-latency.sh [RUNS]
 #   as root, after: swift build -c release --static-swift-stdlib --product fargate-run
+#   BASELINE_BIN: a second host from another build (a copy of an earlier .build/release/
+#   fargate-run) is timed beside this one's, interleaved: how a change moved the figure.
 set -euo pipefail
 runs=${1:-30}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,7 +16,7 @@ command -v runc >/dev/null || { echo "runc is needed (apt-get install runc)" >&2
 work=$(mktemp -d)
 root=$work/root
 cleanup() {
-  [ -n "${host:-}" ] && kill "$host" 2>/dev/null && wait "$host" 2>/dev/null
+  for h in ${host:-} ${baseline:-}; do kill "$h" 2>/dev/null && wait "$h" 2>/dev/null; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -26,11 +28,19 @@ JSON
 mkdir -p "$work/bundle/rootfs"
 tar -xOf "$work/img/busybox.tar" "$(tar -tf "$work/img/busybox.tar" | grep layer.tar)" | tar -x -C "$work/bundle/rootfs"
 (cd "$work/bundle" && runc spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"\/bin\/true"/' config.json)
-"$bin" serve --root "$root" --listen none --log-level error 2>"$work/host.log" &
-host=$!
-for _ in $(seq 1 100); do [ -S "$root/host.sock" ] && break; sleep 0.05; done
-# Warm up: image unpacked once, ledger created, page cache hot.
-id=$("$bin" run -d --root "$root" "$work/task.json"); "$bin" wait --root "$root" "$id" >/dev/null
+# A warm host: image unpacked once, ledger created, page cache hot.
+start_host() {  # BINARY ROOT; prints the host's pid
+  "$1" serve --root "$2" --listen none --log-level error >/dev/null 2>>"$work/host.log" &
+  local pid=$!
+  for _ in $(seq 1 100); do [ -S "$2/host.sock" ] && break; sleep 0.05; done
+  local id; id=$("$1" run -d --root "$2" "$work/task.json"); "$1" wait --root "$2" "$id" >/dev/null
+  echo "$pid"
+}
+host=$(start_host "$bin" "$root")
+if [ -n "${BASELINE_BIN:-}" ]; then
+  baseline=$(start_host "$BASELINE_BIN" "$work/baseline-root")
+  export BASELINE_ROOT=$work/baseline-root
+fi
 runc run --bundle "$work/bundle" bench-warm >/dev/null 2>&1
 RUNS=$runs BIN=$bin ROOT=$root FGROOT=$work/fgroot TASK=$work/task.json BUNDLE=$work/bundle \
   python3 "$here/Benchmarks/host-start/interleave.py"

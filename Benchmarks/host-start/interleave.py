@@ -8,8 +8,13 @@
   foreground  `fargate-run task.json`, no host.
   runc        `runc run` of the same rootfs (the peer).
 
-Each way is timed from the caller's side; the order rotates each round so that none always
-follows another. Prints median and p90 per way and each way's median as a ratio to runc's.
+  baseline    with BASELINE_ROOT set: `api` on a second host there, started from another
+              build (BASELINE_BIN in host-start-latency.sh), to compare two builds in one run:
+              a change of a millisecond is lost between separate runs on a shared machine.
+
+WAYS (comma-separated) picks some of them. Each way is timed from the caller's side; the
+order rotates each round so that none always follows another. Prints median and p90 per way
+and each way's median as a ratio to runc's.
 """
 import json
 import os
@@ -27,10 +32,10 @@ BODY = json.dumps({"definitionPath": TASK, "workingDirectory": os.path.dirname(T
                    "waitUntilStarted": False}).encode()
 
 
-def request(method, path, body=b""):
+def request(method, path, body=b"", sock=SOCKET):
     s = socket.socket(socket.AF_UNIX)
     try:
-        s.connect(SOCKET)
+        s.connect(sock)
         s.sendall(f"{method} {path} HTTP/1.1\r\nHost: host\r\nContent-Length: {len(body)}\r\n"
                   "Connection: close\r\n\r\n".encode() + body)
         out = b""
@@ -44,11 +49,15 @@ def request(method, path, body=b""):
     return payload
 
 
-def api(i):
-    task_id = re.search(rb"task\\?/[^/\"\\]+\\?/([0-9a-f]{32})", request("POST", "/v1/tasks", BODY)).group(1).decode()
-    ended = json.loads(request("GET", f"/v1/tasks/{task_id}/wait"))
+def api(i, sock=SOCKET):
+    task_id = re.search(rb"task\\?/[^/\"\\]+\\?/([0-9a-f]{32})", request("POST", "/v1/tasks", BODY, sock)).group(1).decode()
+    ended = json.loads(request("GET", f"/v1/tasks/{task_id}/wait", sock=sock))
     if ended["exitCode"] != 0:
         sys.exit(f"api: task {task_id} exited {ended['exitCode']}")
+
+
+def baseline(i):
+    api(i, os.environ["BASELINE_ROOT"] + "/host.sock")
 
 
 def run(argv):
@@ -70,7 +79,13 @@ def runc(i):
 
 WAYS = {"api": api, "cli": cli, "foreground": foreground, "runc": runc}
 LABELS = {"api": "host API (a connected client)", "cli": "run -d + wait (two CLI processes)",
-          "foreground": "foreground fargate-run task.json", "runc": "runc run"}
+          "foreground": "foreground fargate-run task.json", "runc": "runc run",
+          "baseline": "host API, baseline build"}
+if "BASELINE_ROOT" in os.environ:
+    WAYS["baseline"] = baseline
+if os.environ.get("WAYS"):
+    WAYS = {name: WAYS[name] for name in os.environ["WAYS"].split(",")}
+    WAYS.setdefault("runc", runc)
 
 times = {name: [] for name in WAYS}
 names = list(WAYS)
