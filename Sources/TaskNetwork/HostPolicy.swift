@@ -126,8 +126,8 @@ public struct HostPolicy: Sendable {
             try save(net)
             // Its elements go, where that is all there is to it; else (the network's or one of
             // its groups' last member, or a table not as the registry says) the table is rebuilt.
-            let script = member.flatMap { HostPolicy.leaveScript(left: net, member: $0) }
-            if script == nil || (try? run(script!)) == nil { try apply() }
+            let deleted = member.flatMap { HostPolicy.leaveScript(left: net, member: $0) }.map { (try? run($0)) != nil } ?? false
+            if !deleted { try apply() }
             if net.members.isEmpty, let chain = net.iptablesChain {
                 IptablesGate().remove(subnet: net.subnet, chain: chain)
             }

@@ -13,6 +13,14 @@ import Testing
 struct HostPolicyKernelTests {
     let name = "fr-nft-\(getpid())-\(UInt16.random(in: 0...UInt16.max))"
 
+    /// Two members of net-a (198.19/16) sharing a group, one with a group of its own, and one
+    /// of net-b (198.20/16); t1 and t2 publish a port each.
+    static let t1 = HostPolicy.Member(ip: "198.19.0.2", groups: ["default"], ports: [PublishedPort(hostIP: "127.0.0.1", hostPort: 8080, containerPort: 80, proto: "tcp")],
+                                      port: "frv00000002")
+    static let t2 = HostPolicy.Member(ip: "198.19.0.3", groups: ["default", "data"], ports: [PublishedPort(hostIP: "127.0.0.1", hostPort: 5353, containerPort: 53, proto: "udp")],
+                                      port: "frv00000003")
+    static let t3 = HostPolicy.Member(ip: "198.20.0.2", groups: ["default"], ports: [], port: "frv00000004")
+
     func nft(_ script: String) throws {
         let r = try Subprocess.run("/usr/sbin/ip", ["netns", "exec", name, "/usr/sbin/nft", "-f", "-"], environment: [], stdin: Array(script.utf8))
         #expect(r.status == 0, "nft: \(r.stderrText)\n\(script)")
@@ -124,11 +132,7 @@ struct HostPolicyKernelTests {
     @Test func joinsAddToTheTableAndAStaleTableIsRefused() throws {
         let ns = try NetworkNamespace.create(name: name)
         defer { try? ns.remove() }
-        let t1 = HostPolicy.Member(ip: "198.19.0.2", groups: ["default"], ports: [PublishedPort(hostIP: "127.0.0.1", hostPort: 8080, containerPort: 80, proto: "tcp")],
-                                   port: "frv00000002")
-        let t2 = HostPolicy.Member(ip: "198.19.0.3", groups: ["default", "data"], ports: [PublishedPort(hostIP: "127.0.0.1", hostPort: 5353, containerPort: 53, proto: "udp")],
-                                   port: "frv00000003")
-        let t3 = HostPolicy.Member(ip: "198.20.0.2", groups: ["default"], ports: [], port: "frv00000004")
+        let (t1, t2, t3) = (Self.t1, Self.t2, Self.t3)
         var a = HostPolicy.Network(name: "net-a", subnet: "198.19.0.0/16", bridge: "x", outboundNAT: true, members: ["t1": t1])
         try nft(HostPolicy.joinScript(before: [], joined: a, member: t1))
         let alone = try listing()
@@ -159,11 +163,7 @@ struct HostPolicyKernelTests {
     @Test func leavesDeleteFromTheTableAsARebuildWould() throws {
         let ns = try NetworkNamespace.create(name: name)
         defer { try? ns.remove() }
-        let t1 = HostPolicy.Member(ip: "198.19.0.2", groups: ["default"], ports: [PublishedPort(hostIP: "127.0.0.1", hostPort: 8080, containerPort: 80, proto: "tcp")],
-                                   port: "frv00000002")
-        let t2 = HostPolicy.Member(ip: "198.19.0.3", groups: ["default", "data"], ports: [PublishedPort(hostIP: "127.0.0.1", hostPort: 5353, containerPort: 53, proto: "udp")],
-                                   port: "frv00000003")
-        let t3 = HostPolicy.Member(ip: "198.20.0.2", groups: ["default"], ports: [], port: "frv00000004")
+        let (t1, t2, t3) = (Self.t1, Self.t2, Self.t3)
         var a = HostPolicy.Network(name: "net-a", subnet: "198.19.0.0/16", bridge: "x", outboundNAT: true, members: ["t1": t1, "t2": t2])
         let b = HostPolicy.Network(name: "net-b", subnet: "198.20.0.0/16", bridge: "y", outboundNAT: false, members: ["t3": t3])
         try nft(HostPolicy.script([a, b]))
