@@ -15,8 +15,10 @@ bin=${FARGATE_RUN_BIN:-$here/.build/release/fargate-run}
 command -v runc >/dev/null || { echo "runc is needed (apt-get install runc)" >&2; exit 1; }
 work=$(mktemp -d)
 root=$work/root
+# The hosts are started in $(...), so not this shell's children: waited for by polling.
 cleanup() {
-  for h in ${host:-} ${baseline:-}; do kill "$h" 2>/dev/null && wait "$h" 2>/dev/null; done
+  for h in ${host:-} ${baseline:-}; do kill "$h" 2>/dev/null || true; done
+  for h in ${host:-} ${baseline:-}; do while kill -0 "$h" 2>/dev/null; do sleep 0.05; done; done
   rm -rf "$work"
 }
 trap cleanup EXIT
