@@ -301,6 +301,17 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// When the billing of `taskArn` started, as its open marker in the ledger at `path` (or
+    /// `shared`) says; nil when it has none, or there is no ledger. For a task whose runner
+    /// died after recording the start here and before its state file did (written a few
+    /// milliseconds later): whoever ends the task bills it from this.
+    public static func openedBillingStart(of taskArn: String, at path: String, shared: Ledger? = nil) -> Date? {
+        guard shared != nil || FileManager.default.fileExists(atPath: path),
+              let ledger = try? shared ?? Ledger(path: path),
+              let open = try? ledger.openTasks().first(where: { $0.taskArn == taskArn }) else { return nil }
+        return Date(timeIntervalSince1970: Double(open.billingStartMicros) / 1e6)
+    }
+
     /// Tasks whose billing started and never closed.
     public func openTasks() throws -> [OpenTask] {
         do { return try db.read { db in try OpenTask.fetchAll(db) } } catch {

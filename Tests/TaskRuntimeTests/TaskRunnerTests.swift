@@ -182,6 +182,33 @@ struct TaskRunnerResumeTests {
         #expect(backend.calls.contains("release"))
     }
 
+    /// A host killed after the ledger recorded the billing start and before the state file
+    /// did (its writer waits a few milliseconds): the task is billed from the ledger's start.
+    @Test func aBillingStartOnlyTheLedgerHasIsBilled() async throws {
+        let dir = try TemporaryDirectory("fr-resume")
+        defer { dir.remove() }
+        let (plan, running, _) = try await recorded(#"[{"name": "app", "image": "x"}]"#, in: dir)
+        var state = running
+        var lifecycle = TaskLifecycle(containers: plan.containers.map(TaskLifecycle.Container.init))
+        lifecycle.advance(to: .pending)
+        state.lifecycle = lifecycle
+        state.task.pullStartedAt = nil
+        state.times?.pullStartedAt = nil
+        // A second state root, whose ledger has only the open marker (the first one billed it).
+        var config = RunConfiguration(root: try StateRoot(path: dir.path + "/root2"))
+        config.network.mode = .none
+        let arn = try #require(state.task.taskArn)
+        let start = Int64(Date(timeIntervalSinceNow: -20).timeIntervalSince1970) * 1_000_000
+        try Ledger(path: config.root.ledgerPath).open(OpenTask(taskArn: arn, family: plan.family, billingStartMicros: start, pid: 1))
+        let r = try TaskRunner(resuming: state, plan: plan, config: config, backend: FakeTaskBackend(), observer: SilentObserver())
+        let result = await r.resume()
+        #expect(result.task.pullStartedAt?.date == Date(timeIntervalSince1970: Double(start) / 1e6))
+        let ledger = try Ledger(path: config.root.ledgerPath)
+        #expect(try ledger.openTasks().isEmpty, "the marker is closed")
+        let records = try ledger.records().filter { $0.taskArn == arn }
+        #expect(records.count == 1 && records.first?.billingStartMicros == start && (records.first?.billedSeconds ?? 0) >= 20, "\(records)")
+    }
+
     @Test func aStateWithoutWhatResumingNeedsIsRefused() async throws {
         let dir = try TemporaryDirectory("fr-resume")
         defer { dir.remove() }

@@ -107,6 +107,11 @@ extension TaskRunner {
     /// The ledger records the task's billing start if the host before did not get that far;
     /// its bill is written at the end unless it was already.
     func resumeBilling() {
+        // The host before may have died between recording the start in the ledger and in the
+        // task's state file (whose writer waits a few milliseconds).
+        if times.pullStartedAt == nil {
+            times.pullStartedAt = Ledger.openedBillingStart(of: taskArn, at: config.root.ledgerPath, shared: config.ledger)
+        }
         guard let start = times.pullStartedAt else { return }
         let marker = OpenTask(taskArn: taskArn, family: plan.family, billingStartMicros: Billing.micros(start), pid: getpid())
         let path = config.root.ledgerPath, shared = config.ledger

@@ -62,6 +62,11 @@ public struct GarbageCollector: Sendable {
         let end = Date()
         // Billed up to now: its containers ran until they were killed here.
         var task = state.task
+        // A runner may die after recording the billing start in the ledger and before its
+        // state file has it: the ledger's marker says when it started.
+        if task.pullStartedAt == nil, let start = Ledger.openedBillingStart(of: task.taskArn ?? id, at: root.ledgerPath) {
+            task.pullStartedAt = ECS.Timestamp(start)
+        }
         if let billing = state.billing, let start = task.pullStartedAt?.date {
             do {
                 let ledger = try Ledger(path: root.ledgerPath)
