@@ -147,6 +147,15 @@ struct TaskRunnerResumeTests {
         return (plan, state, config)
     }
 
+    /// `running` as a host killed while the task was still provisioned would have left it.
+    func provisioning(_ running: TaskState, _ plan: TaskPlan) -> TaskState {
+        var state = running
+        var lifecycle = TaskLifecycle(containers: plan.containers.map(TaskLifecycle.Container.init))
+        lifecycle.advance(to: .pending)
+        state.lifecycle = lifecycle
+        return state
+    }
+
     @Test func anExitWhileNoHostRanStopsTheTaskAtItsTime() async throws {
         let dir = try TemporaryDirectory("fr-resume")
         defer { dir.remove() }
@@ -169,10 +178,7 @@ struct TaskRunnerResumeTests {
         let dir = try TemporaryDirectory("fr-resume")
         defer { dir.remove() }
         let (plan, running, config) = try await recorded(#"[{"name": "app", "image": "x"}]"#, in: dir)
-        var state = running
-        var lifecycle = TaskLifecycle(containers: plan.containers.map(TaskLifecycle.Container.init))
-        lifecycle.advance(to: .pending)
-        state.lifecycle = lifecycle
+        let state = provisioning(running, plan)
         let backend = FakeTaskBackend()
         let r = try TaskRunner(resuming: state, plan: plan, config: config, backend: backend, observer: SilentObserver())
         let result = await r.resume()
@@ -188,10 +194,7 @@ struct TaskRunnerResumeTests {
         let dir = try TemporaryDirectory("fr-resume")
         defer { dir.remove() }
         let (plan, running, _) = try await recorded(#"[{"name": "app", "image": "x"}]"#, in: dir)
-        var state = running
-        var lifecycle = TaskLifecycle(containers: plan.containers.map(TaskLifecycle.Container.init))
-        lifecycle.advance(to: .pending)
-        state.lifecycle = lifecycle
+        var state = provisioning(running, plan)
         state.task.pullStartedAt = nil
         state.times?.pullStartedAt = nil
         // A second state root, whose ledger has only the open marker (the first one billed it).
