@@ -130,6 +130,8 @@ public struct OpenTask: Codable, Sendable, Equatable, FetchableRecord, Persistab
         self.billingStartMicros = billingStartMicros
         self.pid = pid
     }
+
+    public var billingStart: Date { Date(timeIntervalSince1970: Double(billingStartMicros) / 1e6) }
 }
 
 /// The metering ledger: SQLite in WAL mode in the state root.
@@ -302,14 +304,14 @@ public final class Ledger: Sendable {
     }
 
     /// When the billing of `taskArn` started, as its open marker in the ledger at `path` (or
-    /// `shared`) says; nil when it has none, or there is no ledger. For a task whose runner
-    /// died after recording the start here and before its state file did (written a few
-    /// milliseconds later): whoever ends the task bills it from this.
+    /// `shared`) says; nil when it has none, or there is no ledger. For a host resuming a task
+    /// whose runner died after recording the start here and before its state file did
+    /// (written a few milliseconds later).
     public static func openedBillingStart(of taskArn: String, at path: String, shared: Ledger? = nil) -> Date? {
         guard shared != nil || FileManager.default.fileExists(atPath: path),
               let ledger = try? shared ?? Ledger(path: path),
               let open = try? ledger.openTasks().first(where: { $0.taskArn == taskArn }) else { return nil }
-        return Date(timeIntervalSince1970: Double(open.billingStartMicros) / 1e6)
+        return open.billingStart
     }
 
     /// Tasks whose billing started and never closed.

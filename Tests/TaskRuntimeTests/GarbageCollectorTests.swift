@@ -3,7 +3,9 @@ import Glibc
 #endif
 import Foundation
 import LinuxSupport
-import TaskRuntime
+import Metering
+import TaskNetwork
+@testable import TaskRuntime
 import TestSupport
 import Testing
 
@@ -22,5 +24,31 @@ struct GarbageCollectorTests {
         #expect(GarbageCollector(root: root).abandonedTasks().isEmpty)
         #expect(FileSystem.exists(foreign), "another process's file stays")
         #expect(!FileSystem.exists(stale), "a marker without a task directory goes")
+    }
+
+    /// A runner killed after the ledger recorded the billing start and before its state file
+    /// did: gc bills the task from the ledger's marker, and its state says when it started.
+    @Test func aBillingStartOnlyTheLedgerHasIsBilledByGC() async throws {
+        let dir = try TemporaryDirectory("fr-gc")
+        defer { dir.remove() }
+        let (plan, running, _) = try await TaskRunnerResumeTests().recorded(#"[{"name": "app", "image": "x"}]"#, in: dir)
+        var state = running
+        state.task.pullStartedAt = nil
+        // Another state root, whose ledger has only the open marker (the run above billed it in its own).
+        let root = try StateRoot(path: dir.path + "/root2")
+        let arn = try #require(state.task.taskArn)
+        let start = Int64(Date(timeIntervalSinceNow: -20).timeIntervalSince1970) * 1_000_000
+        try Ledger(path: root.ledgerPath).open(OpenTask(taskArn: arn, family: plan.family, billingStartMicros: start, pid: 1))
+        var network = NetworkOptions()
+        network.hostStateDirectory = dir.path + "/host"
+        let id = String(arn.split(separator: "/").last ?? "")
+        try FileSystem.makeDirectories(root.taskDirectory(id), mode: 0o700)
+        let collected = await GarbageCollector(root: root, network: network).collect(id: id, state: state)
+        #expect(collected.removed.contains { $0.hasPrefix("billed ") }, "\(collected.removed) \(collected.problems)")
+        #expect(try TaskStore(root: root).state(id).task.pullStartedAt?.date == Date(timeIntervalSince1970: Double(start) / 1e6))
+        let ledger = try Ledger(path: root.ledgerPath)
+        #expect(try ledger.openTasks().isEmpty, "the marker is closed")
+        let records = try ledger.records().filter { $0.taskArn == arn }
+        #expect(records.count == 1 && records.first?.billingStartMicros == start && (records.first?.billedSeconds ?? 0) >= 20, "\(records)")
     }
 }

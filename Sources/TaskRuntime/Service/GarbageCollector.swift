@@ -62,16 +62,14 @@ public struct GarbageCollector: Sendable {
         let end = Date()
         // Billed up to now: its containers ran until they were killed here.
         var task = state.task
-        // A runner may die after recording the billing start in the ledger and before its
-        // state file has it: the ledger's marker says when it started.
-        if task.pullStartedAt == nil, let start = Ledger.openedBillingStart(of: task.taskArn ?? id, at: root.ledgerPath) {
-            task.pullStartedAt = ECS.Timestamp(start)
-        }
-        if let billing = state.billing, let start = task.pullStartedAt?.date {
+        // Billed from its open marker, the ledger's own record of when billing started: a
+        // runner may die after writing it and before its state file had `pullStartedAt`.
+        if let billing = state.billing, FileSystem.exists(root.ledgerPath) {
             do {
                 let ledger = try Ledger(path: root.ledgerPath)
-                if try ledger.openTasks().contains(where: { $0.taskArn == task.taskArn }) {
-                    let record = try billing.record(taskArn: task.taskArn ?? id, start: start, end: end, prices: prices,
+                if let open = try ledger.openTasks().first(where: { $0.taskArn == task.taskArn }) {
+                    task.pullStartedAt = task.pullStartedAt ?? ECS.Timestamp(open.billingStart)
+                    let record = try billing.record(taskArn: open.taskArn, start: open.billingStart, end: end, prices: prices,
                                                     stopCode: StopCode.taskFailedToStart.rawValue,
                                                     cpuUsageNanos: released.cpuUsageNanos, memoryPeakBytes: released.memoryPeakBytes)
                     try ledger.close(record)
