@@ -118,6 +118,15 @@ struct HostPolicyKernelTests {
         try policy.leave(network: "net-a", taskId: "t1")
         let left = try listing()
         #expect(left.contains("masquerade") && !left.contains("198.19.0.2") && left.contains("198.19.0.4"), "\(left)")
+        // A table not as the registry says (t3's and t4's addresses taken out of their group by
+        // hand): t4's deletions are refused whole, and its leave rebuilds the table, t3 back in.
+        let t4 = HostPolicy.Member(ip: "198.19.0.5", groups: ["default"], ports: [])
+        try policy.join(network: "net-a", subnet: "198.19.0.0/16", bridge: "x", outboundNAT: true, taskId: "t4", member: t4, forwardDrops: false)
+        let set = HostPolicy.groupSetName(HostPolicy.Network(name: "net-a", subnet: "198.19.0.0/16", bridge: "x", outboundNAT: true, members: [:]), "default")
+        try nft("delete element inet fargate_run \(set) { 198.19.0.4, 198.19.0.5 }\n")
+        try policy.leave(network: "net-a", taskId: "t4")
+        let rebuilt = try listing()
+        #expect(rebuilt.contains("198.19.0.4") && !rebuilt.contains("198.19.0.5"), "\(rebuilt)")
         // The last of the group: the table is rebuilt without its set and rule.
         try policy.leave(network: "net-a", taskId: "t3")
         let groupless = try listing()
