@@ -178,6 +178,10 @@ public actor TaskHost {
     public func resumeTasks() async -> [String] {
         var resumed: [String] = []
         for id in store.activeIds() where runners[id] == nil {
+            if store.discardUnstartedHostedTask(id) {
+                logger.notice("removed a task its host was killed while starting", metadata: ["task": "\(id)"])
+                continue
+            }
             guard let state = try? store.state(id), state.isHosted, !state.isStopped else { continue }
             do {
                 let plan = try JSONDecoder().decode(TaskPlan.self, from: Data(contentsOf: URL(fileURLWithPath: planPath(id))))
@@ -228,11 +232,25 @@ public actor TaskHost {
 
     /// The plan a task was started with, root's only: a host that takes the task over later
     /// needs it (its secrets' values included, as its containers' environments hold them).
-    func planPath(_ id: String) -> String { base.root.taskDirectory(id) + "/plan.json" }
+    func planPath(_ id: String) -> String { base.root.hostedPlanPath(id) }
 
+    /// Makes a new task's active marker, then its directory with its plan, whole (made aside
+    /// and renamed into place): a host killed at any point of this leaves what the next host
+    /// finds and removes (`TaskStore.discardUnstartedHostedTask`), never a bare directory.
     func keep(_ plan: TaskPlan, for id: String) throws {
-        try FileSystem.makeDirectories(base.root.logDirectory(id), mode: 0o700)
-        try FileSystem.createFile(planPath(id), Array(try JSONEncoder().encode(plan)), mode: 0o600)
+        let marker = base.root.activeDirectory + "/" + id
+        let staging = base.root.stagingDirectory(id)
+        close(try syscallRetrying("create", path: marker) { open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600) })
+        do {
+            try FileSystem.makeDirectories(staging + "/logs", mode: 0o700)
+            try FileSystem.createFile(staging + "/plan.json", Array(try JSONEncoder().encode(plan)), mode: 0o600)
+            let directory = base.root.taskDirectory(id)
+            try syscallRetrying("rename", path: directory) { rename(staging, directory) }
+        } catch {
+            try? FileSystem.removeTree(staging)
+            store.retire(id)
+            throw error
+        }
     }
 }
 

@@ -52,3 +52,18 @@ struct GarbageCollectorTests {
         #expect(records.count == 1 && records.first?.billingStartMicros == start && (records.first?.billedSeconds ?? 0) >= 20, "\(records)")
     }
 }
+
+extension GarbageCollectorTests {
+    /// With no host serving the root, gc removes what a host killed while starting tasks left
+    /// (marker, directory with the plan, or the directory still being made), and leaves a
+    /// foreground run's task that has no state yet.
+    @Test func tasksAKilledHostWasStartingAreRemovedAndAForegroundOneStays() throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let root = try StateRoot(path: tmp.path + "/root")
+        let half = try HalfStartedTasks(root: root.path)
+        #expect(GarbageCollector(root: root).abandonedTasks().isEmpty, "nothing of them is a task to bill or release")
+        for id in half.hosts { #expect(HalfStartedTasks.present(id, root: root.path).isEmpty, "\(id.prefix(1)): \(HalfStartedTasks.present(id, root: root.path))") }
+        #expect(HalfStartedTasks.present(half.foreground, root: root.path) == ["active/" + half.foreground, "tasks/" + half.foreground])
+    }
+}

@@ -35,8 +35,14 @@ public struct GarbageCollector: Sendable {
         let served = HostLock.holder(of: root) != nil
         return store.activeIds().compactMap { id in
             guard let state = try? store.state(id), !state.isStopped else {
+                // A host died while making it: removed, unless a host serves the root (checked
+                // again for one started since), which does that itself.
+                if !served, HostLock.holder(of: root) == nil, store.discardUnstartedHostedTask(id) { return nil }
                 // Finished, or never got far enough to write a state: nothing to clean.
-                if (try? store.state(id))?.isStopped == true || !FileSystem.exists(root.taskDirectory(id)) { store.retire(id) }
+                if (try? store.state(id))?.isStopped == true
+                    || !(FileSystem.exists(root.taskDirectory(id)) || FileSystem.exists(root.stagingDirectory(id))) {
+                    store.retire(id)
+                }
                 return nil
             }
             if state.isHosted { return served || state.monitor?.isAlive == true ? nil : (id, state) }

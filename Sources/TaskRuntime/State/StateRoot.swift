@@ -30,6 +30,12 @@ public struct StateRoot: Sendable {
     public var cacheDirectory: String { path + "/cache" }
     public func taskDirectory(_ id: String) -> String { tasksDirectory + "/" + id }
     public func logDirectory(_ id: String) -> String { taskDirectory(id) + "/logs" }
+    /// The plan a host started a task with (root's only: its secrets' values are in it), kept
+    /// until the task ends so that a host taking the task over can run it on.
+    public func hostedPlanPath(_ id: String) -> String { taskDirectory(id) + "/plan.json" }
+    /// Where a host makes a task's directory (its plan in it) before renaming it into place,
+    /// so that the directory appears whole.
+    public func stagingDirectory(_ id: String) -> String { tasksDirectory + "/." + id + ".new" }
     /// Written by `fargate-run stop` (the reason), read by the fargate-run running the task
     /// when SIGUSR1 tells it to look.
     public func stopRequestPath(_ id: String) -> String { taskDirectory(id) + "/stop-request" }

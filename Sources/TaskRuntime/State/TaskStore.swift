@@ -66,6 +66,22 @@ public struct TaskStore: Sendable {
         unlink(StateFileWriter.spare(of: path))
     }
 
+    /// Removes a task a host was still starting when it died: its active marker with at most
+    /// its plan and an empty log directory, and no state. Nothing of such a task was made
+    /// outside its directory (that comes after its first state), and `run -d` had not
+    /// answered for it. Only for a root whose host is dead or is the caller (a task with no
+    /// plan is a foreground run's, maybe still starting, and is left alone). Whether it was
+    /// one.
+    @discardableResult
+    public func discardUnstartedHostedTask(_ id: String) -> Bool {
+        let (directory, staging) = (root.taskDirectory(id), root.stagingDirectory(id))
+        // (A spare without a state is a first write cut short, before anything was provisioned.)
+        guard !FileSystem.exists(statePath(id)), FileSystem.exists(root.hostedPlanPath(id)) || FileSystem.exists(staging) else { return false }
+        guard (try? FileSystem.removeTree(staging)) != nil, (try? FileSystem.removeTree(directory)) != nil else { return false }
+        retire(id)
+        return true
+    }
+
     /// The task is finished: it leaves the active list.
     public func retire(_ id: String) {
         unlink(root.activeDirectory + "/" + id)
