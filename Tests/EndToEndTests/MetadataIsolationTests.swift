@@ -225,6 +225,8 @@ struct MetadataIsolationTests {
         let spinNow = file("spin", "cpuacct.usage"), hogNow = file("hog", "memory.usage_in_bytes")
         let s = M.sections(log(h, id, "reader"))
         try #require(s["no-endpoint-address"] == nil)
+        // wget's status: 124 is `timeout`'s (no answer in 5 s), else an answer cut short.
+        try #require(s["second"]?.status == 0, "the second stats request: \(s["second"].map { "status \($0.status), \($0.body.utf8.count) bytes" } ?? "none")")
         let second = try OrderedJSON.parse(s["second"]?.body ?? "")
         // The containers by name (the map is keyed by DockerId; each stats document names its container).
         var byName: [String: OrderedJSON] = [:]
