@@ -67,3 +67,40 @@ extension GarbageCollectorTests {
         #expect(HalfStartedTasks.present(half.foreground, root: root.path) == ["active/" + half.foreground, "tasks/" + half.foreground])
     }
 }
+
+extension GarbageCollectorTests {
+    /// While another process holds the host lock (here `flock`, which writes no pid, as a host
+    /// has not yet in the moment after it takes the lock), gc leaves that host's tasks alone:
+    /// the half-started ones, and a marker made a moment before its directory. Once the lock
+    /// is free, it removes them.
+    @Test func whileAnotherProcessServesTheRootItsTasksAreItsOwn() throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let root = try StateRoot(path: tmp.path + "/root")
+        let half = try HalfStartedTasks(root: root.path)
+        let bare = String(repeating: "f", count: 32)
+        try Data().write(to: URL(fileURLWithPath: root.activeDirectory + "/" + bare))
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+        // It holds the lock until its stdin closes (`cat` inherits the locked descriptor).
+        holder.arguments = ["-x", HostLock.path(root), "cat"]
+        let input = Pipe()
+        holder.standardInput = input
+        try holder.run()
+        defer { if holder.isRunning { holder.terminate() } }
+        #expect(eventually(timeout: 10) { HostLock.state(of: root).held }, "flock holds the lock")
+        #expect(HostLock.state(of: root).pid == nil, "and wrote no pid")
+        #expect(GarbageCollector(root: root).abandonedTasks().isEmpty)
+        for id in half.hosts + [bare] {
+            #expect(!HalfStartedTasks.present(id, root: root.path).isEmpty, "\(id.prefix(1)) stays while the lock is held")
+        }
+        try input.fileHandleForWriting.close()
+        holder.waitUntilExit()
+        #expect(!HostLock.state(of: root).held)
+        _ = GarbageCollector(root: root).abandonedTasks()
+        for id in half.hosts + [bare] {
+            #expect(HalfStartedTasks.present(id, root: root.path).isEmpty, "\(id.prefix(1)): \(HalfStartedTasks.present(id, root: root.path))")
+        }
+        #expect(HalfStartedTasks.present(half.foreground, root: root.path) == ["active/" + half.foreground, "tasks/" + half.foreground])
+    }
+}

@@ -35,3 +35,26 @@ struct StateFileWriterTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["state.json"])
     }
 }
+
+extension StateFileWriterTests {
+    /// A task's first state must be on disk before anything of it is made: a write that
+    /// fails says so, with the path, and the next one that succeeds clears it.
+    @Test func aFailedWriteIsReportedWithItsPath() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.path + "/task/state.json"
+        let writer = StateFileWriter(path: path)
+        writer.submit(try state(1))
+        #expect(throws: TaskRuntimeError.self) { try writer.flushOrThrow() }
+        do {
+            writer.submit(try state(1))
+            try writer.flushOrThrow()
+        } catch {
+            #expect("\(error)".contains(path), "\(error)")
+        }
+        try FileManager.default.createDirectory(atPath: dir.path + "/task", withIntermediateDirectories: false)
+        writer.submit(try state(2))
+        try writer.flushOrThrow()
+        #expect(FileManager.default.fileExists(atPath: path))
+    }
+}

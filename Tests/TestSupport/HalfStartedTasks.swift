@@ -4,17 +4,18 @@ import Foundation
 /// `<root>/active`), at each point of `TaskHost.keep` and the runner's first state write, and
 /// beside them a foreground run's task as it looks while it starts (which must stay).
 public struct HalfStartedTasks {
-    /// Killed before its directory was renamed into place / before its first state / during it.
-    public let beforeRename: String, beforeState: String, duringFirstState: String
+    /// Killed before its directory was renamed into place / before its first state / during it
+    /// / while a host was removing it (its plan gone already).
+    public let beforeRename: String, beforeState: String, duringFirstState: String, duringRemoval: String
     /// A foreground run's, between its directory and its first state: no plan, so not a host's.
     public let foreground: String
 
     public init(root: String) throws {
         func id(_ c: Character) -> String { String(repeating: c, count: 32) }
-        (beforeRename, beforeState, duringFirstState, foreground) = (id("a"), id("b"), id("c"), id("d"))
+        (beforeRename, beforeState, duringFirstState, foreground, duringRemoval) = (id("a"), id("b"), id("c"), id("d"), id("e"))
         let fm = FileManager.default
         try fm.createDirectory(atPath: root + "/active", withIntermediateDirectories: true)
-        for t in [beforeRename, beforeState, duringFirstState, foreground] {
+        for t in hosts + [foreground] {
             try Data().write(to: URL(fileURLWithPath: root + "/active/" + t))
         }
         let plan = Data(#"{"family": "x"}"#.utf8)
@@ -24,10 +25,11 @@ public struct HalfStartedTasks {
         }
         try Data("{}".utf8).write(to: URL(fileURLWithPath: root + "/tasks/" + duringFirstState + "/state.json.next"))
         try fm.createDirectory(atPath: root + "/tasks/" + foreground + "/logs", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: root + "/tasks/." + duringRemoval + ".new/logs", withIntermediateDirectories: true)
     }
 
     /// The host's half-started tasks.
-    public var hosts: [String] { [beforeRename, beforeState, duringFirstState] }
+    public var hosts: [String] { [beforeRename, beforeState, duringFirstState, duringRemoval] }
 
     /// What of them is still in the root (each path relative to it).
     public static func present(_ id: String, root: String) -> [String] {

@@ -147,7 +147,10 @@ public actor TaskRunner {
             // The task's directory first: its state file lives in it.
             try FileSystem.makeDirectories(config.root.logDirectory(taskId), mode: 0o700)
             try backend.nameResources()
-            publishNow()
+            // On disk before anything of the task is made, so that gc finds it should this
+            // process die: a task whose state cannot be written goes no further.
+            publish()
+            try stateWriter.flushOrThrow()
             // An empty marker, made in place: nothing to write, so no temporary file for
             // another fargate-run's startup sweep of this directory to find.
             let marker = config.root.activeDirectory + "/" + taskId

@@ -32,15 +32,22 @@ public struct GarbageCollector: Sendable {
     /// task is its host's to take over, unless no host serves the root and its monitor is gone.
     public func abandonedTasks() -> [(String, TaskState)] {
         let store = TaskStore(root: root)
-        let served = HostLock.holder(of: root) != nil
+        let host = HostLock.state(of: root)
+        let served = host.held
+        // A host's own gc, at its start (before it makes any task).
+        let servedHere = host.pid == getpid()
         return store.activeIds().compactMap { id in
             guard let state = try? store.state(id), !state.isStopped else {
                 // A host died while making it: removed, unless a host serves the root (checked
                 // again for one started since), which does that itself.
-                if !served, HostLock.holder(of: root) == nil, store.discardUnstartedHostedTask(id) { return nil }
-                // Finished, or never got far enough to write a state: nothing to clean.
-                if (try? store.state(id))?.isStopped == true
-                    || !(FileSystem.exists(root.taskDirectory(id)) || FileSystem.exists(root.stagingDirectory(id))) {
+                if !served, !HostLock.state(of: root).held, store.discardUnstartedHostedTask(id) { return nil }
+                if (try? store.state(id))?.isStopped == true {
+                    store.retire(id)
+                } else if !served || servedHere,
+                          !(FileSystem.exists(root.stagingDirectory(id)) || FileSystem.exists(root.taskDirectory(id))) {
+                    // Never got a directory. (A serving host makes a task's marker a moment
+                    // before its directory, so that host's are left to it; the staging
+                    // directory is looked at first, as it is renamed into the other.)
                     store.retire(id)
                 }
                 return nil

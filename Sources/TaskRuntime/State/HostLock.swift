@@ -33,16 +33,23 @@ public final class HostLock: Sendable {
 
     deinit { close(fd) }
 
-    /// The pid of the host serving `root`, if one does.
+    /// The pid of the host serving `root`, if one does and its pid file says which.
     public static func holder(of root: StateRoot) -> pid_t? {
+        state(of: root).pid
+    }
+
+    /// Whether a host serves `root` (its lock is held, or cannot be tested), and its pid when
+    /// the pid file has it: a host has its lock a moment before it writes its pid, and one
+    /// whose write failed has none.
+    public static func state(of root: StateRoot) -> (held: Bool, pid: pid_t?) {
         let p = path(root)
         let fd = open(p, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
+        guard fd >= 0 else { return (false, nil) }
         defer { close(fd) }
         guard flock(fd, LOCK_SH | LOCK_NB) != 0 else {
             flock(fd, LOCK_UN)
-            return nil
+            return (false, nil)
         }
-        return (try? FileSystem.readString(p)).flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        return (true, (try? FileSystem.readString(p)).flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
     }
 }

@@ -23,6 +23,8 @@ final class StateFileWriter: Sendable {
     static func spare(of path: String) -> String { path + ".next" }
     private let pending = Mutex<(state: TaskState?, scheduled: Bool)>((nil, false))
     private let queue = DispatchQueue(label: "fargate-run.state-file")
+    /// Why the last write did not reach the file, nil when it did.
+    private let failure = Mutex<String?>(nil)
 
     init(path: String) {
         self.path = path
@@ -59,17 +61,34 @@ final class StateFileWriter: Sendable {
         queue.sync { writePending() }
     }
 
+    /// As `flush`, and throws what kept the write from reaching the file: for the task's first
+    /// state, which must be on disk before anything of the task is made.
+    func flushOrThrow() throws {
+        flush()
+        if let why = failure.withLock({ $0 }) {
+            throw TaskRuntimeError(.internal, "writing the task's state file \(path): \(why)")
+        }
+    }
+
     /// After the last state: the spare, which holds an older one, goes.
     func finish() {
         queue.sync { _ = unlink(spare) }
     }
 
     private func write(_ state: TaskState) {
-        guard let data = try? TaskState.encoder.encode(state) else { return }
-        // A status file: atomic, but not worth an fsync on every transition.
-        guard (try? FileSystem.rewrite(spare, Array(data), creating: 0o644)) != nil else { return }
-        // The first write has no state.json to swap with (ENOENT); a filesystem without
-        // exchange (EINVAL) renames, and the spare is made again next time.
-        if fr_rename_exchange(spare, path) != 0 { rename(spare, path) }
+        do {
+            let data = try TaskState.encoder.encode(state)
+            // A status file: atomic, but not worth an fsync on every transition.
+            try FileSystem.rewrite(spare, Array(data), creating: 0o644)
+            // The first write has no state.json to swap with (ENOENT); a filesystem without
+            // exchange (EINVAL) renames, and the spare is made again next time.
+            if fr_rename_exchange(spare, path) != 0 {
+                let (spare, path) = (spare, path)
+                try syscallRetrying("rename", path: path) { rename(spare, path) }
+            }
+            failure.withLock { $0 = nil }
+        } catch {
+            failure.withLock { $0 = "\(error)" }
+        }
     }
 }

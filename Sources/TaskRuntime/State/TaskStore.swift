@@ -77,7 +77,11 @@ public struct TaskStore: Sendable {
         let (directory, staging) = (root.taskDirectory(id), root.stagingDirectory(id))
         // (A spare without a state is a first write cut short, before anything was provisioned.)
         guard !FileSystem.exists(statePath(id)), FileSystem.exists(root.hostedPlanPath(id)) || FileSystem.exists(staging) else { return false }
-        guard (try? FileSystem.removeTree(staging)) != nil, (try? FileSystem.removeTree(directory)) != nil else { return false }
+        // The directory goes back to the staging name first (its plan could be removed before
+        // the rest of it): killed during the removal, this is found again.
+        guard (try? FileSystem.removeTree(staging)) != nil,
+              !FileSystem.exists(directory) || rename(directory, staging) == 0,
+              (try? FileSystem.removeTree(staging)) != nil else { return false }
         retire(id)
         return true
     }
