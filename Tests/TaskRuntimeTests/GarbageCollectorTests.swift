@@ -56,15 +56,15 @@ struct GarbageCollectorTests {
 extension GarbageCollectorTests {
     /// With no host serving the root, gc removes what a host killed while starting tasks left
     /// (marker, directory with the plan, or the directory still being made), and leaves a
-    /// foreground run's task that has no state yet.
-    @Test func tasksAKilledHostWasStartingAreRemovedAndAForegroundOneStays() throws {
+    /// task that has no plan and no state (not a host's).
+    @Test func tasksAKilledHostWasStartingAreRemovedAndOthersStay() throws {
         let tmp = try TemporaryDirectory()
         defer { tmp.remove() }
         let root = try StateRoot(path: tmp.path + "/root")
         let half = try HalfStartedTasks(root: root.path)
         #expect(GarbageCollector(root: root).abandonedTasks().isEmpty, "nothing of them is a task to bill or release")
         for id in half.hosts { #expect(HalfStartedTasks.present(id, root: root.path).isEmpty, "\(id.prefix(1)): \(HalfStartedTasks.present(id, root: root.path))") }
-        #expect(HalfStartedTasks.present(half.foreground, root: root.path) == ["active/" + half.foreground, "tasks/" + half.foreground])
+        #expect(HalfStartedTasks.present(half.notHosted, root: root.path) == ["active/" + half.notHosted, "tasks/" + half.notHosted])
     }
 }
 
@@ -101,6 +101,6 @@ extension GarbageCollectorTests {
         for id in half.hosts + [bare] {
             #expect(HalfStartedTasks.present(id, root: root.path).isEmpty, "\(id.prefix(1)): \(HalfStartedTasks.present(id, root: root.path))")
         }
-        #expect(HalfStartedTasks.present(half.foreground, root: root.path) == ["active/" + half.foreground, "tasks/" + half.foreground])
+        #expect(HalfStartedTasks.present(half.notHosted, root: root.path) == ["active/" + half.notHosted, "tasks/" + half.notHosted])
     }
 }

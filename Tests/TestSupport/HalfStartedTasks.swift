@@ -2,20 +2,20 @@ import Foundation
 
 /// What a host killed while starting tasks leaves in a state root (`<root>/tasks`,
 /// `<root>/active`), at each point of `TaskHost.keep` and the runner's first state write, and
-/// beside them a foreground run's task as it looks while it starts (which must stay).
+/// beside them a task with no plan and no state, which is not a host's (and must stay).
 public struct HalfStartedTasks {
     /// Killed before its directory was renamed into place / before its first state / during it
     /// / while a host was removing it (its plan gone already).
     public let beforeRename: String, beforeState: String, duringFirstState: String, duringRemoval: String
-    /// A foreground run's, between its directory and its first state: no plan, so not a host's.
-    public let foreground: String
+    /// A marker and a directory, no plan, no state: not a host's.
+    public let notHosted: String
 
     public init(root: String) throws {
         func id(_ c: Character) -> String { String(repeating: c, count: 32) }
-        (beforeRename, beforeState, duringFirstState, foreground, duringRemoval) = (id("a"), id("b"), id("c"), id("d"), id("e"))
+        (beforeRename, beforeState, duringFirstState, notHosted, duringRemoval) = (id("a"), id("b"), id("c"), id("d"), id("e"))
         let fm = FileManager.default
         try fm.createDirectory(atPath: root + "/active", withIntermediateDirectories: true)
-        for t in hosts + [foreground] {
+        for t in hosts + [notHosted] {
             try Data().write(to: URL(fileURLWithPath: root + "/active/" + t))
         }
         let plan = Data(#"{"family": "x"}"#.utf8)
@@ -24,7 +24,7 @@ public struct HalfStartedTasks {
             try plan.write(to: URL(fileURLWithPath: root + "/tasks/" + directory + "/plan.json"))
         }
         try Data("{}".utf8).write(to: URL(fileURLWithPath: root + "/tasks/" + duringFirstState + "/state.json.next"))
-        try fm.createDirectory(atPath: root + "/tasks/" + foreground + "/logs", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: root + "/tasks/" + notHosted + "/logs", withIntermediateDirectories: true)
         try fm.createDirectory(atPath: root + "/tasks/." + duringRemoval + ".new/logs", withIntermediateDirectories: true)
     }
 
