@@ -45,13 +45,8 @@ extension StateFileWriterTests {
         let path = dir.path + "/task/state.json"
         let writer = StateFileWriter(path: path)
         writer.submit(try state(1))
-        #expect(throws: TaskRuntimeError.self) { try writer.flushOrThrow() }
-        do {
-            writer.submit(try state(1))
-            try writer.flushOrThrow()
-        } catch {
-            #expect("\(error)".contains(path), "\(error)")
-        }
+        let error = #expect(throws: TaskRuntimeError.self) { try writer.flushOrThrow() }
+        #expect(error.map { "\($0)".contains(path) } == true, "\(String(describing: error))")
         try FileManager.default.createDirectory(atPath: dir.path + "/task", withIntermediateDirectories: false)
         writer.submit(try state(2))
         try writer.flushOrThrow()

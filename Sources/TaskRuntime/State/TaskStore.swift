@@ -70,8 +70,7 @@ public struct TaskStore: Sendable {
     /// its plan and an empty log directory, and no state. Nothing of such a task was made
     /// outside its directory (that comes after its first state), and `run -d` had not
     /// answered for it. Only for a root whose host is dead or is the caller (a task with no
-    /// plan is not a host's, and is left alone). Whether it was
-    /// one.
+    /// plan is not a host's, and is left alone). Whether it was one.
     @discardableResult
     public func discardUnstartedHostedTask(_ id: String) -> Bool {
         let (directory, staging) = (root.taskDirectory(id), root.stagingDirectory(id))
