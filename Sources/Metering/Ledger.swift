@@ -310,8 +310,15 @@ public final class Ledger: Sendable {
     public static func openedBillingStart(of taskArn: String, at path: String, shared: Ledger? = nil) -> Date? {
         guard shared != nil || FileManager.default.fileExists(atPath: path),
               let ledger = try? shared ?? Ledger(path: path),
-              let open = try? ledger.openTasks().first(where: { $0.taskArn == taskArn }) else { return nil }
+              let open = try? ledger.openTask(taskArn) else { return nil }
         return open.billingStart
+    }
+
+    /// The open marker of `taskArn`: its billing started and has not closed; nil otherwise.
+    public func openTask(_ taskArn: String) throws -> OpenTask? {
+        do { return try db.read { db in try OpenTask.filter(OpenTask.CodingKeys.taskArn == taskArn).fetchOne(db) } } catch {
+            throw MeteringError.ledger("cannot read \(path): \(error)")
+        }
     }
 
     /// Tasks whose billing started and never closed.

@@ -37,23 +37,28 @@ public struct GarbageCollector: Sendable {
         // A host's own gc, at its start (before it makes any task).
         let servedHere = host.pid == getpid()
         return store.activeIds().compactMap { id in
-            guard let state = try? store.state(id), !state.isStopped else {
-                // A host died while making it: removed, unless a host serves the root (checked
-                // again for one started since), which does that itself.
-                if !served, !HostLock.state(of: root).held, store.discardUnstartedHostedTask(id) { return nil }
-                if (try? store.state(id))?.isStopped == true {
-                    store.retire(id)
-                } else if !served || servedHere,
-                          !(FileSystem.exists(root.stagingDirectory(id)) || FileSystem.exists(root.taskDirectory(id))) {
-                    // Never got a directory. (A serving host makes a task's marker a moment
-                    // before its directory, so that host's are left to it; the staging
-                    // directory is looked at first, as it is renamed into the other.)
-                    store.retire(id)
-                }
+            guard let state = try? store.state(id) else {
+                sweepStateless(id, store: store, served: served, servedHere: servedHere)
+                return nil
+            }
+            if state.isStopped {
+                store.retire(id)
                 return nil
             }
             if state.isHosted { return served || state.monitor?.isAlive == true ? nil : (id, state) }
             return state.ownerIsAlive ? nil : (id, state)
+        }
+    }
+
+    /// A marker whose task has no state (or none that reads). A host died while making the
+    /// task: removed, unless a host serves the root (checked again for one started since),
+    /// which does that itself. A marker that never got a directory goes too, but a serving
+    /// host's own are left to it: it makes a task's marker a moment before its directory. (The
+    /// staging directory is looked at first, as it is renamed into the other.)
+    func sweepStateless(_ id: String, store: TaskStore, served: Bool, servedHere: Bool) {
+        if !served, !HostLock.state(of: root).held, store.discardUnstartedHostedTask(id) { return }
+        if !served || servedHere, !FileSystem.exists(root.stagingDirectory(id)), !FileSystem.exists(root.taskDirectory(id)) {
+            store.retire(id)
         }
     }
 
@@ -80,7 +85,7 @@ public struct GarbageCollector: Sendable {
         if let billing = state.billing, FileSystem.exists(root.ledgerPath) {
             do {
                 let ledger = try Ledger(path: root.ledgerPath)
-                if let open = try ledger.openTasks().first(where: { $0.taskArn == task.taskArn }) {
+                if let arn = task.taskArn, let open = try ledger.openTask(arn) {
                     task.pullStartedAt = task.pullStartedAt ?? ECS.Timestamp(open.billingStart)
                     let record = try billing.record(taskArn: open.taskArn, start: open.billingStart, end: end, prices: prices,
                                                     stopCode: StopCode.taskFailedToStart.rawValue,
