@@ -238,9 +238,8 @@ public actor TaskHost {
     /// and renamed into place): a host killed at any point of this leaves what the next host
     /// finds and removes (`TaskStore.discardUnstartedHostedTask`), never a bare directory.
     func keep(_ plan: TaskPlan, for id: String) throws {
-        let marker = base.root.activeDirectory + "/" + id
         let staging = base.root.stagingDirectory(id)
-        close(try syscallRetrying("create", path: marker) { open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600) })
+        try store.markActive(id)
         do {
             try FileSystem.makeDirectories(staging + "/logs", mode: 0o700)
             try FileSystem.createFile(staging + "/plan.json", Array(try JSONEncoder().encode(plan)), mode: 0o600)

@@ -151,10 +151,8 @@ public actor TaskRunner {
             // process die: a task whose state cannot be written goes no further.
             publish()
             try stateWriter.flushOrThrow()
-            // An empty marker, made in place: nothing to write, so no temporary file for
-            // another fargate-run's startup sweep of this directory to find.
-            let marker = config.root.activeDirectory + "/" + taskId
-            close(try syscallRetrying("create", path: marker) { open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600) })
+            // (A host made it already, before the task's directory.)
+            try TaskStore(root: config.root).markActive(taskId)
             mark("start")
             try backend.provision()
             mark("provisioned")

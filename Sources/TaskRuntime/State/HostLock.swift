@@ -33,11 +33,6 @@ public final class HostLock: Sendable {
 
     deinit { close(fd) }
 
-    /// The pid of the host serving `root`, if one does and its pid file says which.
-    public static func holder(of root: StateRoot) -> pid_t? {
-        state(of: root).pid
-    }
-
     /// Whether a host serves `root` (its lock is held, or cannot be tested), and its pid when
     /// the pid file has it: a host has its lock a moment before it writes its pid, and one
     /// whose write failed has none.

@@ -82,10 +82,7 @@ final class StateFileWriter: Sendable {
             try FileSystem.rewrite(spare, Array(data), creating: 0o644)
             // The first write has no state.json to swap with (ENOENT); a filesystem without
             // exchange (EINVAL) renames, and the spare is made again next time.
-            if fr_rename_exchange(spare, path) != 0 {
-                let (spare, path) = (spare, path)
-                try syscallRetrying("rename", path: path) { rename(spare, path) }
-            }
+            if fr_rename_exchange(spare, path) != 0 { try syscallRetrying("rename", path: path) { rename(spare, path) } }
             failure.withLock { $0 = nil }
         } catch {
             failure.withLock { $0 = "\(error)" }

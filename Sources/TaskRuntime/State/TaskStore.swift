@@ -77,12 +77,20 @@ public struct TaskStore: Sendable {
         // (A spare without a state is a first write cut short, before anything was provisioned.)
         guard !FileSystem.exists(statePath(id)), FileSystem.exists(root.hostedPlanPath(id)) || FileSystem.exists(staging) else { return false }
         // The directory goes back to the staging name first (its plan could be removed before
-        // the rest of it): killed during the removal, this is found again.
-        guard (try? FileSystem.removeTree(staging)) != nil,
-              !FileSystem.exists(directory) || rename(directory, staging) == 0,
-              (try? FileSystem.removeTree(staging)) != nil else { return false }
+        // the rest of it): killed during the removal, this is found again. (Only one of the two
+        // exists: `keep` renames one into the other.)
+        if FileSystem.exists(directory), rename(directory, staging) != 0 { return false }
+        guard (try? FileSystem.removeTree(staging)) != nil else { return false }
         retire(id)
         return true
+    }
+
+    /// The task is not finished: it joins the active list. An empty marker, made in place:
+    /// nothing to write, so no temporary file for another fargate-run's startup sweep of that
+    /// directory to find.
+    public func markActive(_ id: String) throws {
+        let marker = root.activeDirectory + "/" + id
+        close(try syscallRetrying("create", path: marker) { open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600) })
     }
 
     /// The task is finished: it leaves the active list.
