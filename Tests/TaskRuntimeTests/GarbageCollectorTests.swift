@@ -58,13 +58,11 @@ extension GarbageCollectorTests {
     /// (marker, directory with the plan, or the directory still being made), and leaves a
     /// task that has no plan and no state (not a host's).
     @Test func tasksAKilledHostWasStartingAreRemovedAndOthersStay() throws {
-        let tmp = try TemporaryDirectory()
-        defer { tmp.remove() }
-        let root = try StateRoot(path: tmp.path + "/root")
-        let half = try HalfStartedTasks(root: root.path)
-        #expect(GarbageCollector(root: root).abandonedTasks().isEmpty, "nothing of them is a task to bill or release")
-        for id in half.hosts { #expect(HalfStartedTasks.present(id, root: root.path).isEmpty, "\(id.prefix(1)): \(HalfStartedTasks.present(id, root: root.path))") }
-        #expect(HalfStartedTasks.present(half.notHosted, root: root.path) == ["active/" + half.notHosted, "tasks/" + half.notHosted])
+        let half = try HalfStartedTasks()
+        defer { half.remove() }
+        _ = GarbageCollector(root: try StateRoot(path: half.root)).abandonedTasks()
+        #expect(half.hostsLeft().isEmpty, "\(half.hostsLeft())")
+        #expect(half.notHostedIsWhole)
     }
 }
 
@@ -74,10 +72,9 @@ extension GarbageCollectorTests {
     /// the half-started ones, and a marker made a moment before its directory. Once the lock
     /// is free, it removes them.
     @Test func whileAnotherProcessServesTheRootItsTasksAreItsOwn() throws {
-        let tmp = try TemporaryDirectory()
-        defer { tmp.remove() }
-        let root = try StateRoot(path: tmp.path + "/root")
-        let half = try HalfStartedTasks(root: root.path)
+        let half = try HalfStartedTasks()
+        defer { half.remove() }
+        let root = try StateRoot(path: half.root)
         let bare = String(repeating: "f", count: 32)
         try Data().write(to: URL(fileURLWithPath: root.activeDirectory + "/" + bare))
         let holder = Process()
@@ -90,17 +87,13 @@ extension GarbageCollectorTests {
         defer { if holder.isRunning { holder.terminate() } }
         #expect(eventually(timeout: 10) { HostLock.state(of: root).held }, "flock holds the lock")
         #expect(HostLock.state(of: root).pid == nil, "and wrote no pid")
-        #expect(GarbageCollector(root: root).abandonedTasks().isEmpty)
-        for id in half.hosts + [bare] {
-            #expect(!HalfStartedTasks.present(id, root: root.path).isEmpty, "\(id.prefix(1)) stays while the lock is held")
-        }
+        _ = GarbageCollector(root: root).abandonedTasks()
+        for id in half.hosts + [bare] { #expect(!half.present(id).isEmpty, "\(id.prefix(1)) stays while the lock is held") }
         try input.fileHandleForWriting.close()
         holder.waitUntilExit()
         #expect(!HostLock.state(of: root).held)
         _ = GarbageCollector(root: root).abandonedTasks()
-        for id in half.hosts + [bare] {
-            #expect(HalfStartedTasks.present(id, root: root.path).isEmpty, "\(id.prefix(1)): \(HalfStartedTasks.present(id, root: root.path))")
-        }
-        #expect(HalfStartedTasks.present(half.notHosted, root: root.path) == ["active/" + half.notHosted, "tasks/" + half.notHosted])
+        #expect(half.hostsLeft([bare]).isEmpty, "\(half.hostsLeft([bare]))")
+        #expect(half.notHostedIsWhole)
     }
 }

@@ -27,6 +27,25 @@ struct TaskRunnerTests {
         #expect(condition())
     }
 
+    /// A task whose first state cannot be written (its spare's path taken by a directory)
+    /// makes nothing: gc could not find it should this process die. It stops, saying why.
+    @Test func aTaskWhoseFirstStateCannotBeWrittenMakesNothing() async throws {
+        let dir = try TemporaryDirectory("fr-runner")
+        defer { dir.remove() }
+        let backend = FakeTaskBackend()
+        let r = try runner(try plan(#"[{"name": "app", "image": "x"}]"#), backend, in: dir)
+        let state = dir.path + "/root/tasks/\(r.taskId)/state.json"
+        try FileManager.default.createDirectory(atPath: state + ".next", withIntermediateDirectories: true)
+        async let result = r.run()
+        // Bounded should it go on after all: its container is let exit.
+        try await until { backend.calls.contains("release") || backend.running == ["app"] }
+        if backend.running == ["app"] { backend.exit("app", code: 0) }
+        let done = await result
+        #expect(!backend.calls.contains("provision"), "\(backend.calls)")
+        #expect(done.task.lastStatus == "STOPPED" && (done.failure ?? "").contains(state), "\(done.failure ?? "no failure")")
+        #expect(TaskStore(root: try StateRoot(path: dir.path + "/root")).activeIds().isEmpty, "its marker goes")
+    }
+
     @Test func aTaskRunsThroughItsPhasesAndIsBilledOnce() async throws {
         let dir = try TemporaryDirectory("fr-runner")
         defer { dir.remove() }
