@@ -137,7 +137,7 @@ public enum SeccompProfile {
     static let fingerprint: String = {
         var text = (allowed + ["|"] + allowedX86 + ["|"] + allowedARM + ["|"] + knownDenied).joined(separator: ",")
         for (cap, names) in byCapability { text += "|\(cap.rawValue):" + names.joined(separator: ",") }
-        text += "|\(nativeArch)|\(extraArches)|clone:\(cloneNamespaceFlags)|socket:38,40|personality|prologue-v1"
+        text += "|\(nativeArch)|\(extraArches)|clone:\(cloneNamespaceFlags)|socket:38,40|personality|prologue-v1|tree"
         if let v = seccomp_version() { text += "|libseccomp \(v.pointee.major).\(v.pointee.minor).\(v.pointee.micro)" }
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
@@ -155,11 +155,26 @@ public enum SeccompProfile {
         return n == Int(st.st_size) ? p : nil
     }
 
-    static func compile(_ caps: Set<Capability>) throws -> [UInt64] {
+    /// How libseccomp lays out the checks of the syscall number.
+    enum Layout: UInt32 {
+        /// One comparison after another, in libseccomp's order (its default).
+        case linear = 1
+        /// A binary search over the numbers (libseccomp 2.5's optimize level 2).
+        case binaryTree = 2
+    }
+
+    /// The binary tree because the kernel, when it loads a filter, runs it for every syscall
+    /// number of every architecture to cache those always allowed: over the linear list of
+    /// Docker's ~330 syscalls for three architectures (984 instructions) a load took 1.3 ms
+    /// of the container's start; over the tree (1,224 instructions, each syscall decided in a
+    /// few dozen) 0.25 ms. The syscalls a container makes are decided faster too.
+    static func compile(_ caps: Set<Capability>, layout: Layout = .binaryTree) throws -> [UInt64] {
         guard let ctx = seccomp_init(actErrno(EPERM)) else { throw SandboxError.invalidSpec("seccomp_init failed") }
         defer { seccomp_release(ctx) }
         // We set no_new_privs ourselves, right before loading.
         seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)
+        let optimized = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, layout.rawValue)
+        if optimized != 0 { throw SandboxError.invalidSpec("seccomp optimize level \(layout.rawValue): \(optimized)") }
         for arch in extraArches {
             let r = seccomp_arch_add(ctx, arch)
             if r != 0 && r != -EEXIST { throw SandboxError.invalidSpec("seccomp_arch_add \(arch): \(r)") }
