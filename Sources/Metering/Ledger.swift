@@ -236,12 +236,32 @@ public final class Ledger: Sendable {
     /// Appends the task's record and closes its open marker, atomically.
     public func close(_ record: BillingRecord) throws {
         do {
-            try db.write { db in
-                try record.insert(db)
-                for (k, v) in record.tags.sorted(by: { $0.key < $1.key }) {
-                    try db.execute(sql: "INSERT INTO task_tags (task_arn, key, value) VALUES (?, ?, ?)", arguments: [record.taskArn, k, v])
-                }
-                try db.execute(sql: "DELETE FROM open_tasks WHERE task_arn = ?", arguments: [record.taskArn])
+            try db.write { db in try insertBill(record, db) }
+        } catch {
+            throw MeteringError.ledger("cannot record the bill of \(record.taskArn): \(error)")
+        }
+    }
+
+    /// The record, its tags, and the end of the task's open marker.
+    private func insertBill(_ record: BillingRecord, _ db: Database) throws {
+        try record.insert(db)
+        for (k, v) in record.tags.sorted(by: { $0.key < $1.key }) {
+            try db.execute(sql: "INSERT INTO task_tags (task_arn, key, value) VALUES (?, ?, ?)", arguments: [record.taskArn, k, v])
+        }
+        try db.execute(sql: "DELETE FROM open_tasks WHERE task_arn = ?", arguments: [record.taskArn])
+    }
+
+    /// Records `record` unless its task is billed already (a resumed task whose host billed
+    /// it and died before it could say so), and the task's last usage sample, in one
+    /// transaction: the bill and the samples end together, and one commit (one fsync) stands
+    /// for both. Returns whether the bill was recorded now.
+    public func closeOnce(_ record: BillingRecord, lastSample: UsageSampler.LastSample? = nil) throws -> Bool {
+        do {
+            return try db.write { db in
+                if let lastSample { try UsageStore.insert(lastSample.rows, into: db) }
+                guard try BillingRecord.filter(BillingRecord.CodingKeys.taskArn == record.taskArn).fetchCount(db) == 0 else { return false }
+                try insertBill(record, db)
+                return true
             }
         } catch {
             throw MeteringError.ledger("cannot record the bill of \(record.taskArn): \(error)")
@@ -275,15 +295,6 @@ public final class Ledger: Sendable {
     public func record(_ taskArn: String) throws -> BillingRecord? {
         do {
             return try db.read { db in try BillingRecord.filter(BillingRecord.CodingKeys.taskArn == taskArn).fetchOne(db) }
-        } catch {
-            throw MeteringError.ledger("cannot read \(path): \(error)")
-        }
-    }
-
-    /// Whether the task has its billing record already.
-    public func isBilled(_ taskArn: String) throws -> Bool {
-        do {
-            return try db.read { db in try BillingRecord.filter(BillingRecord.CodingKeys.taskArn == taskArn).fetchCount(db) > 0 }
         } catch {
             throw MeteringError.ledger("cannot read \(path): \(error)")
         }

@@ -43,6 +43,7 @@ final class FakeTaskBackend: TaskBackend, @unchecked Sendable {
     }
 
     var resources: TaskResources { TaskResources(networkNamespace: nil, cgroupDirectories: [], network: nil, containerDirectories: []) }
+    var cgroup: Cgroup? { nil }
 
     func connect(exit: @escaping @Sendable (String, TerminationStatus) -> Void, warning: @escaping @Sendable (String) -> Void,
                  lost: @escaping @Sendable (String) -> Void) {
@@ -125,7 +126,8 @@ final class FakeTaskBackend: TaskBackend, @unchecked Sendable {
 
     func quiesce() async { record("quiesce") }
 
-    func release(meanwhile: (TaskResources.Released) async -> Void) async -> TaskResources.Released {
+    func release(beforeReleasing: () async -> Void, meanwhile: (TaskResources.Released) async -> Void) async -> TaskResources.Released {
+        await beforeReleasing()
         record("release")
         let usage = TaskResources.Released(cpuUsageNanos: 5_000_000, memoryPeakBytes: 1 << 20)
         await meanwhile(usage)

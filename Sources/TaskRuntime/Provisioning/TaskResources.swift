@@ -43,14 +43,26 @@ public struct TaskResources: Sendable {
     ///   - options: the network options the task was attached with.
     ///   - unrecorded: the runner may have died while attaching, before recording the network:
     ///     its host-policy membership, address lease and port reservations are looked for.
+    ///   - beforeReleasing: what must be done once no process of the task is left and before
+    ///     anything is released (the runner's state file recording what is released, the last
+    ///     usage sample, which reads the cgroups); begun before this is called, it overlaps the
+    ///     kill sweep and the usage read.
     ///   - meanwhile: what to do (billing, an fsync) once no process of the task is left and
     ///     its usage is read, while its cgroups, network and directories are removed. What it
     ///     is given holds the usage, not yet what the removal did.
     public func release(taskId: String, stateRoot: String, taskDirectory: String, cgroup: Cgroup? = nil, options: NetworkOptions,
-                        unrecorded: Bool = false, meanwhile: (Released) async -> Void = { _ in }) async -> Released {
+                        unrecorded: Bool = false, beforeReleasing: () async -> Void = {},
+                        meanwhile: (Released) async -> Void = { _ in }) async -> Released {
         var out = Released()
         let killed = Cgroup.killAll(in: cgroupDirectories)
         if killed > 0 { out.removed.append("\(killed) processes") }
+        let cg = cgroup ?? TaskResources.cgroup(at: cgroupDirectories)
+        if let cg {
+            let s = cg.stats()
+            out.cpuUsageNanos = Int64(s.cpuUsageNanos)
+            out.memoryPeakBytes = s.memoryPeak.map { Int64($0) }
+        }
+        await beforeReleasing()
         let namespace = networkNamespace.map { NetworkNamespace(name: ($0 as NSString).lastPathComponent) }
         // The network's teardown (netlink, the nft leave, CNI DEL for a user's conflist) runs on
         // its own thread: cgroups and directories go meanwhile.
@@ -71,12 +83,6 @@ public struct TaskResources: Sendable {
                 registry.release(stale, taskId: taskId)
                 out.removed.append("\(stale.count) port reservations")
             }
-        }
-        let cg = cgroup ?? TaskResources.cgroup(at: cgroupDirectories)
-        if let cg {
-            let s = cg.stats()
-            out.cpuUsageNanos = Int64(s.cpuUsageNanos)
-            out.memoryPeakBytes = s.memoryPeak.map { Int64($0) }
         }
         // The cgroups go, and only then (no process of the task left to use them) its
         // directories, on a thread of their own while the task is billed here.

@@ -48,6 +48,7 @@ public final class SandboxTaskBackend: TaskBackend, @unchecked Sendable {
 
     var cgroupHost: CgroupHost?
     var taskCgroup: Cgroup?
+    public var cgroup: Cgroup? { taskCgroup }
     var namespace: NetworkNamespace?
     /// The network being attached, on a thread of its own, while images are resolved and the
     /// first containers are made ready.
@@ -340,14 +341,16 @@ public final class SandboxTaskBackend: TaskBackend, @unchecked Sendable {
         attaching = nil
     }
 
-    public func release(meanwhile: (TaskResources.Released) async -> Void) async -> TaskResources.Released {
+    public func release(beforeReleasing: () async -> Void,
+                        meanwhile: (TaskResources.Released) async -> Void) async -> TaskResources.Released {
         // No connection to the endpoint is accepted any more (the service has let go of its
         // copies); ours go before the namespace, which they would keep alive.
         endpoint?.close()
         endpoint = nil
         let released = await resources.release(taskId: taskId, stateRoot: config.root.path, taskDirectory: taskDirectory,
                                                 cgroup: taskCgroup, options: config.network,
-                                                unrecorded: networkUnrecorded && lock.withLock({ attachment }) == nil, meanwhile: meanwhile)
+                                                unrecorded: networkUnrecorded && lock.withLock({ attachment }) == nil,
+                                                beforeReleasing: beforeReleasing, meanwhile: meanwhile)
         // Nothing of the task is left for its monitor to keep.
         finished.withLock { $0 = true }
         monitor?.finish()

@@ -14,6 +14,8 @@ public protocol TaskBackend: AnyObject, Sendable {
     /// What the task holds or will hold (named before it is made, so `gc` finds it should
     /// this process die in between).
     var resources: TaskResources { get }
+    /// The task's cgroup once it is made: nil before, and for a backend without one.
+    var cgroup: Cgroup? { get }
 
     /// Where to report a started container's exit, warnings (what is not applied, what could
     /// not be removed), and the loss of what kept the containers (a hosted task's monitor).
@@ -75,9 +77,10 @@ public protocol TaskBackend: AnyObject, Sendable {
     func killEverything() async -> [String: TerminationStatus]
     /// Ends the pause process and drains the logs: nothing of the task writes any more.
     func quiesce() async
-    /// Removes everything the task made; `meanwhile` runs once the usage is known, while the
+    /// Removes everything the task made; `beforeReleasing` is awaited once no process of the
+    /// task is left, before anything goes; `meanwhile` runs once the usage is known, while the
     /// last of it goes.
-    func release(meanwhile: (TaskResources.Released) async -> Void) async -> TaskResources.Released
+    func release(beforeReleasing: () async -> Void, meanwhile: (TaskResources.Released) async -> Void) async -> TaskResources.Released
 
     /// The task metadata endpoint's listener inside the task's namespace, made before any
     /// container starts; nil when the task has none.

@@ -11,11 +11,11 @@ extension TaskRunner {
     func sampleOnceRunning() {
         guard usageRegistration == nil, lifecycle.startedAt != nil, lifecycle.status < .deprovisioning,
               let sampler = config.usageSampler, let opening = ledgerOpening, let start = times.pullStartedAt else { return }
-        let directories = backend.resources.cgroupDirectories
+        let (directories, known) = (backend.resources.cgroupDirectories, backend.cgroup)
         let task = usageTask(start: start)
         let logger = self.logger
         usageRegistration = Task.detached {
-            guard !directories.isEmpty, let cgroup = TaskResources.cgroup(at: directories) else { return false }
+            guard let cgroup = known ?? (directories.isEmpty ? nil : TaskResources.cgroup(at: directories)) else { return false }
             do {
                 guard let ledger = try await opening.value else { return false }
                 try sampler.register(task, source: CgroupUsageSource(taskCgroup: cgroup, containers: task.containers.map(\.name)), ledger: ledger)
@@ -27,12 +27,13 @@ extension TaskRunner {
         }
     }
 
-    /// The task's last sample, written before its bill.
-    func finishSampling() async {
-        guard let registration = usageRegistration, await registration.value, let sampler = config.usageSampler else { return }
-        do { try sampler.finish(taskArn) } catch {
-            observer.warning("usage samples: \(error)")
-        }
+    /// Takes the task's last sample off the runner, once its registration with the sampler
+    /// is done (a task that ran for a few milliseconds may still be making it): written with
+    /// the task's bill. Nil when the task is not sampled.
+    func takeLastSample() -> Task<UsageSampler.LastSample?, Never>? {
+        guard let registration = usageRegistration, let sampler = config.usageSampler else { return nil }
+        let arn = taskArn
+        return Task.detached { await registration.value ? sampler.takeLast(arn) : nil }
     }
 
     /// The task as the usage tables record it: its request, its containers', who it ran for.

@@ -270,29 +270,43 @@ public actor TaskRunner {
         if lifecycle.advance(to: .deprovisioning) { publish() }
         await backend.quiesce()
         if endpointServed, let endpoints = config.endpoints { await endpoints.stopServing(taskId) }
-        await finishSampling()
         attachment = backend.resources.network
-        // The attachment is recorded before it is released, should this process die meanwhile.
-        publishNow()
-        mark("network detach start")
+        // The attachment is recorded before it is released, should this process die meanwhile:
+        // written while the last usage sample is taken and the task's processes are swept.
+        publish()
+        stateWriter.beginFlush()
+        let (stateWriter, lastSampleTaken, sampler) = (stateWriter, takeLastSample(), config.usageSampler)
+        var lastSample: UsageSampler.LastSample?
         // Billed while the task's cgroups, network and directories go: it ended when its last
         // process did.
         let (billing, prices, arn, stopCode, opening, start) = (billing, config.prices, taskArn, lifecycle.stopCode?.rawValue,
                                                                ledgerOpening, times.pullStartedAt)
-        var billingError: (any Error)?
+        var billingError: (any Error)?, usageError: (any Error)?
         var end: Date?
-        let released = await backend.release { usage in
+        let released = await backend.release(beforeReleasing: {
+            stateWriter.flush()
+            lastSample = await lastSampleTaken?.value
+        }, meanwhile: { usage in
             let now = Date()
             end = now
+            var sampleWritten = false
+            defer {
+                if !sampleWritten, let lastSample, let sampler {
+                    do { try sampler.write(lastSample) } catch { usageError = error }
+                }
+            }
             guard let opening, let start else { return }
             do {
                 let record = try billing.record(taskArn: arn, start: start, end: now, prices: prices, stopCode: stopCode,
                                                 cpuUsageNanos: usage.cpuUsageNanos, memoryPeakBytes: usage.memoryPeakBytes)
-                // A resumed task may have been billed by the host before, which died just after.
-                guard let ledger = try await opening.value, try !ledger.isBilled(arn) else { return }
-                try ledger.close(record)
+                guard let ledger = try await opening.value else { return }
+                // A resumed task may have been billed by the host before, which died just after:
+                // then only its last sample is written.
+                _ = try ledger.closeOnce(record, lastSample: lastSample)
+                sampleWritten = true
             } catch { billingError = error }
-        }
+        })
+        if let usageError { observer.warning("usage samples: \(usageError)") }
         mark("released")
         for p in released.problems { observer.warning(p) }
         if let billingError {

@@ -61,6 +61,13 @@ final class StateFileWriter: Sendable {
         queue.sync { writePending() }
     }
 
+    /// Starts writing what was submitted at once, on the writer's thread, without waiting
+    /// for it: a later `flush` returns once it is written. The caller does something else
+    /// meanwhile that need not wait for the file.
+    func beginFlush() {
+        queue.async { [self] in writePending() }
+    }
+
     /// As `flush`, and throws what kept the write from reaching the file: for the task's first
     /// state, which must be on disk before anything of the task is made.
     func flushOrThrow() throws {
