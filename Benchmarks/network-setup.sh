@@ -39,7 +39,7 @@ measure() {
     out=$(FARGATE_RUN_TIMING=1 "$bin" -q --root "$work/root" "${net[@]}" "$work/once.json" 2>&1 >/dev/null | grep '^timing')
     t() { grep " $1\$" <<<"$out" | awk '{print $2}'; }
     echo "$(t 'network attached') - $(t 'start')" | bc -l >>"$work/setup.txt"
-    echo "$(t 'netns removed') - $(t 'network detach start')" | bc -l >>"$work/teardown.txt"
+    echo "$(t 'network detached') - $(t 'network detach start')" | bc -l >>"$work/teardown.txt"
   done
   med() { sort -n "$1" | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]}'; }
   printf '%-22s set-up median %6s ms   teardown median %6s ms\n' "$1" "$(med "$work/setup.txt")" "$(med "$work/teardown.txt")"

@@ -252,13 +252,11 @@ public final class Ledger: Sendable {
     }
 
     /// Records `record` unless its task is billed already (a resumed task whose host billed
-    /// it and died before it could say so), and the task's last usage sample, in one
-    /// transaction: the bill and the samples end together, and one commit (one fsync) stands
-    /// for both. Returns whether the bill was recorded now.
-    public func closeOnce(_ record: BillingRecord, lastSample: UsageSampler.LastSample? = nil) throws -> Bool {
+    /// it and died before it could say so), checked in the same transaction. Returns whether
+    /// the bill was recorded now.
+    public func closeOnce(_ record: BillingRecord) throws -> Bool {
         do {
             return try db.write { db in
-                if let lastSample { try UsageStore.insert(lastSample.rows, into: db) }
                 guard try BillingRecord.filter(BillingRecord.CodingKeys.taskArn == record.taskArn).fetchCount(db) == 0 else { return false }
                 try insertBill(record, db)
                 return true

@@ -238,6 +238,7 @@ public struct TaskNetworking: Sendable {
         if let namespace, !namespaceGone {
             do { try namespace.remove() } catch { problems.append("\(error)") }
         }
+        PhaseTiming.mark("network detached")
         return problems
     }
 

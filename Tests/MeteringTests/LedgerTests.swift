@@ -39,6 +39,19 @@ struct LedgerTests {
         #expect(try ledger.records().count == 1)
     }
 
+    /// What a runner bills with: a task billed before (a resumed task whose host billed it
+    /// and died before saying so) is not billed again, and that is no error.
+    @Test func closeOnceBillsATaskOnceAndSaysWhetherItDid() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let ledger = try Ledger(path: dir.path + "/l.sqlite")
+        try ledger.open(OpenTask(taskArn: "arn:a", family: "app", billingStartMicros: 1, pid: 42))
+        #expect(try ledger.closeOnce(record("arn:a")))
+        #expect(try ledger.openTasks().isEmpty, "the open marker ends with the bill")
+        #expect(try ledger.closeOnce(record("arn:a", cost: 1)) == false)
+        #expect(try ledger.records().map(\.costNanos) == [205_708], "the first bill stands")
+    }
+
     @Test func recordsAreAppendOnly() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

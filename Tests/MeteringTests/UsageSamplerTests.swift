@@ -161,42 +161,4 @@ struct UsageSamplerTests {
         #expect(try f.ledger.sampledTask("bbbb") == nil)
         #expect(throws: MeteringError.self) { try f.ledger.sampledTask("aaaa") }
     }
-
-    /// A task's runner takes its last sample before its cgroups go and writes it in its
-    /// bill's transaction (one commit, one fsync): both are there, or neither. A task billed
-    /// before (by a host that died just after) gets its sample and no second bill.
-    @Test func theLastSampleIsWrittenWithTheBillOnce() throws {
-        let f = try SamplerFixture()
-        defer { f.dir.remove() }
-        let source = FakeSource()
-        let s = f.sampler(at: 1000)
-        let task = SamplerFixture.task()
-        try f.ledger.open(OpenTask(taskArn: task.taskArn, family: "app", billingStartMicros: task.startMicros, pid: 42))
-        source.readings = [reading("", cpu: 1_000_000_000), reading("web", cpu: 900_000_000)]
-        try s.register(task, source: source, ledger: f.ledger)
-        source.readings = [reading("", cpu: 1_400_000_000, peak: 50 << 20), reading("web", cpu: 1_200_000_000)]
-        f.clock.seconds = 1003
-        let last = try #require(s.takeLast(task.taskArn))
-        #expect(s.takeLast(task.taskArn) == nil, "the task is no longer sampled")
-        #expect(try f.rows("SELECT count(*) FROM usage_samples WHERE t = 1003") == [[0]], "taking it writes nothing")
-
-        let bill = BillingRecord(taskArn: task.taskArn, family: "app", revision: 1, cpu: 256, memory: 512, ephemeralStorageGiB: 20,
-                                 architecture: "X86_64", pricePlatform: "linux/x86_64", region: "us-east-1",
-                                 billingStartMicros: task.startMicros, billingEndMicros: 1003 * 1_000_000, billedSeconds: 60,
-                                 costNanos: 205_708, vcpuHourNanos: 40_480_000, gbHourNanos: 4_445_000,
-                                 stopCode: "EssentialContainerExited", cpuUsageNanos: 1_400_000_000, memoryPeakBytes: 50 << 20)
-        #expect(try f.ledger.closeOnce(bill, lastSample: last))
-        #expect(try f.ledger.openTasks().isEmpty)
-        #expect(try f.ledger.records().map(\.taskArn) == [task.taskArn])
-        let sums = try f.rows("SELECT container, sum(cpu_ns), max(peak) FROM usage_samples GROUP BY container ORDER BY container")
-        #expect(sums == [[0, 1_400_000_000, 50 << 20], [1, 1_200_000_000, nil]], "the samples end where the bill's usage does")
-
-        // Billed already: no second bill and no error; the sample is still written.
-        let again = UsageSampler.LastSample(rows: [UsageStore.Row_(task: last.rows[0].task, container: 0,
-                                                                   sample: UsageSample(container: "", time: 1004, spanMillis: 1000, cpuNanos: 5, memoryBytes: 1 << 20),
-                                                                   fresh: false)])
-        #expect(try f.ledger.closeOnce(bill, lastSample: again) == false)
-        #expect(try f.ledger.records().count == 1)
-        #expect(try f.rows("SELECT cpu_ns FROM usage_samples WHERE t = 1004") == [[5]])
-    }
 }

@@ -18,8 +18,9 @@ struct SeccompProfileTests {
     ]
 
     #if arch(x86_64)
-    /// x86_64, i386, x32's own arch value (x32 calls arrive as x86_64 with bit 30 of the
-    /// number set), and an architecture the profile does not name.
+    /// x86_64, i386, the value libseccomp names x32 by (the kernel reports x32 calls as
+    /// x86_64 with bit 30 of the number set, which `numbers` covers), and an architecture the
+    /// profile does not name.
     static let arches: [UInt32] = [0xC000_003E, 0x4000_0003, 0x4000_003E, 0xC000_00B7]
     #else
     static let arches: [UInt32] = [0xC000_00B7, 0x4000_0028, 0xC000_003E]

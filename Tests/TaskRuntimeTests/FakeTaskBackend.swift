@@ -23,10 +23,16 @@ final class FakeTaskBackend: TaskBackend, @unchecked Sendable {
     let missingImages: Set<String>
     private let handlers = Mutex<(exit: @Sendable (String, TerminationStatus) -> Void, warning: @Sendable (String) -> Void)>(({ _, _ in }, { _ in }))
 
-    init(failingStarts: [String: any Error] = [:], exitOnStop: [String: Int32] = [:], missingImages: Set<String> = []) {
+    /// Called when the release begins, once the runner's `beforeReleasing` is done: what is
+    /// on disk then is what `gc` would find should the process die while things go.
+    let onRelease: (@Sendable () -> Void)?
+
+    init(failingStarts: [String: any Error] = [:], exitOnStop: [String: Int32] = [:], missingImages: Set<String> = [],
+         onRelease: (@Sendable () -> Void)? = nil) {
         self.failingStarts = failingStarts
         self.exitOnStop = exitOnStop
         self.missingImages = missingImages
+        self.onRelease = onRelease
     }
 
     var calls: [String] { log.withLock { $0.calls } }
@@ -128,6 +134,7 @@ final class FakeTaskBackend: TaskBackend, @unchecked Sendable {
 
     func release(beforeReleasing: () async -> Void, meanwhile: (TaskResources.Released) async -> Void) async -> TaskResources.Released {
         await beforeReleasing()
+        onRelease?()
         record("release")
         let usage = TaskResources.Released(cpuUsageNanos: 5_000_000, memoryPeakBytes: 1 << 20)
         await meanwhile(usage)

@@ -2,6 +2,7 @@ import ECSModel
 import Foundation
 import Metering
 import Sandbox
+import Synchronization
 @testable import TaskRuntime
 import TestSupport
 import Testing
@@ -75,6 +76,27 @@ struct TaskRunnerTests {
         #expect(records[0].cpuUsageNanos == 5_000_000, "the usage the backend read before releasing")
         #expect(try ledger.openTasks().isEmpty)
         #expect(TaskStore(root: try StateRoot(path: dir.path + "/root")).activeIds().isEmpty)
+    }
+
+    /// The state file says the task is being torn down (and names what it holds) before
+    /// anything of it is released: its write overlaps the kill sweep, but is waited for.
+    @Test func theStateIsOnDiskBeforeAnythingIsReleased() async throws {
+        let dir = try TemporaryDirectory("fr-runner")
+        defer { dir.remove() }
+        let seen = Mutex<String?>(nil)
+        let statePath = Mutex<String?>(nil)
+        let backend = FakeTaskBackend(onRelease: {
+            guard let path = statePath.withLock({ $0 }), let data = FileManager.default.contents(atPath: path),
+                  let state = try? JSONDecoder().decode(TaskState.self, from: data) else { return }
+            seen.withLock { $0 = state.task.lastStatus }
+        })
+        let r = try runner(try plan(#"[{"name": "app", "image": "x"}]"#), backend, in: dir)
+        statePath.withLock { $0 = dir.path + "/root/tasks/\(r.taskId)/state.json" }
+        async let result = r.run()
+        try await until { backend.running == ["app"] }
+        backend.exit("app", code: 0)
+        _ = await result
+        #expect(seen.withLock { $0 } == "DEPROVISIONING")
     }
 
     /// `ps` without `-a` reads only the active tasks' states: a stopped task is retired from

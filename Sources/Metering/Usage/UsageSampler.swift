@@ -124,36 +124,15 @@ public final class UsageSampler: @unchecked Sendable {
         }
     }
 
-    /// A task's last sample, taken by `takeLast` while its cgroups are still there, and
-    /// written with its bill (`Ledger.closeOnce`) or on its own (`write`).
-    public struct LastSample: Sendable {
-        let rows: [UsageStore.Row_]
-    }
-
-    /// Takes a task's last sample and stops sampling it, without writing the sample: its
-    /// runner writes it in its bill's transaction, so that the two end together and one
-    /// commit stands for both. Nil when the task is not being sampled.
-    public func takeLast(_ taskArn: String) -> LastSample? {
+    /// Takes a task's last sample and writes it, then stops sampling it: what its runner does
+    /// once its containers have stopped and before its bill, so both end together.
+    public func finish(_ taskArn: String) throws {
         lock.lock()
         defer { lock.unlock() }
-        // The tick holds the lock while it writes: the task's rows before this one are stored,
-        // and this sample is a delta from them.
-        guard let entry = entries.removeValue(forKey: taskArn), store != nil else { return nil }
+        guard let entry = entries.removeValue(forKey: taskArn), let store else { return }
         var rows: [UsageStore.Row_] = []
         UsageSampler.sample(entry, at: clock(), complete: true, into: &rows)
-        return LastSample(rows: rows)
-    }
-
-    /// Writes a last sample on the sampler's own connection: for a task billed before (or
-    /// not at all), whose bill is not written now.
-    public func write(_ last: LastSample) throws {
-        guard let store = lock.withLock({ self.store }) else { return }
-        try store.write(last.rows)
-    }
-
-    /// Takes a task's last sample and writes it, then stops sampling it.
-    public func finish(_ taskArn: String) throws {
-        if let last = takeLast(taskArn) { try write(last) }
+        try store.write(rows)
     }
 
     /// The last sample of a task whose sampler died with its fargate-run (what `gc` does

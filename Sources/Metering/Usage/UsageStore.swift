@@ -74,36 +74,33 @@ final class UsageStore: @unchecked Sendable {
     /// writing time at 500 tasks).
     func write(_ rows: [Row_]) throws {
         guard !rows.isEmpty else { return }
-        try db.write { db in try UsageStore.insert(rows, into: db) }
-    }
-
-    /// Inserts `rows` within the caller's transaction, on any connection to the ledger.
-    static func insert(_ rows: [Row_], into db: Database) throws {
-        let insert = try db.cachedStatement(sql: UsageSchema.upsert)
-        let stmt = insert.sqliteStatement
-        @inline(__always) func bind(_ i: Int32, _ v: Int64?) {
-            if let v { sqlite3_bind_int64(stmt, i, v) } else { sqlite3_bind_null(stmt, i) }
-        }
-        for r in rows {
-            let s = r.sample
-            bind(1, r.task)
-            bind(2, Int64(r.container))
-            bind(3, s.time)
-            bind(4, s.spanMillis)
-            bind(5, s.cpuNanos)
-            bind(6, s.memoryBytes)
-            bind(7, s.memoryMaxBytes == s.memoryBytes ? nil : s.memoryMaxBytes)
-            bind(8, s.memoryPeakBytes)
-            bind(9, s.netRxBytes)
-            bind(10, s.netTxBytes)
-            bind(11, s.ioReadBytes)
-            bind(12, s.ioWriteBytes)
-            bind(13, s.pids)
-            bind(14, r.fresh ? 1 : nil)
-            let rc = sqlite3_step(stmt)
-            sqlite3_reset(stmt)
-            guard rc == SQLITE_DONE else {
-                throw MeteringError.ledger("cannot write usage samples: \(String(cString: sqlite3_errstr(rc)))")
+        try db.write { db in
+            let insert = try db.cachedStatement(sql: UsageSchema.upsert)
+            let stmt = insert.sqliteStatement
+            @inline(__always) func bind(_ i: Int32, _ v: Int64?) {
+                if let v { sqlite3_bind_int64(stmt, i, v) } else { sqlite3_bind_null(stmt, i) }
+            }
+            for r in rows {
+                let s = r.sample
+                bind(1, r.task)
+                bind(2, Int64(r.container))
+                bind(3, s.time)
+                bind(4, s.spanMillis)
+                bind(5, s.cpuNanos)
+                bind(6, s.memoryBytes)
+                bind(7, s.memoryMaxBytes == s.memoryBytes ? nil : s.memoryMaxBytes)
+                bind(8, s.memoryPeakBytes)
+                bind(9, s.netRxBytes)
+                bind(10, s.netTxBytes)
+                bind(11, s.ioReadBytes)
+                bind(12, s.ioWriteBytes)
+                bind(13, s.pids)
+                bind(14, r.fresh ? 1 : nil)
+                let rc = sqlite3_step(stmt)
+                sqlite3_reset(stmt)
+                guard rc == SQLITE_DONE else {
+                    throw MeteringError.ledger("cannot write usage samples: \(String(cString: sqlite3_errstr(rc)))")
+                }
             }
         }
     }

@@ -43,10 +43,10 @@ public struct TaskResources: Sendable {
     ///   - options: the network options the task was attached with.
     ///   - unrecorded: the runner may have died while attaching, before recording the network:
     ///     its host-policy membership, address lease and port reservations are looked for.
-    ///   - beforeReleasing: what must be done once no process of the task is left and before
-    ///     anything is released (the runner's state file recording what is released, the last
-    ///     usage sample, which reads the cgroups); begun before this is called, it overlaps the
-    ///     kill sweep and the usage read.
+    ///   - beforeReleasing: what must be done before anything is released (the runner's state
+    ///     file recording what is released, the last usage sample, which reads the cgroups):
+    ///     awaited once the task's processes are sent SIGKILL and its usage is read; begun
+    ///     before this is called, it overlaps them.
     ///   - meanwhile: what to do (billing, an fsync) once no process of the task is left and
     ///     its usage is read, while its cgroups, network and directories are removed. What it
     ///     is given holds the usage, not yet what the removal did.
@@ -63,6 +63,7 @@ public struct TaskResources: Sendable {
             out.memoryPeakBytes = s.memoryPeak.map { Int64($0) }
         }
         await beforeReleasing()
+        PhaseTiming.mark("network detach start")
         let namespace = networkNamespace.map { NetworkNamespace(name: ($0 as NSString).lastPathComponent) }
         // The network's teardown (netlink, the nft leave, CNI DEL for a user's conflist) runs on
         // its own thread: cgroups and directories go meanwhile.

@@ -77,9 +77,9 @@ public protocol TaskBackend: AnyObject, Sendable {
     func killEverything() async -> [String: TerminationStatus]
     /// Ends the pause process and drains the logs: nothing of the task writes any more.
     func quiesce() async
-    /// Removes everything the task made; `beforeReleasing` is awaited once no process of the
-    /// task is left, before anything goes; `meanwhile` runs once the usage is known, while the
-    /// last of it goes.
+    /// Removes everything the task made; `beforeReleasing` is awaited once the task's
+    /// processes are sent SIGKILL and its usage is read, before anything goes; `meanwhile`
+    /// runs then, while the rest goes.
     func release(beforeReleasing: () async -> Void, meanwhile: (TaskResources.Released) async -> Void) async -> TaskResources.Released
 
     /// The task metadata endpoint's listener inside the task's namespace, made before any

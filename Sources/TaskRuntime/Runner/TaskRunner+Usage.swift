@@ -27,13 +27,18 @@ extension TaskRunner {
         }
     }
 
-    /// Takes the task's last sample off the runner, once its registration with the sampler
-    /// is done (a task that ran for a few milliseconds may still be making it): written with
-    /// the task's bill. Nil when the task is not sampled.
-    func takeLastSample() -> Task<UsageSampler.LastSample?, Never>? {
+    /// Takes the task's last sample and writes it, off the runner, once its registration with
+    /// the sampler is done (a task that ran for a few milliseconds may still be making it),
+    /// whether or not that succeeded: a registration that failed halfway may have left the
+    /// task with the sampler. Answers what kept the sample from being written.
+    func finishSampling() -> Task<(any Error)?, Never>? {
         guard let registration = usageRegistration, let sampler = config.usageSampler else { return nil }
         let arn = taskArn
-        return Task.detached { await registration.value ? sampler.takeLast(arn) : nil }
+        return Task.detached {
+            _ = await registration.value
+            do { try sampler.finish(arn) } catch { return error }
+            return nil
+        }
     }
 
     /// The task as the usage tables record it: its request, its containers', who it ran for.

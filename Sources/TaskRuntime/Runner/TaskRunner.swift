@@ -271,12 +271,12 @@ public actor TaskRunner {
         await backend.quiesce()
         if endpointServed, let endpoints = config.endpoints { await endpoints.stopServing(taskId) }
         attachment = backend.resources.network
-        // The attachment is recorded before it is released, should this process die meanwhile:
-        // written while the last usage sample is taken and the task's processes are swept.
+        // The attachment is recorded before it is released, should this process die meanwhile;
+        // the task's last usage sample is written before its cgroups go. Both while its
+        // processes are swept and its usage read.
         publish()
         stateWriter.beginFlush()
-        let (stateWriter, lastSampleTaken, sampler) = (stateWriter, takeLastSample(), config.usageSampler)
-        var lastSample: UsageSampler.LastSample?
+        let (stateWriter, sampling) = (stateWriter, finishSampling())
         // Billed while the task's cgroups, network and directories go: it ended when its last
         // process did.
         let (billing, prices, arn, stopCode, opening, start) = (billing, config.prices, taskArn, lifecycle.stopCode?.rawValue,
@@ -285,25 +285,17 @@ public actor TaskRunner {
         var end: Date?
         let released = await backend.release(beforeReleasing: {
             stateWriter.flush()
-            lastSample = await lastSampleTaken?.value
+            usageError = await sampling?.value
         }, meanwhile: { usage in
             let now = Date()
             end = now
-            var sampleWritten = false
-            defer {
-                if !sampleWritten, let lastSample, let sampler {
-                    do { try sampler.write(lastSample) } catch { usageError = error }
-                }
-            }
             guard let opening, let start else { return }
             do {
                 let record = try billing.record(taskArn: arn, start: start, end: now, prices: prices, stopCode: stopCode,
                                                 cpuUsageNanos: usage.cpuUsageNanos, memoryPeakBytes: usage.memoryPeakBytes)
+                // A resumed task may have been billed by the host before, which died just after.
                 guard let ledger = try await opening.value else { return }
-                // A resumed task may have been billed by the host before, which died just after:
-                // then only its last sample is written.
-                _ = try ledger.closeOnce(record, lastSample: lastSample)
-                sampleWritten = true
+                _ = try ledger.closeOnce(record)
             } catch { billingError = error }
         })
         if let usageError { observer.warning("usage samples: \(usageError)") }
