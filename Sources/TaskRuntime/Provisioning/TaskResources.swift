@@ -47,8 +47,8 @@ public struct TaskResources: Sendable {
     ///     file recording what is released, the last usage sample, which reads the cgroups):
     ///     awaited once the task's processes are sent SIGKILL and its usage is read; begun
     ///     before this is called, it overlaps them.
-    ///   - meanwhile: what to do (billing, an fsync) once no process of the task is left and
-    ///     its usage is read, while its cgroups, network and directories are removed. What it
+    ///   - meanwhile: what to do (billing, an fsync) after `beforeReleasing`, while the task's
+    ///     cgroups, network and directories are removed. What it
     ///     is given holds the usage, not yet what the removal did.
     public func release(taskId: String, stateRoot: String, taskDirectory: String, cgroup: Cgroup? = nil, options: NetworkOptions,
                         unrecorded: Bool = false, beforeReleasing: () async -> Void = {},
