@@ -128,8 +128,24 @@ public enum SeccompProfile {
             try? FileSystem.makeDirectories(dir, mode: 0o700)
             let bytes = p.withUnsafeBytes { Array($0) }
             try? FileSystem.writeAtomically(file, bytes, mode: 0o600, durable: false)
+            pruneCache(dir)
         }
         return p
+    }
+
+    /// Removes programs of other fingerprints from `directory`: an upgrade or another
+    /// libseccomp leaves them behind, and nothing would read them again. Done when a program
+    /// is written, which is rare (once per fingerprint and capability set). A process of
+    /// another build that still uses one it removed compiles it once more.
+    static func pruneCache(_ directory: String) {
+        guard let dir = opendir(directory) else { return }
+        defer { closedir(dir) }
+        let current = "seccomp-\(fingerprint)-"
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            guard name.hasPrefix("seccomp-"), name.hasSuffix(".bpf"), !name.hasPrefix(current) else { continue }
+            unlinkat(dirfd(dir), name, 0)
+        }
     }
 
     /// Changes whenever the compiled program could: the rules above, the architecture, and

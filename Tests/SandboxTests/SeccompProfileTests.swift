@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CSeccomp
+import LinuxSupport
 @testable import Sandbox
 import Testing
 
@@ -96,5 +97,23 @@ struct SeccompProfileTests {
         #expect(try action("personality", 0x0004_0000) == eperm, "ADDR_NO_RANDOMIZE")
         let newest = try program.run(ClassicBPF.Call(nr: 999, arch: Self.arches[0])).action
         #expect(newest == enosys)
+    }
+
+    /// A program is cached in the state root under its fingerprint; writing one removes those
+    /// of other fingerprints (an earlier build's or libseccomp's) and nothing else.
+    @Test func writingAProgramRemovesThoseOfOtherFingerprints() throws {
+        let dir = "/tmp/fr-seccomp-cache-\(getpid())"
+        defer { _ = try? FileSystem.removeTree(dir) }
+        try FileSystem.makeDirectories(dir, mode: 0o700)
+        let stale = ["seccomp-0123456789abcdef-a80425fb.bpf", "seccomp-\(SeccompProfile.fingerprint)x-1.bpf"]
+        let kept = ["notes.txt", "seccomp-\(SeccompProfile.fingerprint)-1.bpf", "seccomp-other.json"]
+        for name in stale + kept { try FileSystem.createFile(dir + "/" + name, [0, 0, 0, 0, 0, 0, 0, 0], mode: 0o600) }
+        // A capability set no other test compiles, so this process has not cached it.
+        let caps: Set<Capability> = [.auditRead, .wakeAlarm, .blockSuspend]
+        let program = try SeccompProfile.program(for: caps, cacheDirectory: dir)
+        let written = "seccomp-\(SeccompProfile.fingerprint)-\(String(Capability.mask(caps), radix: 16)).bpf"
+        for name in stale { #expect(!FileSystem.exists(dir + "/" + name), "\(name) is removed") }
+        for name in kept + [written] { #expect(FileSystem.exists(dir + "/" + name), "\(name) stays") }
+        #expect(SeccompProfile.readCached(dir + "/" + written) == program)
     }
 }
