@@ -22,8 +22,8 @@ struct SamplerFixture {
         ledger = try Ledger(path: dir.path + "/ledger.sqlite")
     }
 
-    func sampler(at t: Int64) -> UsageSampler {
-        let s = UsageSampler()
+    func sampler(at t: Int64, writeEvery: Int = 5) -> UsageSampler {
+        let s = UsageSampler(writeEvery: writeEvery)
         s.startsThread = false
         clock.seconds = t
         s.clock = { [clock] in clock.seconds * 1000 }
@@ -94,6 +94,67 @@ struct UsageSamplerTests {
         }
         let sums = try f.rows("SELECT container, sum(cpu_ns) FROM usage_samples GROUP BY container ORDER BY container")
         #expect(sums == [[0, 4_100_000_000], [1, 3_050_000_000]])
+    }
+
+    /// The thread writes every `writeEvery` ticks; a finishing task writes its own rows at
+    /// once; a kill before a write loses those seconds' resolution, not their usage.
+    @Test func ticksAreWrittenTogetherAndAKillBeforeTheirWriteLosesOnlyResolution() throws {
+        let f = try SamplerFixture()
+        defer { f.dir.remove() }
+        let a = SamplerFixture.task("arn:aws:ecs:us-east-1:0:task/c/aaaa"), b = SamplerFixture.task("arn:aws:ecs:us-east-1:0:task/c/bbbb")
+        let sa = FakeSource(), sb = FakeSource()
+        let s = f.sampler(at: 1000, writeEvery: 3)
+        sa.readings = [reading("", cpu: 100), reading("web", cpu: 100)]
+        sb.readings = [reading("", cpu: 1000), reading("web", cpu: 1000)]
+        try s.register(a, source: sa, ledger: f.ledger)
+        try s.register(b, source: sb, ledger: f.ledger)
+        func seconds(_ arn: String) throws -> [Int64?] {
+            try f.rows("SELECT t FROM usage_samples JOIN usage_tasks u ON u.id = task WHERE task_arn = '\(arn)' AND container = 0 ORDER BY t").map { $0[0] }
+        }
+        for t in Int64(1001)...1002 {
+            sa.readings = [reading("", cpu: 100 + UInt64(t - 1000) * 10), reading("web", cpu: 100 + UInt64(t - 1000) * 10)]
+            sb.readings = [reading("", cpu: 1000 + UInt64(t - 1000) * 20), reading("web", cpu: 1000 + UInt64(t - 1000) * 20)]
+            s.tickNow(at: t * 1000, write: false)
+        }
+        #expect(try seconds(a.taskArn) == [1000] && seconds(b.taskArn) == [1000], "two ticks wait for the third")
+        sa.readings = [reading("", cpu: 130), reading("web", cpu: 130)]
+        sb.readings = [reading("", cpu: 1060), reading("web", cpu: 1060)]
+        s.tickNow(at: 1003 * 1000, write: false)
+        #expect(try seconds(a.taskArn) == [1000, 1001, 1002, 1003] && seconds(b.taskArn) == [1000, 1001, 1002, 1003], "the third writes all three")
+        sa.readings = [reading("", cpu: 140), reading("web", cpu: 140)]
+        sb.readings = [reading("", cpu: 1080), reading("web", cpu: 1080)]
+        s.tickNow(at: 1004 * 1000, write: false)
+        // Task a ends: its own rows go with its last sample; b's wait for their write.
+        sa.readings = [reading("", cpu: 155), reading("web", cpu: 150)]
+        f.clock.seconds = 1005
+        try s.finish(a.taskArn)
+        #expect(try seconds(a.taskArn) == [1000, 1001, 1002, 1003, 1004, 1005])
+        #expect(try seconds(b.taskArn) == [1000, 1001, 1002, 1003], "another task's rows are not written by a finish")
+        #expect(try f.rows("SELECT container, sum(cpu_ns) FROM usage_samples JOIN usage_tasks u ON u.id = task WHERE task_arn = '\(a.taskArn)' GROUP BY container ORDER BY container")
+                == [[0, 155], [1, 150]])
+        // kill -9 with b's second 1004 unwritten: gc's last sample covers it, in one row.
+        sb.readings = [reading("", cpu: 1110), reading("web", cpu: 1100)]
+        try UsageSampler.finalSample(b.taskArn, ledger: f.ledger, at: 1_007_000) { _ in sb }
+        #expect(try seconds(b.taskArn) == [1000, 1001, 1002, 1003, 1007])
+        #expect(try f.rows("SELECT span_ms, cpu_ns FROM usage_samples JOIN usage_tasks u ON u.id = task WHERE task_arn = '\(b.taskArn)' AND container = 0 AND t = 1007")
+                == [[4000, 50]], "the gap from the last row written")
+        #expect(try f.rows("SELECT container, sum(cpu_ns) FROM usage_samples JOIN usage_tasks u ON u.id = task WHERE task_arn = '\(b.taskArn)' GROUP BY container ORDER BY container")
+                == [[0, 1110], [1, 1100]], "nothing lost, nothing twice")
+    }
+
+    /// A host stopped by SIGTERM stops its sampler: what it holds is written.
+    @Test func stoppingWritesTheRowsNotWrittenYet() throws {
+        let f = try SamplerFixture()
+        defer { f.dir.remove() }
+        let source = FakeSource()
+        let s = f.sampler(at: 1000, writeEvery: 5)
+        source.readings = [reading("", cpu: 100), reading("web", cpu: 100)]
+        try s.register(SamplerFixture.task(), source: source, ledger: f.ledger)
+        source.readings = [reading("", cpu: 200), reading("web", cpu: 150)]
+        s.tickNow(at: 1001 * 1000, write: false)
+        #expect(try f.rows("SELECT count(*) FROM usage_samples") == [[2]])
+        s.stop()
+        #expect(try f.rows("SELECT container, t, cpu_ns FROM usage_samples WHERE t = 1001 ORDER BY container") == [[0, 1001, 100], [1, 1001, 50]])
     }
 
     @Test func aRestartedContainerStartsFromZeroAndAResumeKnowsIt() throws {

@@ -5,12 +5,12 @@ import Foundation
 import Logging
 
 /// Samples every registered task once a second, on one thread for the whole process (the
-/// host's many tasks, or a foreground run's own), and writes each second's samples to the
-/// ledger in one transaction.
+/// host's many tasks, or a foreground run's own), and writes the samples of `writeEvery`
+/// seconds to the ledger in one transaction.
 ///
 /// Each sample is what was used since the one before (CPU time, bytes), plus memory in use
 /// and the kernel's memory peak. Because the kernel's counters are cumulative, a sample that
-/// never reaches the ledger (fargate-run killed within the second) loses only resolution: the
+/// never reaches the ledger (fargate-run killed before its write) loses only resolution: the
 /// next reading, by a host resuming the task or by `gc` ending it, starts from the last stored
 /// sample and covers the gap. Nothing is counted twice: a sample's key is (task, container,
 /// second), and a reading is a delta from what is stored.
@@ -27,9 +27,9 @@ public final class UsageSampler: @unchecked Sendable {
         public init() {}
     }
 
-    /// A registered task and where its counters stood: `state` as last written, `next` what
-    /// a tick computes from it and makes the state once its rows are written (a failed write
-    /// leaves the state as it was, so the next write covers those seconds too).
+    /// A registered task and where its counters stood: `state` as last sampled, `next` what a
+    /// tick computes from it, `written` as of the last write. A failed write takes the state
+    /// back to `written`, so the next write covers those seconds too.
     final class Entry {
         let task: UsageTask
         let id: Int64
@@ -38,10 +38,12 @@ public final class UsageSampler: @unchecked Sendable {
         let names: [String]
         var state: [Slot]
         var next: [Slot]
+        var written: [Slot]
         let startMillis: Int64
-        /// The last tick's reading time (ms since the epoch), as written and as computed.
+        /// The last tick's reading time (ms since the epoch): as sampled, as computed, as written.
         var lastTick: Int64?
         var nextLastTick: Int64?
+        var writtenLastTick: Int64?
         /// The source's readings, kept from second to second.
         var readings: [UsageReading] = []
 
@@ -52,6 +54,7 @@ public final class UsageSampler: @unchecked Sendable {
             names = [""] + task.containers.map(\.name)
             state = names.indices.map { Slot(cursor: cursors[$0]) }
             next = state
+            written = state
             startMillis = task.startMicros / 1000
         }
 
@@ -61,10 +64,22 @@ public final class UsageSampler: @unchecked Sendable {
             return nil
         }
 
-        /// The computed state becomes the written one.
+        /// The computed state becomes the state.
         func commit() {
             swap(&state, &next)
             lastTick = nextLastTick
+        }
+
+        /// The rows of the state are in the ledger.
+        func markWritten() {
+            written = state
+            writtenLastTick = lastTick
+        }
+
+        /// Their write failed: back to the last state written.
+        func revert() {
+            state = written
+            lastTick = writtenLastTick
         }
     }
 
@@ -87,17 +102,24 @@ public final class UsageSampler: @unchecked Sendable {
     private var running = false
     private var stopped = false
     private var nextCompaction: Int64 = 0
-    /// A tick's rows, kept for the next tick's (no allocation a second).
-    private var rows: [UsageStore.Row_] = []
-    /// Ticks written so far.
+    /// Rows of the ticks since the last write (its storage is kept: no allocation a second).
+    private var pending: [UsageStore.Row_] = []
+    private var unwrittenTicks = 0
+    /// Ticks taken so far.
     public private(set) var ticks = 0
+    /// Ticks whose rows are written in one transaction. The ledger is a b-tree keyed by task:
+    /// a second's rows of 500 tasks fall on 500 different pages, each copied whole into the
+    /// WAL at its commit, and five seconds' rows fall on the same pages (Docs/PERFORMANCE.md).
+    /// A kill loses the resolution of these seconds, never their usage (see the type's comment).
+    public let writeEvery: Int
     /// The clock (ms since the epoch) and whether `register` starts the thread: tests drive
     /// `tickNow(at:)` themselves.
     var clock: @Sendable () -> Int64 = UsageSampler.nowMillis
     var startsThread = true
 
-    public init(retention: Retention = Retention(), logger: Logger = Logger(label: "fargate-run.usage")) {
+    public init(retention: Retention = Retention(), writeEvery: Int = 5, logger: Logger = Logger(label: "fargate-run.usage")) {
         self.retention = retention
+        self.writeEvery = max(1, writeEvery)
         self.logger = logger
     }
 
@@ -115,6 +137,7 @@ public final class UsageSampler: @unchecked Sendable {
         UsageSampler.sample(entry, at: clock(), complete: true, into: &rows)
         try store.write(rows)
         entry.commit()
+        entry.markWritten()
         if startsThread && !running && !stopped {
             running = true
             let thread = Thread { [self] in loop() }
@@ -124,15 +147,32 @@ public final class UsageSampler: @unchecked Sendable {
         }
     }
 
-    /// Takes a task's last sample and writes it, then stops sampling it: what its runner does
-    /// once its containers have stopped and before its bill, so both end together.
+    /// Takes a task's last sample and writes it with its rows not written yet, then stops
+    /// sampling it: what its runner does once its containers have stopped and before its bill,
+    /// so both end together.
     public func finish(_ taskArn: String) throws {
         lock.lock()
         defer { lock.unlock() }
         guard let entry = entries.removeValue(forKey: taskArn), let store else { return }
-        var rows: [UsageStore.Row_] = []
+        // Its rows not written yet and its last ones; the other tasks' wait for their write.
+        var rows = pending.filter { $0.task == entry.id }
+        if !rows.isEmpty { pending.removeAll { $0.task == entry.id } }
         UsageSampler.sample(entry, at: clock(), complete: true, into: &rows)
         try store.write(rows)
+    }
+
+    /// Writes the rows not written yet. Lock held.
+    private func writePending() throws {
+        guard let store, !pending.isEmpty else { return }
+        defer {
+            pending.removeAll(keepingCapacity: true)
+            unwrittenTicks = 0
+        }
+        do { try store.write(pending) } catch {
+            for entry in entries.values { entry.revert() }
+            throw error
+        }
+        for entry in entries.values { entry.markWritten() }
     }
 
     /// The last sample of a task whose sampler died with its fargate-run (what `gc` does
@@ -156,9 +196,12 @@ public final class UsageSampler: @unchecked Sendable {
         try UsageStore(ledger: ledger).compact(olderThan: cutoff, into: bucket)
     }
 
-    /// Stops the sampling thread (at its next tick).
+    /// Writes the rows not written yet and stops the sampling thread (at its next tick).
     public func stop() {
-        lock.withLock { stopped = true }
+        lock.withLock {
+            stopped = true
+            do { try writePending() } catch { logger.warning("cannot write usage samples", metadata: ["error": "\(error)"]) }
+        }
     }
 
     /// Registered tasks now.
@@ -182,30 +225,34 @@ public final class UsageSampler: @unchecked Sendable {
                 lock.unlock()
                 return
             }
-            tick(at: clock())
+            tick(at: clock(), write: false)
             lock.unlock()
         }
     }
 
-    /// One tick at `t` (ms since the epoch), as the thread takes it each second (tests call it
-    /// directly).
-    func tickNow(at t: Int64) {
-        lock.withLock { tick(at: t) }
+    /// One tick at `t` (ms since the epoch), as the thread takes it each second; written at
+    /// once unless `write` is false (tests call it directly).
+    func tickNow(at t: Int64, write: Bool = true) {
+        lock.withLock { tick(at: t, write: write) }
     }
 
-    /// Samples every task at `ms` and writes the batch; downsamples once an hour. Lock held.
-    private func tick(at ms: Int64) {
+    /// Samples every task at `ms`, and writes the rows of the ticks so far every `writeEvery`
+    /// ticks (or now); downsamples once an hour. Lock held.
+    private func tick(at ms: Int64, write: Bool) {
         guard let store else { return }
-        rows.removeAll(keepingCapacity: true)
-        for entry in entries.values { UsageSampler.sample(entry, at: ms, complete: false, into: &rows) }
-        do { try store.write(rows) } catch {
-            // The entries keep the state of the last stored samples: the next write covers
-            // these seconds too, so nothing is lost.
+        for entry in entries.values {
+            UsageSampler.sample(entry, at: ms, complete: false, into: &pending)
+            entry.commit()
+        }
+        ticks += 1
+        unwrittenTicks += 1
+        guard write || unwrittenTicks >= writeEvery else { return }
+        do { try writePending() } catch {
+            // The entries went back to the state of the last stored samples: the next write
+            // covers these seconds too, so nothing is lost.
             logger.warning("cannot write usage samples", metadata: ["error": "\(error)"])
             return
         }
-        for entry in entries.values { entry.commit() }
-        ticks += 1
         let second = (ms + 500) / 1000
         if second >= nextCompaction {
             nextCompaction = second + retention.every
@@ -218,7 +265,7 @@ public final class UsageSampler: @unchecked Sendable {
 
     /// The task's samples read at `ms` (since the epoch), appended to `rows`: what each cgroup
     /// used since its cursor, in the row of the nearest whole second. Computes `e.next` from
-    /// `e.state`; the caller commits it once the rows are written.
+    /// `e.state`; the caller commits it, and marks it written once the rows are.
     ///
     /// Idle seconds are held back rather than written one by one: a sample with no CPU, network,
     /// block I/O or new peak, and the memory in use and pids of the row before it, extends a

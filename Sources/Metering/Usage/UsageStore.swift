@@ -4,10 +4,10 @@ import GRDB
 import GRDBSQLite
 #endif
 
-/// The sampler's own connection to the ledger: it writes a batch of samples each second.
+/// The sampler's own connection to the ledger: it writes a batch of samples every few seconds.
 ///
 /// `synchronous = NORMAL` in WAL mode: a commit reaches the WAL file at once (so it survives
-/// `kill -9` of fargate-run) and is fsynced at the next checkpoint rather than every second;
+/// `kill -9` of fargate-run) and is fsynced at the next checkpoint rather than at every commit;
 /// only a power loss could take the last seconds of samples, never a bill (billing rows are
 /// written on the ledger's own connection with `synchronous = FULL`).
 final class UsageStore: @unchecked Sendable {

@@ -190,6 +190,9 @@ struct Serve: AsyncParsableCommand {
         }
         signals.cancel()
         for s in servers { await s.close() }
+        // Usage samples not written yet go now (the next host would cover their seconds, but
+        // without their resolution).
+        await host.base.usageSampler?.stop()
         unlink(socketPath)
         unlink(addressFile)
         withExtendedLifetime(lock) {}
