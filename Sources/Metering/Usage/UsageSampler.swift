@@ -27,9 +27,9 @@ public final class UsageSampler: @unchecked Sendable {
         public init() {}
     }
 
-    /// A registered task and where its counters stood: `state` as last sampled, `next` what a
-    /// tick computes from it, `written` as of the last write. A failed write takes the state
-    /// back to `written`, so the next write covers those seconds too.
+    /// A registered task and where its counters stood: `state` as last sampled, `written` as of
+    /// the last write. A failed write takes the state back to `written`, so the next write
+    /// covers those seconds too.
     final class Entry {
         let task: UsageTask
         let id: Int64
@@ -37,12 +37,10 @@ public final class UsageSampler: @unchecked Sendable {
         /// Container names by index (0: the task, "").
         let names: [String]
         var state: [Slot]
-        var next: [Slot]
         var written: [Slot]
         let startMillis: Int64
-        /// The last tick's reading time (ms since the epoch): as sampled, as computed, as written.
+        /// The last tick's reading time (ms since the epoch): as sampled, as written.
         var lastTick: Int64?
-        var nextLastTick: Int64?
         var writtenLastTick: Int64?
         /// The source's readings, kept from second to second.
         var readings: [UsageReading] = []
@@ -53,7 +51,6 @@ public final class UsageSampler: @unchecked Sendable {
             self.source = source
             names = [""] + task.containers.map(\.name)
             state = names.indices.map { Slot(cursor: cursors[$0]) }
-            next = state
             written = state
             startMillis = task.startMicros / 1000
         }
@@ -62,12 +59,6 @@ public final class UsageSampler: @unchecked Sendable {
         func index(of name: String) -> Int? {
             for i in names.indices where names[i] == name { return i }
             return nil
-        }
-
-        /// The computed state becomes the state.
-        func commit() {
-            swap(&state, &next)
-            lastTick = nextLastTick
         }
 
         /// The rows of the state are in the ledger.
@@ -135,8 +126,10 @@ public final class UsageSampler: @unchecked Sendable {
         entries[task.taskArn] = entry
         var rows: [UsageStore.Row_] = []
         UsageSampler.sample(entry, at: clock(), complete: true, into: &rows)
-        try store.write(rows)
-        entry.commit()
+        do { try store.write(rows) } catch {
+            entry.revert()
+            throw error
+        }
         entry.markWritten()
         if startsThread && !running && !stopped {
             running = true
@@ -240,10 +233,7 @@ public final class UsageSampler: @unchecked Sendable {
     /// ticks (or now); downsamples once an hour. Lock held.
     private func tick(at ms: Int64, write: Bool) {
         guard let store else { return }
-        for entry in entries.values {
-            UsageSampler.sample(entry, at: ms, complete: false, into: &pending)
-            entry.commit()
-        }
+        for entry in entries.values { UsageSampler.sample(entry, at: ms, complete: false, into: &pending) }
         ticks += 1
         unwrittenTicks += 1
         guard write || unwrittenTicks >= writeEvery else { return }
@@ -264,8 +254,8 @@ public final class UsageSampler: @unchecked Sendable {
     }
 
     /// The task's samples read at `ms` (since the epoch), appended to `rows`: what each cgroup
-    /// used since its cursor, in the row of the nearest whole second. Computes `e.next` from
-    /// `e.state`; the caller commits it, and marks it written once the rows are.
+    /// used since its cursor, in the row of the nearest whole second. Moves `e.state` on; the
+    /// caller marks it written once the rows are, or reverts it.
     ///
     /// Idle seconds are held back rather than written one by one: a sample with no CPU, network,
     /// block I/O or new peak, and the memory in use and pids of the row before it, extends a
@@ -280,7 +270,6 @@ public final class UsageSampler: @unchecked Sendable {
     static func sample(_ e: Entry, at ms: Int64, complete: Bool, into rows: inout [UsageStore.Row_]) {
         let t = (ms + 500) / 1000
         let lastTick = e.lastTick
-        for i in e.state.indices { e.next[i] = e.state[i] }
         // The entry's buffer, taken out so it is the only reference (no copy as it fills).
         var readings = e.readings
         e.readings = []
@@ -324,15 +313,15 @@ public final class UsageSampler: @unchecked Sendable {
             slot.cursor = UsageStore.Cursor(cpu: r.cpuNanos, rx: r.netRxBytes ?? before?.rx ?? 0, tx: r.netTxBytes ?? before?.tx ?? 0,
                                             ioRead: r.ioReadBytes ?? base.ioRead, ioWrite: r.ioWriteBytes ?? base.ioWrite,
                                             peak: r.memoryPeakBytes ?? before?.peak, time: t, millis: ms)
-            e.next[index] = slot
+            e.state[index] = slot
         }
         // Held rows end with their minute, and with the task's complete samples.
-        for i in e.next.indices {
-            guard let held = e.next[i].held, complete || t % 60 == 0 || !sameMinute(held.sample.time, t) else { continue }
+        for i in e.state.indices {
+            guard let held = e.state[i].held, complete || t % 60 == 0 || !sameMinute(held.sample.time, t) else { continue }
             rows.append(held)
-            e.next[i].held = nil
+            e.state[i].held = nil
         }
-        e.nextLastTick = ms
+        e.lastTick = ms
     }
 
     /// Whether two seconds end within the same minute ((m, m + 60]).
