@@ -4,6 +4,7 @@ import Glibc
 import CSeccomp
 import LinuxSupport
 @testable import Sandbox
+import TestSupport
 import Testing
 
 /// The profile's program is compiled as a binary tree of syscall numbers (libseccomp's
@@ -102,9 +103,9 @@ struct SeccompProfileTests {
     /// A program is cached in the state root under its fingerprint; writing one removes those
     /// of other fingerprints (an earlier build's or libseccomp's) and nothing else.
     @Test func writingAProgramRemovesThoseOfOtherFingerprints() throws {
-        let dir = "/tmp/fr-seccomp-cache-\(getpid())"
-        defer { _ = try? FileSystem.removeTree(dir) }
-        try FileSystem.makeDirectories(dir, mode: 0o700)
+        let tmp = try TemporaryDirectory("fr-seccomp-cache")
+        defer { tmp.remove() }
+        let dir = tmp.path
         let stale = ["seccomp-0123456789abcdef-a80425fb.bpf", "seccomp-\(SeccompProfile.fingerprint)x-1.bpf"]
         let kept = ["notes.txt", "seccomp-\(SeccompProfile.fingerprint)-1.bpf", "seccomp-other.json"]
         for name in stale + kept { try FileSystem.createFile(dir + "/" + name, [0, 0, 0, 0, 0, 0, 0, 0], mode: 0o600) }
