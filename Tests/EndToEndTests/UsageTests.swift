@@ -167,6 +167,41 @@ struct UsageTests {
         #expect(row["cpuEfficiency"] as? Double != nil, "the report uses the samples")
     }
 
+    /// A host writes its samples five seconds at a time; stopped by SIGTERM, it writes the
+    /// seconds it holds before it exits (its tasks run on).
+    @Test func aHostStoppedBySIGTERMWritesTheSamplesItHolds() throws {
+        let h = try Harness()
+        defer { h.cleanup() }
+        let t = try h.task(#"""
+            {"family": "held", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [
+              {"name": "spin", "image": "IMAGE", "command": ["sh", "-c", "yes > /dev/null"], "stopTimeout": 2}]}
+            """#)
+        let host = try BackgroundProcess(fargateRunBinary, ["serve", "--root", h.root, "--listen", "none", "--network", "none"])
+        defer { host.stop() }
+        var id = ""
+        try #require(eventually(timeout: 30) {
+            guard let r = try? run(fargateRunBinary, ["run", "-d", "--root", h.root, t]), r.status == 0 else { return false }
+            id = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            return true
+        }, "the host never took the task: \(host.stderr)")
+        func lastSecond() -> Int? { Int((try? h.sqlite("SELECT max(t) FROM usage_samples WHERE container = 0")) ?? "") }
+        // The registration's row, then the first five-second write: right after it, the next
+        // two seconds are held when the host is told to stop.
+        try #require(eventually(timeout: 30) { lastSecond() != nil }, "never registered: \(host.stderr)")
+        let registered = try #require(lastSecond())
+        try #require(eventually(timeout: 30) { (lastSecond() ?? 0) > registered }, "no write after the registration: \(host.stderr)")
+        let written = try #require(lastSecond())
+        usleep(2_500_000)
+        host.signal(SIGTERM)
+        #expect(host.wait(timeout: 30) == 0, "\(host.stderr)")
+        #expect((lastSecond() ?? 0) >= written + 2, "the seconds after \(written) were written at the stop: \(lastSecond() ?? 0)")
+        // The task ran on; a new host stops it.
+        let again = try BackgroundProcess(fargateRunBinary, ["serve", "--root", h.root, "--listen", "none", "--network", "none"])
+        defer { again.stop() }
+        #expect(eventually(timeout: 30) { (try? run(fargateRunBinary, ["stop", "--root", h.root, id]))?.status == 0 }, "\(again.stderr)")
+        _ = try run(fargateRunBinary, ["wait", "--root", h.root, id])
+    }
+
     @Test func aHostSamplesEveryTaskItRunsAndUsageAgreesWithTheBills() throws {
         let h = try Harness()
         defer { h.cleanup() }
@@ -175,7 +210,7 @@ struct UsageTests {
               {"name": "web", "image": "IMAGE", "command": ["sh", "-c", "timeout 3 yes > /dev/null; sleep 2"]},
               {"name": "side", "image": "IMAGE", "essential": false, "command": ["sh", "-c", "trap 'exit 0' TERM; sleep 100 & wait"]}]}
             """#)
-        let host = try BackgroundProcess(fargateRunBinary, ["serve", "--root", h.root, "--network", "none"])
+        let host = try BackgroundProcess(fargateRunBinary, ["serve", "--root", h.root, "--listen", "none", "--network", "none"])
         defer { host.stop() }
         var ids: [String] = []
         try #require(eventually(timeout: 30) {
