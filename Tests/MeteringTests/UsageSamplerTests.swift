@@ -157,6 +157,32 @@ struct UsageSamplerTests {
         #expect(try f.rows("SELECT container, t, cpu_ns FROM usage_samples WHERE t = 1001 ORDER BY container") == [[0, 1001, 100], [1, 1001, 50]])
     }
 
+    /// A finishing task's last rows whose write fails (here a trigger refuses every insert,
+    /// as a full disk would) are kept and go with a later write, even a failed one's retry: no
+    /// later reading could cover them, its cgroups being gone.
+    @Test func aFinishedTasksRowsWhoseWriteFailedGoWithALaterWrite() throws {
+        let f = try SamplerFixture()
+        defer { f.dir.remove() }
+        let source = FakeSource()
+        let s = f.sampler(at: 1000, writeEvery: 5)
+        source.readings = [reading("", cpu: 100), reading("web", cpu: 100)]
+        try s.register(SamplerFixture.task(), source: source, ledger: f.ledger)
+        source.readings = [reading("", cpu: 200), reading("web", cpu: 150)]
+        s.tickNow(at: 1001 * 1000, write: false)
+        _ = try f.rows("CREATE TRIGGER refuse BEFORE INSERT ON usage_samples BEGIN SELECT RAISE(ABORT, 'refused'); END;")
+        source.readings = [reading("", cpu: 400), reading("web", cpu: 330)]
+        f.clock.seconds = 1002
+        #expect(throws: (any Error).self) { try s.finish(SamplerFixture.task().taskArn) }
+        s.tickNow(at: 1003 * 1000)
+        #expect(try f.rows("SELECT count(*) FROM usage_samples") == [[2]], "only the registration's rows so far")
+        _ = try f.rows("DROP TRIGGER refuse;")
+        s.tickNow(at: 1004 * 1000)
+        #expect(try f.rows("SELECT container, sum(cpu_ns), max(t) FROM usage_samples GROUP BY container ORDER BY container")
+                == [[0, 400, 1002], [1, 330, 1002]], "every nanosecond of the counters, once")
+        s.tickNow(at: 1005 * 1000)
+        #expect(try f.rows("SELECT count(*) FROM usage_samples") == [[6]], "nothing written twice")
+    }
+
     @Test func aRestartedContainerStartsFromZeroAndAResumeKnowsIt() throws {
         let f = try SamplerFixture()
         defer { f.dir.remove() }

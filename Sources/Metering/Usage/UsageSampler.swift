@@ -95,6 +95,9 @@ public final class UsageSampler: @unchecked Sendable {
     private var nextCompaction: Int64 = 0
     /// Rows of the ticks since the last write (its storage is kept: no allocation a second).
     private var pending: [UsageStore.Row_] = []
+    /// Last rows of finished tasks whose own write failed: no later reading would cover them
+    /// (the task and its cgroups are gone), so they stay until a write takes them.
+    private var orphans: [UsageStore.Row_] = []
     private var unwrittenTicks = 0
     /// Ticks taken so far.
     public private(set) var ticks = 0
@@ -151,20 +154,25 @@ public final class UsageSampler: @unchecked Sendable {
         var rows = pending.filter { $0.task == entry.id }
         if !rows.isEmpty { pending.removeAll { $0.task == entry.id } }
         UsageSampler.sample(entry, at: clock(), complete: true, into: &rows)
-        try store.write(rows)
+        do { try store.write(rows) } catch {
+            // Written with the next write (the thread goes on while they wait), or by `stop()`.
+            orphans += rows
+            throw error
+        }
     }
 
     /// Writes the rows not written yet. Lock held.
     private func writePending() throws {
-        guard let store, !pending.isEmpty else { return }
+        guard let store, !pending.isEmpty || !orphans.isEmpty else { return }
         defer {
             pending.removeAll(keepingCapacity: true)
             unwrittenTicks = 0
         }
-        do { try store.write(pending) } catch {
+        do { try store.write(orphans.isEmpty ? pending : orphans + pending) } catch {
             for entry in entries.values { entry.revert() }
             throw error
         }
+        orphans = []
         for entry in entries.values { entry.markWritten() }
     }
 
@@ -213,12 +221,12 @@ public final class UsageSampler: @unchecked Sendable {
             var req = timespec(tv_sec: wait / 1_000_000_000, tv_nsec: wait % 1_000_000_000), rem = timespec()
             while nanosleep(&req, &rem) != 0 && errno == EINTR { req = rem }
             lock.lock()
-            if stopped || entries.isEmpty {
+            if stopped || (entries.isEmpty && orphans.isEmpty) {
                 running = false
                 lock.unlock()
                 return
             }
-            tick(at: clock(), write: false)
+            tick(at: clock(), write: entries.isEmpty)
             lock.unlock()
         }
     }
