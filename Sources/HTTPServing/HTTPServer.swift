@@ -24,6 +24,8 @@ public struct HTTPRequest: Sendable {
     public var peerPort: Int?
     /// The request target as sent, before its path was split off and decoded.
     public var uri: String = ""
+    /// The connection it came on, to learn whether its client is still there.
+    public var connection = ClientConnection()
 
     public func header(_ name: String) -> String? { headers[name.lowercased()] }
 
@@ -36,6 +38,44 @@ public struct HTTPRequest: Sendable {
         self.body = body
         self.peer = peer
         self.local = local
+    }
+}
+
+/// The connection a request came on, as its handler can see it: whether it closed before the
+/// answer. On a unix socket a client that died closes it (its end's close is a hang-up, unlike
+/// a half-close); a TCP client that died sends only a FIN, which is a half-close here (it is
+/// answered), so the connection stays open until the answer's write fails.
+public final class ClientConnection: Sendable {
+    private let state = Mutex<(closed: Bool, onClose: [@Sendable () -> Void])>((false, []))
+
+    public init() {}
+
+    /// Whether the connection has closed.
+    public var isClosed: Bool { state.withLock { $0.closed } }
+
+    /// Runs `body`, cancelled if the connection closes before it ends: for a long wait whose
+    /// client may be killed (`fargate-run wait`), which would otherwise be held until it ends.
+    /// Only what asks is cancelled: a request that changes something (a task's start) goes on
+    /// whoever left.
+    public func cancellingIfClosed<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let task = Task { try await body() }
+        let open = state.withLock { s in
+            if !s.closed { s.onClose.append { task.cancel() } }
+            return !s.closed
+        }
+        if !open { task.cancel() }
+        return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+    }
+
+    /// The connection closed: what waits on it is cancelled (once).
+    func close() {
+        let waiting = state.withLock { s -> [@Sendable () -> Void] in
+            guard !s.closed else { return [] }
+            s.closed = true
+            defer { s.onClose = [] }
+            return s.onClose
+        }
+        for f in waiting { f() }
     }
 }
 
@@ -167,6 +207,8 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     private var inputClosed = false
     /// The last answer's write, which a close waits for (so that no answer is cut).
     private var lastWrite: EventLoopFuture<Void>?
+    /// The connection of the request being answered, told if the connection closes first.
+    private var watch: ClientConnection?
 
     init(handler: @escaping HTTPServer.Handler, gate: HTTPServer.Gate? = nil) {
         self.handler = handler
@@ -185,6 +227,9 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
                                   peer: context.channel.remoteAddress?.ipAddress, local: context.channel.localAddress?.ipAddress)
         request.peerPort = context.channel.remoteAddress?.port
         request.uri = head.uri
+        let watch = ClientConnection()
+        request.connection = watch
+        self.watch = watch
         let keepAlive = head.isKeepAlive
         let version = head.version
         let channel = context.channel
@@ -201,6 +246,12 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
+    func channelInactive(context: ChannelHandlerContext) {
+        watch?.close()
+        watch = nil
+        context.fireChannelInactive()
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, event == .inputClosed {
             inputClosed = true
@@ -213,6 +264,7 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     /// On the channel's event loop.
     func respond(_ response: HTTPResponse, on channel: any Channel, version: HTTPVersion, keepAlive: Bool) {
         unanswered -= 1
+        watch = nil
         lastWrite = RequestHandler.write(response, on: channel, version: version, keepAlive: keepAlive)
         if inputClosed && unanswered == 0 { closeAfterLastWrite(channel) }
     }

@@ -30,6 +30,8 @@ public struct ControlAPI: Sendable {
         public var pid: Int32
         public var root: String
         public var tasks: Int
+        /// Clients waiting for a task to end (`GET /v1/tasks/ID/wait`).
+        public var waiting: Int?
     }
 
     public struct Tasks: Codable, Sendable {
@@ -85,7 +87,7 @@ public struct ControlAPI: Sendable {
             let route = parts.count == 4 && parts[0] == "v1" && parts[1] == "tasks" ? "v1/tasks/*/" + parts[3] : parts.joined(separator: "/")
             switch (request.method, route) {
             case ("GET", "v1/host"):
-                return try json(HostInfo(pid: getpid(), root: host.base.root.path, tasks: await host.taskIds.count))
+                return try json(HostInfo(pid: getpid(), root: host.base.root.path, tasks: await host.taskIds.count, waiting: await host.waiting))
             case ("POST", "v1/tasks"):
                 let body = try decode(TaskHost.RunRequest.self, request.body)
                 return try json(Tasks(tasks: try await host.run(body)))
@@ -95,7 +97,9 @@ public struct ControlAPI: Sendable {
                 let body = request.body.isEmpty ? StopRequest() : try decode(StopRequest.self, request.body)
                 return try json(Stopped(taskArn: try await host.stop(parts[2], reason: body.reason ?? "Task stopped by user")))
             case ("GET", "v1/tasks/*/wait"):
-                let r = try await host.wait(parts[2])
+                // A client killed while it waits (`fargate-run wait` and ^C) is forgotten.
+                let (host, id) = (host, parts[2])
+                let r = try await request.connection.cancellingIfClosed { try await host.wait(id) }
                 return try json(Ended(task: r.task, exitCode: r.exitCode, failure: r.failure))
             default:
                 return problem(404, "NotFound", "no route \(request.method) \(request.path)")

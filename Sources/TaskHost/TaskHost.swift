@@ -22,8 +22,9 @@ public actor TaskHost {
     var runners: [String: TaskRunner] = [:]
     /// How tasks ended, for those asking after their runner is gone (newest last, bounded).
     var results: [(id: String, result: TaskResult)] = []
-    /// Who waits for a task to end.
-    var endWaiters: [String: [CheckedContinuation<TaskResult, Never>]] = [:]
+    /// Who waits for a task to end, by a number of their own (to drop one whose client left).
+    var endWaiters: [String: [(number: Int, continuation: CheckedContinuation<TaskResult, any Error>)]] = [:]
+    var waitersMade = 0
 
     /// A host over `base.root`, with the shared ledger and fargate-monitor sealed once.
     public init(base: RunConfiguration, logger: Logger) throws {
@@ -213,7 +214,7 @@ public actor TaskHost {
 
     func ended(_ id: String, _ result: TaskResult) {
         runners[id] = nil
-        for w in endWaiters.removeValue(forKey: id) ?? [] { w.resume(returning: result) }
+        for w in endWaiters.removeValue(forKey: id) ?? [] { w.continuation.resume(returning: result) }
         results.append((id, result))
         if results.count > 1000 { results.removeFirst(results.count - 1000) }
         try? FileManager.default.removeItem(atPath: planPath(id))
@@ -223,11 +224,32 @@ public actor TaskHost {
     /// How a task ended, if it did while this host ran it.
     public func result(_ id: String) -> TaskResult? { results.last { $0.id == id }?.result }
 
-    /// Returns once a task this host runs (or ran) has stopped: how it ended.
+    /// Returns once a task this host runs (or ran) has stopped: how it ended. Cancelled (its
+    /// client went away), it throws `CancellationError` and the host forgets it.
     public func wait(_ id: String) async throws -> TaskResult {
         if let done = result(id) { return done }
         guard runners[id] != nil else { throw TaskRuntimeError(.notFound, "task \(id) is not run by this host") }
-        return await withCheckedContinuation { endWaiters[id, default: []].append($0) }
+        waitersMade += 1
+        let number = waitersMade
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { c in
+                if Task.isCancelled { return c.resume(throwing: CancellationError()) }
+                endWaiters[id, default: []].append((number, c))
+            }
+        } onCancel: {
+            Task { await self.dropWaiter(number, of: id) }
+        }
+    }
+
+    /// Clients waiting for a task to end.
+    public var waiting: Int { endWaiters.values.reduce(0) { $0 + $1.count } }
+
+    func dropWaiter(_ number: Int, of id: String) {
+        guard let i = endWaiters[id]?.firstIndex(where: { $0.number == number }) else { return }
+        let w = endWaiters[id]!.remove(at: i)
+        if endWaiters[id]!.isEmpty { endWaiters[id] = nil }
+        w.continuation.resume(throwing: CancellationError())
+        logger.debug("a client waiting for the task left", metadata: ["task": "\(id)"])
     }
 
     /// The plan a task was started with, root's only: a host that takes the task over later

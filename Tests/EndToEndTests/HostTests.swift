@@ -171,6 +171,32 @@ struct HostTests {
         #expect((try host.curl("GET", "/v1/host")).status == 200, "the first goes on")
     }
 
+    /// A `wait` client killed while it waits leaves nothing in the host (its request's
+    /// handler is cancelled with its connection); one that stays is answered as before.
+    @Test func aKilledWaitClientIsForgottenByTheHost() throws {
+        let host = try Host()
+        defer { host.cleanup() }
+        let t = try host.h.task(#"{"family": "waited", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["sleep", "600"], "stopTimeout": 2}]}"#)
+        let r = try host.cli(["run", "-d", t])
+        #expect(r.status == 0, "\(r.stderr)")
+        let id = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        func waiting() -> Int? {
+            guard let body = try? host.curl("GET", "/v1/host").body, let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else { return nil }
+            return object["waiting"] as? Int
+        }
+        #expect(waiting() == 0)
+        let killed = try host.h.background(["wait", id])
+        let kept = try host.h.background(["wait", id])
+        #expect(eventually(timeout: 30) { waiting() == 2 }, "both wait: \(waiting() ?? -1)")
+        killed.signal(SIGKILL)
+        _ = killed.wait(timeout: 10)
+        #expect(eventually(timeout: 30) { waiting() == 1 }, "the killed one is forgotten: \(waiting() ?? -1)")
+        #expect(try host.cli(["stop", id]).status == 0)
+        // sleep is its container's pid 1, which SIGTERM does not end: killed after stopTimeout.
+        #expect(kept.wait(timeout: 60) == 137, "the other is answered with the exit code run would give: \(kept.stderr)")
+        #expect(waiting() == 0)
+    }
+
     @Test func runDetachedWithoutAHostSaysHowToStartOne() throws {
         let h = try Harness()
         defer { h.cleanup() }
