@@ -50,9 +50,6 @@ public final class ClientConnection: Sendable {
 
     public init() {}
 
-    /// Whether the connection has closed.
-    public var isClosed: Bool { state.withLock { $0.closed } }
-
     /// Runs `body`, cancelled if the connection closes before it ends: for a long wait whose
     /// client may be killed (`fargate-run wait`), which would otherwise be held until it ends.
     /// Only what asks is cancelled: a request that changes something (a task's start) goes on
