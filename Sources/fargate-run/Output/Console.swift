@@ -32,10 +32,12 @@ final class Console: LogSink, TaskObserver, Sendable {
     init(containerOut: Int32, quiet: Bool, containerNames: [String]) {
         self.containerOut = containerOut
         self.quiet = quiet
-        let env = ProcessInfo.processInfo.environment
-        colored = isatty(containerOut) == 1 && env["NO_COLOR"] == nil && env["TERM"] != "dumb"
-        interactive = isatty(2) == 1 && env["TERM"] != "dumb"
-        board = ProgressBoard(interactive: isatty(2) == 1 && env["TERM"] != "dumb") { writeOut(2, $0) }
+        // getenv, not ProcessInfo's environment dictionary: about 0.4 ms of a run's start.
+        let dumb = getenv("TERM").map { String(cString: $0) } == "dumb"
+        colored = isatty(containerOut) == 1 && getenv("NO_COLOR") == nil && !dumb
+        let terminal = isatty(2) == 1 && !dumb
+        interactive = terminal
+        board = ProgressBoard(interactive: terminal) { writeOut(2, $0) }
         state.withLock { s in
             s.prefixWidth = containerNames.map(\.count).max() ?? 0
             for (i, n) in containerNames.enumerated() { s.colors[n] = Console.palette[i % Console.palette.count] }
