@@ -123,6 +123,8 @@ struct TaskRunnerTests {
         // How a task is named: a prefix of its id, its ARN; an empty name is not "every task".
         #expect(try store.find(String(running.taskId.prefix(10))) == running.taskId)
         #expect(try store.find(running.taskArn) == running.taskId)
+        #expect(try store.find(stopped.taskId) == stopped.taskId, "a whole id, looked up directly")
+        #expect(throws: TaskStore.NotFound.self) { try store.find(String(repeating: "0", count: 32)) }
         for empty in ["", "arn:aws:ecs:us-east-1:000000000000:task/"] {
             #expect(throws: TaskStore.NotFound.self) { try store.find(empty) }
         }

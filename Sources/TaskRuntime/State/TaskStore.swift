@@ -37,6 +37,9 @@ public struct TaskStore: Sendable {
     public func find(_ query: String) throws(NotFound) -> String {
         let id = query.split(separator: "/").last.map(String.init) ?? query
         guard !id.isEmpty else { throw NotFound("no task id given (\"\(query)\"): give a task id, a unique prefix of one, or an ARN") }
+        // A whole id (what `run -d` prints and scripts pass on) can match only itself: looked
+        // up directly, not by listing the root's every task (5 µs each: 24 ms for 5,000).
+        if TaskStore.isTaskId(id), access(root.taskDirectory(id), F_OK) == 0 { return id }
         let matches = ids().filter { $0.hasPrefix(id) }
         guard matches.count == 1 else {
             throw NotFound(matches.count > 1 ? "\(query) matches \(matches.count) tasks; give more of the id" : "no task \(query) in \(root.path)")
