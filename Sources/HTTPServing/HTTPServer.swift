@@ -25,12 +25,13 @@ public struct HTTPRequest: Sendable {
     /// The request target as sent, before its path was split off and decoded.
     public var uri: String = ""
     /// The connection it came on, to learn whether its client is still there.
-    public var connection = ClientConnection()
+    public var connection: ClientConnection
 
     public func header(_ name: String) -> String? { headers[name.lowercased()] }
 
     public init(method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:], body: [UInt8] = [],
-                peer: String? = nil, local: String? = nil) {
+                peer: String? = nil, local: String? = nil, connection: ClientConnection = ClientConnection()) {
+        self.connection = connection
         self.method = method
         self.path = path
         self.query = query
@@ -220,13 +221,12 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         let (path, query) = RequestHandler.split(head.uri)
         var headers: [String: String] = [:]
         for (name, value) in head.headers { headers[name.lowercased()] = value }
+        let connection = ClientConnection()
         var request = HTTPRequest(method: head.method.rawValue, path: path, query: query, headers: headers, body: bytes,
-                                  peer: context.channel.remoteAddress?.ipAddress, local: context.channel.localAddress?.ipAddress)
+                                  peer: context.channel.remoteAddress?.ipAddress, local: context.channel.localAddress?.ipAddress,
+                                  connection: connection)
         request.peerPort = context.channel.remoteAddress?.port
         request.uri = head.uri
-        let watch = ClientConnection()
-        request.connection = watch
-        self.watch = watch
         let keepAlive = head.isKeepAlive
         let version = head.version
         let channel = context.channel
@@ -235,6 +235,7 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
             respond(answer, on: channel, version: version, keepAlive: keepAlive)
             return
         }
+        watch = connection
         let loop = context.eventLoop
         let handler = self.handler
         Task {
