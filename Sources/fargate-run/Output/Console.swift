@@ -4,6 +4,7 @@ import Glibc
 import ECSModel
 import Foundation
 import Images
+import LinuxSupport
 import Synchronization
 import TaskRuntime
 
@@ -32,9 +33,8 @@ final class Console: LogSink, TaskObserver, Sendable {
     init(containerOut: Int32, quiet: Bool, containerNames: [String]) {
         self.containerOut = containerOut
         self.quiet = quiet
-        // getenv, not ProcessInfo's environment dictionary: about 0.4 ms of a run's start.
-        let dumb = getenv("TERM").map { String(cString: $0) } == "dumb"
-        colored = isatty(containerOut) == 1 && getenv("NO_COLOR") == nil && !dumb
+        let dumb = ProcessEnvironment.value("TERM") == "dumb"
+        colored = isatty(containerOut) == 1 && ProcessEnvironment.value("NO_COLOR") == nil && !dumb
         let terminal = isatty(2) == 1 && !dumb
         interactive = terminal
         board = ProgressBoard(interactive: terminal) { writeOut(2, $0) }
