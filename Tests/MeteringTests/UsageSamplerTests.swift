@@ -37,6 +37,18 @@ struct SamplerFixture {
                   attribution: TaskAttribution(cluster: "c", startedBy: nil, group: service.map { "service:" + $0 }))
     }
 
+    /// A sampler writing every five ticks with `task()` registered at second 1000 (its cgroup
+    /// and container at 100 ns), and the tick of 1001 taken but not written (200 and 150 ns).
+    func registeredWithATickNotWritten() throws -> (UsageSampler, FakeSource) {
+        let source = FakeSource()
+        let s = sampler(at: 1000, writeEvery: 5)
+        source.readings = [reading("", cpu: 100), reading("web", cpu: 100)]
+        try s.register(SamplerFixture.task(), source: source, ledger: ledger)
+        source.readings = [reading("", cpu: 200), reading("web", cpu: 150)]
+        s.tickNow(at: 1001 * 1000, write: false)
+        return (s, source)
+    }
+
     func rows(_ sql: String) throws -> [[Int64?]] {
         let r = try run("/usr/bin/sqlite3", ["-separator", ",", ledger.path, sql])
         return r.stdout.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map { Int64($0) } }
@@ -146,12 +158,7 @@ struct UsageSamplerTests {
     @Test func stoppingWritesTheRowsNotWrittenYet() throws {
         let f = try SamplerFixture()
         defer { f.dir.remove() }
-        let source = FakeSource()
-        let s = f.sampler(at: 1000, writeEvery: 5)
-        source.readings = [reading("", cpu: 100), reading("web", cpu: 100)]
-        try s.register(SamplerFixture.task(), source: source, ledger: f.ledger)
-        source.readings = [reading("", cpu: 200), reading("web", cpu: 150)]
-        s.tickNow(at: 1001 * 1000, write: false)
+        let (s, _) = try f.registeredWithATickNotWritten()
         #expect(try f.rows("SELECT count(*) FROM usage_samples") == [[2]])
         s.stop()
         #expect(try f.rows("SELECT container, t, cpu_ns FROM usage_samples WHERE t = 1001 ORDER BY container") == [[0, 1001, 100], [1, 1001, 50]])
@@ -163,12 +170,7 @@ struct UsageSamplerTests {
     @Test func aFinishedTasksRowsWhoseWriteFailedGoWithALaterWrite() throws {
         let f = try SamplerFixture()
         defer { f.dir.remove() }
-        let source = FakeSource()
-        let s = f.sampler(at: 1000, writeEvery: 5)
-        source.readings = [reading("", cpu: 100), reading("web", cpu: 100)]
-        try s.register(SamplerFixture.task(), source: source, ledger: f.ledger)
-        source.readings = [reading("", cpu: 200), reading("web", cpu: 150)]
-        s.tickNow(at: 1001 * 1000, write: false)
+        let (s, source) = try f.registeredWithATickNotWritten()
         _ = try f.rows("CREATE TRIGGER refuse BEFORE INSERT ON usage_samples BEGIN SELECT RAISE(ABORT, 'refused'); END;")
         source.readings = [reading("", cpu: 400), reading("web", cpu: 330)]
         f.clock.seconds = 1002

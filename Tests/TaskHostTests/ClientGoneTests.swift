@@ -24,13 +24,14 @@ struct ClientGoneTests {
         let uncancelledEnded = Atomic(0)
     }
 
-    /// `/wait` sleeps under `cancellingIfClosed`; `/start` sleeps 300 ms without it.
+    /// `/wait` sleeps under `cancellingIfClosed`; `/start` sleeps 2 s without it (its client
+    /// closes well within them).
     static func server(_ path: String, answerAfter: Duration, seen: Seen) async throws -> (HTTPServer, MultiThreadedEventLoopGroup) {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let server = try await HTTPServer.start(.unix(path: path), group: group) { request in
             seen.started.add(1, ordering: .relaxed)
             if request.path == "/start" {
-                try? await Task.sleep(for: .milliseconds(300))
+                try? await Task.sleep(for: .seconds(2))
                 if !Task.isCancelled { seen.uncancelledEnded.add(1, ordering: .relaxed) }
                 return HTTPResponse(status: 200, contentType: "text/plain", text: "started")
             }
@@ -63,13 +64,13 @@ struct ClientGoneTests {
         let seen = Seen()
         let (server, group) = try await Self.server(dir.path + "/s.sock", answerAfter: .seconds(600), seen: seen)
         let fd = try Self.send(dir.path + "/s.sock", "GET /wait HTTP/1.1\r\nHost: h\r\n\r\n")
-        #expect(await eventuallyAsync { seen.started.load(ordering: .relaxed) == 1 }, "the handler runs")
+        #expect(await eventuallyAsync(timeout: 900) { seen.started.load(ordering: .relaxed) == 1 }, "the handler runs")
         close(fd)
-        #expect(await eventuallyAsync { seen.cancelled.load(ordering: .relaxed) == 1 }, "and its wait is cancelled once its client is gone")
+        #expect(await eventuallyAsync(timeout: 900) { seen.cancelled.load(ordering: .relaxed) == 1 }, "and its wait is cancelled once its client is gone")
         let other = try Self.send(dir.path + "/s.sock", "POST /start HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n")
-        #expect(await eventuallyAsync { seen.started.load(ordering: .relaxed) == 2 })
+        #expect(await eventuallyAsync(timeout: 900) { seen.started.load(ordering: .relaxed) == 2 })
         close(other)
-        #expect(await eventuallyAsync { seen.uncancelledEnded.load(ordering: .relaxed) == 1 }, "what did not ask goes on")
+        #expect(await eventuallyAsync(timeout: 900) { seen.uncancelledEnded.load(ordering: .relaxed) == 1 }, "what did not ask goes on")
         await server.close()
         try await group.shutdownGracefully()
     }
@@ -101,14 +102,4 @@ struct ClientGoneTests {
         await server.close()
         try await group.shutdownGracefully()
     }
-}
-
-/// Polls `condition` every 50 ms for up to `timeout` seconds without holding a thread.
-func eventuallyAsync(timeout: Double = 900, _ condition: () -> Bool) async -> Bool {
-    let end = Date().addingTimeInterval(timeout)
-    while Date() < end {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(50))
-    }
-    return condition()
 }

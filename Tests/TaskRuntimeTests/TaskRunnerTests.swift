@@ -24,8 +24,7 @@ struct TaskRunnerTests {
 
     /// Waits (bounded: 30 s, for a machine busy with other suites) until `condition` holds.
     func until(_ condition: () -> Bool) async throws {
-        for _ in 0..<3000 where !condition() { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(condition())
+        #expect(await eventuallyAsync(timeout: 30, condition))
     }
 
     /// A task whose first state cannot be written (its spare's path taken by a directory)

@@ -87,3 +87,14 @@ public func eventually(timeout: Double = 60, _ condition: () throws -> Bool) ret
     }
     return try condition()
 }
+
+/// `eventually` for async tests: polls every 20 ms without holding a thread of Swift's pool,
+/// which what the condition waits for may need.
+public func eventuallyAsync(timeout: Double = 60, _ condition: () -> Bool) async -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return condition()
+}
