@@ -6,7 +6,8 @@ import Testing
 
 struct TaskHostResumeTests {
     /// A new host removes what its predecessor, killed while starting tasks, left of them, and
-    /// leaves a task that has no plan and no state (not a host's).
+    /// leaves a task that has no plan and no state (not a host's: gc, which a host runs at its
+    /// start, takes that).
     @Test func tasksAKilledHostWasStartingAreRemovedAndOthersStay() async throws {
         let half = try HalfStartedTasks()
         defer { half.remove() }

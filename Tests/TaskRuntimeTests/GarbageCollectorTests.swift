@@ -55,14 +55,53 @@ struct GarbageCollectorTests {
 
 extension GarbageCollectorTests {
     /// With no host serving the root, gc removes what a host killed while starting tasks left
-    /// (marker, directory with the plan, or the directory still being made), and leaves a
-    /// task that has no plan and no state (not a host's).
+    /// (marker, directory with the plan, or the directory still being made) and what a
+    /// foreground run killed before its first state left (marker and directory), and leaves a
+    /// task that has no plan and no state while a run claims it, and a claimed marker that has
+    /// no directory yet. Once the claim is let go, those go too.
     @Test func tasksAKilledHostWasStartingAreRemovedAndOthersStay() throws {
         let half = try HalfStartedTasks()
         defer { half.remove() }
-        _ = GarbageCollector(root: try StateRoot(path: half.root)).abandonedTasks()
+        let root = try StateRoot(path: half.root)
+        let bare = String(repeating: "8", count: 32)
+        let claims = try [half.notHosted, bare].map { try TaskStore(root: root).claimActive($0) }
+        _ = GarbageCollector(root: root).abandonedTasks()
         #expect(half.hostsLeft().isEmpty, "\(half.hostsLeft())")
         #expect(half.notHostedIsWhole)
+        #expect(half.present(half.foregroundKilled).isEmpty, "\(half.present(half.foregroundKilled))")
+        #expect(half.present(bare) == ["active/" + bare], "a claimed marker without a directory stays")
+        for claim in claims { claim.release() }
+        _ = GarbageCollector(root: root).abandonedTasks()
+        #expect(half.hostsLeft([half.notHosted, bare]).isEmpty, "\(half.hostsLeft([half.notHosted, bare]))")
+    }
+
+    /// A claim taken on a marker that gc removed between its creation and the lock makes the
+    /// marker again: the run's task is never without one.
+    @Test func aClaimOnAMarkerRemovedUnderItMakesItAgain() async throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let root = try StateRoot(path: tmp.path + "/root")
+        let id = String(repeating: "7", count: 32)
+        let marker = root.activeDirectory + "/" + id
+        // gc's side: the marker exists and is held exclusively while it is unlinked.
+        #expect(FileManager.default.createFile(atPath: marker, contents: nil))
+        let gc = open(marker, O_RDONLY | O_CLOEXEC)
+        #expect(gc >= 0 && flock(gc, LOCK_EX) == 0)
+        var st = stat()
+        #expect(stat(marker, &st) == 0)
+        let claimed = Task.detached { try TaskStore(root: root).claimActive(id) }
+        // The claim has opened the file and waits for the lock: the kernel lists it waiting.
+        let waiting = ":\(st.st_ino) "
+        #expect(await eventuallyAsync(timeout: 60) {
+            ((try? String(contentsOfFile: "/proc/locks", encoding: .utf8)) ?? "").split(separator: "\n")
+                .contains { $0.contains("->") && $0.contains(waiting) }
+        }, "the claim waits for the lock")
+        unlink(marker)
+        close(gc)
+        let claim = try await claimed.value
+        defer { claim.release() }
+        #expect(FileSystem.exists(marker), "the claim made the marker again")
+        #expect(ActiveClaim.unclaimed(marker: marker) { true } == nil, "and holds it")
     }
 }
 
@@ -87,13 +126,15 @@ extension GarbageCollectorTests {
         defer { if holder.isRunning { holder.terminate() } }
         #expect(eventually(timeout: 10) { HostLock.state(of: root).held }, "flock holds the lock")
         #expect(HostLock.state(of: root).pid == nil, "and wrote no pid")
+        let claim = try TaskStore(root: root).claimActive(half.notHosted)
+        defer { claim.release() }
         _ = GarbageCollector(root: root).abandonedTasks()
         for id in half.hosts + [bare] { #expect(!half.present(id).isEmpty, "\(id.prefix(1)) stays while the lock is held") }
         try input.fileHandleForWriting.close()
         holder.waitUntilExit()
         #expect(!HostLock.state(of: root).held)
         _ = GarbageCollector(root: root).abandonedTasks()
-        #expect(half.hostsLeft([bare]).isEmpty, "\(half.hostsLeft([bare]))")
+        #expect(half.hostsLeft([bare, half.foregroundKilled]).isEmpty, "\(half.hostsLeft([bare, half.foregroundKilled]))")
         #expect(half.notHostedIsWhole)
     }
 }

@@ -1,9 +1,11 @@
 import Foundation
 
 /// What a host killed while starting tasks leaves in a state root (`<root>/tasks`,
-/// `<root>/active`), at each point of `TaskHost.keep` and the runner's first state write, and
-/// beside them a task with no plan and no state, which is not a host's (and must stay). Made
-/// in a fresh directory of its own; `root` is the state root's path.
+/// `<root>/active`), at each point of `TaskHost.keep` and the runner's first state write; what
+/// a foreground run killed before its first state leaves; and beside them a task with no plan
+/// and no state, which is not a host's: a foreground run before its first state, which must
+/// stay while the test holds its claim (`TaskStore.claimActive(notHosted)`). Made in a fresh
+/// directory of its own; `root` is the state root's path.
 public struct HalfStartedTasks {
     public let directory: TemporaryDirectory
     public var root: String { directory.path + "/root" }
@@ -12,14 +14,18 @@ public struct HalfStartedTasks {
     public let beforeRename: String, beforeState: String, duringFirstState: String, duringRemoval: String
     /// A marker and a directory, no plan, no state: not a host's.
     public let notHosted: String
+    /// The same, with a first state's temporary file: a foreground run killed during its first
+    /// write (unclaimed: it goes).
+    public let foregroundKilled: String
 
     public init() throws {
         func id(_ c: Character) -> String { String(repeating: c, count: 32) }
         (beforeRename, beforeState, duringFirstState, notHosted, duringRemoval) = (id("a"), id("b"), id("c"), id("d"), id("e"))
+        foregroundKilled = id("9")
         directory = try TemporaryDirectory()
         let (fm, root) = (FileManager.default, directory.path + "/root")
         try fm.createDirectory(atPath: root + "/active", withIntermediateDirectories: true)
-        for t in hosts + [notHosted] {
+        for t in hosts + [notHosted, foregroundKilled] {
             try Data().write(to: URL(fileURLWithPath: root + "/active/" + t))
         }
         let plan = Data(#"{"family": "x"}"#.utf8)
@@ -28,7 +34,8 @@ public struct HalfStartedTasks {
             try plan.write(to: URL(fileURLWithPath: root + "/tasks/" + directory + "/plan.json"))
         }
         try Data("{}".utf8).write(to: URL(fileURLWithPath: root + "/tasks/" + duringFirstState + "/state.json.next"))
-        try fm.createDirectory(atPath: root + "/tasks/" + notHosted + "/logs", withIntermediateDirectories: true)
+        for t in [notHosted, foregroundKilled] { try fm.createDirectory(atPath: root + "/tasks/" + t + "/logs", withIntermediateDirectories: true) }
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: root + "/tasks/" + foregroundKilled + "/state.json.next"))
         try fm.createDirectory(atPath: root + "/tasks/." + duringRemoval + ".new/logs", withIntermediateDirectories: true)
     }
 

@@ -144,15 +144,18 @@ public actor TaskRunner {
     public func run() async -> TaskResult {
         times = TaskTimes(createdAt: Date())
         do {
-            // The task's directory first: its state file lives in it.
+            // The active marker first, so that gc finds whatever follows should this process
+            // die (a host made it already, before the task's directory); claimed until the
+            // task's first state says whose it is.
+            let claim = try TaskStore(root: config.root).claimActive(taskId)
+            // The task's directory next: its state file lives in it.
             try FileSystem.makeDirectories(config.root.logDirectory(taskId), mode: 0o700)
             try backend.nameResources()
-            // On disk before anything of the task is made, so that gc finds it should this
-            // process die: a task whose state cannot be written goes no further.
+            // On disk before anything of the task is made: a task whose state cannot be
+            // written goes no further.
             publish()
             try stateWriter.flushOrThrow()
-            // (A host made it already, before the task's directory.)
-            try TaskStore(root: config.root).markActive(taskId)
+            claim.release()
             mark("start")
             try backend.provision()
             mark("provisioned")

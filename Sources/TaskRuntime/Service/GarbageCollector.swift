@@ -52,13 +52,16 @@ public struct GarbageCollector: Sendable {
 
     /// A marker whose task has no state (or none that reads). A host died while making the
     /// task: removed, unless a host serves the root (checked again for one started since),
-    /// which does that itself. A marker that never got a directory goes too, but a serving
-    /// host's own are left to it: it makes a task's marker a moment before its directory. (The
-    /// staging directory is looked at first, as it is renamed into the other.)
+    /// which does that itself. A foreground run died before its first state: removed once no
+    /// run claims the marker. A marker that never got a directory goes too, but a serving
+    /// host's own are left to it, and a claimed one to its run: both make a task's marker a
+    /// moment before its directory. (The staging directory is looked at first, as it is
+    /// renamed into the other.)
     func sweepStateless(_ id: String, store: TaskStore, served: Bool, servedHere: Bool) {
         if !served, !HostLock.state(of: root).held, store.discardUnstartedHostedTask(id) { return }
+        if store.discardUnstartedForegroundTask(id) { return }
         if !served || servedHere, !FileSystem.exists(root.stagingDirectory(id)), !FileSystem.exists(root.taskDirectory(id)) {
-            store.retire(id)
+            store.retireUnclaimed(id)
         }
     }
 

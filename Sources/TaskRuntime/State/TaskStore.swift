@@ -88,16 +88,44 @@ public struct TaskStore: Sendable {
         return true
     }
 
+    /// Removes what a foreground run killed before its first state left: its marker and its
+    /// directory (logs, at most a first state's temporary file: nothing of the task is made
+    /// outside it before that state). Only with no state, no plan (a host's) and no claim on the
+    /// marker (a run still making it). Whether it was one.
+    @discardableResult
+    public func discardUnstartedForegroundTask(_ id: String) -> Bool {
+        let directory = root.taskDirectory(id)
+        guard !FileSystem.exists(statePath(id)), !FileSystem.exists(root.hostedPlanPath(id)), !FileSystem.exists(root.stagingDirectory(id)),
+              FileSystem.exists(directory) else { return false }
+        return ActiveClaim.unclaimed(marker: markerPath(id)) {
+            // Not if a first state appeared before the lock.
+            guard !FileSystem.exists(statePath(id)), (try? FileSystem.removeTree(directory)) != nil else { return false }
+            retire(id)
+            return true
+        } ?? false
+    }
+
+    /// Retires a marker that has no task directory, unless a run has claimed it: a foreground
+    /// run makes its marker a moment before its directory.
+    func retireUnclaimed(_ id: String) {
+        _ = ActiveClaim.unclaimed(marker: markerPath(id)) { retire(id) }
+    }
+
+    func markerPath(_ id: String) -> String { root.activeDirectory + "/" + id }
+
+    /// A foreground run's marker, claimed until its first state is on disk (`ActiveClaim`).
+    public func claimActive(_ id: String) throws -> ActiveClaim { try ActiveClaim(marker: markerPath(id)) }
+
     /// The task is not finished: it joins the active list. An empty marker, made in place:
     /// nothing to write, so no temporary file for another fargate-run's startup sweep of that
     /// directory to find.
     public func markActive(_ id: String) throws {
-        let marker = root.activeDirectory + "/" + id
+        let marker = markerPath(id)
         close(try syscallRetrying("create", path: marker) { open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600) })
     }
 
     /// The task is finished: it leaves the active list.
     public func retire(_ id: String) {
-        unlink(root.activeDirectory + "/" + id)
+        unlink(markerPath(id))
     }
 }

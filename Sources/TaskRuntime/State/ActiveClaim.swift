@@ -1,0 +1,55 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LinuxSupport
+
+/// A foreground run's hold on its task's active marker while the task has a directory but no
+/// state yet. The marker comes first, so that `gc` finds whatever a run killed after it left;
+/// but a marker with a directory and no state is also what a live run looks like for those
+/// few syscalls, and only the kernel can tell the two apart: the claim is a shared `flock` on
+/// the marker, gone with its process. `gc` removes such a task only once it can lock the marker
+/// itself (`TaskStore.discardUnstartedForegroundTask`).
+public final class ActiveClaim: @unchecked Sendable {
+    private var fd: Int32
+
+    /// Makes the marker (or opens the host's) and locks it. A `gc` that removed the marker
+    /// between its creation and the lock held it exclusively while it did, so the lock, taken
+    /// after it, finds the file unlinked: it is made again.
+    init(marker: String) throws {
+        while true {
+            let f = try syscallRetrying("create", path: marker) { open(marker, O_RDONLY | O_CREAT | O_CLOEXEC, 0o600) }
+            var st = stat()
+            do {
+                _ = try syscallRetrying("flock", path: marker) { flock(f, LOCK_SH) }
+                _ = try syscallRetrying("fstat", path: marker) { fstat(f, &st) }
+            } catch {
+                close(f)
+                throw error
+            }
+            if st.st_nlink > 0 {
+                fd = f
+                return
+            }
+            close(f)
+        }
+    }
+
+    /// Lets `gc` have the marker: the task's first state is on disk.
+    public func release() {
+        guard fd >= 0 else { return }
+        close(fd)
+        fd = -1
+    }
+
+    deinit { release() }
+
+    /// Runs `body` holding the marker exclusively, if no claim holds it (nil if one does, or the
+    /// marker is gone): no run can claim it meanwhile.
+    static func unclaimed<T>(marker: String, _ body: () -> T) -> T? {
+        let f = open(marker, O_RDONLY | O_CLOEXEC)
+        guard f >= 0 else { return nil }
+        defer { close(f) }
+        guard flock(f, LOCK_EX | LOCK_NB) == 0 else { return nil }
+        return body()
+    }
+}
