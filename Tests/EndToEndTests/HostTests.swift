@@ -206,7 +206,20 @@ struct HostTests {
         #expect(r.stderr.contains("no fargate-run host serves \(h.root): start one with `fargate-run serve --root \(h.root)"), "\(r.stderr)")
         #expect(h.taskIds().isEmpty, "nothing was started")
         let bad = try h.task(#"{"family": "nohost", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "privileged": true}]}"#, name: "bad.json")
-        #expect(try h.fargateRun(["run", "-d", bad]).status == 2, "an invalid definition is refused before the host is asked")
+        #expect(try h.fargateRun(["run", "-d", bad]).status == 2, "an invalid definition is refused without a host too")
+    }
+
+    /// The host checks a definition; one it refuses gets the errors a foreground run gives
+    /// (the client reads it only then), and nothing is made.
+    @Test func anInvalidDefinitionRefusedByTheHostGetsTheForegroundsErrors() throws {
+        let host = try Host()
+        defer { host.cleanup() }
+        let bad = try host.h.task(#"{"family": "bad", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "privileged": true}]}"#, name: "bad.json")
+        let detached = try host.h.fargateRun(["run", "-d", bad])
+        let foreground = try host.h.fargateRun(["run", bad])
+        #expect(detached.status == 2 && foreground.status == 2, "\(detached.status) \(foreground.status)")
+        #expect(detached.stderr == foreground.stderr && detached.stderr.contains("privileged"), "\(detached.stderr)\n\(foreground.stderr)")
+        #expect(host.h.taskIds().isEmpty, "no task was made")
     }
 
     @Test func malformedAndHostileRequestsAreRefusedAndChangeNothing() throws {

@@ -15,12 +15,16 @@ extension RunRequest {
             writeOut(2, "fargate-run: state root: \(error)\n")
             throw ExitCode(runtimeFailureExitCode)
         }
-        // Checked here too: the same errors, with their paths, as a foreground run gives.
-        do {
-            _ = try TaskInputs.prepare(taskDefinition, definition: definition, overrides: overrides, secrets: secrets, region: "us-east-1",
-                                       running: true)
-        } catch {
-            throw reportInputError(error, file: taskDefinition, json: output == .json)
+        // The host checks the inputs; they are checked here only when it refused them or none
+        // answered, to give the same errors, with their paths, as a foreground run gives
+        // (reading them is most of a start's own time: about 3 ms).
+        let checkLocally = { [self] in
+            do {
+                _ = try TaskInputs.prepare(taskDefinition, definition: definition, overrides: overrides, secrets: secrets, region: "us-east-1",
+                                           running: true)
+            } catch {
+                throw reportInputError(error, file: taskDefinition, json: output == .json)
+            }
         }
         if network != NetworkSettings() || endpoint != EndpointSettings() || registry != RegistrySettings() || cgroupParent != nil || prices != nil
             || pidsLimit != 4096 {
@@ -44,11 +48,14 @@ extension RunRequest {
                 tasks = try HostClient(root: root).runOutcome(request).tasks
             }
         } catch let e as TaskRuntimeError where e.code == .unavailable {
+            try checkLocally()
             writeOut(2, "fargate-run: no fargate-run host serves \(root.path): start one with `fargate-run serve --root \(root.path) &` or `systemctl start fargate-run`\n")
             throw ExitCode(runtimeFailureExitCode)
         } catch let p as ControlAPI.Problem {
+            let invalid = p.code == "InvalidTaskDefinition" || p.code == "InvalidInput"
+            if invalid { try checkLocally() }
             writeOut(2, "fargate-run: \(p.message)\n")
-            throw ExitCode(p.code == "InvalidTaskDefinition" || p.code == "InvalidInput" ? invalidInputExitCode : runtimeFailureExitCode)
+            throw ExitCode(invalid ? invalidInputExitCode : runtimeFailureExitCode)
         }
         if output == .json {
             struct Described: Encodable { var tasks: [ECS.Task]; var failures: [String] = [] }
