@@ -19,7 +19,7 @@ struct FargateRun: AsyncParsableCommand {
             """,
         version: BuildInfo.versionLine,
         subcommands: [Run.self, Serve.self, Validate.self, Report.self, Usage.self, Advise.self, Inspect.self, PS.self, Logs.self, Exec.self,
-                      Stats.self, Stop.self, Wait.self, GC.self, Images.self, Info.self, ServiceCommand.self],
+                      Stats.self, Stop.self, Wait.self, Rm.self, Prune.self, GC.self, Images.self, Info.self, ServiceCommand.self],
         defaultSubcommand: Run.self)
 
     static func main() async {

@@ -1,0 +1,45 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `rm` and `prune` on a real root: stopped tasks' directories go and their bills stay; a
+/// running task is refused and goes on; `prune` asks for --force where it cannot ask.
+struct RemoveTasksTests {
+    @Test func stoppedTasksGoTheirBillsStayAndRunningOnesAreRefused() throws {
+        let h = try Harness()
+        defer { h.cleanup() }
+        let done = try h.task(#"{"family": "rmdone", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["sh", "-c", "echo hello"]}]}"#)
+        for _ in 0..<3 { #expect(try h.fargateRun(["run", "-q", done]).status == 0) }
+        let stopped = h.taskIds()
+        #expect(stopped.count == 3)
+        let long = try h.task(#"{"family": "rmlive", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["sleep", "600"], "stopTimeout": 2}]}"#, name: "live.json")
+        let live = try h.background([long])
+        defer { live.stop() }
+        #expect(eventually(timeout: 120) { h.runningTask() != nil }, "\(live.stderr)")
+        let running = try #require(h.runningTask()).0
+
+        let refused = try h.fargateRun(["rm", String(running.prefix(12))])
+        #expect(refused.status == 1 && refused.stderr.contains("stop it first"), "\(refused.stderr)")
+        let one = try h.fargateRun(["rm", String(stopped[0].prefix(12))])
+        #expect(one.status == 0 && one.stdout == stopped[0] + "\n", "\(one.stdout) \(one.stderr)")
+        #expect(!h.taskIds().contains(stopped[0]))
+        let unasked = try h.fargateRun(["prune"])
+        #expect(unasked.status == 2 && unasked.stderr.contains("--force"), "\(unasked.stderr)")
+        #expect(Set(h.taskIds()) == Set(stopped.dropFirst() + [running]), "nothing goes unasked")
+        let notYet = try h.fargateRun(["prune", "--force", "--until", "1h"])
+        #expect(notYet.status == 0 && notYet.stdout.isEmpty && notYet.stderr.contains("removed 0 tasks"), "\(notYet.stderr)")
+        let pruned = try h.fargateRun(["prune", "--force"])
+        #expect(pruned.status == 0 && Set(pruned.stdout.split(separator: "\n").map(String.init)) == Set(stopped.dropFirst()), "\(pruned.stdout)")
+        #expect(pruned.stderr.contains("removed 2 tasks"), "\(pruned.stderr)")
+        #expect(h.taskIds() == [running], "the running task stays")
+        let bad = try h.fargateRun(["prune", "--force", "--until", "yesterday"])
+        #expect(bad.status == 2 && bad.stderr.contains("--until \"yesterday\""), "\(bad.stderr)")
+
+        // The ledger still bills the removed tasks.
+        let report = try h.fargateRun(["report", "--format", "json"])
+        #expect(report.status == 0 && report.stdout.components(separatedBy: "rmdone").count - 1 >= 3, "\(report.stdout.prefix(400)) \(report.stderr)")
+        live.signal(SIGINT)
+        #expect(live.wait(timeout: 120) != nil)
+        #expect(h.leftovers(running).isEmpty)
+    }
+}
