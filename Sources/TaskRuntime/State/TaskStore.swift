@@ -95,11 +95,14 @@ public struct TaskStore: Sendable {
     @discardableResult
     public func discardUnstartedForegroundTask(_ id: String) -> Bool {
         let directory = root.taskDirectory(id)
-        guard !FileSystem.exists(statePath(id)), !FileSystem.exists(root.hostedPlanPath(id)), !FileSystem.exists(root.stagingDirectory(id)),
-              FileSystem.exists(directory) else { return false }
+        // The directory first: a host's appears (renamed from its staging name) with its plan
+        // in it, so a plan looked for after it cannot be one not there yet.
+        guard FileSystem.exists(directory), !FileSystem.exists(root.hostedPlanPath(id)), !FileSystem.exists(statePath(id)),
+              !FileSystem.exists(root.stagingDirectory(id)) else { return false }
         return ActiveClaim.unclaimed(marker: markerPath(id)) {
             // Not if a first state appeared before the lock.
-            guard !FileSystem.exists(statePath(id)), (try? FileSystem.removeTree(directory)) != nil else { return false }
+            guard !FileSystem.exists(statePath(id)), !FileSystem.exists(root.hostedPlanPath(id)),
+                  (try? FileSystem.removeTree(directory)) != nil else { return false }
             retire(id)
             return true
         } ?? false
