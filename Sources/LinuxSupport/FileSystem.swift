@@ -129,7 +129,19 @@ public enum FileSystem {
         let dfd = try syscallRetrying("open", path: path) { open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
         try removeContents(dirfd: dfd, path: path, device: st.st_dev)
         close(dfd)
-        try syscallRetrying("rmdir", path: path) { rmdir(path) }
+        while rmdir(path) != 0 {
+            if errno == ENOENT { return }
+            if errno != EINTR { throw SystemError("rmdir", path: path) }
+        }
+    }
+
+    /// Another process removing the same entry (a task's monitor its socket as it leaves)
+    /// does what this was to do.
+    private static func unlinkUnlessGone(_ dirfd: Int32, _ name: String, _ flags: Int32, path: String) throws(SystemError) {
+        while unlinkat(dirfd, name, flags) != 0 {
+            if errno == ENOENT { return }
+            if errno != EINTR { throw SystemError("unlinkat", path: path + "/" + name) }
+        }
     }
 
     private static func removeContents(dirfd: Int32, path: String, device: dev_t) throws(SystemError) {
@@ -151,17 +163,19 @@ public enum FileSystem {
             }
             if (st.st_mode & S_IFMT) == S_IFDIR {
                 if st.st_dev != device { throw SystemError("remove", path: path + "/" + name, errno: EBUSY) }
-                let child = try syscallRetrying("openat", path: path + "/" + name) {
-                    openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                let child = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                if child < 0 {
+                    if errno == ENOENT { continue }
+                    throw SystemError("openat", path: path + "/" + name)
                 }
                 do { try removeContents(dirfd: child, path: path + "/" + name, device: device) } catch {
                     close(child)
                     throw error
                 }
                 close(child)
-                try syscallRetrying("unlinkat", path: path + "/" + name) { unlinkat(dirfd, name, AT_REMOVEDIR) }
+                try unlinkUnlessGone(dirfd, name, AT_REMOVEDIR, path: path)
             } else {
-                try syscallRetrying("unlinkat", path: path + "/" + name) { unlinkat(dirfd, name, 0) }
+                try unlinkUnlessGone(dirfd, name, 0, path: path)
             }
         }
     }

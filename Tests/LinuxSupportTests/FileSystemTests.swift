@@ -1,7 +1,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import LinuxSupport
+import Synchronization
 import TestSupport
 import Testing
 
@@ -64,6 +66,39 @@ struct FileSystemTests {
         try FileSystem.removeTree(dir.path + "/a")
         #expect(!FileSystem.exists(dir.path + "/a"))
         #expect(FileSystem.exists("/etc/passwd"), "symlinks are removed, never followed")
+    }
+
+    /// What another process removes meanwhile (a task's monitor its socket as it leaves) is
+    /// not an error: two removals of one tree at once both succeed. (Each round's two threads
+    /// start together; the rounds make an overlap of their walks all but certain.)
+    @Test func twoRemovalsOfOneTreeAtOnceBothSucceed() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        for round in 0..<10 {
+            let tree = dir.path + "/t\(round)"
+            for d in 0..<8 {
+                try FileSystem.makeDirectories(tree + "/d\(d)/e")
+                for f in 0..<40 { try FileSystem.createFile(tree + "/d\(d)/e/f\(f)", []) }
+            }
+            final class Removals: Sendable {
+                let failures = Mutex<[String]>([])
+                let finished = Mutex(0)
+                let ready = Mutex(0)
+            }
+            let r = Removals()
+            for _ in 0..<2 {
+                Thread.detachNewThread {
+                    // Both ready before either starts.
+                    r.ready.withLock { $0 += 1 }
+                    while r.ready.withLock({ $0 }) < 2 {}
+                    do { try FileSystem.removeTree(tree) } catch { r.failures.withLock { $0.append("\(error)") } }
+                    r.finished.withLock { $0 += 1 }
+                }
+            }
+            #expect(eventually(timeout: 60) { r.finished.withLock { $0 } == 2 })
+            #expect(r.failures.withLock { $0 }.isEmpty, "round \(round): \(r.failures.withLock { $0 })")
+            #expect(!FileSystem.exists(tree))
+        }
     }
 
     @Test func parentOfPaths() {

@@ -7,6 +7,7 @@ import Metering
 import TaskNetwork
 @testable import TaskRuntime
 import TestSupport
+import Synchronization
 import Testing
 
 struct GarbageCollectorTests {
@@ -77,7 +78,7 @@ extension GarbageCollectorTests {
 
     /// A claim taken on a marker that gc removed between its creation and the lock makes the
     /// marker again: the run's task is never without one.
-    @Test func aClaimOnAMarkerRemovedUnderItMakesItAgain() async throws {
+    @Test func aClaimOnAMarkerRemovedUnderItMakesItAgain() throws {
         let tmp = try TemporaryDirectory()
         defer { tmp.remove() }
         let root = try StateRoot(path: tmp.path + "/root")
@@ -89,19 +90,42 @@ extension GarbageCollectorTests {
         #expect(gc >= 0 && flock(gc, LOCK_EX) == 0)
         var st = stat()
         #expect(stat(marker, &st) == 0)
-        let claimed = Task.detached { try TaskStore(root: root).claimActive(id) }
+        // The claim blocks in flock: on a thread of its own, not one of Swift's pool.
+        final class Claimed: Sendable { let result = Mutex<Result<ActiveClaim, any Error>?>(nil) }
+        let claimed = Claimed()
+        Thread.detachNewThread { let r = Result { try TaskStore(root: root).claimActive(id) }; claimed.result.withLock { $0 = r } }
         // The claim has opened the file and waits for the lock: the kernel lists it waiting.
         let waiting = ":\(st.st_ino) "
-        #expect(await eventuallyAsync(timeout: 60) {
+        #expect(eventually(timeout: 60) {
             ((try? String(contentsOfFile: "/proc/locks", encoding: .utf8)) ?? "").split(separator: "\n")
                 .contains { $0.contains("->") && $0.contains(waiting) }
         }, "the claim waits for the lock")
         unlink(marker)
         close(gc)
-        let claim = try await claimed.value
+        #expect(eventually(timeout: 60) { claimed.result.withLock { $0 != nil } })
+        let claim = try #require(try claimed.result.withLock { $0 }?.get())
         defer { claim.release() }
         #expect(FileSystem.exists(marker), "the claim made the marker again")
         #expect(ActiveClaim.unclaimed(marker: marker) { true } == nil, "and holds it")
+    }
+
+    /// A gc that opened a marker another gc then removed, and locks it once a run has made and
+    /// claimed a new one at the same path, leaves the new one alone: it removes by path.
+    @Test func aGCHoldingARemovedMarkerLeavesTheNewOneAlone() throws {
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let root = try StateRoot(path: tmp.path + "/root")
+        let id = String(repeating: "6", count: 32)
+        let store = TaskStore(root: root)
+        let marker = root.activeDirectory + "/" + id
+        #expect(FileManager.default.createFile(atPath: marker, contents: nil))
+        let stale = open(marker, O_RDONLY | O_CLOEXEC)
+        defer { close(stale) }
+        unlink(marker)
+        let claim = try store.claimActive(id)
+        defer { claim.release() }
+        #expect(ActiveClaim.unclaimed(opened: stale, marker: marker) { store.retire(id) } == nil)
+        #expect(FileSystem.exists(marker), "the run's marker stays")
     }
 }
 
@@ -130,6 +154,7 @@ extension GarbageCollectorTests {
         defer { claim.release() }
         _ = GarbageCollector(root: root).abandonedTasks()
         for id in half.hosts + [bare] { #expect(!half.present(id).isEmpty, "\(id.prefix(1)) stays while the lock is held") }
+        #expect(half.present(half.foregroundKilled).isEmpty, "a foreground run's remains are no host's: \(half.present(half.foregroundKilled))")
         try input.fileHandleForWriting.close()
         holder.waitUntilExit()
         #expect(!HostLock.state(of: root).held)

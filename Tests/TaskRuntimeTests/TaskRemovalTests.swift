@@ -47,6 +47,11 @@ struct TaskRemovalTests {
             #expect("\(error)".contains("still finishing"), "\(error)")
         }
         store.retire(recent)
+        // One whose runner died between its last state and leaving the list is not finishing.
+        var orphaned = try store.state(other)
+        (orphaned.owner, orphaned.ownerPid) = (nil, Int32.max)
+        try store.writeFinal(orphaned, id: other)
+        try store.markActive(other)
         // What a removal killed midway leaves.
         let leftover = store.root.tasksDirectory + "/." + String(repeating: "a", count: 32) + ".rm"
         try FileManager.default.createDirectory(atPath: leftover + "/logs", withIntermediateDirectories: true)
@@ -60,6 +65,7 @@ struct TaskRemovalTests {
         #expect(one.id == recent && !FileSystem.exists(store.root.taskDirectory(recent)))
         let all = TaskRemoval.prune(store: store, stoppedBefore: nil)
         #expect(all.removed.map(\.id) == [other] && all.problems.isEmpty, "\(all)")
+        #expect(!store.activeIds().contains(other), "its marker went with it")
         #expect(store.ids() == [live.id], "the running task stays")
         await live.finish()
         #expect(try store.state(live.id).isStopped)

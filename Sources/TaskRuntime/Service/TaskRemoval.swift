@@ -26,9 +26,11 @@ public enum TaskRemoval {
         guard state.isStopped else {
             throw TaskRuntimeError(.invalidState, "task \(id) is \(state.task.lastStatus ?? "not stopped"): stop it first (fargate-run stop \(id.prefix(12)))")
         }
-        // Its runner writes its last state a moment before it leaves the active list.
-        guard !FileSystem.exists(store.markerPath(id)) else {
-            throw TaskRuntimeError(.invalidState, "task \(id) is still finishing: try again in a moment")
+        // Its runner writes its last state a moment before it leaves the active list; one
+        // killed in between left it there (what gc does with it).
+        if FileSystem.exists(store.markerPath(id)) {
+            guard !state.ownerIsAlive else { throw TaskRuntimeError(.invalidState, "task \(id) is still finishing: try again in a moment") }
+            store.retire(id)
         }
         let directory = store.root.taskDirectory(id), aside = removalPath(id, store: store)
         let bytes = diskUsage(directory)

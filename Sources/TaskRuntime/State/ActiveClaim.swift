@@ -44,12 +44,23 @@ public final class ActiveClaim: @unchecked Sendable {
     deinit { release() }
 
     /// Runs `body` holding the marker exclusively, if no claim holds it (nil if one does, or the
-    /// marker is gone): no run can claim it meanwhile.
+    /// marker is gone): no run can claim it meanwhile. The file locked must still be the one
+    /// at the path: another gc may have unlinked it after this one opened it, and a run made
+    /// and claimed a new one there, which `body`'s unlink by path would otherwise remove.
     static func unclaimed<T>(marker: String, _ body: () -> T) -> T? {
         let f = open(marker, O_RDONLY | O_CLOEXEC)
         guard f >= 0 else { return nil }
         defer { close(f) }
+        return unclaimed(opened: f, marker: marker, body)
+    }
+
+    /// The same, with the marker opened already (`f`, which stays open).
+    static func unclaimed<T>(opened f: Int32, marker: String, _ body: () -> T) -> T? {
         guard flock(f, LOCK_EX | LOCK_NB) == 0 else { return nil }
+        var held = stat(), there = stat()
+        guard fstat(f, &held) == 0, held.st_nlink > 0, stat(marker, &there) == 0, held.st_dev == there.st_dev, held.st_ino == there.st_ino else {
+            return nil
+        }
         return body()
     }
 }

@@ -26,10 +26,6 @@ extension RunRequest {
                 throw reportInputError(error, file: taskDefinition, json: output == .json)
             }
         }
-        if network != NetworkSettings() || endpoint != EndpointSettings() || registry != RegistrySettings() || cgroupParent != nil || prices != nil
-            || pidsLimit != 4096 {
-            writeOut(2, "fargate-run: warning: with -d, the network, endpoint, registry, cgroup, price and pids settings are the host's (give them to fargate-run serve)\n")
-        }
         let cwd = FileManager.default.currentDirectoryPath
         let absolute = { (p: String) in p.hasPrefix("/") ? p : cwd + "/" + p }
         let request = TaskHost.RunRequest(definitionPath: absolute(taskDefinition), overrides: overrides,
@@ -56,6 +52,15 @@ extension RunRequest {
             if invalid { try checkLocally() }
             writeOut(2, "fargate-run: \(p.message)\n")
             throw ExitCode(invalid ? invalidInputExitCode : runtimeFailureExitCode)
+        } catch {
+            // (The host went away mid-request: a definition it would have refused is still
+            // reported as such.)
+            try checkLocally()
+            throw error
+        }
+        if network != NetworkSettings() || endpoint != EndpointSettings() || registry != RegistrySettings() || cgroupParent != nil || prices != nil
+            || pidsLimit != 4096 {
+            writeOut(2, "fargate-run: warning: with -d, the network, endpoint, registry, cgroup, price and pids settings are the host's (give them to fargate-run serve)\n")
         }
         if output == .json {
             struct Described: Encodable { var tasks: [ECS.Task]; var failures: [String] = [] }
