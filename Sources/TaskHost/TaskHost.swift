@@ -72,11 +72,15 @@ public actor TaskHost {
         /// Publish the first copy's portMappings on the host (the CLI's `run -d`); tasks of the
         /// ECS API are reached at their own address, as on ECS (services through their listener).
         public var publishPorts: Bool?
+        /// Remove the task's directory once it has stopped (the CLI's `run -d --rm`).
+        public var removeWhenStopped: Bool?
 
         public init(definitionPath: String, overrides: String? = nil, secretsPath: String? = nil, workingDirectory: String,
                     count: Int = 1, cluster: String? = nil, startedBy: String? = nil, group: String? = nil, tags: [ECS.Tag]? = nil,
                     definitionOptions: TaskDefinitionLoader.Options? = nil, definition: ECS.TaskDefinition? = nil,
-                    account: String? = nil, securityGroups: [String]? = nil, waitUntilStarted: Bool? = nil, capacityProvider: String? = nil, publishPorts: Bool? = nil) {
+                    account: String? = nil, securityGroups: [String]? = nil, waitUntilStarted: Bool? = nil, capacityProvider: String? = nil, publishPorts: Bool? = nil,
+                    removeWhenStopped: Bool? = nil) {
+            self.removeWhenStopped = removeWhenStopped
             self.capacityProvider = capacityProvider
             self.publishPorts = publishPorts
             self.definition = definition
@@ -124,7 +128,7 @@ public actor TaskHost {
             let identity = TaskIdentity(taskId: TaskIdentity.newTaskId(), region: config.region, account: config.account,
                                         cluster: config.cluster, startedBy: request.startedBy ?? "fargate-run", group: request.group,
                                         tags: request.tags, capacityProvider: request.capacityProvider)
-            try keep(prepared.plan, for: identity.taskId)
+            try keep(prepared.plan, for: identity.taskId, removeWhenStopped: request.removeWhenStopped == true)
             let runner = TaskRunner(plan: prepared.plan, config: config, sink: NullSink(), observer: HostObserver(logger: logger, taskId: identity.taskId),
                                     identity: identity, logger: logger)
             adopt(runner) { await runner.run() }
@@ -219,6 +223,12 @@ public actor TaskHost {
         if results.count > 1000 { results.removeFirst(results.count - 1000) }
         try? FileManager.default.removeItem(atPath: planPath(id))
         logger.info("task stopped", metadata: ["task": "\(id)", "exitCode": "\(result.exitCode)"])
+        // (Its waiters have their answer, and `wait` asks this host for the result.)
+        if FileSystem.exists(base.root.removeWhenStoppedPath(id)) {
+            do { try TaskRemoval.remove(id, store: store) } catch {
+                logger.warning("cannot remove the stopped task", metadata: ["task": "\(id)", "error": "\(error)"])
+            }
+        }
     }
 
     /// How a task ended, if it did while this host ran it.
@@ -259,12 +269,13 @@ public actor TaskHost {
     /// Makes a new task's active marker, then its directory with its plan, whole (made aside
     /// and renamed into place): a host killed at any point of this leaves what the next host
     /// finds and removes (`TaskStore.discardUnstartedHostedTask`), never a bare directory.
-    func keep(_ plan: TaskPlan, for id: String) throws {
+    func keep(_ plan: TaskPlan, for id: String, removeWhenStopped: Bool = false) throws {
         let staging = base.root.stagingDirectory(id)
         try store.markActive(id)
         do {
             try FileSystem.makeDirectories(staging + "/logs", mode: 0o700)
             try FileSystem.createFile(staging + "/plan.json", Array(try JSONEncoder().encode(plan)), mode: 0o600)
+            if removeWhenStopped { try FileSystem.createFile(staging + "/remove-when-stopped", [], mode: 0o600) }
             let directory = base.root.taskDirectory(id)
             try syscallRetrying("rename", path: directory) { rename(staging, directory) }
         } catch {

@@ -22,7 +22,7 @@ enum QuickArguments {
         "--count", "--network", "--subnet", "--bridge", "--publish-address", "--network-config", "--dns-domain", "--pull",
         "--resource", "--family", "--cpu", "--memory", "--network-mode", "--execution-role-arn", "--task-role-arn", "--availability-zone",
     ]
-    static let flags: Set<String> = ["-q", "--quiet", "--no-nat", "-d", "--detach", "--no-task-credentials", "--allow-link-local"]
+    static let flags: Set<String> = ["-q", "--quiet", "--no-nat", "-d", "--detach", "--rm", "--no-task-credentials", "--allow-link-local"]
     /// Words ArgumentParser reads as a command where a task file would be.
     static let commandNames: Set<String> = Set(FargateRun.configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"])
 
@@ -83,6 +83,7 @@ enum QuickArguments {
         var r = RunRequest(taskDefinition: positional[0])
         r.quiet = set.contains("--quiet")
         r.detach = set.contains("--detach")
+        r.remove = set.contains("--rm")
         r.network.noNat = set.contains("--no-nat")
         let one = { (name: String) in values[name]?.first }
         r.endpoint.noTaskCredentials = set.contains("--no-task-credentials")

@@ -16,6 +16,7 @@ struct QuickArgumentsTests {
         ["task.json"],
         ["run", "task.json"],
         ["-q", "--root", "/tmp/r", "task.json"],
+        ["--rm", "-d", "task.json"], ["run", "--rm", "t.json"],
         ["task.json", "--quiet", "--network", "none"],
         ["--root=/var/x", "--log-level", "debug", "--output", "json", "dir/task.json"],
         ["--cgroup-parent", "ci/jobs", "--prices", "p.json", "--pids-limit", "100", "--count", "3", "t.json"],
@@ -36,7 +37,7 @@ struct QuickArgumentsTests {
     @Test(arguments: [
         [], ["--help"], ["-h"], ["--version"], ["help"], ["ps"], ["images", "ls"], ["run"],
         ["validate", "task.json"], ["a.json", "b.json"], ["--bogus", "t.json"], ["-qv", "t.json"],
-        ["--root", "a", "--root", "b", "t.json"], ["-q", "-q", "t.json"], ["--root", "t.json"], ["--root"],
+        ["--root", "a", "--root", "b", "t.json"], ["-q", "-q", "t.json"], ["--rm", "--rm", "t.json"], ["--root", "t.json"], ["--root"],
         ["--count", "11", "t.json"], ["--count", "two", "t.json"], ["--output", "yaml", "t.json"],
         ["--network", "host", "t.json"], ["--pull", "sometimes", "t.json"], ["--pids-limit", "x", "t.json"],
         ["--root=", "t.json"], ["--root", "-x", "t.json"], ["--root", "ps", "t.json"], ["--", "t.json"], ["-", "t.json"],

@@ -44,4 +44,32 @@ struct RemoveTasksTests {
         #expect(live.wait(timeout: 120) != nil)
         #expect(h.leftovers(running).isEmpty)
     }
+
+    /// `run --rm`: the task's output and exit status as without it, then its directory goes;
+    /// its bill stays.
+    @Test func aForegroundRunWithRmLeavesOnlyItsBill() throws {
+        let h = try Harness()
+        defer { h.cleanup() }
+        let t = try h.task(#"{"family": "rmfg", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["sh", "-c", "echo bye; exit 3"]}]}"#)
+        let r = try h.fargateRun(["run", "--rm", "-q", t])
+        #expect(r.status == 3 && r.stdout.contains("bye"), "\(r.status) \(r.stdout) \(r.stderr)")
+        #expect(h.taskIds().isEmpty, "\(h.taskIds())")
+        let report = try h.fargateRun(["report", "--format", "csv"])
+        #expect(report.stdout.split(separator: "\n").filter { $0.contains("rmfg") }.count == 1, "\(report.stdout.prefix(400))")
+    }
+
+    /// `run -d --rm` through a host: `wait` still gets the exit status, and the directory goes.
+    @Test func aHostedRunWithRmIsWaitedForThenGoes() throws {
+        let host = try HostTests.Host()
+        defer { host.cleanup() }
+        let t = try host.h.task(#"{"family": "rmhost", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["sh", "-c", "sleep 1; exit 4"]}]}"#)
+        let started = try host.h.fargateRun(["run", "-d", "--rm", t])
+        let id = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(started.status == 0 && id.count == 32, "\(started.stdout) \(started.stderr)")
+        let waited = try host.h.fargateRun(["wait", id])
+        #expect(waited.status == 4, "\(waited.status) \(waited.stdout) \(waited.stderr)")
+        #expect(eventually(timeout: 30) { !host.h.taskIds().contains(id) }, "\(host.h.taskIds())")
+        // Asked again once it is gone: the host still knows how it ended.
+        #expect(try host.h.fargateRun(["wait", id]).status == 4)
+    }
 }

@@ -33,6 +33,9 @@ public struct StateRoot: Sendable {
     /// The plan a host started a task with (root's only: its secrets' values are in it), kept
     /// until the task ends so that a host taking the task over can run it on.
     public func hostedPlanPath(_ id: String) -> String { taskDirectory(id) + "/plan.json" }
+    /// Present when a hosted task's directory goes once it has stopped (`run -d --rm`): in the
+    /// directory, so that a host that takes the task over knows it too.
+    public func removeWhenStoppedPath(_ id: String) -> String { taskDirectory(id) + "/remove-when-stopped" }
     /// Where a host makes a task's directory (its plan in it) before renaming it into place,
     /// so that the directory appears whole.
     public func stagingDirectory(_ id: String) -> String { tasksDirectory + "/." + id + ".new" }

@@ -30,7 +30,7 @@ extension RunRequest {
         let absolute = { (p: String) in p.hasPrefix("/") ? p : cwd + "/" + p }
         let request = TaskHost.RunRequest(definitionPath: absolute(taskDefinition), overrides: overrides,
                                           secretsPath: secrets.map(absolute), workingDirectory: cwd, count: count,
-                                          definitionOptions: definition)
+                                          definitionOptions: definition, removeWhenStopped: remove ? true : nil)
         // Printing ids needs only a few members of each task (decoding whole ones is most of
         // this command's time); JSON output prints them whole.
         let tasks: [ControlAPI.TaskSummary]

@@ -53,6 +53,9 @@ struct Run: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "Run the task through this root's host (fargate-run serve) and return once it is RUNNING, printing its id.")
     var detach = false
 
+    @Flag(name: .customLong("rm"), help: "Remove the task's state and logs once it has stopped (its bill stays in the ledger), as docker run --rm.")
+    var remove = false
+
     @Option(name: .long, help: "Most processes and threads the whole task may have (fork bombs stop here).")
     var pidsLimit: Int64 = 4096
 
@@ -77,7 +80,7 @@ struct Run: AsyncParsableCommand {
     var request: RunRequest {
         RunRequest(root: global.root, logLevel: global.logLevel, taskDefinition: taskDefinition, output: output,
                    cgroupParent: cgroupParent, prices: prices, quiet: quiet, pidsLimit: pidsLimit,
-                   overrides: inputs.overrides, secrets: inputs.secrets, count: count, detach: detach,
+                   overrides: inputs.overrides, secrets: inputs.secrets, count: count, detach: detach, remove: remove,
                    network: network.settings, endpoint: endpoint.settings, registry: registry.settings, definition: definition.options)
     }
 
@@ -101,6 +104,7 @@ struct RunRequest: Equatable {
     var secrets: String?
     var count = 1
     var detach = false
+    var remove = false
     var network = NetworkSettings()
     var endpoint = EndpointSettings()
     var registry = RegistrySettings()
@@ -198,6 +202,11 @@ struct RunRequest: Equatable {
                 writeOut(2, "fargate-run: \(failure)\n")
             } else if r.exitCode != 0, r.task.stopCode?.rawValue == "TaskFailedToStart", let why = r.task.stoppedReason {
                 writeOut(2, "fargate-run: task failed to start: \(why)\n")
+            }
+        }
+        if remove {
+            for r in runners {
+                do { try TaskRemoval.remove(r.taskId, store: TaskStore(root: root)) } catch { console.warning("--rm: \(error)") }
             }
         }
         if let code = results.map(\.exitCode).first(where: { $0 != 0 }) { throw ExitCode(code) }

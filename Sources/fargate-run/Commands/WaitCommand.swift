@@ -40,7 +40,10 @@ extension Wait {
     /// returns the exit status; nil when the host does not run the task (or none answers, or
     /// the id is not one task's), and the full command then answers, as before.
     static func throughHost(root: String?, task: String) -> Int32? {
-        guard let root = try? StateRoot(path: StateRoot.resolve(root)), let id = try? TaskStore(root: root).find(task),
+        // A whole id is asked of the host as it is: a task run with --rm may be gone from the
+        // root already, and the host still has its result.
+        guard let root = try? StateRoot(path: StateRoot.resolve(root)),
+              let id = TaskStore.isTaskId(task) ? task : try? TaskStore(root: root).find(task),
               let outcome = try? HostClient(root: root).waitOutcome(id) else { return nil }
         writeOut(1, "\(outcome.task.stopCode ?? "-"): \(outcome.task.stoppedReason ?? "")\n")
         return outcome.exitCode
