@@ -58,6 +58,22 @@ struct RemoveTasksTests {
         #expect(report.stdout.split(separator: "\n").filter { $0.contains("rmfg") }.count == 1, "\(report.stdout.prefix(400))")
     }
 
+    /// `serve --remove-stopped-after`: the host removes tasks some time after they stopped,
+    /// and leaves those that run.
+    @Test func aHostRemovesStoppedTasksAfterTheirTime() throws {
+        let host = try HostTests.Host(["--remove-stopped-after", "5"])
+        defer { host.cleanup() }
+        let quick = try host.h.task(#"{"family": "rmafter", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["true"]}]}"#)
+        let long = try host.h.task(#"{"family": "rmafterlive", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["sleep", "600"], "stopTimeout": 2}]}"#, name: "live.json")
+        let done = try host.h.fargateRun(["run", "-d", quick]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let live = try host.h.fargateRun(["run", "-d", long]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try host.h.fargateRun(["wait", done]).status == 0)
+        #expect(host.h.taskIds().contains(done), "kept for its time")
+        #expect(eventually(timeout: 60) { !host.h.taskIds().contains(done) }, "\(host.h.taskIds())")
+        #expect(host.h.taskIds().contains(live), "a running task stays")
+        #expect(try host.h.fargateRun(["stop", "--wait", live]).status == 0)
+    }
+
     /// `run -d --rm` through a host: `wait` still gets the exit status, and the directory goes.
     @Test func aHostedRunWithRmIsWaitedForThenGoes() throws {
         let host = try HostTests.Host()

@@ -34,8 +34,11 @@ struct TaskRemovalTests {
         }
         let (old, recent, other) = (stopped[0], stopped[1], stopped[2])
         var state = try store.state(old)
-        state.task.stoppedAt = ECS.Timestamp(Date(timeIntervalSinceNow: -2 * 86_400))
+        let twoDaysAgo = Date(timeIntervalSinceNow: -2 * 86_400)
+        state.task.stoppedAt = ECS.Timestamp(twoDaysAgo)
         try store.writeFinal(state, id: old)
+        // As it would be: its last state written as it stopped.
+        try FileManager.default.setAttributes([.modificationDate: twoDaysAgo], ofItemAtPath: store.statePath(old))
         let live = try await started(in: dir)
 
         do { try TaskRemoval.remove(live.id, store: store); Issue.record("a running task was removed") } catch {

@@ -53,9 +53,15 @@ public enum TaskRemoval {
         return (removed, problems)
     }
 
-    /// The stopped tasks `prune` would remove.
+    /// The stopped tasks `prune` would remove. With a date, only states last written before it
+    /// are read (a task's last state is written as it stops): a host pruning every minute
+    /// reads the tasks that run and those to remove, not the root's whole history.
     public static func candidates(store: TaskStore, stoppedBefore date: Date?) -> [String] {
         store.ids().filter { id in
+            if let date {
+                var st = stat()
+                guard stat(store.statePath(id), &st) == 0, Double(st.st_mtim.tv_sec) < date.timeIntervalSince1970 else { return false }
+            }
             guard let state = try? store.state(id), state.isStopped else { return false }
             guard let date else { return true }
             return (state.task.stoppedAt?.date ?? .distantFuture) < date

@@ -51,6 +51,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "How long stopped tasks stay in DescribeTasks and ListTasks, in seconds.")
     var stoppedTaskRetention: Int = 3600
 
+    @Option(name: .long, help: ArgumentHelp("Remove stopped tasks of the root (foreground runs' too) this many seconds after they stopped: their state and logs, as prune does (their bills stay). Default: kept until rm or prune.", valueName: "seconds"))
+    var removeStoppedAfter: Int?
+
     @Option(name: .long, parsing: .singleValue, help: ArgumentHelp("Where a service target group listens: ARN=ADDRESS:PORT (repeatable). One not given listens on 127.0.0.1 and its container port.", valueName: "arn=address:port"))
     var targetGroup: [String] = []
 
@@ -95,6 +98,10 @@ struct Serve: AsyncParsableCommand {
         let lock: HostLock
         do { lock = try HostLock(root: root) } catch {
             writeOut(2, "fargate-run: \(error)\n")
+            throw ExitCode(1)
+        }
+        if let removeStoppedAfter, removeStoppedAfter < 0 {
+            writeOut(2, "fargate-run: serve: --remove-stopped-after must be 0 seconds or more (it is \(removeStoppedAfter)).\n")
             throw ExitCode(1)
         }
         guard autoscalingPeriod > 0 else {
@@ -178,6 +185,7 @@ struct Serve: AsyncParsableCommand {
         await ecs.scheduler.start()
         await ecs.autoScaler.start()
         logger.notice("serving", metadata: ["socket": "\(socketPath)", "ecs-api": "\(apiAddress)", "pid": "\(getpid())"])
+        let pruning = removeStoppedAfter.map { Serve.pruneStopped(root: root, after: $0, logger: logger) }
 
         // SIGTERM and SIGINT end the host; its tasks go on under their monitors.
         let (stop, stopped) = AsyncStream.makeStream(of: Int32.self)
@@ -189,6 +197,7 @@ struct Serve: AsyncParsableCommand {
             break
         }
         signals.cancel()
+        pruning?.cancel()
         for s in servers { await s.close() }
         // Usage samples not written yet go now (the next host would cover their seconds, but
         // without their resolution).
@@ -196,6 +205,21 @@ struct Serve: AsyncParsableCommand {
         unlink(socketPath)
         unlink(addressFile)
         withExtendedLifetime(lock) {}
+    }
+
+    /// Removes the root's tasks stopped more than `after` seconds ago, every minute (or every
+    /// `after` seconds, if that is shorter), until cancelled.
+    static func pruneStopped(root: StateRoot, after: Int, logger: Logger) -> Task<Void, Never> {
+        Task.detached {
+            let store = TaskStore(root: root)
+            let period = max(1, min(60, after))
+            while !Task.isCancelled {
+                let (removed, problems) = TaskRemoval.prune(store: store, stoppedBefore: Date(timeIntervalSinceNow: -Double(after)))
+                if !removed.isEmpty { logger.info("removed stopped tasks", metadata: ["tasks": "\(removed.count)"]) }
+                for p in problems { logger.warning("cannot remove a stopped task", metadata: ["error": "\(p)"]) }
+                try? await Task.sleep(for: .seconds(period))
+            }
+        }
     }
 
     /// 127.0.0.1:8557: loopback, and a port no common service uses (LocalStack's are 4510-4566).
