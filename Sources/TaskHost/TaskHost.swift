@@ -224,10 +224,27 @@ public actor TaskHost {
         try? FileManager.default.removeItem(atPath: planPath(id))
         logger.info("task stopped", metadata: ["task": "\(id)", "exitCode": "\(result.exitCode)"])
         // (Its waiters have their answer, and `wait` asks this host for the result.)
-        if FileSystem.exists(base.root.removeWhenStoppedPath(id)) {
-            do { try TaskRemoval.remove(id, store: store) } catch {
+        if FileSystem.exists(base.root.removeWhenStoppedPath(id)) { removeInBackground(id) }
+    }
+
+    /// Removes a stopped task's directory off Swift's concurrency threads (removing its logs
+    /// is blocking I/O).
+    nonisolated func removeInBackground(_ id: String) {
+        let (store, logger) = (store, logger)
+        DispatchQueue.global().async {
+            do { try TaskRemoval.remove(id, store: store) } catch is TaskRemoval.Gone {} catch {
                 logger.warning("cannot remove the stopped task", metadata: ["task": "\(id)", "error": "\(error)"])
             }
+        }
+    }
+
+    /// Removes the stopped tasks `run -d --rm` asked to remove that a host died before removing
+    /// (it retires a task's marker, then removes its directory). At a host's start.
+    public nonisolated func finishRemovals() {
+        let active = Set(store.activeIds())
+        for id in store.ids() where !active.contains(id) && FileSystem.exists(base.root.removeWhenStoppedPath(id)) {
+            guard (try? store.state(id))?.isStopped == true else { continue }
+            removeInBackground(id)
         }
     }
 

@@ -59,10 +59,12 @@ struct RemoveTasksTests {
     }
 
     /// `serve --remove-stopped-after`: the host removes tasks some time after they stopped,
-    /// and leaves those that run.
+    /// and leaves those that run; not sooner than DescribeTasks shows them.
     @Test func aHostRemovesStoppedTasksAfterTheirTime() throws {
-        let host = try HostTests.Host(["--remove-stopped-after", "5"])
+        let host = try HostTests.Host(["--stopped-task-retention", "15", "--remove-stopped-after", "15"])
         defer { host.cleanup() }
+        let tooSoon = try run(fargateRunBinary, ["serve", "--root", host.h.dir.path + "/other", "--listen", "none", "--remove-stopped-after", "60"])
+        #expect(tooSoon.status == 1 && tooSoon.stderr.contains("--stopped-task-retention 3600"), "\(tooSoon.stderr)")
         let quick = try host.h.task(#"{"family": "rmafter", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["true"]}]}"#)
         let long = try host.h.task(#"{"family": "rmafterlive", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["sleep", "600"], "stopTimeout": 2}]}"#, name: "live.json")
         let done = try host.h.fargateRun(["run", "-d", quick]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -72,6 +74,21 @@ struct RemoveTasksTests {
         #expect(eventually(timeout: 60) { !host.h.taskIds().contains(done) }, "\(host.h.taskIds())")
         #expect(host.h.taskIds().contains(live), "a running task stays")
         #expect(try host.h.fargateRun(["stop", "--wait", live]).status == 0)
+    }
+
+    /// A host that died after a `run -d --rm` task stopped and before it removed it: the next
+    /// host removes it at its start.
+    @Test func theNextHostFinishesARemovalItsPredecessorDidNot() throws {
+        let host = try HostTests.Host()
+        defer { host.cleanup() }
+        let t = try host.h.task(#"{"family": "rmnext", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["true"]}]}"#)
+        let kept = try host.h.fargateRun(["run", "-d", t]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try host.h.fargateRun(["wait", kept]).status == 0)
+        // What the dead host would have left: a stopped task asked to go.
+        host.kill9()
+        #expect(FileManager.default.createFile(atPath: host.h.root + "/tasks/\(kept)/remove-when-stopped", contents: nil))
+        try host.start()
+        #expect(eventually(timeout: 60) { !host.h.taskIds().contains(kept) }, "\(host.h.taskIds())")
     }
 
     /// `run -d --rm` through a host: `wait` still gets the exit status, and the directory goes.

@@ -14,17 +14,29 @@ public enum TaskRemoval {
         public var bytes: Int64
     }
 
+    /// The task's directory was gone already: another removal (`rm`, `prune`, the host's
+    /// `--rm` or `--remove-stopped-after`) took it first.
+    public struct Gone: Error, CustomStringConvertible, Sendable {
+        public var id: String
+        public var description: String { "task \(id) is not in the state root (removed already)" }
+    }
+
     /// Removes stopped task `id`; refuses a task that has not stopped, or is still finishing.
     /// The directory is renamed aside first, so a removal cut short never leaves a task with
     /// half its logs: `prune` finishes it.
     @discardableResult
     public static func remove(_ id: String, store: TaskStore) throws -> Removed {
+        let directory = store.root.taskDirectory(id), aside = removalPath(id, store: store)
+        guard FileSystem.exists(directory) else { throw Gone(id: id) }
         let state: TaskState
         do { state = try store.state(id) } catch {
+            guard FileSystem.exists(directory) else { throw Gone(id: id) }
             throw TaskRuntimeError(.invalidState, "task \(id) has no readable state (\(error)): not removed")
         }
         guard state.isStopped else {
-            throw TaskRuntimeError(.invalidState, "task \(id) is \(state.task.lastStatus ?? "not stopped"): stop it first (fargate-run stop \(id.prefix(12)))")
+            throw TaskRuntimeError(.invalidState, state.isRunning
+                ? "task \(id) is \(state.task.lastStatus ?? "running"): stop it first (fargate-run stop \(id.prefix(12)))"
+                : "task \(id) is \(state.task.lastStatus ?? "not stopped") and its fargate-run is gone: fargate-run gc finishes it")
         }
         // Its runner writes its last state a moment before it leaves the active list; one
         // killed in between left it there (what gc does with it).
@@ -32,9 +44,11 @@ public enum TaskRemoval {
             guard !state.ownerIsAlive else { throw TaskRuntimeError(.invalidState, "task \(id) is still finishing: try again in a moment") }
             store.retire(id)
         }
-        let directory = store.root.taskDirectory(id), aside = removalPath(id, store: store)
         let bytes = diskUsage(directory)
-        try syscallRetrying("rename", path: directory) { rename(directory, aside) }
+        guard rename(directory, aside) == 0 else {
+            if errno == ENOENT { throw Gone(id: id) }
+            throw SystemError("rename", path: directory)
+        }
         try FileSystem.removeTree(aside)
         return Removed(id: id, bytes: bytes)
     }
@@ -44,7 +58,7 @@ public enum TaskRemoval {
     public static func prune(store: TaskStore, stoppedBefore date: Date?) -> (removed: [Removed], problems: [String]) {
         var removed: [Removed] = [], problems: [String] = []
         for id in candidates(store: store, stoppedBefore: date) {
-            do { removed.append(try remove(id, store: store)) } catch { problems.append("\(error)") }
+            do { removed.append(try remove(id, store: store)) } catch is Gone {} catch { problems.append("\(error)") }
         }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: store.root.tasksDirectory)) ?? []
         for name in names where name.hasPrefix(".") && name.hasSuffix(".rm") {

@@ -205,8 +205,10 @@ struct RunRequest: Equatable {
             }
         }
         if remove {
-            for r in runners {
-                do { try TaskRemoval.remove(r.taskId, store: TaskStore(root: root)) } catch { console.warning("--rm: \(error)") }
+            let store = TaskStore(root: root)
+            // (A run that failed before its first state has nothing to remove.)
+            for r in runners where FileSystem.exists(store.statePath(r.taskId)) {
+                do { try TaskRemoval.remove(r.taskId, store: store) } catch is TaskRemoval.Gone {} catch { console.warning("--rm: \(error)") }
             }
         }
         if let code = results.map(\.exitCode).first(where: { $0 != 0 }) { throw ExitCode(code) }

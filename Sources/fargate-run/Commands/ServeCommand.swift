@@ -95,13 +95,14 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "fargate-run.host")
         let root = try global.stateRoot()
         logger[metadataKey: "root"] = .string(root.path)
+        // Sooner would take tasks DescribeTasks and the services' scheduler still show.
+        if let removeStoppedAfter, removeStoppedAfter < stoppedTaskRetention {
+            writeOut(2, "fargate-run: serve: --remove-stopped-after \(removeStoppedAfter) is shorter than --stopped-task-retention \(stoppedTaskRetention): stopped tasks must stay at least as long as DescribeTasks shows them.\n")
+            throw ExitCode(1)
+        }
         let lock: HostLock
         do { lock = try HostLock(root: root) } catch {
             writeOut(2, "fargate-run: \(error)\n")
-            throw ExitCode(1)
-        }
-        if let removeStoppedAfter, removeStoppedAfter < 0 {
-            writeOut(2, "fargate-run: serve: --remove-stopped-after must be 0 seconds or more (it is \(removeStoppedAfter)).\n")
             throw ExitCode(1)
         }
         guard autoscalingPeriod > 0 else {
@@ -138,6 +139,7 @@ struct Serve: AsyncParsableCommand {
             logger.notice("cleaned up a task left by a fargate-run that died", metadata: ["task": "\(c.taskId)", "removed": "\(c.removed)"])
         }
         let resumed = await host.resumeTasks()
+        host.finishRemovals()
         if !resumed.isEmpty { logger.notice("took over tasks left running", metadata: ["tasks": "\(resumed.count)"]) }
 
         let control = ControlAPI(host: host)
@@ -185,7 +187,8 @@ struct Serve: AsyncParsableCommand {
         await ecs.scheduler.start()
         await ecs.autoScaler.start()
         logger.notice("serving", metadata: ["socket": "\(socketPath)", "ecs-api": "\(apiAddress)", "pid": "\(getpid())"])
-        let pruning = removeStoppedAfter.map { Serve.pruneStopped(root: root, after: $0, logger: logger) }
+        let pruner = removeStoppedAfter.map { StoppedTaskPruner(store: TaskStore(root: root), after: TimeInterval($0), logger: logger) }
+        pruner?.start()
 
         // SIGTERM and SIGINT end the host; its tasks go on under their monitors.
         let (stop, stopped) = AsyncStream.makeStream(of: Int32.self)
@@ -197,7 +200,7 @@ struct Serve: AsyncParsableCommand {
             break
         }
         signals.cancel()
-        pruning?.cancel()
+        pruner?.stop()
         for s in servers { await s.close() }
         // Usage samples not written yet go now (the next host would cover their seconds, but
         // without their resolution).
@@ -205,21 +208,6 @@ struct Serve: AsyncParsableCommand {
         unlink(socketPath)
         unlink(addressFile)
         withExtendedLifetime(lock) {}
-    }
-
-    /// Removes the root's tasks stopped more than `after` seconds ago, every minute (or every
-    /// `after` seconds, if that is shorter), until cancelled.
-    static func pruneStopped(root: StateRoot, after: Int, logger: Logger) -> Task<Void, Never> {
-        Task.detached {
-            let store = TaskStore(root: root)
-            let period = max(1, min(60, after))
-            while !Task.isCancelled {
-                let (removed, problems) = TaskRemoval.prune(store: store, stoppedBefore: Date(timeIntervalSinceNow: -Double(after)))
-                if !removed.isEmpty { logger.info("removed stopped tasks", metadata: ["tasks": "\(removed.count)"]) }
-                for p in problems { logger.warning("cannot remove a stopped task", metadata: ["error": "\(p)"]) }
-                try? await Task.sleep(for: .seconds(period))
-            }
-        }
     }
 
     /// 127.0.0.1:8557: loopback, and a port no common service uses (LocalStack's are 4510-4566).

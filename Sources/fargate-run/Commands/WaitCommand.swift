@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import LinuxSupport
 import TaskHost
 import TaskRuntime
 
@@ -22,6 +23,10 @@ struct Wait: AsyncParsableCommand {
         if let state = try? store.state(id), state.isHosted, !state.isStopped, (try? HostClient(root: store.root).wait(id)) != nil {
         } else {
             try await TaskControl.waitUntilStopped(id, store: store)
+        }
+        guard FileSystem.exists(store.root.taskDirectory(id)) else {
+            writeOut(2, "fargate-run: task \(id) was removed as it stopped (run --rm): its exit status was not kept\n")
+            throw ExitCode(runtimeFailureExitCode)
         }
         let state = try store.state(id)
         guard state.isStopped, let lifecycle = state.lifecycle else {
