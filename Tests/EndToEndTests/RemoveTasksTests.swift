@@ -56,6 +56,16 @@ struct RemoveTasksTests {
         #expect(h.taskIds().isEmpty, "\(h.taskIds())")
         let report = try h.fargateRun(["report", "--format", "csv"])
         #expect(report.stdout.split(separator: "\n").filter { $0.contains("rmfg") }.count == 1, "\(report.stdout.prefix(400))")
+
+        // `wait` from another shell: told the task was removed, not "no state".
+        let slow = try h.task(#"{"family": "rmfgwait", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["sleep", "6"]}]}"#, name: "slow.json")
+        let running = try h.background(["run", "--rm", "-q", slow])
+        defer { running.stop() }
+        #expect(eventually(timeout: 60) { h.runningTask() != nil }, "\(running.stderr)")
+        let id = try #require(h.runningTask()).0
+        let waited = try h.fargateRun(["wait", id])
+        #expect(waited.status == 125 && waited.stderr.contains("was removed as it stopped"), "\(waited.status) \(waited.stderr)")
+        #expect(running.wait(timeout: 60) == 0)
     }
 
     /// `serve --remove-stopped-after`: the host removes tasks some time after they stopped,
