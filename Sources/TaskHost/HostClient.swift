@@ -36,10 +36,8 @@ public struct HostClient: Sendable {
 
     public func tasks() throws -> ControlAPI.Tasks { try call("GET", "/v1/tasks") }
 
-    /// Blocks until the task has stopped.
-    public func wait(_ id: String) throws -> ControlAPI.Ended { try call("GET", "/v1/tasks/\(id)/wait") }
-
-    /// `wait`, reading only what the CLI prints of the answer (`ControlAPI.TaskSummary`).
+    /// Blocks until the task has stopped; reads only what the CLI prints of the answer
+    /// (`ControlAPI.TaskSummary`).
     public func waitOutcome(_ id: String) throws -> ControlAPI.Outcome { try call("GET", "/v1/tasks/\(id)/wait") }
 
     /// One ECS API operation (`X-Amz-Target: AmazonEC2ContainerServiceV20141113.OPERATION`) on

@@ -105,12 +105,13 @@ struct RemoveTasksTests {
     @Test func aHostedRunWithRmIsWaitedForThenGoes() throws {
         let host = try HostTests.Host()
         defer { host.cleanup() }
-        let t = try host.h.task(#"{"family": "rmhost", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["sh", "-c", "sleep 1; exit 4"]}]}"#)
+        let t = try host.h.task(#"{"family": "rmhost", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["sh", "-c", "sleep 3; exit 4"]}]}"#)
         let started = try host.h.fargateRun(["run", "-d", "--rm", t])
         let id = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(started.status == 0 && id.count == 32, "\(started.stdout) \(started.stderr)")
-        let waited = try host.h.fargateRun(["wait", id])
-        #expect(waited.status == 4, "\(waited.status) \(waited.stdout) \(waited.stderr)")
+        // (--log-level takes `wait` past its quick path: ArgumentParser, the state, then the host.)
+        let waited = try host.h.fargateRun(["wait", "--log-level", "error", id])
+        #expect(waited.status == 4 && waited.stdout.contains("EssentialContainerExited"), "\(waited.status) \(waited.stdout) \(waited.stderr)")
         #expect(eventually(timeout: 30) { !host.h.taskIds().contains(id) }, "\(host.h.taskIds())")
         // Asked again once it is gone: the host still knows how it ended.
         #expect(try host.h.fargateRun(["wait", id]).status == 4)

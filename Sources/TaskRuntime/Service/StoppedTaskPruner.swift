@@ -26,7 +26,7 @@ public final class StoppedTaskPruner: Sendable {
         }
     }
 
-    /// Returns once the thread has finished its pass (if one is under way).
+    /// Returns once the thread has finished its pass (if one is under way). Only after `start`.
     public func stop() {
         stopping.signal()
         stopped.wait()

@@ -19,11 +19,13 @@ struct Wait: AsyncParsableCommand {
 
     func run() async throws {
         let (store, id) = try global.locate(task)
-        // The host running a task says when it has stopped; otherwise its state is watched.
-        if let state = try? store.state(id), state.isHosted, !state.isStopped, (try? HostClient(root: store.root).wait(id)) != nil {
-        } else {
-            try await TaskControl.waitUntilStopped(id, store: store)
+        // The host running a task says when it has stopped, and how (its directory may be gone
+        // by then: run -d --rm); otherwise its state is watched.
+        if let state = try? store.state(id), state.isHosted, !state.isStopped, let status = Wait.throughHost(root: store.root.path, task: id) {
+            if status != 0 { throw ExitCode(status) }
+            return
         }
+        try await TaskControl.waitUntilStopped(id, store: store)
         guard FileSystem.exists(store.root.taskDirectory(id)) else {
             writeOut(2, "fargate-run: task \(id) was removed as it stopped (run --rm): its exit status was not kept\n")
             throw ExitCode(runtimeFailureExitCode)
