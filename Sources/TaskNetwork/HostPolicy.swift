@@ -147,6 +147,11 @@ public struct HostPolicy: Sendable {
         try FileSystem.makeDirectories(registry, mode: 0o700)
         let lock = try FileLock(stateDirectory + "/policy.lock")
         defer { lock.unlock() }
+        // Every write of the registry holds this lock: a temporary file found now is one a
+        // process killed mid-write left (`FileSystem.writeAtomically`'s name).
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: registry)) ?? [] where name.contains(".json.tmp-") {
+            unlink(registry + "/" + name)
+        }
         return try body()
     }
 

@@ -110,8 +110,12 @@ struct HostPolicyKernelTests {
         let t2 = HostPolicy.Member(ip: "198.19.0.3", groups: [], ports: [])
         try policy.join(network: "net-a", subnet: "198.19.0.0/16", bridge: "x", outboundNAT: true, taskId: "t1", member: t1, forwardDrops: false)
         try policy.join(network: "net-a", subnet: "198.19.0.0/16", bridge: "x", outboundNAT: true, taskId: "t2", member: t2, forwardDrops: false)
+        // What a process killed while writing the registry left: the next join removes it.
+        let stale = state.path + "/networks/net-a.json.tmp-99999-1"
+        #expect(FileManager.default.createFile(atPath: stale, contents: nil))
         let t3 = HostPolicy.Member(ip: "198.19.0.4", groups: ["default"], ports: [])
         try policy.join(network: "net-a", subnet: "198.19.0.0/16", bridge: "x", outboundNAT: true, taskId: "t3", member: t3, forwardDrops: false)
+        #expect(!FileManager.default.fileExists(atPath: stale), "a killed writer's temporary file goes")
         let joined = try listing()
         #expect(joined.contains("198.19.0.2") && joined.contains("masquerade"), "\(joined)")
         // t3 stays in t1's group: its element is deleted, the rest is as it was.
