@@ -26,6 +26,8 @@ final class LoadBalancerTestNet {
     /// The namespace playing the host, nil for the real host.
     let host: NetworkNamespace?
     private(set) var namespaces: [NetworkNamespace] = []
+    /// The host ends of the namespaces' veths.
+    private(set) var veths: [String] = []
     private(set) var servers: [IdentityServer] = []
 
     init(targets: Int, clients: Int = 0, inNamespace: Bool = false) throws {
@@ -45,6 +47,7 @@ final class LoadBalancerTestNet {
                 namespaces.append(ns)
                 let veth = "frlb\(tag)v\(i)"
                 try check(run("/usr/sbin/ip", ["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns.name]))
+                veths.append(veth)
                 if let host { try check(run("/usr/sbin/ip", ["link", "set", veth, "netns", host.name])) }
                 try ip(["link", "set", veth, "master", bridge, "up"])
                 // As fargate-run's own veths: with br_netfilter on, a connection a target makes
@@ -98,10 +101,21 @@ final class LoadBalancerTestNet {
         }
     }
 
+    /// This net's links and namespaces still on the machine.
+    func leftovers() -> [String] {
+        let tag = String(bridge.dropFirst("frlb".count))
+        let links = (try? run("/usr/sbin/ip", ["-o", "link", "show"]).stdout) ?? ""
+        let names = (try? run("/usr/sbin/ip", ["netns", "list"]).stdout) ?? ""
+        return (links + names).split(separator: "\n").filter { $0.contains("frlb" + tag) || $0.contains("frlbh" + tag) }.map(String.init)
+    }
+
     func cleanup() {
         for s in servers { s.stop() }
         if host == nil { _ = try? run("/usr/sbin/nft", ["delete", "table", "inet", table]) }
         _ = try? run("/usr/sbin/ip", ["link", "del", bridge])
+        // Each veth here and now: left to its namespace's end, it goes whenever the kernel's
+        // asynchronous teardown of that namespace gets to it (seen still there after the suite).
+        if host == nil { for v in veths { _ = try? run("/usr/sbin/ip", ["link", "del", v]) } }
         for ns in namespaces { try? ns.remove() }
         try? host?.remove()
     }

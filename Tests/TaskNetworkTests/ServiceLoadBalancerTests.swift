@@ -17,7 +17,11 @@ struct ServiceLoadBalancerTests {
     /// and the table's own masquerade.
     @Test func newConnectionsSpreadOverEveryTarget() throws {
         let net = try LoadBalancerTestNet(targets: 3)
-        defer { net.cleanup() }
+        // Its cleanup leaves no bridge, veth or namespace behind.
+        defer {
+            net.cleanup()
+            #expect(net.leftovers().isEmpty, "\(net.leftovers())")
+        }
         let lb = net.balancer()
         try lb.apply([net.loopback: net.targets])
         var seen: [String: Int] = [:], failures: [String] = []
