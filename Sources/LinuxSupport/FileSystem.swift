@@ -129,19 +129,18 @@ public enum FileSystem {
         let dfd = try syscallRetrying("open", path: path) { open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
         try removeContents(dirfd: dfd, path: path, device: st.st_dev)
         close(dfd)
-        while rmdir(path) != 0 {
-            if errno == ENOENT { return }
-            if errno != EINTR { throw SystemError("rmdir", path: path) }
-        }
+        try unlessGone("rmdir", path: path) { rmdir(path) }
     }
 
-    /// Another process removing the same entry (a task's monitor its socket as it leaves)
-    /// does what this was to do.
-    private static func unlinkUnlessGone(_ dirfd: Int32, _ name: String, _ flags: Int32, path: String) throws(SystemError) {
-        while unlinkat(dirfd, name, flags) != 0 {
-            if errno == ENOENT { return }
-            if errno != EINTR { throw SystemError("unlinkat", path: path + "/" + name) }
+    /// Runs a removal (retried on EINTR); another process removing the same entry meanwhile (a
+    /// task's monitor its socket as it leaves) did what it was to do. Whether it was there.
+    @discardableResult
+    private static func unlessGone(_ operation: String, path: String, _ body: () -> Int32) throws(SystemError) -> Bool {
+        while body() < 0 {
+            if errno == ENOENT { return false }
+            if errno != EINTR { throw SystemError(operation, path: path) }
         }
+        return true
     }
 
     private static func removeContents(dirfd: Int32, path: String, device: dev_t) throws(SystemError) {
@@ -163,19 +162,19 @@ public enum FileSystem {
             }
             if (st.st_mode & S_IFMT) == S_IFDIR {
                 if st.st_dev != device { throw SystemError("remove", path: path + "/" + name, errno: EBUSY) }
-                let child = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-                if child < 0 {
-                    if errno == ENOENT { continue }
-                    throw SystemError("openat", path: path + "/" + name)
-                }
+                var child: Int32 = -1
+                guard try unlessGone("openat", path: path + "/" + name, {
+                    child = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                    return child
+                }) else { continue }
                 do { try removeContents(dirfd: child, path: path + "/" + name, device: device) } catch {
                     close(child)
                     throw error
                 }
                 close(child)
-                try unlinkUnlessGone(dirfd, name, AT_REMOVEDIR, path: path)
+                try unlessGone("unlinkat", path: path + "/" + name) { unlinkat(dirfd, name, AT_REMOVEDIR) }
             } else {
-                try unlinkUnlessGone(dirfd, name, 0, path: path)
+                try unlessGone("unlinkat", path: path + "/" + name) { unlinkat(dirfd, name, 0) }
             }
         }
     }

@@ -56,8 +56,13 @@ public enum TaskRemoval {
     /// Removes every stopped task that stopped before `date` (every stopped task when nil),
     /// and finishes removals that were cut short. Tasks that are not stopped are left alone.
     public static func prune(store: TaskStore, stoppedBefore date: Date?) -> (removed: [Removed], problems: [String]) {
+        prune(store: store, candidates: candidates(store: store, stoppedBefore: date))
+    }
+
+    /// The same, of `candidates` found already (each is checked again as it is removed).
+    public static func prune(store: TaskStore, candidates ids: [String]) -> (removed: [Removed], problems: [String]) {
         var removed: [Removed] = [], problems: [String] = []
-        for id in candidates(store: store, stoppedBefore: date) {
+        for id in ids {
             do { removed.append(try remove(id, store: store)) } catch is Gone {} catch { problems.append("\(error)") }
         }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: store.root.tasksDirectory)) ?? []

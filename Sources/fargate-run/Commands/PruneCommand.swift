@@ -23,14 +23,15 @@ struct Prune: AsyncParsableCommand {
         let store = TaskStore(root: try global.stateRoot())
         let before: Date?
         do { before = try TimeArgument.parse(until, flag: "--until") } catch { throw badInput("\(error)") }
-        let count = TaskRemoval.candidates(store: store, stoppedBefore: before).count
+        let candidates = TaskRemoval.candidates(store: store, stoppedBefore: before)
+        let count = candidates.count
         let what = "the state and logs of \(count) stopped task\(count == 1 ? "" : "s")" + (until.map { " (stopped before \($0))" } ?? "")
         if count > 0, !force {
             guard isatty(0) == 1 else { throw badInput("prune would remove \(what): pass --force (standard input is not a terminal to ask on)") }
             writeOut(2, "This removes \(what) in \(store.root.path). Continue? [y/N] ")
             guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else { return }
         }
-        let (removed, problems) = TaskRemoval.prune(store: store, stoppedBefore: before)
+        let (removed, problems) = TaskRemoval.prune(store: store, candidates: candidates)
         for r in removed { print(r.id) }
         for p in problems { writeOut(2, "fargate-run: \(p)\n") }
         let bytes = removed.reduce(Int64(0)) { $0 + $1.bytes }
