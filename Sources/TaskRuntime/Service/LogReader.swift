@@ -15,27 +15,75 @@ public final class LogReader {
         self.prefix = prefix
     }
 
-    /// The new complete lines, prefixed; with `untilEnd`, an unfinished last line too.
-    public func readNew(untilEnd: Bool) -> [UInt8] {
+    /// Starts the reading at the file's last `lines` lines (`logs --tail`); an unfinished
+    /// last line counts as one. A file with fewer is read whole, a missing one from its start.
+    public func startAtLast(_ lines: Int) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return }
+        offset = LogReader.startOfLast(lines, fd: fd, size: st.st_size)
+    }
+
+    /// The offset where the last `lines` lines of the `size` bytes of `fd` begin.
+    static func startOfLast(_ lines: Int, fd: Int32, size: off_t) -> off_t {
+        guard lines > 0 else { return size }
+        var buf = [UInt8](repeating: 0, count: 64 << 10)
+        var end = size, wanted = lines, first = true
+        while end > 0 {
+            let start = max(0, end - off_t(buf.count))
+            let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, Int(end - start), start) }
+            guard n == Int(end - start) else { return 0 }
+            var i = n - 1
+            // A newline ending the file ends the last line; it does not start another.
+            if first, buf[i] == UInt8(ascii: "\n") { i -= 1 }
+            first = false
+            while i >= 0 {
+                if buf[i] == UInt8(ascii: "\n") {
+                    wanted -= 1
+                    if wanted == 0 { return start + off_t(i) + 1 }
+                }
+                i -= 1
+            }
+            end = start
+        }
+        return 0
+    }
+
+    /// The new complete lines, prefixed; with `untilEnd`, an unfinished last line too. At
+    /// most about `limit` bytes at a time (a long log is not read into memory whole): an
+    /// empty answer means there is nothing more for now.
+    public func readNew(untilEnd: Bool, limit: Int = 1 << 20) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return [] }
         defer { close(fd) }
         var buf = [UInt8](repeating: 0, count: 64 << 10)
         var out: [UInt8] = []
-        while true {
+        let head = Array(prefix.utf8)
+        var atEnd = false
+        while out.count < limit {
             let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, offset) }
-            if n <= 0 { break }
+            if n <= 0 {
+                atEnd = true
+                break
+            }
             offset += off_t(n)
-            for b in buf[0..<n] {
-                partial.append(b)
-                if b == UInt8(ascii: "\n") {
-                    out += Array(prefix.utf8) + partial
-                    partial.removeAll(keepingCapacity: true)
+            var i = 0
+            while i < n {
+                guard let nl = buf[i..<n].firstIndex(of: UInt8(ascii: "\n")) else {
+                    partial += buf[i..<n]
+                    break
                 }
+                out += head
+                out += partial
+                out += buf[i...nl]
+                partial.removeAll(keepingCapacity: true)
+                i = nl + 1
             }
         }
-        if untilEnd && !partial.isEmpty {
-            out += Array(prefix.utf8) + partial + [UInt8(ascii: "\n")]
+        if atEnd && untilEnd && !partial.isEmpty {
+            out += head + partial + [UInt8(ascii: "\n")]
             partial.removeAll()
         }
         return out

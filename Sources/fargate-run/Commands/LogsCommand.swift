@@ -19,6 +19,13 @@ struct Logs: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "Keep printing new output until the task stops.")
     var follow = false
 
+    @Option(name: .shortAndLong, help: "Only the last N lines of each container's output (then, with --follow, what comes).")
+    var tail: Int?
+
+    func validate() throws {
+        if let tail, tail < 0 { throw ValidationError("--tail \(tail): give a number of lines, 0 or more") }
+    }
+
     func run() async throws {
         let (store, id) = try global.locate(task)
         let known = ((try? store.state(id))?.task.containers ?? []).compactMap(\.name)
@@ -33,19 +40,22 @@ struct Logs: AsyncParsableCommand {
         let width = names.map(\.count).max() ?? 0
         let readers = names.map { LogReader(path: store.root.logDirectory(id) + "/" + $0 + ".log",
                                             prefix: container == nil ? Console.prefix($0, width: width) : "") }
-        func printNew(untilEnd: Bool) {
+        if let tail { for r in readers { r.startAtLast(tail) } }
+        // Whether the output is still read (`logs | head` ends when head has had enough).
+        func printNew(untilEnd: Bool) -> Bool {
             for r in readers {
-                let bytes = r.readNew(untilEnd: untilEnd)
-                if !bytes.isEmpty { writeOut(1, String(decoding: bytes, as: UTF8.self)) }
+                while case let bytes = r.readNew(untilEnd: untilEnd), !bytes.isEmpty {
+                    guard writeOut(1, bytes: bytes) else { return false }
+                }
             }
+            return true
         }
         // A line still being written is finished later when following.
-        printNew(untilEnd: !follow)
-        guard follow else { return }
+        guard printNew(untilEnd: !follow), follow else { return }
         while (try? store.state(id))?.isRunning == true {
             try await Task.sleep(for: .milliseconds(100))
-            printNew(untilEnd: false)
+            guard printNew(untilEnd: false) else { return }
         }
-        printNew(untilEnd: true)
+        _ = printNew(untilEnd: true)
     }
 }

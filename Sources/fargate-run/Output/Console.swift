@@ -123,14 +123,24 @@ final class Console: LogSink, TaskObserver, Sendable {
 /// takes fargate-run down with it (SIGPIPE is ignored).
 func writeOut(_ fd: Int32, _ text: String) {
     var text = text
-    text.withUTF8 { bytes in
-        var off = 0
-        while off < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + off, bytes.count - off)
-            if n < 0 { if errno == EINTR { continue }; return }
-            off += n
-        }
+    text.withUTF8 { _ = writeAll(fd, UnsafeRawBufferPointer($0)) }
+}
+
+/// Writes `bytes` as they are (a container's output need not be UTF-8); false once the
+/// reader has gone (EPIPE) or the write failed otherwise.
+@discardableResult
+func writeOut(_ fd: Int32, bytes: [UInt8]) -> Bool {
+    bytes.withUnsafeBufferPointer { writeAll(fd, UnsafeRawBufferPointer($0)) }
+}
+
+private func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+    var off = 0
+    while off < bytes.count {
+        let n = Glibc.write(fd, bytes.baseAddress! + off, bytes.count - off)
+        if n < 0 { if errno == EINTR { continue }; return false }
+        off += n
     }
+    return true
 }
 
 /// Container lines of one of several copies of a task (--count): "web-2 | ...".
