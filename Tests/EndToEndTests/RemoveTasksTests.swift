@@ -8,7 +8,7 @@ struct RemoveTasksTests {
     @Test func stoppedTasksGoTheirBillsStayAndRunningOnesAreRefused() throws {
         let h = try Harness()
         defer { h.cleanup() }
-        let done = try h.task(#"{"family": "rmdone", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["sh", "-c", "echo hello"]}]}"#)
+        let done = try h.task(#"{"family": "rmdone", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["sh", "-c", "echo one; echo two; echo three"]}]}"#)
         for _ in 0..<3 { #expect(try h.fargateRun(["run", "-q", done]).status == 0) }
         let stopped = h.taskIds()
         #expect(stopped.count == 3)
@@ -20,6 +20,25 @@ struct RemoveTasksTests {
 
         let refused = try h.fargateRun(["rm", String(running.prefix(12))])
         #expect(refused.status == 1 && refused.stderr.contains("stop it first"), "\(refused.stderr)")
+
+        // What `ps` gives scripts: whole ids (-q), the stopped ones alone, JSON.
+        #expect(try h.fargateRun(["ps", "-q"]).stdout == running + "\n")
+        let everyId = try h.fargateRun(["ps", "-aq"]).stdout.split(separator: "\n").map(String.init)
+        #expect(everyId.count == 4 && Set(everyId) == Set(stopped + [running]) && everyId.first == running, "newest first: \(everyId)")
+        #expect(Set(try h.fargateRun(["ps", "-q", "--status", "STOPPED"]).stdout.split(separator: "\n").map(String.init)) == Set(stopped))
+        let json = try h.fargateRun(["ps", "-a", "--format", "json"])
+        let listed = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]], "\(json.stdout)")
+        let runningRow = try #require(listed.first { $0["id"] as? String == running }, "\(json.stdout)")
+        #expect(runningRow["status"] as? String == "RUNNING" && runningRow["hosted"] as? Bool == false
+                && (runningRow["taskArn"] as? String)?.hasSuffix(running) == true, "\(runningRow)")
+        let ended = listed.filter { $0["status"] as? String == "STOPPED" }
+        #expect(ended.count == 3 && ended.allSatisfy { (($0["containers"] as? [[String: Any]])?.first?["exitCode"] as? Int) == 0 }, "\(json.stdout)")
+        let badStatus = try h.fargateRun(["ps", "--status", "running"])
+        #expect(badStatus.status == 64 && badStatus.stderr.contains("--status 'running'"), "\(badStatus.stderr)")
+        // `logs --tail`: the last lines only.
+        #expect(try h.fargateRun(["logs", "-c", "a", "--tail", "2", stopped[0]]).stdout == "two\nthree\n")
+        #expect(try h.fargateRun(["logs", "--tail", "0", stopped[0]]).stdout.isEmpty)
+        #expect(try h.fargateRun(["logs", "-c", "a", stopped[0]]).stdout == "one\ntwo\nthree\n")
         let one = try h.fargateRun(["rm", String(stopped[0].prefix(12))])
         #expect(one.status == 0 && one.stdout == stopped[0] + "\n", "\(one.stdout) \(one.stderr)")
         #expect(!h.taskIds().contains(stopped[0]))
@@ -40,8 +59,11 @@ struct RemoveTasksTests {
         let rows = report.stdout.split(separator: "\n").filter { $0.contains("rmdone") }
         #expect(report.status == 0 && rows.count == 3 && stopped.allSatisfy { id in rows.contains { $0.contains(id) } },
                 "\(report.stdout.prefix(600)) \(report.stderr)")
-        live.signal(SIGINT)
+        // `rm -f` stops a running task first, as `stop` does, then removes it.
+        let forced = try h.fargateRun(["rm", "-f", String(running.prefix(12))])
+        #expect(forced.status == 0 && forced.stdout == running + "\n", "\(forced.stdout) \(forced.stderr)")
         #expect(live.wait(timeout: 120) != nil)
+        #expect(h.taskIds().isEmpty, "\(h.taskIds())")
         #expect(h.leftovers(running).isEmpty)
     }
 
@@ -83,7 +105,9 @@ struct RemoveTasksTests {
         #expect(host.h.taskIds().contains(done), "kept for its time")
         #expect(eventually(timeout: 60) { !host.h.taskIds().contains(done) }, "\(host.h.taskIds())")
         #expect(host.h.taskIds().contains(live), "a running task stays")
-        #expect(try host.h.fargateRun(["stop", "--wait", live]).status == 0)
+        let forced = try host.h.fargateRun(["rm", "--force", live])
+        #expect(forced.status == 0 && forced.stdout == live + "\n", "\(forced.stdout) \(forced.stderr)")
+        #expect(!host.h.taskIds().contains(live))
     }
 
     /// A host that died after a `run -d --rm` task stopped and before it removed it: the next

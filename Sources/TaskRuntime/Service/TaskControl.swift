@@ -37,4 +37,19 @@ public enum TaskControl {
             try await Task.sleep(for: poll)
         }
     }
+
+    /// Waits until the task's runner is done with it: not running, and off the active list
+    /// (which its runner leaves a moment after writing STOPPED), or its runner gone. At most
+    /// `timeout`; whether it is.
+    @discardableResult
+    public static func waitUntilFinished(_ id: String, store: TaskStore, timeout: Duration = .seconds(10),
+                                         poll: Duration = .milliseconds(20)) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let state = try? store.state(id)
+            if state?.isRunning != true, !FileSystem.exists(store.markerPath(id)) || state?.ownerIsAlive != true { return true }
+            if ContinuousClock.now >= deadline { return false }
+            try await Task.sleep(for: poll)
+        }
+    }
 }

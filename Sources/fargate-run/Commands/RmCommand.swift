@@ -1,16 +1,24 @@
 import ArgumentParser
+import TaskHost
 import TaskRuntime
 
 struct Rm: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rm",
         abstract: "Remove stopped tasks: their state and logs. Their bills and usage stay in the ledger.",
-        discussion: "A task that has not stopped is refused (fargate-run stop it first). Prints each removed task's id.")
+        discussion: """
+            A task that has not stopped is refused unless --force stops it first, as fargate-run stop \
+            does (its containers' stop signal, then SIGKILL after their stopTimeout). Prints each \
+            removed task's id.
+            """)
 
     @OptionGroup var global: GlobalOptions
 
     @Argument(help: "Task ids, unique id prefixes, or ARNs.")
     var tasks: [String]
+
+    @Flag(name: .shortAndLong, help: "Stop a task that runs, then remove it.")
+    var force = false
 
     func validate() throws {
         if tasks.isEmpty { throw ValidationError("name at least one task to remove") }
@@ -22,6 +30,7 @@ struct Rm: AsyncParsableCommand {
         for task in tasks {
             do {
                 let id = try store.find(task)
+                if force { try await stop(id, store: store) }
                 try TaskRemoval.remove(id, store: store)
                 print(id)
             } catch {
@@ -30,5 +39,20 @@ struct Rm: AsyncParsableCommand {
             }
         }
         if failed { throw ExitCode(1) }
+    }
+
+    /// Stops task `id` if it runs (through its host if it is hosted), and waits until its
+    /// runner is done with it (a task stopping by itself too).
+    func stop(_ id: String, store: TaskStore) async throws {
+        if let state = try? store.state(id), state.isRunning {
+            let reason = "Task removed by user"
+            if state.isHosted {
+                _ = try HostClient(root: store.root).stop(id, reason: reason)
+            } else {
+                try TaskControl.requestStop(id, reason: reason, store: store)
+            }
+        }
+        // Bounded: a container's stopTimeout is at most 120 s.
+        try await TaskControl.waitUntilFinished(id, store: store, timeout: .seconds(300))
     }
 }
