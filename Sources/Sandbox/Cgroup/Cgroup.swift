@@ -384,7 +384,7 @@ public struct Cgroup: Sendable {
     }
 
     /// `dir` and every cgroup directory beneath it, parents before children.
-    static func subtree(_ dir: String) -> [String] {
+    public static func subtree(_ dir: String) -> [String] {
         var out = [dir]
         guard let d = opendir(dir) else { return out }
         defer { closedir(d) }

@@ -21,6 +21,11 @@ public struct StateRoot: Sendable {
         try FileSystem.makeDirectories(activeDirectory, mode: 0o700)
     }
 
+    /// The root at `path` as it is, nothing made: one that may have been deleted.
+    init(existing path: String) {
+        self.path = path
+    }
+
     public var tasksDirectory: String { path + "/tasks" }
     /// One empty file per task that has not finished, so finding tasks to clean up after a
     /// crash costs a directory listing, not reading every task ever run.

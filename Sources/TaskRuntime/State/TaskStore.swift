@@ -117,12 +117,17 @@ public struct TaskStore: Sendable {
     func markerPath(_ id: String) -> String { root.activeDirectory + "/" + id }
 
     /// A foreground run's marker, claimed until its first state is on disk (`ActiveClaim`).
-    public func claimActive(_ id: String) throws -> ActiveClaim { try ActiveClaim(marker: markerPath(id)) }
+    public func claimActive(_ id: String) throws -> ActiveClaim {
+        // Best effort: without root nothing of a task is made outside its root to account for.
+        try? MachineRoots().register(root.path)
+        return try ActiveClaim(marker: markerPath(id))
+    }
 
     /// The task is not finished: it joins the active list. An empty marker, made in place:
     /// nothing to write, so no temporary file for another fargate-run's startup sweep of that
     /// directory to find.
     public func markActive(_ id: String) throws {
+        try? MachineRoots().register(root.path)
         let marker = markerPath(id)
         close(try syscallRetrying("create", path: marker) { open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600) })
     }

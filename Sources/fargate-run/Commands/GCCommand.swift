@@ -4,16 +4,27 @@ import TaskRuntime
 struct GC: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gc",
-        abstract: "Clean up tasks whose fargate-run died: processes, network, namespace, cgroups; bill them. `run` does this too.")
+        abstract: "Clean up tasks whose fargate-run died: processes, network, namespace, cgroups; bill them. `run` does this too.",
+        discussion: """
+            Then, machine-wide, what tasks of state roots that were deleted left (cgroups, network \
+            namespace, address lease, firewall rules, port reservations) once no fargate-run keeps them, \
+            their processes included.
+            """)
 
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
         let collected = await GarbageCollector(root: try global.stateRoot()).collect()
-        if collected.isEmpty { print("nothing to clean up") }
         for c in collected {
             print("task \(c.taskId): removed \(c.removed.isEmpty ? "nothing" : c.removed.joined(separator: ", "))")
             for p in c.problems { writeOut(2, "fargate-run: task \(c.taskId): \(p)\n") }
         }
+        // Then what tasks of roots since deleted left on the machine, which no root's gc sees.
+        let orphans = OrphanSweep().sweep()
+        for o in orphans {
+            if !o.removed.isEmpty { print("task \(o.task) (its state root is gone): removed \(o.removed.joined(separator: ", "))") }
+            for p in o.problems { writeOut(2, "fargate-run: task \(o.task) (its state root is gone): \(p)\n") }
+        }
+        if collected.isEmpty && orphans.allSatisfy(\.removed.isEmpty) { print("nothing to clean up") }
     }
 }
