@@ -4,52 +4,54 @@ import LinuxSupport
 import TestSupport
 import Testing
 
-/// The bookkeeping of `gc`'s machine-wide look for what tasks of deleted roots left: the list
-/// of roots, the tasks they know, and finding task cgroups by name. (The sweep itself, on
-/// the real machine: NetworkTests.gcOfAnyRootRemovesWhatATaskOfADeletedRootLeft.)
+/// The bookkeeping of `gc`'s machine-wide sweep of tasks whose state root is gone: the
+/// machine's task records, when a recorded task counts as orphaned, and finding its cgroups.
+/// (The sweep itself, on the real machine: NetworkTests.gcOfAnyRootRemovesWhatATaskOfADeletedRootLeft
+/// and gcLeavesATaskItsFargateRunKeepsWhateverItsRoot.)
 struct OrphanSweepTests {
-    let a = String(repeating: "a1", count: 16), b = String(repeating: "b2", count: 16), c = String(repeating: "c3", count: 16)
+    let a = String(repeating: "a1", count: 16), b = String(repeating: "b2", count: 16)
 
-    @Test func rootsAreListedOnceAndForgotten() throws {
-        let dir = try TemporaryDirectory("fr-roots")
+    @Test func tasksAreRecordedWithTheirRootAndOwnerAndRemoved() throws {
+        let dir = try TemporaryDirectory("fr-tasks")
         defer { dir.remove() }
-        let roots = MachineRoots(directory: dir.path + "/roots")
-        try roots.register("/var/lib/one")
-        try roots.register("/var/lib/one")
-        try roots.register("/tmp/x/" + String(repeating: "long/", count: 100))
-        #expect(roots.roots().count == 2)
-        #expect(roots.roots().contains("/var/lib/one"))
-        roots.forget("/var/lib/one")
-        #expect(!roots.roots().contains("/var/lib/one") && roots.roots().count == 1)
+        let tasks = MachineTasks(directory: dir.path + "/tasks")
+        try tasks.record(a, root: "/var/lib/one")
+        try tasks.record(b, root: "/tmp/two")
+        FileManager.default.createFile(atPath: tasks.directory + "/not-a-task", contents: Data("{}".utf8))
+        #expect(tasks.all().map(\.id) == [a, b])
+        #expect(tasks.all().first?.record == MachineTasks.Record(root: "/var/lib/one", owner: .current))
+        tasks.remove(a)
+        #expect(tasks.all().map(\.id) == [b])
     }
 
-    @Test func aRootKnowsItsActiveFinishedAndStagedTasks() throws {
-        let dir = try TemporaryDirectory("fr-roots")
+    @Test func aTaskIsOrphanedOnlyWhenItsRootOrItsPlaceInItIsCertainlyGone() throws {
+        let dir = try TemporaryDirectory("fr-tasks")
         defer { dir.remove() }
-        let roots = MachineRoots(directory: dir.path + "/roots")
         let root = try StateRoot(path: dir.path + "/root")
-        try roots.register(root.path)
-        try roots.register(dir.path + "/deleted")
+        #expect(OrphanSweep.standing(of: a, in: dir.path + "/deleted") == .orphaned)
+        #expect(OrphanSweep.standing(of: a, in: root.path) == .orphaned, "neither marker nor directory")
         FileManager.default.createFile(atPath: root.activeDirectory + "/" + a, contents: nil)
-        try FileManager.default.createDirectory(atPath: root.taskDirectory(b), withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: root.stagingDirectory(c), withIntermediateDirectories: true)
-        let sweep = OrphanSweep(roots: roots)
-        #expect(sweep.knownIds().isSuperset(of: [a, b, c]))
-        #expect(sweep.isKnown(a) && sweep.isKnown(b) && sweep.isKnown(c))
-        #expect(!sweep.isKnown(String(repeating: "d4", count: 16)))
-        #expect(!FileSystem.exists(dir.path + "/deleted"), "looking does not make a deleted root again")
+        #expect(OrphanSweep.standing(of: a, in: root.path) == .known, "a marker: its root's gc deals with it")
+        try FileManager.default.createDirectory(atPath: root.taskDirectory(a), withIntermediateDirectories: true)
+        #expect(OrphanSweep.standing(of: a, in: root.path) == .known)
+        unlink(root.activeDirectory + "/" + a)
+        #expect(OrphanSweep.standing(of: a, in: root.path) == .finished, "a directory and no marker: the record is left over")
+        try FileManager.default.createDirectory(atPath: root.stagingDirectory(b), withIntermediateDirectories: true)
+        #expect(OrphanSweep.standing(of: b, in: root.path) == .known, "a host's task being made")
+        // Not ENOENT (a file where a directory should be): cannot tell, so not swept.
+        FileManager.default.createFile(atPath: dir.path + "/file", contents: nil)
+        #expect(OrphanSweep.standing(of: a, in: dir.path + "/file/root") == .unknown)
+        #expect(!FileSystem.exists(dir.path + "/deleted"), "looking makes nothing")
     }
 
-    @Test func taskCgroupsAreFoundWhereverTheyAreNestedAndNothingElse() throws {
+    @Test func aTasksCgroupsAreFoundWhereverTheyAreNested() throws {
         let dir = try TemporaryDirectory("fr-cgroups")
         defer { dir.remove() }
-        for path in ["system.slice/job.service/fargate-run-\(a)/app", "fargate-run-\(b)", "user.slice/fargate-run-test-1",
-                     "deep/1/2/3/4/5/6/7/8/fargate-run-\(c)"] {
+        for path in ["system.slice/job.service/fargate-run-\(a)/app", "fargate-run-\(b)/fargate-run-\(a)", "user.slice/fargate-run-\(a)-x"] {
             try FileManager.default.createDirectory(atPath: dir.path + "/" + path, withIntermediateDirectories: true)
         }
-        var found: [String: String] = [:]
-        OrphanSweep.findTaskCgroups(under: dir.path, depth: 8) { found[$0] = $1 }
-        #expect(found == [a: dir.path + "/system.slice/job.service/fargate-run-\(a)", b: dir.path + "/fargate-run-\(b)"],
-                "a task's own children are not looked into; deeper than 8 is not looked at")
+        var found: [String] = []
+        OrphanSweep.find("fargate-run-\(a)", under: dir.path, depth: 16) { found.append($0) }
+        #expect(found == [dir.path + "/system.slice/job.service/fargate-run-\(a)"], "not inside another task's cgroup, not a longer name")
     }
 }

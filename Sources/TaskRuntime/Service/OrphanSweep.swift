@@ -7,155 +7,153 @@ import Sandbox
 import TaskNetwork
 
 /// What tasks of state roots that are gone left on the machine: a CI job's temporary root
-/// removed after its fargate-run was killed leaves the task's cgroups, network namespace,
-/// address lease, host-policy membership and port reservations, which no root's `gc` can find
-/// any more. `gc` looks for them by the names tasks give them (the task id) and removes those
-/// of tasks no listed root (`MachineRoots`) knows and no live fargate-run or monitor keeps,
-/// their processes included, as `gc` does for its own root's tasks whose fargate-run died.
+/// removed after its fargate-run was killed leaves the task's processes, cgroups, network
+/// namespace, address lease, host-policy membership and port reservations, which no root's
+/// `gc` can find any more. `gc` goes through the machine's task records (`MachineTasks`) and
+/// sweeps a recorded task whose root (or whose marker and directories in it) is certainly
+/// gone (ENOENT), as it sweeps its own root's tasks whose fargate-run died: processes killed,
+/// then cgroups, namespace, membership, leases and reservations removed, by the task's id.
 ///
-/// A task is known to a root by its active marker, its directory or its staging directory,
-/// one of which exists before anything of the task is made outside the root; each task is
-/// looked up again just before it is swept, so one started meanwhile is left alone. A task
-/// whose processes are children of a live fargate-run or monitor (one of a root a fargate-run
-/// from before the list made, say) is left alone too. A user's own CNI conflist is not
-/// undone (its plugins need the attachment the state recorded): the lease and rules of
-/// fargate-run's own network are.
+/// Only recorded tasks are looked at: a task of a fargate-run from before the records, or one
+/// whose records this process cannot see (another mount namespace), is never touched. Nor is
+/// one still kept: its recorded fargate-run alive, or its processes the children of a live
+/// fargate-run or task monitor. A user's own CNI conflist is not undone (its plugins need the
+/// attachment the state recorded); the lease and rules of fargate-run's own network are.
 public struct OrphanSweep: Sendable {
+    /// The network options the machine's tasks use (where leases, the host policy and port
+    /// reservations are).
     public let network: NetworkOptions
-    public let roots: MachineRoots
-    /// Where tasks' network namespace files are.
-    public let namespaceDirectory: String
+    /// The machine's task records.
+    public let tasks: MachineTasks
 
-    public init(network: NetworkOptions = NetworkOptions(), roots: MachineRoots = MachineRoots(), namespaceDirectory: String = "/run/netns") {
+    public init(network: NetworkOptions = NetworkOptions(), tasks: MachineTasks = MachineTasks()) {
         self.network = network
-        self.roots = roots
-        self.namespaceDirectory = namespaceDirectory
+        self.tasks = tasks
     }
 
-    /// What was found of one task (by id, or by the 16 characters a namespace name keeps).
+    /// What was done for one task.
     public struct Swept: Sendable {
         public var task: String
+        /// The root the task's record names.
+        public var root: String
+        /// What went, as gc reports it.
         public var removed: [String] = []
+        /// What could not go (the record stays, and the next gc tries again).
         public var problems: [String] = []
     }
 
+    /// What a record is, looked at now.
+    enum Standing: Equatable {
+        /// Its root has it (a marker, or a directory being made): its root's gc deals with it.
+        case known
+        /// Finished in its root (a directory, no marker): the record is left over.
+        case finished
+        /// Its root, or its marker and directories in it, are gone.
+        case orphaned
+        /// Cannot tell (an error other than ENOENT: an unreachable mount, say).
+        case unknown
+    }
+
+    /// Sweeps every orphaned task; what was done, task by task.
     public func sweep() -> [Swept] {
-        let cgroups = taskCgroups()
-        let ports = PortRegistry(directory: network.hostStateDirectory + "/ports")
-        var ids = Set(cgroups.keys)
-        ids.formUnion(TaskNetworking(options: network).holders())
-        ids.formUnion(ports.held().map(\.1.taskId))
-        ids = ids.filter(TaskStore.isTaskId)
-        let known = knownIds()
         var out: [Swept] = []
-        for id in ids.sorted() where !known.contains(id) && !isKnown(id) {
-            let directories = cgroups[id] ?? []
-            // A live fargate-run or monitor keeping it: a task of a root not listed (one whose
-            // runner was started by a fargate-run from before the list), not an orphan.
-            if OrphanSweep.isKept(directories) { continue }
-            var s = Swept(task: id)
-            // As gc does for its own root's task whose fargate-run died: its processes go too.
+        for (id, record) in tasks.all() {
+            switch OrphanSweep.standing(of: id, in: record.root) {
+            case .known, .unknown:
+                continue
+            case .finished:
+                tasks.remove(id)
+                continue
+            case .orphaned:
+                break
+            }
+            var s = Swept(task: id, root: record.root)
+            guard let host = try? CgroupHost.probe() else {
+                s.problems.append("cannot read this machine's cgroups (/proc/self/cgroup, /proc/self/mountinfo): not swept")
+                out.append(s)
+                continue
+            }
+            let directories = OrphanSweep.cgroups(of: id, on: host)
+            if record.owner.isAlive || OrphanSweep.isKept(directories) { continue }
+            // Looked at again just before: its root may be back (a path used again).
+            guard OrphanSweep.standing(of: id, in: record.root) == .orphaned else { continue }
             let killed = Cgroup.killAll(in: directories)
             if killed > 0 { s.removed.append("\(killed) processes") }
             do {
                 try Cgroup.remove(directories: directories) { Cgroup.killAll(in: directories) }
                 s.removed += directories.map { "cgroup \($0)" }
-            } catch { s.problems.append("removing its cgroups: \(error)") }
-            removeNamespace(String(id.prefix(16)), into: &s)
+            } catch { s.problems.append("removing cgroups \(directories.joined(separator: ", ")): \(error)") }
+            let namespace = NetworkNamespace(name: "fr-" + id.prefix(16))
+            if namespace.exists {
+                do {
+                    try namespace.remove()
+                    s.removed.append("network namespace \(namespace.path)")
+                } catch { s.problems.append("removing network namespace \(namespace.path): \(error)") }
+            }
             let (swept, problems) = TaskNetworking(options: network).sweepUnrecorded(taskId: id)
             s.removed += swept
             s.problems += problems
+            let ports = PortRegistry(directory: network.hostStateDirectory + "/ports")
             let held = ports.held().filter { $0.1.taskId == id }.map(\.0)
             if !held.isEmpty {
                 ports.release(held, taskId: id)
                 s.removed.append("\(held.count) port reservations")
             }
-            if !s.removed.isEmpty || !s.problems.isEmpty { out.append(s) }
-        }
-        // A namespace is named by the first 16 characters of its task's id: one whose task left
-        // nothing else behind.
-        for prefix in namespacePrefixes() where !ids.contains(where: { $0.hasPrefix(prefix) }) {
-            guard !known.contains(where: { $0.hasPrefix(prefix) }), !knownIds().contains(where: { $0.hasPrefix(prefix) }) else { continue }
-            var s = Swept(task: prefix)
-            removeNamespace(prefix, into: &s)
-            if !s.removed.isEmpty || !s.problems.isEmpty { out.append(s) }
-        }
-        for root in roots.roots() where !FileSystem.isDirectory(root) { roots.forget(root) }
-        return out
-    }
-
-    func removeNamespace(_ prefix: String, into s: inout Swept) {
-        let namespace = NetworkNamespace(name: "fr-" + prefix)
-        guard namespace.exists else { return }
-        do {
-            try namespace.remove()
-            s.removed.append("network namespace \(namespace.path)")
-        } catch { s.problems.append("removing network namespace \(namespace.path): \(error)") }
-    }
-
-    /// The tasks the listed roots know: their active markers, directories and staging ones.
-    func knownIds() -> Set<String> {
-        var ids = Set<String>()
-        for root in roots.roots().map(StateRoot.init(existing:)) {
-            for directory in [root.activeDirectory, root.tasksDirectory] {
-                for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
-                    // ".<id>.new" (staging) and ".<id>.rm" (a removal) as well as "<id>".
-                    ids.insert(name.hasPrefix(".") ? String(name.dropFirst().prefix(32)) : name)
-                }
-            }
-        }
-        return ids
-    }
-
-    func isKnown(_ id: String) -> Bool {
-        roots.roots().contains { root in
-            let r = StateRoot(existing: root)
-            return FileSystem.exists(r.activeDirectory + "/" + id) || FileSystem.exists(r.taskDirectory(id)) || FileSystem.exists(r.stagingDirectory(id))
-        }
-    }
-
-    /// The 16-character id prefixes of the tasks' namespace files ("fr-" and the prefix).
-    func namespacePrefixes() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: namespaceDirectory)) ?? []).compactMap { name in
-            let prefix = name.dropFirst(3)
-            return name.hasPrefix("fr-") && prefix.count == 16 && prefix.allSatisfy(\.isHexDigit) ? String(prefix) : nil
-        }
-    }
-
-    /// Task cgroups by task id, in every hierarchy fargate-run uses, wherever they were nested
-    /// (a task's cgroup is made under the cgroup of the fargate-run that made it).
-    func taskCgroups() -> [String: [String]] {
-        guard let host = try? CgroupHost.probe() else { return [:] }
-        var out: [String: [String]] = [:]
-        for mountPoint in Set(host.hierarchies.map(\.mountPoint)) {
-            OrphanSweep.findTaskCgroups(under: mountPoint, depth: 8) { id, dir in out[id, default: []].append(dir) }
+            // Kept while something is left, to be tried again.
+            if s.problems.isEmpty { tasks.remove(id) }
+            out.append(s)
         }
         return out
     }
 
-    static func findTaskCgroups(under dir: String, depth: Int, _ found: (String, String) -> Void) {
+    static func standing(of id: String, in rootPath: String) -> Standing {
+        func gone(_ path: String) -> Bool? {
+            var st = stat()
+            if lstat(path, &st) == 0 { return false }
+            return errno == ENOENT ? true : nil
+        }
+        guard let rootGone = gone(rootPath) else { return .unknown }
+        if rootGone { return .orphaned }
+        let root = StateRoot(existing: rootPath)
+        guard let marker = gone(root.activeDirectory + "/" + id), let directory = gone(root.taskDirectory(id)),
+              let staging = gone(root.stagingDirectory(id)) else { return .unknown }
+        if !marker { return .known }
+        if !directory { return .finished }
+        return staging ? .orphaned : .known
+    }
+
+    /// The task's cgroup in each hierarchy, wherever it was nested (a task's cgroup is made
+    /// under the cgroup of the fargate-run that made it, or `--cgroup-parent`).
+    static func cgroups(of id: String, on host: CgroupHost) -> [String] {
+        var out: [String] = []
+        for mountPoint in Set(host.hierarchies.map(\.mountPoint)).sorted() {
+            find("fargate-run-" + id, under: mountPoint, depth: 16) { out.append($0) }
+        }
+        return out
+    }
+
+    static func find(_ name: String, under dir: String, depth: Int, _ found: (String) -> Void) {
         guard depth > 0, let d = opendir(dir) else { return }
         var subdirs: [String] = []
         while let ent = readdir(d) {
             guard ent.pointee.d_type == UInt8(DT_DIR) else { continue }
-            let name = withUnsafeBytes(of: ent.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name == "." || name == ".." { continue }
-            subdirs.append(name)
+            let entry = withUnsafeBytes(of: ent.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if entry == "." || entry == ".." { continue }
+            subdirs.append(entry)
         }
         closedir(d)
-        for name in subdirs {
-            let id = name.dropFirst("fargate-run-".count)
-            if name.hasPrefix("fargate-run-"), TaskStore.isTaskId(String(id)) {
-                found(String(id), dir + "/" + name)
-            } else {
-                findTaskCgroups(under: dir + "/" + name, depth: depth - 1, found)
+        for entry in subdirs {
+            if entry == name {
+                found(dir + "/" + entry)
+            } else if !entry.hasPrefix("fargate-run-") {
+                find(name, under: dir + "/" + entry, depth: depth - 1, found)
             }
         }
     }
 
     /// Whether a process in these cgroups (or beneath them) is the child of a live fargate-run
-    /// or task monitor outside them: the processes of a task whose runner died are the
-    /// children of init (or of a subreaper, which is not taken for a keeper).
+    /// or task monitor outside them. A task whose fargate-run died has its processes handed to
+    /// init or to the nearest subreaper that is not one of ours.
     static func isKept(_ directories: [String]) -> Bool {
         var pids = Set<pid_t>()
         for dir in directories {

@@ -118,22 +118,30 @@ public struct TaskStore: Sendable {
 
     /// A foreground run's marker, claimed until its first state is on disk (`ActiveClaim`).
     public func claimActive(_ id: String) throws -> ActiveClaim {
-        // Best effort: without root nothing of a task is made outside its root to account for.
-        try? MachineRoots().register(root.path)
-        return try ActiveClaim(marker: markerPath(id))
+        let claim = try ActiveClaim(marker: markerPath(id))
+        recordOnMachine(id)
+        return claim
     }
 
     /// The task is not finished: it joins the active list. An empty marker, made in place:
     /// nothing to write, so no temporary file for another fargate-run's startup sweep of that
     /// directory to find.
     public func markActive(_ id: String) throws {
-        try? MachineRoots().register(root.path)
         let marker = markerPath(id)
         close(try syscallRetrying("create", path: marker) { open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600) })
+        recordOnMachine(id)
+    }
+
+    /// The task joins the machine's list (`MachineTasks`), after its marker: a sweep that finds
+    /// the record finds the marker too. Best effort: without root nothing of a task is made
+    /// outside its root to account for.
+    func recordOnMachine(_ id: String) {
+        try? MachineTasks().record(id, root: root.path)
     }
 
     /// The task is finished: it leaves the active list.
     public func retire(_ id: String) {
+        MachineTasks().remove(id)
         unlink(markerPath(id))
     }
 }

@@ -6,9 +6,8 @@ struct GC: AsyncParsableCommand {
         commandName: "gc",
         abstract: "Clean up tasks whose fargate-run died: processes, network, namespace, cgroups; bill them. `run` does this too.",
         discussion: """
-            Then, machine-wide, what tasks of state roots that were deleted left (cgroups, network \
-            namespace, address lease, firewall rules, port reservations) once no fargate-run keeps them, \
-            their processes included.
+            Then, machine-wide, tasks of state roots since deleted whose fargate-run is gone: their \
+            processes, cgroups, network namespace, address lease, firewall rules and port reservations.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -22,9 +21,10 @@ struct GC: AsyncParsableCommand {
         // Then what tasks of roots since deleted left on the machine, which no root's gc sees.
         let orphans = OrphanSweep().sweep()
         for o in orphans {
-            if !o.removed.isEmpty { print("task \(o.task) (its state root is gone): removed \(o.removed.joined(separator: ", "))") }
-            for p in o.problems { writeOut(2, "fargate-run: task \(o.task) (its state root is gone): \(p)\n") }
+            let which = "task \(o.task) (of \(o.root), which is gone)"
+            if !o.removed.isEmpty { print("\(which): removed \(o.removed.joined(separator: ", "))") }
+            for p in o.problems { writeOut(2, "fargate-run: \(which): \(p)\n") }
         }
-        if collected.isEmpty && orphans.allSatisfy(\.removed.isEmpty) { print("nothing to clean up") }
+        if collected.isEmpty && orphans.isEmpty { print("nothing to clean up") }
     }
 }

@@ -1,0 +1,50 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import LinuxSupport
+
+/// Every task on this machine that has not finished, whatever its state root: one file per
+/// task in /run/fargate-run/tasks, naming its root and the fargate-run running it. Written
+/// just after the task's active marker, so before anything of the task exists outside its
+/// root, and removed just before the marker. `OrphanSweep` goes through it for tasks whose
+/// root has gone (a CI job's temporary root removed after its fargate-run was killed): only
+/// tasks recorded here are ever swept. /run is emptied at boot, as are the namespaces,
+/// leases and cgroups the records account for.
+public struct MachineTasks: Sendable {
+    /// Where the records are.
+    public let directory: String
+
+    public init(directory: String = "/run/fargate-run/tasks") {
+        self.directory = directory
+    }
+
+    /// One task's record.
+    public struct Record: Codable, Sendable, Equatable {
+        /// The task's state root, as its fargate-run named it (absolute).
+        public var root: String
+        /// The fargate-run that made the task: the foreground run, or the host.
+        public var owner: ProcessIdentity
+    }
+
+    /// Records task `id` of `root`, made by this process.
+    public func record(_ id: String, root: String) throws {
+        try FileSystem.makeDirectories(directory, mode: 0o700)
+        let data = try JSONEncoder().encode(Record(root: root, owner: .current))
+        try FileSystem.writeAtomically(directory + "/" + id, Array(data), mode: 0o600, durable: false)
+    }
+
+    /// Every task recorded, by id (records that do not read are left out).
+    public func all() -> [(id: String, record: Record)] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter(TaskStore.isTaskId).sorted().compactMap { id in
+            guard let d = FileManager.default.contents(atPath: directory + "/" + id),
+                  let r = try? JSONDecoder().decode(Record.self, from: d) else { return nil }
+            return (id, r)
+        }
+    }
+
+    /// Takes task `id` off the list.
+    public func remove(_ id: String) {
+        unlink(directory + "/" + id)
+    }
+}
