@@ -34,7 +34,8 @@ struct RemoveTasksTests {
         let ended = listed.filter { $0["status"] as? String == "STOPPED" }
         #expect(ended.count == 3 && ended.allSatisfy { (($0["containers"] as? [[String: Any]])?.first?["exitCode"] as? Int) == 0 }, "\(json.stdout)")
         let badStatus = try h.fargateRun(["ps", "--status", "running"])
-        #expect(badStatus.status == 64 && badStatus.stderr.contains("--status 'running'"), "\(badStatus.stderr)")
+        #expect(badStatus.status == 64 && badStatus.stderr.contains("--status 'running'") && badStatus.stderr.contains("DEPROVISIONING"), "\(badStatus.stderr)")
+        #expect(try h.fargateRun(["ps", "--status", "RUNING"]).status == 64, "a typo is named, not an empty list")
         // `logs --tail`: the last lines only.
         #expect(try h.fargateRun(["logs", "-c", "a", "--tail", "2", stopped[0]]).stdout == "two\nthree\n")
         #expect(try h.fargateRun(["logs", "--tail", "0", stopped[0]]).stdout.isEmpty)

@@ -51,6 +51,25 @@ struct LogReaderTests {
         #expect(pieces > 1)
     }
 
+    @Test func aLogNotFollowedEndsWhereItWasAndALongLineComesInPieces() throws {
+        let dir = try TemporaryDirectory("fr-logs")
+        defer { dir.remove() }
+        let path = try file(dir, Array("before\nhalf".utf8))
+        let r = LogReader(path: path, prefix: "")
+        r.stopAtCurrentEnd()
+        let h = FileHandle(forWritingAtPath: path)!
+        h.seekToEndOfFile()
+        h.write(Data("-written later\nafter\n".utf8))
+        h.closeFile()
+        #expect(drain(r) == Array("before\nhalf\n".utf8), "what was there when it began")
+        // No newline for 300 KB (a progress bar's carriage returns, say): not held whole.
+        let long = try file(dir, [UInt8](repeating: UInt8(ascii: "x"), count: 300_000))
+        let pieces = LogReader(path: long, prefix: "")
+        let first = pieces.readNew(untilEnd: false, limit: 100_000)
+        #expect(first.count >= 100_000 && first.count < 100_000 + 64 << 10 + 1 && first.last == UInt8(ascii: "\n"), "\(first.count)")
+        #expect(drain(pieces).filter { $0 == UInt8(ascii: "x") }.count == 300_000 - first.count + 1)
+    }
+
     @Test(arguments: [
         // (file, N, what --tail N prints)
         ("a\nb\nc\n", 2, "b\nc\n"),

@@ -9,6 +9,9 @@ public final class LogReader {
     public let prefix: String
     var offset: off_t = 0
     var partial: [UInt8] = []
+    /// Where reading stops (`stopAtCurrentEnd`), else nowhere: a log that is not followed ends
+    /// where it was when `logs` began, however fast its container writes.
+    var end: off_t?
 
     public init(path: String, prefix: String) {
         self.path = path
@@ -24,6 +27,12 @@ public final class LogReader {
         var st = stat()
         guard fstat(fd, &st) == 0 else { return }
         offset = LogReader.startOfLast(lines, fd: fd, size: st.st_size)
+    }
+
+    /// Reading stops at the file's present size.
+    public func stopAtCurrentEnd() {
+        var st = stat()
+        end = stat(path, &st) == 0 ? st.st_size : 0
     }
 
     /// The offset where the last `lines` lines of the `size` bytes of `fd` begin.
@@ -53,7 +62,8 @@ public final class LogReader {
 
     /// The new complete lines, prefixed; with `untilEnd`, an unfinished last line too. At
     /// most about `limit` bytes at a time (a long log is not read into memory whole): an
-    /// empty answer means there is nothing more for now.
+    /// empty answer means there is nothing more for now. A line longer than `limit` comes in
+    /// pieces of about that size, each ended by a newline.
     public func readNew(untilEnd: Bool, limit: Int = 1 << 20) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return [] }
@@ -63,7 +73,8 @@ public final class LogReader {
         let head = Array(prefix.utf8)
         var atEnd = false
         while out.count < limit {
-            let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, offset) }
+            let room = end.map { Int(min(off_t(buf.count), max(0, $0 - offset))) } ?? buf.count
+            let n = room == 0 ? 0 : buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, room, offset) }
             if n <= 0 {
                 atEnd = true
                 break
@@ -80,6 +91,10 @@ public final class LogReader {
                 out += buf[i...nl]
                 partial.removeAll(keepingCapacity: true)
                 i = nl + 1
+            }
+            if partial.count >= limit {
+                out += head + partial + [UInt8(ascii: "\n")]
+                partial.removeAll(keepingCapacity: true)
             }
         }
         if atEnd && untilEnd && !partial.isEmpty {

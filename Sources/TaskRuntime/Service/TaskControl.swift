@@ -41,7 +41,6 @@ public enum TaskControl {
     /// Waits until the task's runner is done with it: not running, and off the active list
     /// (which its runner leaves a moment after writing STOPPED), or its runner gone. At most
     /// `timeout`; whether it is.
-    @discardableResult
     public static func waitUntilFinished(_ id: String, store: TaskStore, timeout: Duration = .seconds(10),
                                          poll: Duration = .milliseconds(20)) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout

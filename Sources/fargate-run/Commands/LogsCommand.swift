@@ -40,12 +40,21 @@ struct Logs: AsyncParsableCommand {
         let width = names.map(\.count).max() ?? 0
         let readers = names.map { LogReader(path: store.root.logDirectory(id) + "/" + $0 + ".log",
                                             prefix: container == nil ? Console.prefix($0, width: width) : "") }
-        if let tail { for r in readers { r.startAtLast(tail) } }
-        // Whether the output is still read (`logs | head` ends when head has had enough).
+        for r in readers {
+            if let tail { r.startAtLast(tail) }
+            if !follow { r.stopAtCurrentEnd() }
+        }
+        // A piece of each container's new output in turn, until none has more. Whether the
+        // output is still read (`logs | head` ends when head has had enough).
         func printNew(untilEnd: Bool) -> Bool {
-            for r in readers {
-                while case let bytes = r.readNew(untilEnd: untilEnd), !bytes.isEmpty {
+            var more = true
+            while more {
+                more = false
+                for r in readers {
+                    let bytes = r.readNew(untilEnd: untilEnd)
+                    guard !bytes.isEmpty else { continue }
                     guard writeOut(1, bytes: bytes) else { return false }
+                    more = true
                 }
             }
             return true

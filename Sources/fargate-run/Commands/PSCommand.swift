@@ -18,13 +18,16 @@ struct PS: AsyncParsableCommand {
     @Flag(name: .long, help: "Whole task ids in the table (it shows their first 12 characters).")
     var noTrunc = false
 
-    @Option(name: .long, help: "Only tasks in this status: an ECS lastStatus such as RUNNING or STOPPED, or DEAD (-a is implied).")
+    @Option(name: .long, help: "Only tasks in this status: an ECS lastStatus (PROVISIONING ... RUNNING ... STOPPED), or DEAD (-a is implied).")
     var status: String?
 
     @Option(name: .long, help: "text or json (an array of the rows, with whole ids, ARNs and exit codes).")
     var format: OutputFormat = .text
 
-    /// A task as `--format json` prints it.
+    /// What `--status` takes: the ECS lastStatus values, and DEAD.
+    static let statuses = TaskStatus.allCases.map(\.rawValue) + ["DEAD"]
+
+    /// A task as `--format json` prints it (a key whose value is not known is left out).
     struct Row: Codable {
         struct Container: Codable {
             var name: String
@@ -49,8 +52,8 @@ struct PS: AsyncParsableCommand {
 
     func validate() throws {
         if quiet && format == .json { throw ValidationError("--quiet and --format json do not go together: pick one") }
-        if let status, status.isEmpty || status != status.uppercased() {
-            throw ValidationError("--status '\(status)' is not a task status: give one as ECS spells it, such as RUNNING, PENDING or STOPPED")
+        if let status, !PS.statuses.contains(status) {
+            throw ValidationError("--status '\(status)' is not a task status: one of \(PS.statuses.joined(separator: ", "))")
         }
     }
 

@@ -31,7 +31,11 @@ struct Rm: AsyncParsableCommand {
             do {
                 let id = try store.find(task)
                 if force { try await stop(id, store: store) }
-                try TaskRemoval.remove(id, store: store)
+                do {
+                    try TaskRemoval.remove(id, store: store)
+                } catch is TaskRemoval.Gone where force {
+                    // A `run -d --rm` task: its host removed it as it stopped.
+                }
                 print(id)
             } catch {
                 writeOut(2, "fargate-run: \(error)\n")
@@ -53,6 +57,8 @@ struct Rm: AsyncParsableCommand {
             }
         }
         // Bounded: a container's stopTimeout is at most 120 s.
-        try await TaskControl.waitUntilFinished(id, store: store, timeout: .seconds(300))
+        guard try await TaskControl.waitUntilFinished(id, store: store, timeout: .seconds(300)) else {
+            throw TaskRuntimeError(.unavailable, "task \(id) did not stop within 300 s: not removed")
+        }
     }
 }
