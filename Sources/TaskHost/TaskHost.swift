@@ -197,6 +197,8 @@ public actor TaskHost {
                 let backend = try SandboxTaskBackend(resuming: state, plan: plan, config: config, taskId: id)
                 let runner = try TaskRunner(resuming: state, plan: plan, config: config, backend: backend,
                                             observer: HostObserver(logger: logger, taskId: id), logger: logger)
+                // This host keeps it now (`OrphanSweep` asks whether the recorded one lives).
+                store.recordOnMachine(id)
                 adopt(runner) { await runner.resume() }
                 resumed.append(id)
             } catch {

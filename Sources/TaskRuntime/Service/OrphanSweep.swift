@@ -14,8 +14,9 @@ import TaskNetwork
 /// gone (ENOENT), as it sweeps its own root's tasks whose fargate-run died: processes killed,
 /// then cgroups, namespace, membership, leases and reservations removed, by the task's id.
 ///
-/// Only recorded tasks are looked at: a task of a fargate-run from before the records, or one
-/// whose records this process cannot see (another mount namespace), is never touched. Nor is
+/// Only recorded tasks are looked at, and only those recorded in this process's mount and pid
+/// namespaces: a task of a fargate-run from before the records, or one whose root path or
+/// owner pid would mean something else here, is never touched. Nor is
 /// one still kept: its recorded fargate-run alive, or its processes the children of a live
 /// fargate-run or task monitor. A user's own CNI conflist is not undone (its plugins need the
 /// attachment the state recorded); the lease and rules of fargate-run's own network are.
@@ -57,7 +58,10 @@ public struct OrphanSweep: Sendable {
     /// Sweeps every orphaned task; what was done, task by task.
     public func sweep() -> [Swept] {
         var out: [Swept] = []
-        for (id, record) in tasks.all() {
+        let here = MachineTasks.namespaces()
+        // Only records made in this process's mount and pid namespaces: elsewhere the root's
+        // path and the owner's pid may name something else.
+        for (id, record) in tasks.all() where record.namespaces != nil && record.namespaces == here {
             switch OrphanSweep.standing(of: id, in: record.root) {
             case .known, .unknown:
                 continue

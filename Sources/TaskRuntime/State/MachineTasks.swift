@@ -25,6 +25,23 @@ public struct MachineTasks: Sendable {
         public var root: String
         /// The fargate-run that made the task: the foreground run, or the host.
         public var owner: ProcessIdentity
+        /// The mount and pid namespaces `root` and `owner` mean something in
+        /// ("mnt:INODE pid:INODE"): another process sees another root at that path (a private
+        /// /tmp) and other processes at those pids.
+        public var namespaces: String?
+
+        public init(root: String, owner: ProcessIdentity, namespaces: String? = MachineTasks.namespaces()) {
+            self.root = root
+            self.owner = owner
+            self.namespaces = namespaces
+        }
+    }
+
+    /// This process's mount and pid namespaces, as a record names them.
+    public static func namespaces() -> String? {
+        var mnt = stat(), pid = stat()
+        guard stat("/proc/self/ns/mnt", &mnt) == 0, stat("/proc/self/ns/pid", &pid) == 0 else { return nil }
+        return "mnt:\(mnt.st_ino) pid:\(pid.st_ino)"
     }
 
     /// Records task `id` of `root`, made by this process.

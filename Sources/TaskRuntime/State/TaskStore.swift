@@ -132,10 +132,11 @@ public struct TaskStore: Sendable {
         recordOnMachine(id)
     }
 
-    /// The task joins the machine's list (`MachineTasks`), after its marker: a sweep that finds
-    /// the record finds the marker too. Best effort: without root nothing of a task is made
-    /// outside its root to account for.
-    func recordOnMachine(_ id: String) {
+    /// The task joins the machine's list (`MachineTasks`), after its marker (a sweep that finds
+    /// the record finds the marker too), or is recorded again as this process's (a host
+    /// taking over its predecessor's tasks). Best effort: without root nothing of a task is
+    /// made outside its root to account for.
+    public func recordOnMachine(_ id: String) {
         try? MachineTasks().record(id, root: root.path)
     }
 

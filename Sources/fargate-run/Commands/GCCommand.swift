@@ -22,7 +22,7 @@ struct GC: AsyncParsableCommand {
         let orphans = OrphanSweep().sweep()
         for o in orphans {
             let which = "task \(o.task) (of \(o.root), which is gone)"
-            if !o.removed.isEmpty { print("\(which): removed \(o.removed.joined(separator: ", "))") }
+            print("\(which): removed \(o.removed.isEmpty ? "nothing" : o.removed.joined(separator: ", "))")
             for p in o.problems { writeOut(2, "fargate-run: \(which): \(p)\n") }
         }
         if collected.isEmpty && orphans.isEmpty { print("nothing to clean up") }
