@@ -93,6 +93,8 @@ extension GarbageCollectorTests {
         // The claim blocks in flock: on a thread of its own, not one of Swift's pool.
         final class Claimed: Sendable { let result = Mutex<Result<ActiveClaim, any Error>?>(nil) }
         let claimed = Claimed()
+        // A claim records the task on the machine's list, as a run would; it never ends here.
+        defer { MachineTasks().remove(id) }
         Thread.detachNewThread { let r = Result { try TaskStore(root: root).claimActive(id) }; claimed.result.withLock { $0 = r } }
         // The claim has opened the file and waits for the lock: the kernel lists it waiting.
         let waiting = ":\(st.st_ino) "
@@ -123,7 +125,7 @@ extension GarbageCollectorTests {
         defer { close(stale) }
         unlink(marker)
         let claim = try store.claimActive(id)
-        defer { claim.release() }
+        defer { claim.release(); MachineTasks().remove(id) }
         #expect(ActiveClaim.unclaimed(opened: stale, marker: marker) { store.retire(id) } == nil)
         #expect(FileSystem.exists(marker), "the run's marker stays")
     }
@@ -151,7 +153,7 @@ extension GarbageCollectorTests {
         #expect(eventually(timeout: 10) { HostLock.state(of: root).held }, "flock holds the lock")
         #expect(HostLock.state(of: root).pid == nil, "and wrote no pid")
         let claim = try TaskStore(root: root).claimActive(half.notHosted)
-        defer { claim.release() }
+        defer { claim.release(); MachineTasks().remove(half.notHosted) }
         _ = GarbageCollector(root: root).abandonedTasks()
         for id in half.hosts + [bare] { #expect(!half.present(id).isEmpty, "\(id.prefix(1)) stays while the lock is held") }
         #expect(half.present(half.foregroundKilled).isEmpty, "a foreground run's remains are no host's: \(half.present(half.foregroundKilled))")
