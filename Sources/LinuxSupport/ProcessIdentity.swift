@@ -23,13 +23,18 @@ public struct ProcessIdentity: Codable, Sendable, Equatable {
         stat(pid)?.startTime
     }
 
-    /// State letter and start time from /proc/PID/stat.
-    static func stat(_ pid: Int32) -> (state: Character, startTime: UInt64)? {
+    /// The parent of `pid` (field 4 of /proc/PID/stat).
+    public static func parent(of pid: Int32) -> Int32? {
+        stat(pid)?.parent
+    }
+
+    /// State letter, parent and start time from /proc/PID/stat.
+    static func stat(_ pid: Int32) -> (state: Character, parent: Int32, startTime: UInt64)? {
         guard let text = try? FileSystem.readString("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ")
-        // After the comm field: state is field 3 (index 0), start time field 22 (index 19).
-        guard fields.count > 19, let st = fields[0].first, let start = UInt64(fields[19]) else { return nil }
-        return (st, start)
+        // After the comm field: state is field 3 (index 0), ppid field 4, start time field 22 (index 19).
+        guard fields.count > 19, let st = fields[0].first, let parent = Int32(fields[1]), let start = UInt64(fields[19]) else { return nil }
+        return (st, parent, start)
     }
 
     /// The recorded process still runs: same pid, same start time, and not a zombie (a killed

@@ -93,20 +93,6 @@ struct AddressPool {
         return try pools.sorted().flatMap { try release(id: id, directory: dataDirectory + "/" + $0) }
     }
 
-    /// The ids holding a lease in any pool under `dataDirectory`.
-    static func holders(dataDirectory: String) -> Set<String> {
-        var ids = Set<String>()
-        for pool in (try? FileManager.default.contentsOfDirectory(atPath: dataDirectory)) ?? [] {
-            let directory = dataDirectory + "/" + pool
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where HostPolicy.cidr(name + "/32") != nil {
-                guard let content = try? FileSystem.readString(directory + "/" + name) else { continue }
-                let id = content.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-                if !id.isEmpty { ids.insert(id) }
-            }
-        }
-        return ids
-    }
-
     /// The address leased to `id`, if any.
     func lease(of id: String, interface: String = "eth0") -> String? {
         AddressPool.leases(of: id, interface: interface, directory: directory).first

@@ -35,10 +35,6 @@ extension HostPolicy {
         try FileSystem.writeAtomically(path, Array(try enc.encode(net)), mode: 0o600, durable: false)
     }
 
-    /// The ids of every task a network of the registry follows (read without the lock: a
-    /// moment's view).
-    func memberIds() -> Set<String> { Set(networks().flatMap(\.members.keys)) }
-
     func networks() -> [Network] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: registry)) ?? []
         return names.filter { $0.hasSuffix(".json") }.compactMap { load(String($0.dropLast(5))) }.sorted { $0.name < $1.name }

@@ -100,16 +100,13 @@ public struct PortRegistry: Sendable {
     }
 
     /// Every reservation held by a task of `root`.
-    public func held(root: String) -> [(PublishedPort, Holder)] { held().filter { $0.1.root == root } }
-
-    /// Every reservation on the machine.
-    public func held() -> [(PublishedPort, Holder)] {
+    public func held(root: String) -> [(PublishedPort, Holder)] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
         return names.compactMap { n in
             let parts = n.split(separator: "-")
             guard parts.count >= 3, let port = Int(parts.last!),
                   let d = FileManager.default.contents(atPath: directory + "/" + n),
-                  let h = try? JSONDecoder().decode(Holder.self, from: d) else { return nil }
+                  let h = try? JSONDecoder().decode(Holder.self, from: d), h.root == root else { return nil }
             let ip = parts.dropFirst().dropLast().joined(separator: "-")
             return (PublishedPort(hostIP: ip, hostPort: port, containerPort: 0, proto: String(parts[0])), h)
         }

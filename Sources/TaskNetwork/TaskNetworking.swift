@@ -260,12 +260,6 @@ public struct TaskNetworking: Sendable {
         return (removed, problems)
     }
 
-    /// The ids of the tasks holding a host-policy membership or an address lease (`gc`'s
-    /// look for what tasks of deleted roots left).
-    public func holders() -> Set<String> {
-        policy.memberIds().union(AddressPool.holders(dataDirectory: options.hostStateDirectory + "/ipam"))
-    }
-
     /// Checks the task's network is still as set up (CNI CHECK; for fargate-run's own network,
     /// the same checks made here: the namespace, the veth on the bridge, the address's lease).
     public func check(_ a: TaskNetworkAttachment) throws {

@@ -24,7 +24,7 @@ struct OrphanSweepTests {
         #expect(tasks.all().map(\.id) == [b])
     }
 
-    @Test func aRecordMadeInOtherNamespacesIsNeverSwept() throws {
+    @Test func aRecordMadeInOtherNamespacesIsNeverSwept() async throws {
         let dir = try TemporaryDirectory("fr-tasks")
         defer { dir.remove() }
         let tasks = MachineTasks(directory: dir.path + "/tasks")
@@ -33,7 +33,7 @@ struct OrphanSweepTests {
         // (a private /tmp): the path may name a root that is there for its fargate-run.
         let other = MachineTasks.Record(root: dir.path + "/gone", owner: ProcessIdentity(pid: Int32.max, startTime: 1), namespaces: "mnt:1 pid:1")
         try JSONEncoder().encode(other).write(to: URL(fileURLWithPath: tasks.directory + "/" + a))
-        #expect(OrphanSweep(tasks: tasks).sweep().isEmpty)
+        #expect(await OrphanSweep(tasks: tasks).sweep().isEmpty)
         #expect(tasks.all().map(\.id) == [a], "left as it is")
         #expect(MachineTasks.namespaces()?.hasPrefix("mnt:") == true)
     }

@@ -385,17 +385,20 @@ public struct Cgroup: Sendable {
 
     /// `dir` and every cgroup directory beneath it, parents before children.
     public static func subtree(_ dir: String) -> [String] {
-        var out = [dir]
-        guard let d = opendir(dir) else { return out }
+        [dir] + children(dir).flatMap { subtree(dir + "/" + $0) }
+    }
+
+    /// The names of the cgroups directly beneath `dir` (its subdirectories; cgroupfs gives
+    /// d_type, so its many files cost no stat).
+    public static func children(_ dir: String) -> [String] {
+        guard let d = opendir(dir) else { return [] }
         defer { closedir(d) }
-        var subdirs: [String] = []
+        var names: [String] = []
         while let ent = readdir(d) {
             guard ent.pointee.d_type == UInt8(DT_DIR) else { continue }
             let name = withUnsafeBytes(of: ent.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name == "." || name == ".." { continue }
-            subdirs.append(dir + "/" + name)
+            if name != "." && name != ".." { names.append(name) }
         }
-        for s in subdirs { out += subtree(s) }
-        return out
+        return names
     }
 }

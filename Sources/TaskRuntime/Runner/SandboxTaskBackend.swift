@@ -107,14 +107,19 @@ public final class SandboxTaskBackend: TaskBackend, @unchecked Sendable {
                       containerDirectories: plan.containers.compactMap { slots[$0.name]?.directory })
     }
 
-    var networkNamespaceName: String { "fr-" + String(taskId.prefix(16)) }
+    var networkNamespaceName: String { SandboxTaskBackend.networkNamespaceName(taskId) }
+
+    /// A task's network namespace (in /run/netns) and cgroup (in each hierarchy) are named
+    /// after it, so that `gc` finds them by the task's id alone.
+    static func networkNamespaceName(_ taskId: String) -> String { "fr-" + String(taskId.prefix(16)) }
+    static func cgroupName(_ taskId: String) -> String { "fargate-run-" + taskId }
 
     public func nameResources() throws {
         // The cgroup and namespace are named before they exist, so that `gc` finds them should
         // this process die.
         let host = try CgroupHost.probe(parent: config.cgroupParent)
         cgroupHost = host
-        taskCgroup = Cgroup(existing: host, relativePath: "fargate-run-\(taskId)")
+        taskCgroup = Cgroup(existing: host, relativePath: SandboxTaskBackend.cgroupName(taskId))
         namespace = NetworkNamespace(name: networkNamespaceName)
     }
 
@@ -176,7 +181,7 @@ public final class SandboxTaskBackend: TaskBackend, @unchecked Sendable {
             throw TaskRuntimeError(.unsupported, "portMappings need the awsvpc network: with --network none a task has loopback only")
         }
         let cpuQuota = Int64(plan.size.cpu) * 100_000 / 1024
-        taskCgroup = try Cgroup.create(host: host, relativePath: "fargate-run-\(taskId)",
+        taskCgroup = try Cgroup.create(host: host, relativePath: SandboxTaskBackend.cgroupName(taskId),
                                        limits: ResourceLimits(cpuQuota: cpuQuota, memoryMax: Int64(plan.size.memory) << 20,
                                                               noSwap: true, pidsMax: config.pidsLimit,
                                                               devices: DeviceRule.containerDefault),

@@ -56,7 +56,7 @@ public struct OrphanSweep: Sendable {
     }
 
     /// Sweeps every orphaned task; what was done, task by task.
-    public func sweep() -> [Swept] {
+    public func sweep() async -> [Swept] {
         var out: [Swept] = []
         let here = MachineTasks.namespaces()
         // Only records made in this process's mount and pid namespaces: elsewhere the root's
@@ -71,41 +71,24 @@ public struct OrphanSweep: Sendable {
             case .orphaned:
                 break
             }
-            var s = Swept(task: id, root: record.root)
             guard let host = try? CgroupHost.probe() else {
-                s.problems.append("cannot read this machine's cgroups (/proc/self/cgroup, /proc/self/mountinfo): not swept")
-                out.append(s)
+                out.append(Swept(task: id, root: record.root,
+                                 problems: ["cannot read this machine's cgroups (/proc/self/cgroup, /proc/self/mountinfo): not swept"]))
                 continue
             }
-            let directories = OrphanSweep.cgroups(of: id, on: host)
-            if record.owner.isAlive || OrphanSweep.isKept(directories) { continue }
+            let cgroups = OrphanSweep.cgroups(of: id, on: host)
+            if record.owner.isAlive || OrphanSweep.isKept(cgroups) { continue }
             // Looked at again just before: its root may be back (a path used again).
             guard OrphanSweep.standing(of: id, in: record.root) == .orphaned else { continue }
-            let killed = Cgroup.killAll(in: directories)
-            if killed > 0 { s.removed.append("\(killed) processes") }
-            do {
-                try Cgroup.remove(directories: directories) { Cgroup.killAll(in: directories) }
-                s.removed += directories.map { "cgroup \($0)" }
-            } catch { s.problems.append("removing cgroups \(directories.joined(separator: ", ")): \(error)") }
-            let namespace = NetworkNamespace(name: "fr-" + id.prefix(16))
-            if namespace.exists {
-                do {
-                    try namespace.remove()
-                    s.removed.append("network namespace \(namespace.path)")
-                } catch { s.problems.append("removing network namespace \(namespace.path): \(error)") }
-            }
-            let (swept, problems) = TaskNetworking(options: network).sweepUnrecorded(taskId: id)
-            s.removed += swept
-            s.problems += problems
-            let ports = PortRegistry(directory: network.hostStateDirectory + "/ports")
-            let held = ports.held().filter { $0.1.taskId == id }.map(\.0)
-            if !held.isEmpty {
-                ports.release(held, taskId: id)
-                s.removed.append("\(held.count) port reservations")
-            }
+            // The teardown gc gives its own root's dead tasks, from what the task's id names:
+            // its state, which recorded the rest, is gone.
+            let resources = TaskResources(networkNamespace: NetworkNamespace(name: SandboxTaskBackend.networkNamespaceName(id)).path,
+                                          cgroupDirectories: cgroups, network: nil, containerDirectories: [])
+            let released = await resources.release(taskId: id, stateRoot: record.root, taskDirectory: StateRoot(existing: record.root).taskDirectory(id),
+                                                   options: network, unrecorded: true)
             // Kept while something is left, to be tried again.
-            if s.problems.isEmpty { tasks.remove(id) }
-            out.append(s)
+            if released.problems.isEmpty { tasks.remove(id) }
+            out.append(Swept(task: id, root: record.root, removed: released.removed, problems: released.problems))
         }
         return out
     }
@@ -131,22 +114,14 @@ public struct OrphanSweep: Sendable {
     static func cgroups(of id: String, on host: CgroupHost) -> [String] {
         var out: [String] = []
         for mountPoint in Set(host.hierarchies.map(\.mountPoint)).sorted() {
-            find("fargate-run-" + id, under: mountPoint, depth: 16) { out.append($0) }
+            find(SandboxTaskBackend.cgroupName(id), under: mountPoint, depth: 16) { out.append($0) }
         }
         return out
     }
 
     static func find(_ name: String, under dir: String, depth: Int, _ found: (String) -> Void) {
-        guard depth > 0, let d = opendir(dir) else { return }
-        var subdirs: [String] = []
-        while let ent = readdir(d) {
-            guard ent.pointee.d_type == UInt8(DT_DIR) else { continue }
-            let entry = withUnsafeBytes(of: ent.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if entry == "." || entry == ".." { continue }
-            subdirs.append(entry)
-        }
-        closedir(d)
-        for entry in subdirs {
+        guard depth > 0 else { return }
+        for entry in Cgroup.children(dir) {
             if entry == name {
                 found(dir + "/" + entry)
             } else if !entry.hasPrefix("fargate-run-") {
@@ -167,17 +142,10 @@ public struct OrphanSweep: Sendable {
             }
         }
         return pids.contains { pid in
-            guard let parent = parentPid(pid), parent > 1, !pids.contains(parent) else { return false }
+            guard let parent = ProcessIdentity.parent(of: pid), parent > 1, !pids.contains(parent) else { return false }
             let comm = (try? FileSystem.readString("/proc/\(parent)/comm"))?.trimmingCharacters(in: .whitespacesAndNewlines)
             return comm == "fargate-run" || comm == "fargate-monitor" || sameExecutable(parent)
         }
-    }
-
-    /// The parent in /proc/PID/stat (after the command's closing parenthesis: it may hold spaces).
-    static func parentPid(_ pid: pid_t) -> pid_t? {
-        guard let stat = try? FileSystem.readString("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        return fields.count > 1 ? pid_t(fields[1]) : nil
     }
 
     /// Whether `pid` runs this binary (a fargate-run installed under another name).

@@ -19,7 +19,7 @@ struct GC: AsyncParsableCommand {
             for p in c.problems { writeOut(2, "fargate-run: task \(c.taskId): \(p)\n") }
         }
         // Then what tasks of roots since deleted left on the machine, which no root's gc sees.
-        let orphans = OrphanSweep().sweep()
+        let orphans = await OrphanSweep().sweep()
         for o in orphans {
             let which = "task \(o.task) (of \(o.root), which is gone)"
             print("\(which): removed \(o.removed.isEmpty ? "nothing" : o.removed.joined(separator: ", "))")

@@ -1,5 +1,4 @@
 import ArgumentParser
-import TaskHost
 import TaskRuntime
 
 struct Rm: AsyncParsableCommand {
@@ -48,14 +47,7 @@ struct Rm: AsyncParsableCommand {
     /// Stops task `id` if it runs (through its host if it is hosted), and waits until its
     /// runner is done with it (a task stopping by itself too).
     func stop(_ id: String, store: TaskStore) async throws {
-        if let state = try? store.state(id), state.isRunning {
-            let reason = "Task removed by user"
-            if state.isHosted {
-                _ = try HostClient(root: store.root).stop(id, reason: reason)
-            } else {
-                try TaskControl.requestStop(id, reason: reason, store: store)
-            }
-        }
+        if let state = try? store.state(id), state.isRunning { try Stop.request(id, reason: "Task removed by user", store: store) }
         // Bounded: a container's stopTimeout is at most 120 s.
         guard try await TaskControl.waitUntilFinished(id, store: store, timeout: .seconds(300)) else {
             throw TaskRuntimeError(.unavailable, "task \(id) did not stop within 300 s: not removed")

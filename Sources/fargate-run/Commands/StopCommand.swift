@@ -21,16 +21,20 @@ struct Stop: AsyncParsableCommand {
 
     func run() async throws {
         let (store, id) = try global.locate(task)
-        if let state = try? store.state(id), state.isHosted, !state.isStopped {
-            // The host running it does the stopping.
-            do { _ = try HostClient(root: store.root).stop(id, reason: reason) } catch {
-                writeOut(2, "fargate-run: \(error)\n")
-                throw ExitCode(1)
-            }
-        } else {
-            try global.orExit { try TaskControl.requestStop(id, reason: reason, store: store) }
-        }
+        try global.orExit { try Stop.request(id, reason: reason, store: store) }
         print(id)
         if wait { try await TaskControl.waitUntilStopped(id, store: store) }
+    }
+
+    /// Asks whoever runs task `id` to stop it: the host running a hosted task, else the
+    /// foreground fargate-run (SIGUSR1).
+    static func request(_ id: String, reason: String, store: TaskStore) throws {
+        if let state = try? store.state(id), state.isHosted, !state.isStopped {
+            do { _ = try HostClient(root: store.root).stop(id, reason: reason) } catch let e as TaskRuntimeError { throw e } catch {
+                throw TaskRuntimeError(.unavailable, "\(error)")
+            }
+        } else {
+            try TaskControl.requestStop(id, reason: reason, store: store)
+        }
     }
 }
