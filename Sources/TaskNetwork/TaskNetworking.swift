@@ -211,12 +211,9 @@ public struct TaskNetworking: Sendable {
                 problems.append("\(SystemError("set down", path: veth))")
                 down = false
             }
-            if down {
-                do {
-                    try namespace.remove()
-                    namespaceGone = true
-                } catch { problems.append("\(error)") }
-            }
+            // (A failure is tried again below, once the veth is gone, and reported only then:
+            // the first try may have removed one of two mounts stacked on the pin.)
+            if down, (try? namespace.remove()) != nil { namespaceGone = true }
         }
         if a.defaultNetwork {
             // The task's rules go before its address: another task given the address must

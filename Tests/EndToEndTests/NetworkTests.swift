@@ -477,6 +477,39 @@ struct NetworkTests {
         #expect(!FileManager.default.fileExists(atPath: "/run/fargate-run/tasks/" + id), "off the list once it ended")
     }
 
+    /// What a task's own teardown could not remove is not forgotten: its record stays on the
+    /// machine's list naming it, and any `gc` tries again. (Mounts stacked on the task's
+    /// namespace pin, as stray `mount --bind`s would leave, keep the teardown from removing the
+    /// pin, which it tries twice: the namespace would live until reboot.)
+    @Test func whatATasksTeardownLeftIsRemovedByALaterGc() throws {
+        let n = try Net()
+        defer { n.cleanup() }
+        let (p, id, _) = try n.startSleeper("leftover")
+        defer { p.stop() }
+        let pin = "/run/netns/fr-" + id.prefix(16), record = "/run/fargate-run/tasks/" + id
+        // Private, so that each stays one mount on the last (a bind in the shared /run/netns
+        // propagates to its peers, and one lazy unmount takes them all).
+        for _ in 0..<2 {
+            let bound = try run("/bin/sh", ["-c", "mount --bind \(pin) \(pin) && mount --make-private \(pin)"])
+            #expect(bound.status == 0, "\(bound.stderr)")
+        }
+        p.signal(SIGINT)
+        #expect(p.wait(timeout: 60) != nil)
+        #expect(n.h.taskIds() == [id] && n.h.state(id)?["task"].flatMap { ($0 as? [String: Any])?["lastStatus"] as? String } == "STOPPED")
+        let listed = try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: record))) as? [String: Any]
+        let leftovers = listed?["leftovers"] as? [String] ?? []
+        #expect(leftovers.contains { $0.contains(pin) }, "the record names what was left: \(String(describing: listed))")
+        #expect(FileManager.default.fileExists(atPath: pin), "the pin the teardown could not remove")
+        let gc = try run(fargateRunBinary, ["gc", "--root", n.h.dir.path + "/other-root"])
+        #expect(gc.status == 0 && gc.stdout.contains("task \(id) (of \(n.h.root), stopped: what its teardown left): removed"),
+                "\(gc.stdout) \(gc.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: pin) && !FileManager.default.fileExists(atPath: record))
+        let left = try n.footprint()
+        #expect(left.isEmpty, "\(left)")
+        #expect(n.h.leftovers(id).isEmpty, "\(n.h.leftovers(id))")
+        #expect(n.h.taskIds() == [id], "the stopped task itself stays, with its logs and state")
+    }
+
     /// A fargate-run killed while attaching may have joined the host policy and leased an
     /// address without having recorded the attachment in the task's state: gc finds both by
     /// the task's id. (That window is milliseconds wide: the test kills a running task and

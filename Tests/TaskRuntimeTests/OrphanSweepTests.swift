@@ -22,6 +22,9 @@ struct OrphanSweepTests {
         #expect(tasks.all().first?.record == MachineTasks.Record(root: "/var/lib/one", owner: .current))
         tasks.remove(a)
         #expect(tasks.all().map(\.id) == [b])
+        // A finished task's record names what its teardown left.
+        try tasks.record(b, root: "/tmp/two", leftovers: ["removing cgroup: busy"])
+        #expect(tasks.all().first?.record.leftovers == ["removing cgroup: busy"])
     }
 
     @Test func aRecordMadeInOtherNamespacesIsNeverSwept() async throws {

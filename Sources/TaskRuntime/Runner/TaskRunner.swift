@@ -304,6 +304,7 @@ public actor TaskRunner {
         if let usageError { observer.warning("usage samples: \(usageError)") }
         mark("released")
         for p in released.problems { observer.warning(p) }
+        if !released.problems.isEmpty { observer.warning("what the teardown left stays on the machine's task list: fargate-run gc tries again") }
         if let billingError {
             observer.warning("\(billingError)")
             apply(.failed(reason: nil, failure: "\(billingError)"))
@@ -315,7 +316,7 @@ public actor TaskRunner {
         publishNow()
         stateFinal = true
         stateWriter.finish()
-        TaskStore(root: config.root).retire(taskId)
+        TaskStore(root: config.root).retire(taskId, leftovers: released.problems)
         mark("billed")
     }
 

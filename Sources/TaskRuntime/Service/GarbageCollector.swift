@@ -75,6 +75,7 @@ public struct GarbageCollector: Sendable {
         let usageProblem = finalUsageSample(state)
         var released = await state.resources.release(taskId: id, stateRoot: root.path, taskDirectory: root.taskDirectory(id),
                                                      options: network, unrecorded: state.network == nil)
+        let leftovers = released.problems
         // A host killed between starting the task's monitor and recording it left a monitor
         // no state names (a recorded one is alive only for a host to take over).
         if !state.isHosted {
@@ -114,7 +115,7 @@ public struct GarbageCollector: Sendable {
         newState.task = task
         let store = TaskStore(root: root)
         try? store.writeFinal(newState, id: id)
-        store.retire(id)
+        store.retire(id, leftovers: leftovers)
         return Collected(taskId: id, removed: released.removed, problems: released.problems)
     }
 

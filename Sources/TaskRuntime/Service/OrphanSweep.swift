@@ -20,6 +20,10 @@ import TaskNetwork
 /// one still kept: its recorded fargate-run alive, or its processes the children of a live
 /// fargate-run or task monitor. A user's own CNI conflist is not undone (its plugins need the
 /// attachment the state recorded); the lease and rules of fargate-run's own network are.
+///
+/// A task whose own teardown could not remove everything (a namespace still mounted, a cgroup
+/// still busy) is finished, and its record names the leftovers: it is swept the same way,
+/// whether its root is there or not, with nothing to keep it.
 public struct OrphanSweep: Sendable {
     /// The network options the machine's tasks use (where leases, the host policy and port
     /// reservations are).
@@ -41,6 +45,8 @@ public struct OrphanSweep: Sendable {
         public var removed: [String] = []
         /// What could not go (the record stays, and the next gc tries again).
         public var problems: [String] = []
+        /// What the task's own teardown left, when it had finished (its root may be there).
+        public var leftovers: [String]?
     }
 
     /// What a record is, looked at now.
@@ -62,13 +68,15 @@ public struct OrphanSweep: Sendable {
         // Only records made in this process's mount and pid namespaces: elsewhere the root's
         // path and the owner's pid may name something else.
         for (id, record) in tasks.all() where record.namespaces != nil && record.namespaces == here {
+            // Finished, with something its teardown could not remove.
+            let finished = record.leftovers != nil
             switch OrphanSweep.standing(of: id, in: record.root) {
             case .known, .unknown:
                 continue
-            case .finished:
+            case .finished where !finished:
                 tasks.remove(id)
                 continue
-            case .orphaned:
+            case .finished, .orphaned:
                 break
             }
             guard let host = try? CgroupHost.probe() else {
@@ -77,9 +85,11 @@ public struct OrphanSweep: Sendable {
                 continue
             }
             let cgroups = OrphanSweep.cgroups(of: id, on: host)
-            if record.owner.isAlive || OrphanSweep.isKept(cgroups) { continue }
-            // Looked at again just before: its root may be back (a path used again).
-            guard OrphanSweep.standing(of: id, in: record.root) == .orphaned else { continue }
+            if !finished {
+                if record.owner.isAlive || OrphanSweep.isKept(cgroups) { continue }
+                // Looked at again just before: its root may be back (a path used again).
+                guard OrphanSweep.standing(of: id, in: record.root) == .orphaned else { continue }
+            }
             // The teardown gc gives its own root's dead tasks, from what the task's id names:
             // its state, which recorded the rest, is gone.
             let resources = TaskResources(networkNamespace: NetworkNamespace(name: SandboxTaskBackend.networkNamespaceName(id)).path,
@@ -88,7 +98,7 @@ public struct OrphanSweep: Sendable {
                                                    options: network, unrecorded: true)
             // Kept while something is left, to be tried again.
             if released.problems.isEmpty { tasks.remove(id) }
-            out.append(Swept(task: id, root: record.root, removed: released.removed, problems: released.problems))
+            out.append(Swept(task: id, root: record.root, removed: released.removed, problems: released.problems, leftovers: record.leftovers))
         }
         return out
     }

@@ -7,10 +7,11 @@ import LinuxSupport
 /// Every task on this machine that has not finished, whatever its state root: one file per
 /// task in /run/fargate-run/tasks, naming its root and the fargate-run running it. Written
 /// just after the task's active marker, so before anything of the task exists outside its
-/// root, and removed just before the marker. `OrphanSweep` goes through it for tasks whose
-/// root has gone (a CI job's temporary root removed after its fargate-run was killed): only
-/// tasks recorded here are ever swept. /run is emptied at boot, as are the namespaces,
-/// leases and cgroups the records account for.
+/// root, and removed just before the marker (kept, naming what was left, when the task's
+/// teardown could not remove everything). `OrphanSweep` goes through it for tasks whose
+/// root has gone (a CI job's temporary root removed after its fargate-run was killed) and for
+/// those leftovers: only tasks recorded here are ever swept. /run is emptied at boot, as are
+/// the namespaces, leases and cgroups the records account for.
 public struct MachineTasks: Sendable {
     /// Where the records are.
     public let directory: String
@@ -29,11 +30,15 @@ public struct MachineTasks: Sendable {
         /// ("mnt:INODE pid:INODE"): another process sees another root at that path (a private
         /// /tmp) and other processes at those pids.
         public var namespaces: String?
+        /// Set once the task has finished but its teardown could not remove everything it
+        /// held: what failed, as the teardown reported it. `gc` tries again.
+        public var leftovers: [String]?
 
-        public init(root: String, owner: ProcessIdentity, namespaces: String? = MachineTasks.namespaces()) {
+        public init(root: String, owner: ProcessIdentity, namespaces: String? = MachineTasks.namespaces(), leftovers: [String]? = nil) {
             self.root = root
             self.owner = owner
             self.namespaces = namespaces
+            self.leftovers = leftovers
         }
     }
 
@@ -44,10 +49,11 @@ public struct MachineTasks: Sendable {
         return "mnt:\(mnt.st_ino) pid:\(pid.st_ino)"
     }
 
-    /// Records task `id` of `root`, made by this process.
-    public func record(_ id: String, root: String) throws {
+    /// Records task `id` of `root`, made by this process; or, with `leftovers`, finished with
+    /// those problems left for `gc`.
+    public func record(_ id: String, root: String, leftovers: [String]? = nil) throws {
         try FileSystem.makeDirectories(directory, mode: 0o700)
-        let data = try JSONEncoder().encode(Record(root: root, owner: .current))
+        let data = try JSONEncoder().encode(Record(root: root, owner: .current, leftovers: leftovers))
         try FileSystem.writeAtomically(directory + "/" + id, Array(data), mode: 0o600, durable: false)
     }
 

@@ -140,9 +140,12 @@ public struct TaskStore: Sendable {
         try? MachineTasks().record(id, root: root.path)
     }
 
-    /// The task is finished: it leaves the active list.
-    public func retire(_ id: String) {
-        MachineTasks().remove(id)
+    /// The task is finished: it leaves the active list. With `leftovers` (what its teardown
+    /// could not remove), it stays on the machine's list for `gc` to try again.
+    public func retire(_ id: String, leftovers: [String] = []) {
+        if leftovers.isEmpty || (try? MachineTasks().record(id, root: root.path, leftovers: leftovers)) == nil {
+            MachineTasks().remove(id)
+        }
         unlink(markerPath(id))
     }
 }

@@ -6,8 +6,9 @@ struct GC: AsyncParsableCommand {
         commandName: "gc",
         abstract: "Clean up tasks whose fargate-run died: processes, network, namespace, cgroups; bill them. `run` does this too.",
         discussion: """
-            Then, machine-wide, tasks of state roots since deleted whose fargate-run is gone: their \
-            processes, cgroups, network namespace, address lease, firewall rules and port reservations.
+            Then, machine-wide, tasks of state roots since deleted whose fargate-run is gone, and what \
+            a stopped task's own teardown could not remove: their processes, cgroups, network \
+            namespace, address lease, firewall rules and port reservations.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -18,10 +19,11 @@ struct GC: AsyncParsableCommand {
             print("task \(c.taskId): removed \(c.removed.isEmpty ? "nothing" : c.removed.joined(separator: ", "))")
             for p in c.problems { writeOut(2, "fargate-run: task \(c.taskId): \(p)\n") }
         }
-        // Then what tasks of roots since deleted left on the machine, which no root's gc sees.
+        // Then what tasks of roots since deleted left on the machine, which no root's gc sees,
+        // and what stopped tasks' teardowns could not remove.
         let orphans = await OrphanSweep().sweep()
         for o in orphans {
-            let which = "task \(o.task) (of \(o.root), which is gone)"
+            let which = "task \(o.task) (of \(o.root), \(o.leftovers == nil ? "which is gone" : "stopped: what its teardown left"))"
             print("\(which): removed \(o.removed.isEmpty ? "nothing" : o.removed.joined(separator: ", "))")
             for p in o.problems { writeOut(2, "fargate-run: \(which): \(p)\n") }
         }
