@@ -41,6 +41,23 @@ struct OrphanSweepTests {
         #expect(MachineTasks.namespaces()?.hasPrefix("mnt:") == true)
     }
 
+    /// A task whose root is gone is left alone while the fargate-run that made it lives (it
+    /// may be tearing the task down itself); once that one is gone, it is swept.
+    @Test(.enabled(if: Prerequisites.rootOrCI, Prerequisites.rootReason))
+    func aTaskWhoseFargateRunLivesIsNotSwept() async throws {
+        let dir = try TemporaryDirectory("fr-tasks")
+        defer { dir.remove() }
+        let tasks = MachineTasks(directory: dir.path + "/tasks")
+        try FileManager.default.createDirectory(atPath: tasks.directory, withIntermediateDirectories: true)
+        let alive = MachineTasks.Record(root: dir.path + "/gone", owner: .current)
+        let dead = MachineTasks.Record(root: dir.path + "/gone", owner: ProcessIdentity(pid: Int32.max, startTime: 1))
+        try JSONEncoder().encode(alive).write(to: URL(fileURLWithPath: tasks.directory + "/" + a))
+        try JSONEncoder().encode(dead).write(to: URL(fileURLWithPath: tasks.directory + "/" + b))
+        let swept = await OrphanSweep(tasks: tasks).sweep()
+        #expect(swept.map(\.task) == [b], "\(swept)")
+        #expect(tasks.all().map(\.id) == [a], "the live one's record stays")
+    }
+
     @Test func aTaskIsOrphanedOnlyWhenItsRootOrItsPlaceInItIsCertainlyGone() throws {
         let dir = try TemporaryDirectory("fr-tasks")
         defer { dir.remove() }
