@@ -155,7 +155,7 @@ struct HostTests {
         #expect(side["exitCode"] as? Int == 0, "side trapped its stop signal")
         #expect(try host.cli(["logs", "-c", "side", id]).stdout.hasSuffix("bye\n"), "the monitor wrote the last line")
         #expect(host.h.leftovers(id, pids: Array(pids.values)).isEmpty, "\(host.h.leftovers(id))")
-        #expect(!alive(Int32(monitor)), "the monitor leaves with its task")
+        #expect(eventually(timeout: 10) { !alive(Int32(monitor)) }, "the monitor leaves with its task")
         let records = try run("/usr/bin/sqlite3", [host.h.root + "/ledger.sqlite", "select count(*) from billing_records; select count(*) from open_tasks"])
         #expect(records.stdout == "1\n0\n", "billed once: \(records.stdout)")
     }

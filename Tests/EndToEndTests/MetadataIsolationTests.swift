@@ -189,7 +189,9 @@ struct MetadataIsolationTests {
         // The agent's bucket: 60 at once, then 40 a second (slack for the shell's clock).
         #expect(ok <= 60 + 40 * (seconds + 1), "at most the burst and the rate: \(words)")
         #expect(s["after"]?.status == 0, "the endpoint still answers after the flood")
-        #expect(during < baseline * 3 + 2, "a start during the flood: \(during) s, \(baseline) s without")
+        // (A start held up by the flood would wait for most of it, some 14 s at 40 a second;
+        // the slack is for other suites' load on the machine's two cores meanwhile.)
+        #expect(during < baseline * 3 + 5, "a start during the flood: \(during) s, \(baseline) s without")
     }
 
     // MARK: Stats

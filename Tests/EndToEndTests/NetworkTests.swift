@@ -91,7 +91,8 @@ struct NetworkTests {
         func footprint(settling: Bool = true) throws -> [String] {
             var out: [String] = []
             var veths = try bridgePorts()
-            if settling { _ = eventually(timeout: 5) { veths = (try? bridgePorts()) ?? veths; return veths.isEmpty } }
+            // (The kernel frees a namespace's veth on its own time: later on a busy machine.)
+            if settling { _ = eventually(timeout: 30) { veths = (try? bridgePorts()) ?? veths; return veths.isEmpty } }
             out += veths.map { "veth \($0.prefix(40))" }
             let leases = "/run/fargate-run/ipam/fargate-run-\(bridge)"
             out += ((try? FileManager.default.contentsOfDirectory(atPath: leases)) ?? []).filter { $0.hasPrefix("198.") }.map { "lease \($0)" }
@@ -462,7 +463,8 @@ struct NetworkTests {
         #expect(FileManager.default.fileExists(atPath: record))
         // The record as the task wrote it (its namespaces kept), with a root that is gone and
         // an owner that is not there.
-        var fields = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: record))) as? [String: Any])
+        let original = try Data(contentsOf: URL(fileURLWithPath: record))
+        var fields = try #require(try JSONSerialization.jsonObject(with: original) as? [String: Any])
         #expect(fields["namespaces"] as? String != nil)
         fields["root"] = "/nonexistent/fargate-run-kept-test"
         fields["owner"] = ["pid": Int32.max, "startTime": 1]
@@ -471,6 +473,9 @@ struct NetworkTests {
         #expect(gc.status == 0 && !gc.stdout.contains(id) && !gc.stderr.contains(id), "\(gc.stdout) \(gc.stderr)")
         #expect(n.h.runningTask()?.0 == id)
         #expect(FileManager.default.fileExists(atPath: "/run/netns/fr-" + id.prefix(16)), "its namespace stays")
+        // The record as it was, before the task stops: once its processes are gone, another
+        // suite's gc would take the faked one for an orphan during the teardown.
+        try original.write(to: URL(fileURLWithPath: record))
         p.signal(SIGINT)
         #expect(p.wait(timeout: 60) != nil)
         #expect(n.h.leftovers(id).isEmpty)
@@ -496,13 +501,15 @@ struct NetworkTests {
         p.signal(SIGINT)
         #expect(p.wait(timeout: 60) != nil)
         #expect(n.h.taskIds() == [id] && n.h.state(id)?["task"].flatMap { ($0 as? [String: Any])?["lastStatus"] as? String } == "STOPPED")
-        let listed = try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: record))) as? [String: Any]
-        let leftovers = listed?["leftovers"] as? [String] ?? []
-        #expect(leftovers.contains { $0.contains(pin) }, "the record names what was left: \(String(describing: listed))")
-        #expect(FileManager.default.fileExists(atPath: pin), "the pin the teardown could not remove")
+        #expect(p.stderr.contains("unlink \(pin): Device or resource busy") && p.stderr.contains("fargate-run gc tries again"), "\(p.stderr)")
+        // Another suite's gc, at the same time, may be the one that sweeps it: what is left
+        // afterwards is what is checked, and this gc's line if it was this one.
         let gc = try run(fargateRunBinary, ["gc", "--root", n.h.dir.path + "/other-root"])
-        #expect(gc.status == 0 && gc.stdout.contains("task \(id) (of \(n.h.root), stopped: what its teardown left): removed"),
-                "\(gc.stdout) \(gc.stderr)")
+        #expect(gc.status == 0, "\(gc.stderr)")
+        if gc.stdout.contains(id) {
+            #expect(gc.stdout.contains("task \(id) (of \(n.h.root), stopped: what its teardown left): removed network namespace \(pin)"),
+                    "\(gc.stdout) \(gc.stderr)")
+        }
         #expect(!FileManager.default.fileExists(atPath: pin) && !FileManager.default.fileExists(atPath: record))
         let left = try n.footprint()
         #expect(left.isEmpty, "\(left)")

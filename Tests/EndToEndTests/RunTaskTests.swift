@@ -100,7 +100,8 @@ struct RunTaskTests {
         let cwd = h.dir.path + "/cwd"
         try FileManager.default.createDirectory(atPath: cwd + "/out", withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: cwd + "/out/busybox", withDestinationPath: try TestImages.busybox())
-        let r = try h.fargateRun(["--output", "json", repositoryRoot + "/Examples/web-and-client.json"], cwd: cwd)
+        // An address of its own: other tests publish 8080 on 127.0.0.1 meanwhile.
+        let r = try h.fargateRun(["--output", "json", "--publish-address", "127.0.0.4", repositoryRoot + "/Examples/web-and-client.json"], cwd: cwd)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("client | <h1>hello from the web container</h1>"), "container output goes to stderr with --output json")
         let task = try firstTask(r.stdout)

@@ -142,9 +142,10 @@ struct TaskDefinitionTests {
         defer { h.cleanup() }
         let t = try h.task(#"""
             {"family": "many", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [
-              {"name": "app", "image": "IMAGE", "command": ["sh", "-c", "sleep 1; echo done"], "portMappings": [{"containerPort": 8080}]}]}
+              {"name": "app", "image": "IMAGE", "command": ["sh", "-c", "sleep 3; echo done"], "portMappings": [{"containerPort": 8080}]}]}
             """#)
-        let r = try h.fargateRun(["--output", "json", "--count", "3", t])
+        // An address of its own: other tests publish 8080 on 127.0.0.1 meanwhile.
+        let r = try h.fargateRun(["--output", "json", "--count", "3", "--publish-address", "127.0.0.6", t])
         #expect(r.status == 0, "\(r.stderr)")
         let tasks = try #require(try json(r.stdout)["tasks"] as? [[String: Any]])
         #expect(tasks.count == 3)

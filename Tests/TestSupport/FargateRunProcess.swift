@@ -24,6 +24,8 @@ public final class BackgroundProcess: @unchecked Sendable {
     let process = Process()
     private let lock = NSLock()
     private var out = Data(), err = Data()
+    /// Pipes read to their end (an empty read).
+    private var ended = 0
 
     /// `environment` nil: the test process's own.
     public init(_ executable: String, _ arguments: [String], currentDirectory: String? = nil, environment: [String: String]? = nil) throws {
@@ -37,13 +39,15 @@ public final class BackgroundProcess: @unchecked Sendable {
         process.standardInput = FileHandle.nullDevice
         o.fileHandleForReading.readabilityHandler = { [weak self] h in
             let d = h.availableData
+            if d.isEmpty { h.readabilityHandler = nil }
             guard let self else { return }
-            self.lock.lock(); self.out.append(d); self.lock.unlock()
+            self.lock.lock(); self.out.append(d); if d.isEmpty { self.ended += 1 }; self.lock.unlock()
         }
         e.fileHandleForReading.readabilityHandler = { [weak self] h in
             let d = h.availableData
+            if d.isEmpty { h.readabilityHandler = nil }
             guard let self else { return }
-            self.lock.lock(); self.err.append(d); self.lock.unlock()
+            self.lock.lock(); self.err.append(d); if d.isEmpty { self.ended += 1 }; self.lock.unlock()
         }
         try process.run()
     }
@@ -73,7 +77,8 @@ public final class BackgroundProcess: @unchecked Sendable {
             return nil
         }
         process.waitUntilExit()
-        usleep(50_000)  // let the readability handlers deliver the last bytes
+        // The last bytes, up to both pipes' ends (bounded: a process it started may hold them).
+        _ = eventually(timeout: 5) { lock.lock(); defer { lock.unlock() }; return ended == 2 }
         return process.terminationStatus
     }
 }
