@@ -1,6 +1,7 @@
 import ECSModel
 import Foundation
 import LinuxSupport
+import Logging
 @testable import TaskRuntime
 import TestSupport
 import Testing
@@ -72,5 +73,25 @@ struct TaskRemovalTests {
         #expect(store.ids() == [live.id], "the running task stays")
         await live.finish()
         #expect(try store.state(live.id).isStopped)
+    }
+
+    /// A removal that cannot finish (a mount inside the directory) is tried at every pass of
+    /// the host's pruner and logged once while it lasts; it goes once the mount has.
+    @Test(.enabled(if: Prerequisites.rootOrCI, Prerequisites.rootReason))
+    func aRemovalThatCannotFinishIsLoggedOnce() throws {
+        let dir = try TemporaryDirectory("fr-rm")
+        defer { dir.remove() }
+        let store = TaskStore(root: try StateRoot(path: dir.path + "/root"))
+        let stuck = store.root.tasksDirectory + "/." + String(repeating: "b", count: 32) + ".rm"
+        try FileManager.default.createDirectory(atPath: stuck + "/logs", withIntermediateDirectories: true)
+        let mounted = try run("/usr/bin/mount", ["-t", "tmpfs", "fr-rm-test", stuck + "/logs"])
+        try #require(mounted.status == 0, "\(mounted.stderr)")
+        defer { _ = try? run("/usr/bin/umount", [stuck + "/logs"]) }
+        let pruner = StoppedTaskPruner(store: store, after: 60, logger: Logger(label: "test"))
+        #expect(pruner.pass().count == 1, "logged at the first pass")
+        #expect(pruner.pass().isEmpty && FileSystem.exists(stuck), "tried again, not logged again")
+        _ = try run("/usr/bin/umount", [stuck + "/logs"])
+        #expect(pruner.pass().isEmpty)
+        #expect(!FileSystem.exists(stuck), "removed once it could be")
     }
 }

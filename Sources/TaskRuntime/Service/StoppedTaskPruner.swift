@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Logging
+import Synchronization
 
 /// `serve --remove-stopped-after`: removes the root's tasks stopped longer ago than `after`,
 /// every minute (or every `after`, if shorter), on a thread of its own: removing a task's logs
@@ -11,6 +12,9 @@ public final class StoppedTaskPruner: Sendable {
     let logger: Logger
     private let stopping = DispatchSemaphore(value: 0)
     private let stopped = DispatchSemaphore(value: 0)
+    /// Problems logged already: one that stays (a mount inside a directory being removed)
+    /// is logged once, not at every pass.
+    private let reported = Mutex<Set<String>>([])
 
     public init(store: TaskStore, after: TimeInterval, logger: Logger) {
         self.store = store
@@ -32,9 +36,17 @@ public final class StoppedTaskPruner: Sendable {
         stopped.wait()
     }
 
-    func pass() {
+    /// One pass; the problems it logged.
+    @discardableResult
+    func pass() -> [String] {
         let (removed, problems) = TaskRemoval.prune(store: store, stoppedBefore: Date(timeIntervalSinceNow: -after))
         if !removed.isEmpty { logger.info("removed stopped tasks", metadata: ["tasks": "\(removed.count)"]) }
-        for p in problems { logger.warning("cannot remove a stopped task", metadata: ["error": "\(p)"]) }
+        let new = reported.withLock { seen in
+            let new = problems.filter { !seen.contains($0) }
+            seen = Set(problems)
+            return new
+        }
+        for p in new { logger.warning("cannot remove a stopped task (tried again at each pass, logged once while it lasts)", metadata: ["error": "\(p)"]) }
+        return new
     }
 }
