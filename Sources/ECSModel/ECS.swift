@@ -45,6 +45,8 @@ extension ECS {
 
         public static func < (a: Timestamp, b: Timestamp) -> Bool { a.date < b.date }
 
+        /// Written digit by digit: a state file holds a dozen timestamps and is written several
+        /// times a task, and `String(format:)` (Foundation's formatting) cost several µs each.
         public static func format(_ date: Date) -> String {
             let t = date.timeIntervalSince1970
             var seconds = time_t(floor(t))
@@ -52,8 +54,32 @@ extension ECS {
             if micros == 1_000_000 { seconds += 1; micros = 0 }
             var tmv = tm()
             gmtime_r(&seconds, &tmv)
-            return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00", Int(tmv.tm_year) + 1900, Int(tmv.tm_mon) + 1,
-                          Int(tmv.tm_mday), Int(tmv.tm_hour), Int(tmv.tm_min), Int(tmv.tm_sec), micros)
+            let year = Int(tmv.tm_year) + 1900
+            guard (0...9999).contains(year) else {
+                return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00", year, Int(tmv.tm_mon) + 1,
+                              Int(tmv.tm_mday), Int(tmv.tm_hour), Int(tmv.tm_min), Int(tmv.tm_sec), micros)
+            }
+            return String(unsafeUninitializedCapacity: 32) { out in
+                var i = 0
+                func put(_ value: Int, _ width: Int, then separator: UInt8?) {
+                    var v = value
+                    for k in stride(from: width - 1, through: 0, by: -1) {
+                        out[i + k] = UInt8(truncatingIfNeeded: 48 + v % 10)
+                        v /= 10
+                    }
+                    i += width
+                    if let separator { out[i] = separator; i += 1 }
+                }
+                put(year, 4, then: UInt8(ascii: "-"))
+                put(Int(tmv.tm_mon) + 1, 2, then: UInt8(ascii: "-"))
+                put(Int(tmv.tm_mday), 2, then: UInt8(ascii: "T"))
+                put(Int(tmv.tm_hour), 2, then: UInt8(ascii: ":"))
+                put(Int(tmv.tm_min), 2, then: UInt8(ascii: ":"))
+                put(Int(tmv.tm_sec), 2, then: UInt8(ascii: "."))
+                put(micros, 6, then: nil)
+                for c in "+00:00".utf8 { out[i] = c; i += 1 }
+                return i
+            }
         }
 
         // FormatStyle values, not ISO8601DateFormatter: creating a formatter costs ~140 µs, which

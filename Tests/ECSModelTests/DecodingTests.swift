@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ECSModel
 import Foundation
 import Testing
@@ -50,6 +53,27 @@ struct DecodingTests {
         let json = #"{"taskDefinition": {"family": "x", "registeredAt": 1714557600.5, "containerDefinitions": []}}"#
         let d = try TaskDefinitionLoader.load(data: Data(json.utf8)).definition
         #expect(d.registeredAt?.date.timeIntervalSince1970 == 1_714_557_600.5)
+    }
+
+    /// The digit-by-digit formatter writes what `String(format:)` did, to the microsecond,
+    /// and what it writes parses back.
+    @Test func timestampsAreFormattedAsPrintfWould() {
+        var g = SystemRandomNumberGenerator()
+        let fixed: [Double] = [0, 1_704_448_800.25, 1_704_448_799.9999996, 951_782_400.000001, 4_102_444_799.5, 253_402_300_799]
+        for t in fixed + (0..<2000).map({ _ in Double.random(in: 0..<4_102_444_800, using: &g) }) {
+            // (A Date holds its time from 2001: read back, not `t`.)
+            let date = Date(timeIntervalSince1970: t), t = date.timeIntervalSince1970
+            var seconds = time_t(floor(t))
+            var micros = Int(((t - floor(t)) * 1_000_000).rounded())
+            if micros == 1_000_000 { seconds += 1; micros = 0 }
+            var tmv = tm()
+            gmtime_r(&seconds, &tmv)
+            let printf = String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00", Int(tmv.tm_year) + 1900, Int(tmv.tm_mon) + 1,
+                                Int(tmv.tm_mday), Int(tmv.tm_hour), Int(tmv.tm_min), Int(tmv.tm_sec), micros)
+            #expect(ECS.Timestamp.format(date) == printf, "\(t)")
+            #expect(abs((ECS.Timestamp.parse(ECS.Timestamp.format(date))?.timeIntervalSince1970 ?? -1) - t) < 0.001, "\(t)")
+        }
+        #expect(ECS.Timestamp.format(Date(timeIntervalSince1970: 1_704_448_800.25)) == "2024-01-05T10:00:00.250000+00:00")
     }
 
     @Test func isoTimestampsWithAndWithoutFractionsAndOffsets() {

@@ -42,7 +42,8 @@ public struct TaskIdentity: Sendable, Codable, Equatable {
     public static func runtimeId(taskId: String, container: String) -> String {
         var h: UInt32 = 2_166_136_261
         for b in container.utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
-        return "\(taskId)-\(String(format: "%010u", h))"
+        let digits = String(h)
+        return taskId + "-" + String(repeating: "0", count: 10 - digits.utf8.count) + digits
     }
 
     public func containerArn(_ container: String) -> String {
@@ -59,16 +60,26 @@ public struct TaskIdentity: Sendable, Codable, Equatable {
         var b = (0..<16).map { _ in UInt8.random(in: 0...255, using: &g) }
         b[6] = b[6] & 0x0f | 0x40
         b[8] = b[8] & 0x3f | 0x80
-        let hex = b.map { String(format: "%02x", $0) }.joined()
+        let hex = TaskIdentity.hex(b)
         let parts = [hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4), hex.dropFirst(20)]
         return parts.joined(separator: "-")
     }
 
     /// A new task id: 32 random hex digits, as ECS's.
     public static func newTaskId() -> String {
-        var id = ""
-        for _ in 0..<16 { id += String(format: "%02x", UInt8.random(in: 0...255)) }
-        return id
+        hex((0..<16).map { _ in UInt8.random(in: 0...255) })
+    }
+
+    /// Lower-case hex of `bytes` (not `String(format:)`, Foundation's formatting: a few µs a byte).
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        return String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            for (i, b) in bytes.enumerated() {
+                out[2 * i] = digits[Int(b >> 4)]
+                out[2 * i + 1] = digits[Int(b & 0x0f)]
+            }
+            return bytes.count * 2
+        }
     }
 }
 
