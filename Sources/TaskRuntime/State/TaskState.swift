@@ -58,10 +58,13 @@ public struct TaskState: Codable, Sendable {
                       containerDirectories: containerDirectories ?? [])
     }
 
-    /// How state files are written: sorted and indented, for people reading them.
+    /// How state files are written: compact, neither sorted nor indented (`jq . state.json`
+    /// for a person). A state file is written several times a task, on the host's own CPU
+    /// beside the tasks it starts, and sorting every object's keys and indenting was a share
+    /// of that encoding.
     public static var encoder: JSONEncoder {
         let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        e.outputFormatting = [.withoutEscapingSlashes]
         return e
     }
 }
