@@ -53,14 +53,16 @@ public struct MachineTasks: Sendable {
     /// Records task `id` of `root`, made by this process; or, with `leftovers`, finished with
     /// those problems left for `gc`.
     ///
-    /// On every task's start path (a host's `keep`), so cheap: a process's records of one root
-    /// are the same bytes, encoded once (this process's identity and namespaces do not change);
-    /// a new record is created in place, one write (a sweep that reads it half-written cannot
-    /// decode it and leaves it), one that says the same already is left (a hosted task's runner
-    /// claims the marker its host made, and both record it), and only one that differs is
-    /// replaced through a rename. A
-    /// `perf` of a host starting 100 tasks had the encoding, /proc/self reads, the directory's
-    /// stats and the rename at 1.3 % of its CPU, about 0.5 ms a task.
+    /// On every task's start path (a host's `keep`), so cheap:
+    /// - a process's records of one root are the same bytes, encoded once (this process's
+    ///   identity and namespaces do not change);
+    /// - a new record is created in place, one write (a sweep that reads it half-written cannot
+    ///   decode it, and leaves it);
+    /// - one that says the same already is left (a hosted task's runner claims the marker its
+    ///   host made, and both record it); only one that differs is replaced through a rename.
+    ///
+    /// A `perf` of a host starting 100 tasks had the encoding, /proc/self reads, the
+    /// directory's stats and the rename at 1.3 % of its CPU before, about 0.5 ms a task.
     public func record(_ id: String, root: String, leftovers: [String]? = nil) throws {
         let bytes = try leftovers == nil ? MachineTasks.encoded(root: root) : Array(JSONEncoder().encode(Record(root: root, owner: .current, leftovers: leftovers)))
         let path = directory + "/" + id
