@@ -27,6 +27,29 @@ struct OrphanSweepTests {
         #expect(tasks.all().first?.record.leftovers == ["removing cgroup: busy"])
     }
 
+    /// A run's claim records the task only when it made the marker: a hosted task's host made
+    /// its marker, and recorded it then.
+    @Test(.enabled(if: Prerequisites.rootOrCI, Prerequisites.rootReason))
+    func aClaimRecordsOnlyAMarkerItMade() throws {
+        let dir = try TemporaryDirectory("fr-claim")
+        defer { dir.remove() }
+        let store = TaskStore(root: try StateRoot(path: dir.path + "/root"))
+        defer { store.retire(a); store.retire(b) }
+        let machine = MachineTasks()
+        let own = try store.claimActive(a)
+        #expect(own.created && machine.all().contains { $0.id == a }, "a foreground run's own marker, recorded")
+        own.release()
+        try store.markActive(b)
+        let recorded = try #require(try? Data(contentsOf: URL(fileURLWithPath: machine.directory + "/" + b)))
+        var st = stat(), after = stat()
+        #expect(stat(machine.directory + "/" + b, &st) == 0)
+        let hosts = try store.claimActive(b)
+        #expect(!hosts.created, "the host's marker")
+        #expect(stat(machine.directory + "/" + b, &after) == 0 && after.st_ino == st.st_ino, "its record left as the host wrote it")
+        #expect((try? Data(contentsOf: URL(fileURLWithPath: machine.directory + "/" + b))) == recorded)
+        hosts.release()
+    }
+
     @Test func aRecordMadeInOtherNamespacesIsNeverSwept() async throws {
         let dir = try TemporaryDirectory("fr-tasks")
         defer { dir.remove() }

@@ -78,7 +78,7 @@ public final class BackgroundProcess: @unchecked Sendable {
         }
         process.waitUntilExit()
         // The last bytes, up to both pipes' ends (bounded: a process it started may hold them).
-        _ = eventually(timeout: 5) { lock.lock(); defer { lock.unlock() }; return ended == 2 }
+        _ = eventually(timeout: 5) { lock.lock(); defer { lock.unlock() }; return ended >= 2 }
         return process.terminationStatus
     }
 }

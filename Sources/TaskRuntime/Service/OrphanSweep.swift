@@ -69,11 +69,11 @@ public struct OrphanSweep: Sendable {
         // path and the owner's pid may name something else.
         for (id, record) in tasks.all() where record.namespaces != nil && record.namespaces == here {
             // Finished, with something its teardown could not remove.
-            let finished = record.leftovers != nil
+            let hasLeftovers = record.leftovers != nil
             switch OrphanSweep.standing(of: id, in: record.root) {
             case .known, .unknown:
                 continue
-            case .finished where !finished:
+            case .finished where !hasLeftovers:
                 tasks.remove(id)
                 continue
             case .finished, .orphaned:
@@ -85,7 +85,7 @@ public struct OrphanSweep: Sendable {
                 continue
             }
             let cgroups = OrphanSweep.cgroups(of: id, on: host)
-            if !finished {
+            if !hasLeftovers {
                 if record.owner.isAlive || OrphanSweep.isKept(cgroups) { continue }
                 // Looked at again just before: its root may be back (a path used again).
                 guard OrphanSweep.standing(of: id, in: record.root) == .orphaned else { continue }

@@ -11,13 +11,23 @@ import LinuxSupport
 /// itself (`TaskStore.discardUnstartedForegroundTask`).
 public final class ActiveClaim: @unchecked Sendable {
     private var fd: Int32
+    /// Whether the claim made the marker (a hosted task's was made by its host).
+    public private(set) var created = false
 
     /// Makes the marker (or opens the host's) and locks it. A `gc` that removed the marker
     /// between its creation and the lock held it exclusively while it did, so the lock, taken
     /// after it, finds the file unlinked: it is made again.
     init(marker: String) throws {
         while true {
-            let f = try syscallRetrying("create", path: marker) { open(marker, O_RDONLY | O_CREAT | O_CLOEXEC, 0o600) }
+            var f = open(marker, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            created = f >= 0
+            if f < 0 {
+                guard errno == EEXIST || errno == EINTR else { throw SystemError("create", path: marker) }
+                f = open(marker, O_RDONLY | O_CLOEXEC)
+                // Gone meanwhile (a gc): made again.
+                if f < 0 && (errno == ENOENT || errno == EINTR) { continue }
+                guard f >= 0 else { throw SystemError("open", path: marker) }
+            }
             var st = stat()
             do {
                 _ = try syscallRetrying("flock", path: marker) { flock(f, LOCK_SH) }

@@ -119,7 +119,8 @@ public struct TaskStore: Sendable {
     /// A foreground run's marker, claimed until its first state is on disk (`ActiveClaim`).
     public func claimActive(_ id: String) throws -> ActiveClaim {
         let claim = try ActiveClaim(marker: markerPath(id))
-        recordOnMachine(id)
+        // A hosted task's host recorded it as it made the marker.
+        if claim.created { recordOnMachine(id) }
         return claim
     }
 
