@@ -79,6 +79,7 @@ let package = Package(
         // and the CLI's client of it.
         .target(name: "TaskHost", dependencies: [
             "TaskRuntime", "HTTPServing", "ECSModel", "Images", "Metering", "Sandbox", "LinuxSupport",
+            .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/TaskHost"),
         // ECS services: the scheduler that keeps their tasks, deployments, the circuit breaker,

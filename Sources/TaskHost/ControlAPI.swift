@@ -52,20 +52,20 @@ public struct ControlAPI: Sendable {
         public var failure: String?
     }
 
-    /// What a client that only reports a stop reads of `Ended`.
-    public struct Outcome: Decodable, Sendable {
+    /// What a client that only reports a stop reads of `Ended` (`AnswerFields.outcome`).
+    public struct Outcome: Sendable {
         public var task: TaskSummary
         public var exitCode: Int32
     }
 
-    /// What a client that prints task ids reads of `Tasks`.
-    public struct Started: Decodable, Sendable {
+    /// What a client that prints task ids reads of `Tasks` (`AnswerFields.started`).
+    public struct Started: Sendable {
         public var tasks: [TaskSummary]
     }
 
     /// The few members of an `ECS.Task` the CLI prints: decoding all of them is most of a
     /// short command's time (the Swift runtime's first look at each of their types).
-    public struct TaskSummary: Decodable, Sendable {
+    public struct TaskSummary: Sendable, Equatable {
         public var taskArn: String?
         public var lastStatus: String?
         public var stopCode: String?

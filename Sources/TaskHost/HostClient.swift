@@ -27,7 +27,7 @@ public struct HostClient: Sendable {
     /// `run`, reading only each task's id, status and stop reason of the answer (see
     /// `waitOutcome`).
     public func runOutcome(_ request: TaskHost.RunRequest) throws -> ControlAPI.Started {
-        try call("POST", "/v1/tasks", body: JSONEncoder().encode(request))
+        try AnswerFields.started(answer("POST", "/v1/tasks", body: JSONEncoder().encode(request)))
     }
 
     public func stop(_ id: String, reason: String) throws -> ControlAPI.Stopped {
@@ -38,7 +38,7 @@ public struct HostClient: Sendable {
 
     /// Blocks until the task has stopped; reads only what the CLI prints of the answer
     /// (`ControlAPI.TaskSummary`).
-    public func waitOutcome(_ id: String) throws -> ControlAPI.Outcome { try call("GET", "/v1/tasks/\(id)/wait") }
+    public func waitOutcome(_ id: String) throws -> ControlAPI.Outcome { try AnswerFields.outcome(answer("GET", "/v1/tasks/\(id)/wait")) }
 
     /// One ECS API operation (`X-Amz-Target: AmazonEC2ContainerServiceV20141113.OPERATION`) on
     /// the socket, which needs no signature (it is root's only). The answer's HTTP status and
@@ -51,12 +51,18 @@ public struct HostClient: Sendable {
     /// Sends the request and decodes the answer; an error answer is thrown as the host's
     /// `ControlAPI.Problem`.
     func call<T: Decodable>(_ method: String, _ path: String, body: Data = Data()) throws -> T {
+        try JSONDecoder().decode(T.self, from: answer(method, path, body: body))
+    }
+
+    /// Sends the request and returns the answer's body; an error answer is thrown as the
+    /// host's `ControlAPI.Problem`.
+    func answer(_ method: String, _ path: String, body: Data = Data()) throws -> Data {
         let (status, data) = try exchange(method, path, body: body)
         guard status == 200 else {
             throw (try? JSONDecoder().decode(ControlAPI.Problem.self, from: data))
                 ?? ControlAPI.Problem(code: "HTTP\(status)", message: String(decoding: data, as: UTF8.self))
         }
-        return try JSONDecoder().decode(T.self, from: data)
+        return data
     }
 
     func connect() throws -> Int32 {

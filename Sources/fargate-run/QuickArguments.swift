@@ -15,16 +15,25 @@ import TaskNetwork
 /// and says what is wrong, as it always did. `CommandLineTests` checks both give the same
 /// `RunRequest` for what this takes, and that the option names here are `Run`'s.
 enum QuickArguments {
+    // Arrays, not sets or dictionaries: a `Set<String>` is the Swift runtime's first check that
+    // String is Hashable, a scan of all of the binary's conformance records (0.2-0.4 ms of
+    // every `run -d`); these lists are short.
+
     /// Run's options that take a value: the repeatable ones, and the rest.
-    static let repeatable: Set<String> = ["--dns", "--security-group", "--insecure-registry", "--registry-auth", "--parameter", "--task-role"]
-    static let single: Set<String> = [
+    static let repeatable = ["--dns", "--security-group", "--insecure-registry", "--registry-auth", "--parameter", "--task-role"]
+    static let single = [
         "--root", "--log-level", "--output", "--cgroup-parent", "--prices", "--pids-limit", "--overrides", "--secrets",
         "--count", "--network", "--subnet", "--bridge", "--publish-address", "--network-config", "--dns-domain", "--pull",
         "--resource", "--family", "--cpu", "--memory", "--network-mode", "--execution-role-arn", "--task-role-arn", "--availability-zone",
     ]
-    static let flags: Set<String> = ["-q", "--quiet", "--no-nat", "-d", "--detach", "--rm", "--no-task-credentials", "--allow-link-local"]
-    /// Words ArgumentParser reads as a command where a task file would be.
-    static let commandNames: Set<String> = Set(FargateRun.configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"])
+    static let flags = ["-q", "--quiet", "--no-nat", "-d", "--detach", "--rm", "--no-task-credentials", "--allow-link-local"]
+    /// Words ArgumentParser reads as a command where a task file would be: `FargateRun`'s
+    /// subcommands and help (`CommandLineTests` checks the list against the configuration,
+    /// which is not read here: that would build every command's configuration).
+    static let commandNames = [
+        "run", "serve", "validate", "report", "usage", "advise", "inspect", "ps", "logs", "exec", "stats", "stop", "wait", "rm",
+        "prune", "gc", "images", "info", "service", "help",
+    ]
 
     /// `wait [--root DIR] TASK` (or `--root=DIR`): the root and the task, or nil to leave the
     /// arguments to ArgumentParser. `CommandLineTests` checks that `Wait` has no option this
@@ -51,8 +60,8 @@ enum QuickArguments {
     static func run(_ arguments: [String]) -> RunRequest? {
         var rest = arguments[...]
         if rest.first == "run" { rest = rest.dropFirst() }
-        var values: [String: [String]] = [:]
-        var set: Set<String> = []
+        var values: [(name: String, value: String)] = []
+        var set: [String] = []
         var positional: [String] = []
         while let a = rest.popFirst() {
             guard a.hasPrefix("-") else {
@@ -61,7 +70,8 @@ enum QuickArguments {
             }
             if flags.contains(a) {
                 let name = a == "-q" ? "--quiet" : a == "-d" ? "--detach" : a
-                guard set.insert(name).inserted else { return nil }
+                guard !set.contains(name) else { return nil }
+                set.append(name)
                 continue
             }
             var name = a, value: String
@@ -75,8 +85,8 @@ enum QuickArguments {
             // A value that is a command's name ArgumentParser may take for that command.
             guard single.contains(name) || repeatable.contains(name), !value.isEmpty, !value.hasPrefix("-"),
                   !commandNames.contains(value) else { return nil }
-            if single.contains(name), values[name] != nil { return nil }
-            values[name, default: []].append(value)
+            if single.contains(name), values.contains(where: { $0.name == name }) { return nil }
+            values.append((name, value))
         }
         guard positional.count == 1, !commandNames.contains(positional[0]) else { return nil }
 
@@ -85,11 +95,12 @@ enum QuickArguments {
         r.detach = set.contains("--detach")
         r.remove = set.contains("--rm")
         r.network.noNat = set.contains("--no-nat")
-        let one = { (name: String) in values[name]?.first }
+        let one = { (name: String) in values.first { $0.name == name }?.value }
+        let all = { (name: String) in values.filter { $0.name == name }.map(\.value) }
         r.endpoint.noTaskCredentials = set.contains("--no-task-credentials")
         r.endpoint.allowLinkLocal = set.contains("--allow-link-local")
         r.endpoint.availabilityZone = one("--availability-zone")
-        r.endpoint.taskRole = values["--task-role"] ?? []
+        r.endpoint.taskRole = all("--task-role")
         guard (try? r.endpoint.roles()) != nil else { return nil }
         if let v = one("--root") { r.root = v }
         if let v = one("--log-level") { r.logLevel = v }
@@ -107,10 +118,10 @@ enum QuickArguments {
         if let v = one("--network-config") { r.network.networkConfig = v }
         if let v = one("--dns-domain") { r.network.dnsDomain = v }
         if let v = one("--pull") { guard let p = ImageStore.PullPolicy(rawValue: v) else { return nil }; r.registry.pull = p }
-        r.network.dns = values["--dns"] ?? []
-        r.network.securityGroup = values["--security-group"] ?? []
-        r.registry.insecureRegistry = values["--insecure-registry"] ?? []
-        r.registry.registryAuth = values["--registry-auth"] ?? []
+        r.network.dns = all("--dns")
+        r.network.securityGroup = all("--security-group")
+        r.registry.insecureRegistry = all("--insecure-registry")
+        r.registry.registryAuth = all("--registry-auth")
         var d = TaskDefinitionLoader.Options()
         d.resource = one("--resource")
         d.family = one("--family")
@@ -119,7 +130,7 @@ enum QuickArguments {
         d.networkMode = one("--network-mode")
         d.executionRoleArn = one("--execution-role-arn")
         d.taskRoleArn = one("--task-role-arn")
-        guard let parameters = try? DefinitionFlags.parameters(values["--parameter"] ?? []) else { return nil }
+        guard let parameters = try? DefinitionFlags.parameters(all("--parameter")) else { return nil }
         d.parameters = parameters
         r.definition = d
         return r
