@@ -19,14 +19,26 @@ extension HostPolicy {
         return try body()
     }
 
+    /// The network as registered, with only the keepers that still run: one that died keeps
+    /// nothing (nor its groups), whatever the file says.
     func load(_ name: String) -> Network? {
-        guard let d = FileManager.default.contents(atPath: registry + "/" + name + ".json") else { return nil }
-        return try? JSONDecoder().decode(Network.self, from: d)
+        guard var net = try? decode(name) else { return nil }
+        if let keepers = net.keepers {
+            let live = keepers.filter(\.isAlive)
+            if live.count != keepers.count { (net.keepers, net.keptGroups) = live.isEmpty ? (nil, nil) : (live, net.keptGroups) }
+        }
+        return net
+    }
+
+    /// The network as its file has it.
+    func decode(_ name: String) throws -> Network {
+        guard let d = FileManager.default.contents(atPath: registry + "/" + name + ".json") else { throw NetworkError.config("no network \(name)") }
+        return try JSONDecoder().decode(Network.self, from: d)
     }
 
     func save(_ net: Network) throws {
         let path = registry + "/" + net.name + ".json"
-        if net.members.isEmpty {
+        if !net.inTable {
             unlink(path)
             return
         }
@@ -36,7 +48,11 @@ extension HostPolicy {
     }
 
     func networks() -> [Network] {
+        registeredNames().compactMap { load($0) }.sorted { $0.name < $1.name }
+    }
+
+    func registeredNames() -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: registry)) ?? []
-        return names.filter { $0.hasSuffix(".json") }.compactMap { load(String($0.dropLast(5))) }.sorted { $0.name < $1.name }
+        return names.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }
     }
 }

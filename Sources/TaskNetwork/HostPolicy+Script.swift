@@ -21,7 +21,7 @@ extension HostPolicy {
     /// change a single transaction.
     static func script(_ networks: [Network]) -> String {
         let s = "add table inet \(table)\ndelete table inet \(table)\nadd table bridge \(table)\ndelete table bridge \(table)\n"
-        let active = networks.filter { !$0.members.isEmpty }
+        let active = networks.filter(\.inTable)
         return active.isEmpty ? s : s + body(active) + portBody(active)
     }
 
@@ -91,7 +91,7 @@ extension HostPolicy {
             let members = net.members.sorted { $0.key < $1.key }.map(\.value)
             forward = ["ip saddr \(net.subnet) ip daddr \(net.subnet) ct state established,related accept",
                        "ip saddr \(net.subnet) ip daddr \(net.subnet) jump \(chain)"]
-            for g in Set(members.flatMap(\.groups)).sorted() {
+            for g in net.tableGroups.sorted() {
                 let ips = members.filter { $0.groups.contains(g) }.map(\.ip).sorted()
                 sets.append(HostPolicy.groupSet(net, g, ips: ips))
                 rules.append(HostPolicy.groupRule(net, g))
@@ -108,7 +108,9 @@ extension HostPolicy {
     static func groupSetName(_ net: Network, _ group: String) -> String { "net_" + hash(net.name) + "_g" + hash(group) }
 
     static func groupSet(_ net: Network, _ group: String, ips: [String]) -> String {
-        "set \(groupSetName(net, group)) { type ipv4_addr; elements = { \(ips.joined(separator: ", ")) }; }"
+        // (A kept group may have no member: nft refuses an empty `elements`.)
+        ips.isEmpty ? "set \(groupSetName(net, group)) { type ipv4_addr; }"
+            : "set \(groupSetName(net, group)) { type ipv4_addr; elements = { \(ips.joined(separator: ", ")) }; }"
     }
 
     static func groupRule(_ net: Network, _ group: String) -> String {
@@ -129,7 +131,7 @@ extension HostPolicy {
     /// than `add`) fails where something is already there, so a table that is not what the
     /// registry says makes the transaction fail, and nothing of it is applied.
     static func joinScript(before: [Network], joined net: Network, member: Member) -> String {
-        let active = before.filter { !$0.members.isEmpty }
+        let active = before.filter(\.inTable)
         let target = "inet \(table)"
         var s = ""
         if active.isEmpty {
@@ -152,7 +154,7 @@ extension HostPolicy {
             return s + ports
         }
         let chain = "net_" + hash(net.name)
-        let known = Set(old.members.values.flatMap(\.groups))
+        let known = old.tableGroups
         for g in Set(member.groups).sorted() {
             if known.contains(g) {
                 s += "create element \(target) \(groupSetName(net, g)) { \(member.ip) }\n"
@@ -168,12 +170,11 @@ extension HostPolicy {
 
     /// `member` leaving `net` (which no longer has it) as deletions of its elements, the
     /// inverse of its join's additions; nil where a rebuild is needed instead: the network has
-    /// no member left, or a group of the member's has none (its set and rule go too). A table
-    /// missing one of the elements refuses the transaction whole.
+    /// no member left, or a group of the member's has none (its set and rule go too), unless
+    /// a host keeps them. A table missing one of the elements refuses the transaction whole.
     static func leaveScript(left net: Network, member: Member) -> String? {
-        let remaining = Set(net.members.values.flatMap(\.groups))
         let groups = Set(member.groups)
-        guard !net.members.isEmpty, groups.isSubset(of: remaining) else { return nil }
+        guard net.inTable, groups.isSubset(of: net.tableGroups) else { return nil }
         let target = "inet \(table)"
         var s = groups.sorted().map { "delete element \(target) \(groupSetName(net, $0)) { \(member.ip) }\n" }.joined()
         s += publishKeys(member).map { "delete element \(target) publish { \($0) }\n" }.joined()

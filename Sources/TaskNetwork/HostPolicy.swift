@@ -12,7 +12,8 @@ import LinuxSupport
 /// a transaction of additions only (the member's addresses go into named sets, its ports into
 /// a map), a leave one of deleting those elements; where a leave takes a network's or a
 /// group's last member, the table is rebuilt from the registry and replaced in one `nft -f`
-/// transaction: atomic, and nothing of it is left once the last task is gone. A rebuild's
+/// transaction: atomic, and nothing of it is left once the last task is gone (under a host,
+/// once the host that kept the network between its tasks releases it: `Network.keepers`). A rebuild's
 /// cost grows with the members (4-9 ms with 100 tasks); a transaction that deletes anything
 /// also makes a netlink socket closed soon after wait for an RCU grace period (10-25 ms here,
 /// with `nft` processes). Scripts run in this process (`Nftables`), `nft -f` where libnftables
@@ -47,6 +48,21 @@ public struct HostPolicy: Sendable {
         /// The iptables chain where the subnet's ACCEPT rules were inserted, if any: leaving
         /// then needs no iptables calls when none were (each costs 3-8 ms).
         public var iptablesChain: String?
+        /// Hosts (`fargate-run serve`) that keep the network in the table between their tasks:
+        /// a table made for a first task and deleted with the last costs each task of a host
+        /// that runs one at a time about 2 ms of CPU (the kernel's conntrack and NAT hooks
+        /// registered and unregistered; Docs/PERFORMANCE.md). Only live ones count (`load`).
+        public var keepers: [ProcessIdentity]? = nil
+        /// The security groups whose sets and rules stay with the network while it is kept.
+        public var keptGroups: [String]? = nil
+
+        /// Whether the table has the network: it has tasks, or a live host keeps it.
+        var inTable: Bool { !members.isEmpty || !(keepers ?? []).isEmpty }
+
+        /// The groups with a set and a rule in the table: its members', and the kept ones.
+        var tableGroups: Set<String> {
+            Set(members.values.flatMap(\.groups)).union((keepers ?? []).isEmpty ? [] : keptGroups ?? [])
+        }
     }
 
     public let stateDirectory: String
@@ -71,9 +87,12 @@ public struct HostPolicy: Sendable {
 
     func conflictCheck(network: String, subnet: String, bridge: String) throws {
         guard let mine = HostPolicy.cidr(subnet) else { throw NetworkError.config("subnet \(subnet) is not an IPv4 CIDR") }
-        for other in networks() where other.name != network && !other.members.isEmpty {
+        for other in networks() where other.name != network && other.inTable {
             guard let theirs = HostPolicy.cidr(other.subnet), mine.overlaps(theirs) else { continue }
-            throw NetworkError.config("subnet \(subnet) (bridge \(bridge)) overlaps \(other.subnet) of bridge \(other.bridge), which \(other.members.count) running task\(other.members.count == 1 ? "" : "s") use; choose a --subnet outside it")
+            let users = other.members.isEmpty
+                ? "which the fargate-run host\((other.keepers ?? []).count == 1 ? "" : "s") with pid \((other.keepers ?? []).map { String($0.pid) }.joined(separator: ", ")) keep\((other.keepers ?? []).count == 1 ? "s" : "") for its tasks"
+                : "which \(other.members.count) running task\(other.members.count == 1 ? "" : "s") use"
+            throw NetworkError.config("subnet \(subnet) (bridge \(bridge)) overlaps \(other.subnet) of bridge \(other.bridge), \(users); choose a --subnet outside it")
         }
     }
 
@@ -90,14 +109,20 @@ public struct HostPolicy: Sendable {
 
     /// Adds a task to its network's policy and applies it. `forwardDrops`: whether iptables'
     /// FORWARD policy is DROP, when the caller asked already (a first join needs it).
+    /// `keeper`: the host running the task, which keeps the network (and the task's groups)
+    /// in the table after its last task, until `release`.
     public func join(network: String, subnet: String, bridge: String, outboundNAT: Bool, taskId: String, member: Member,
-                     forwardDrops: Bool? = nil) throws {
+                     forwardDrops: Bool? = nil, keeper: ProcessIdentity? = nil) throws {
         try locked {
             try conflictCheck(network: network, subnet: subnet, bridge: bridge)
             let before = networks()
             var net = load(network) ?? Network(name: network, subnet: subnet, bridge: bridge, outboundNAT: outboundNAT, members: [:])
-            let first = net.members.isEmpty
+            let first = !net.inTable
             net.members[taskId] = member
+            if let keeper {
+                if !(net.keepers ?? []).contains(keeper) { net.keepers = (net.keepers ?? []) + [keeper] }
+                net.keptGroups = Array(Set(net.keptGroups ?? []).union(member.groups)).sorted()
+            }
             do {
                 if first { net.iptablesChain = try IptablesGate().allow(subnet: subnet, forwardDrops: forwardDrops) }
                 try save(net)
@@ -108,9 +133,10 @@ public struct HostPolicy: Sendable {
                 if (try? run(HostPolicy.joinScript(before: before, joined: net, member: member))) == nil { try apply() }
             } catch {
                 net.members[taskId] = nil
+                if first { (net.keepers, net.keptGroups) = (nil, nil) }
                 try? save(net)
                 try? apply()
-                if net.members.isEmpty, let chain = net.iptablesChain {
+                if !net.inTable, let chain = net.iptablesChain {
                     IptablesGate().remove(subnet: subnet, chain: chain)
                 }
                 throw error
@@ -125,12 +151,38 @@ public struct HostPolicy: Sendable {
             let member = net.members.removeValue(forKey: taskId)
             try save(net)
             // Its elements go, where that is all there is to it; else (the network's or one of
-            // its groups' last member, or a table not as the registry says) the table is rebuilt.
+            // its groups' last member, unless kept, or a table not as the registry says) the
+            // table is rebuilt.
             let deleted = member.flatMap { HostPolicy.leaveScript(left: net, member: $0) }.map { (try? run($0)) != nil } ?? false
             if !deleted { try apply() }
-            if net.members.isEmpty, let chain = net.iptablesChain {
+            if !net.inTable, let chain = net.iptablesChain {
                 IptablesGate().remove(subnet: net.subnet, chain: chain)
             }
+        }
+    }
+
+    /// `keeper` (a host that stops) no longer keeps its networks; those left with no task and
+    /// no live keeper leave the table, as do those whose keepers died (a host killed: what
+    /// `gc` and the next host's start do with nil). Returns the networks that left the table.
+    @discardableResult
+    public func release(keeper: ProcessIdentity?) throws -> [String] {
+        try locked {
+            var changed = false, gone: [String] = []
+            for name in registeredNames() {
+                // `load` drops keepers that died; the file still names them.
+                guard let stored = try? decode(name), var net = load(name) else { continue }
+                net.keepers?.removeAll { $0 == keeper }
+                if net.keepers?.isEmpty == true { (net.keepers, net.keptGroups) = (nil, nil) }
+                guard net != stored else { continue }
+                try save(net)
+                changed = true
+                if !net.inTable {
+                    gone.append(name)
+                    if let chain = net.iptablesChain { IptablesGate().remove(subnet: net.subnet, chain: chain) }
+                }
+            }
+            if changed { try apply() }
+            return gone
         }
     }
 

@@ -32,6 +32,9 @@ public struct NetworkOptions: Sendable {
     /// Host-wide state: IPAM leases and port reservations are shared by every state root,
     /// because the bridge, its subnet and the host ports are.
     public var hostStateDirectory = "/run/fargate-run"
+    /// The host (`fargate-run serve`) that keeps its network in the firewall table between its
+    /// tasks (`HostPolicy.join`'s keeper); nil for a foreground run, whose last task takes it.
+    public var policyKeeper: ProcessIdentity?
 
     public init() {}
 
@@ -163,13 +166,14 @@ public struct TaskNetworking: Sendable {
         PhaseTiming.mark("network: address leased")
         leased?(lease.ip)
         let (policy, groups) = (self.policy, options.securityGroups)
-        let (subnet, bridge, outboundNAT) = (options.subnet, options.bridge, options.outboundNAT)
+        let (subnet, bridge, outboundNAT, keeper) = (options.subnet, options.bridge, options.outboundNAT, options.policyKeeper)
         let joining = ThreadJob {
             loading.wait()
             defer { PhaseTiming.mark("network: host policy joined") }
             return Result {
                 try policy.join(network: networkName, subnet: subnet, bridge: bridge, outboundNAT: outboundNAT, taskId: taskId,
-                                member: HostPolicy.Member(ip: lease.ip, groups: groups, ports: wanted, port: lease.port), forwardDrops: forwardDrops.wait())
+                                member: HostPolicy.Member(ip: lease.ip, groups: groups, ports: wanted, port: lease.port), forwardDrops: forwardDrops.wait(),
+                                keeper: keeper)
             }
         }
         let connected = Result { try bridgeNetwork.connect(lease, netns: netns) }

@@ -250,6 +250,45 @@ struct HostTests {
         #expect((try host.curl("GET", "/v1/host")).status == 200, "the host goes on serving")
     }
 
+    /// The host keeps its network's rules in the firewall table between its tasks (the next
+    /// task joins without the table made again) and takes them away as it stops; those of a
+    /// host that was killed go with gc.
+    @Test func theHostKeepsItsNetworkBetweenTasksAndReleasesItAsItStops() throws {
+        let host = try Host()
+        defer { host.cleanup() }
+        let t = try host.h.task(#"{"family": "kept", "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "IMAGE", "command": ["true"]}]}"#)
+        func runOne() throws {
+            let r = try host.cli(["run", "-d", t])
+            #expect(r.status == 0, "\(r.stderr)")
+            let w = try host.cli(["wait", r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)])
+            #expect(w.status == 0, "\(w.stderr)")
+        }
+        func subnetRules() -> String {
+            let table = (try? run("/usr/sbin/nft", ["list", "table", "inet", "fargate_run"]).stdout) ?? ""
+            return table.split(separator: "\n").filter { $0.contains(host.net.subnet) }.joined(separator: "\n")
+        }
+        try runOne()
+        #expect(subnetRules().contains("masquerade"), "kept between tasks")
+        #expect(try host.net.footprint(kept: true).isEmpty, "nothing of the task")
+        try runOne()
+        // SIGINT: the host stops, and its network leaves the table.
+        host.process?.stop()
+        host.process = nil
+        #expect(subnetRules().isEmpty, "released: \(subnetRules())")
+        let left = try host.net.footprint()
+        #expect(left.isEmpty, "\(left)")
+        // A killed host keeps its network until gc finds it dead.
+        try host.start()
+        try runOne()
+        host.kill9()
+        #expect(!subnetRules().isEmpty)
+        let gc = try host.cli(["gc"])
+        #expect(gc.stdout.contains("network fargate-run-\(host.net.bridge) (kept by a fargate-run host that is gone): removed its firewall rules"), "\(gc.stdout)")
+        #expect(subnetRules().isEmpty, "\(subnetRules())")
+        let afterGC = try host.net.footprint()
+        #expect(afterGC.isEmpty, "\(afterGC)")
+    }
+
     /// Twenty tasks run while their host is killed and another takes over; each later stops
     /// with its own exit code, billed once.
     @Test func twentyTasksRunOnThroughAHostRestart() throws {
@@ -275,7 +314,7 @@ struct HostTests {
             let w = try host.cli(["wait", id])
             #expect(w.status == Int32(n % 7 + 1), "task \(n): \(w.stdout) \(w.stderr)")
         }
-        let footprint = try host.net.footprint()
+        let footprint = try host.net.footprint(kept: true)
         #expect(footprint.isEmpty, "\(footprint)")
         let records = try run("/usr/bin/sqlite3", [host.h.root + "/ledger.sqlite", "select count(distinct task_arn), count(*) from billing_records; select count(*) from open_tasks"])
         #expect(records.stdout == "20|20\n0\n", "\(records.stdout)")
@@ -333,7 +372,7 @@ struct HostTests {
         }
         let records = try run("/usr/bin/sqlite3", [host.h.root + "/ledger.sqlite", "select count(distinct task_arn), count(*) from billing_records; select count(*) from open_tasks"])
         #expect(records.stdout == "\(started)|\(started)\n0\n", "every task whose billing started is billed exactly once: \(records.stdout)")
-        let footprint = try host.net.footprint()
+        let footprint = try host.net.footprint(kept: true)
         #expect(footprint.isEmpty, "\(footprint)")
         for id in ids { #expect(host.h.leftovers(id).isEmpty, "\(id): \(host.h.leftovers(id))") }
         let monitors = try run("/usr/bin/pgrep", ["-f", "fargate-monitor " + host.h.root])

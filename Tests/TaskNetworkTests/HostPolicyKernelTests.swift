@@ -93,6 +93,71 @@ struct HostPolicyKernelTests {
         #expect(try run("/usr/sbin/ip", ["netns", "exec", name, "/usr/sbin/nft", "list", "tables"]).stdout.isEmpty, "no member, no table")
     }
 
+    /// A host keeps its network in the table between its tasks: the last task's leave and the
+    /// next one's join only delete and add elements (the table keeps its handle: nothing was
+    /// rebuilt), the subnet stays taken, and the network leaves the table when its host
+    /// releases it or is found dead.
+    @Test func aHostKeepsItsNetworkInTheTableBetweenItsTasks() throws {
+        let ns = try NetworkNamespace.create(name: name)
+        defer { try? ns.remove() }
+        let state = try TemporaryDirectory()
+        defer { state.remove() }
+        var policy = HostPolicy(stateDirectory: state.path)
+        policy.nft = .program(["/usr/sbin/ip", "netns", "exec", name, "/usr/sbin/nft"])
+        let me = ProcessIdentity.current
+        let join = { (id: String, ip: String, keeper: ProcessIdentity?) in
+            try policy.join(network: "net-a", subnet: "198.19.0.0/16", bridge: "x", outboundNAT: true, taskId: id,
+                            member: HostPolicy.Member(ip: ip, groups: ["default"], ports: []), forwardDrops: false, keeper: keeper)
+        }
+        func handles() throws -> [String] {
+            try run("/usr/sbin/ip", ["netns", "exec", name, "/usr/sbin/nft", "-a", "list", "table", "inet", "fargate_run"]).stdout
+                .split(separator: "\n").filter { $0.contains("table ") || $0.contains("chain ") }.map(String.init)
+        }
+        try join("t1", "198.19.0.2", me)
+        let made = try handles()
+        #expect(made.count >= 5, "\(made)")
+        try policy.leave(network: "net-a", taskId: "t1")
+        let kept = try listing()
+        #expect(kept.contains("198.19.0.0/16") && kept.contains("group default") && !kept.contains("198.19.0.2"), "\(kept)")
+        #expect(try handles() == made, "the last leave deleted elements, nothing was rebuilt")
+        #expect(FileManager.default.fileExists(atPath: state.path + "/networks/net-a.json"))
+        // The kept group's empty set and the table a rebuild would make are the same.
+        func tokens(_ s: String) -> [String] { s.split(whereSeparator: { " \n\t,{}".contains($0) }).map(String.init).sorted() }
+        try nft(HostPolicy.script(policy.networks()))
+        let asRebuilt = try listing()
+        #expect(tokens(kept) == tokens(asRebuilt), "kept: \(kept)\nrebuilt: \(asRebuilt)")
+        let rebuilt = try handles()
+        #expect(rebuilt != made, "(a rebuild makes a new table, with a new handle)")
+        try join("t2", "198.19.0.3", me)
+        #expect(try handles() == rebuilt, "the next join added elements")
+        #expect(try listing().contains("198.19.0.3"))
+        // The subnet is taken while kept, even with no task on it.
+        try policy.leave(network: "net-a", taskId: "t2")
+        #expect { try policy.checkSubnet(network: "net-b", subnet: "198.19.5.0/24", bridge: "y") } throws: {
+            "\($0)".contains("which the fargate-run host with pid \(me.pid) keeps for its tasks")
+        }
+        // Its host stops: the network leaves the table, and the registry.
+        #expect(try policy.release(keeper: me) == ["net-a"])
+        #expect(try attempt("list table inet fargate_run\n") != 0, "the table goes with its keeper")
+        #expect(!FileManager.default.fileExists(atPath: state.path + "/networks/net-a.json"))
+        // A keeper that died (its pid now another process's) keeps nothing: its last task's
+        // leave takes the table.
+        let dead = ProcessIdentity(pid: me.pid, startTime: me.startTime + 1)
+        try join("t3", "198.19.0.4", dead)
+        try policy.leave(network: "net-a", taskId: "t3")
+        #expect(try attempt("list table inet fargate_run\n") != 0, "a dead keeper keeps nothing")
+        // A host killed between its tasks: what gc's release(keeper: nil) sweeps.
+        try join("t4", "198.19.0.5", me)
+        try policy.leave(network: "net-a", taskId: "t4")
+        var file = try policy.decode("net-a")
+        file.keepers = [dead]
+        try FileSystem.writeAtomically(state.path + "/networks/net-a.json", Array(try JSONEncoder().encode(file)), durable: false)
+        #expect(try attempt("list table inet fargate_run\n") == 0, "the killed host's network is still there")
+        #expect(try policy.release(keeper: nil) == ["net-a"])
+        #expect(try attempt("list table inet fargate_run\n") != 0 && attempt("list table bridge fargate_run\n") != 0)
+        #expect(try policy.release(keeper: nil).isEmpty, "nothing more to release")
+    }
+
     /// Joins made of additions give the table a rebuild would (order aside), and one applied
     /// to a table that is not what the registry says is refused whole.
     /// Where libnftables cannot be loaded, the scripts go to the `nft` program: the same joins

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TaskNetwork
 import TaskRuntime
 
 struct GC: AsyncParsableCommand {
@@ -8,7 +9,7 @@ struct GC: AsyncParsableCommand {
         discussion: """
             Then, machine-wide, tasks of state roots since deleted whose fargate-run is gone, and what \
             a stopped task's own teardown could not remove: their processes, cgroups, network \
-            namespace, address lease, firewall rules and port reservations.
+            namespace, address lease, firewall rules and port reservations; and the firewall rules             of networks a host that is gone kept between its tasks.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -27,6 +28,12 @@ struct GC: AsyncParsableCommand {
             print("\(which): removed \(o.removed.isEmpty ? "nothing" : o.removed.joined(separator: ", "))")
             for p in o.problems { writeOut(2, "fargate-run: \(which): \(p)\n") }
         }
-        if collected.isEmpty && orphans.isEmpty { print("nothing to clean up") }
+        // And networks a host that is gone kept in the firewall table between its tasks.
+        var released: [String] = []
+        do { released = try TaskNetworking(options: NetworkOptions()).policy.release(keeper: nil) } catch {
+            writeOut(2, "fargate-run: networks kept by a host that is gone: \(error)\n")
+        }
+        for name in released { print("network \(name) (kept by a fargate-run host that is gone): removed its firewall rules") }
+        if collected.isEmpty && orphans.isEmpty && released.isEmpty { print("nothing to clean up") }
     }
 }

@@ -126,7 +126,13 @@ struct Serve: AsyncParsableCommand {
             logger.info("moved into a leaf of its cgroup so its tasks can have controllers", metadata: ["cgroup": "\(own)/\(CgroupHost.hostLeaf)"])
         }
         let priceTable = try prices.map(PriceTable.load) ?? .usEast1
-        let networkOptions = try network.settings.options()
+        var networkOptions = try network.settings.options()
+        // The host keeps its network in the firewall table between its tasks (a table made
+        // and deleted for each costs the kernel's hooks about 2 ms a task), and gives it back
+        // as it stops; networks kept by a host that was killed are given back now.
+        networkOptions.policyKeeper = .current
+        let policy = TaskNetworking(options: networkOptions).policy
+        do { try policy.release(keeper: nil) } catch { logger.warning("cannot release networks a host that is gone kept", metadata: ["error": "\(error)"]) }
         var base = RunConfiguration(root: root, cgroupParent: parent, prices: priceTable, region: region, account: account, pidsLimit: pidsLimit,
                                     network: networkOptions, registry: try registry.settings.client(), pullPolicy: registry.pull)
         base.ledger = try Ledger(path: root.ledgerPath)
@@ -205,6 +211,9 @@ struct Serve: AsyncParsableCommand {
         // Usage samples not written yet go now (the next host would cover their seconds, but
         // without their resolution).
         await host.base.usageSampler?.stop()
+        do { try policy.release(keeper: networkOptions.policyKeeper) } catch {
+            logger.warning("cannot release the network this host kept", metadata: ["error": "\(error)"])
+        }
         unlink(socketPath)
         unlink(addressFile)
         withExtendedLifetime(lock) {}
