@@ -27,7 +27,7 @@ public struct HostClient: Sendable {
     /// `run`, reading only each task's id, status and stop reason of the answer (see
     /// `waitOutcome`).
     public func runOutcome(_ request: TaskHost.RunRequest) throws -> ControlAPI.Started {
-        try AnswerFields.started(answer("POST", "/v1/tasks", body: JSONEncoder().encode(request)))
+        try AnswerFields.started(answer("POST", "/v1/tasks", body: request.cliBody.map { Data($0) } ?? JSONEncoder().encode(request)))
     }
 
     public func stop(_ id: String, reason: String) throws -> ControlAPI.Stopped {

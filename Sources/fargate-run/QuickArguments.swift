@@ -101,7 +101,9 @@ enum QuickArguments {
         r.endpoint.allowLinkLocal = set.contains("--allow-link-local")
         r.endpoint.availabilityZone = one("--availability-zone")
         r.endpoint.taskRole = all("--task-role")
-        guard (try? r.endpoint.roles()) != nil else { return nil }
+        // (Checked only when given: the check builds a dictionary, the runtime's first look at
+        // String's Hashable conformance.)
+        guard r.endpoint.taskRole.isEmpty || (try? r.endpoint.roles()) != nil else { return nil }
         if let v = one("--root") { r.root = v }
         if let v = one("--log-level") { r.logLevel = v }
         if let v = one("--output") { guard let f = OutputFormat(rawValue: v) else { return nil }; r.output = f }
@@ -130,8 +132,10 @@ enum QuickArguments {
         d.networkMode = one("--network-mode")
         d.executionRoleArn = one("--execution-role-arn")
         d.taskRoleArn = one("--task-role-arn")
-        guard let parameters = try? DefinitionFlags.parameters(all("--parameter")) else { return nil }
-        d.parameters = parameters
+        if !all("--parameter").isEmpty {
+            guard let parameters = try? DefinitionFlags.parameters(all("--parameter")) else { return nil }
+            d.parameters = parameters
+        }
         r.definition = d
         return r
     }
