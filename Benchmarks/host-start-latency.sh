@@ -4,6 +4,7 @@
 # each way is timed): through the host's API by a connected client, through the CLI
 # (`run -d` + `wait`), in the foreground without a host, and runc.
 # Usage: [TMPDIR=DIR] [BASELINE_BIN=OLD-BUILD] [WAYS=api,baseline] Benchmarks/host-start-latency.sh [RUNS]
+#   WAYS=foreground: the foreground alone, no host running beside it.
 #   as root, after: swift build -c release --static-swift-stdlib --product fargate-run
 #   BASELINE_BIN: a second host from another build (a copy of an earlier .build/release/
 #   fargate-run) is timed beside this one's, interleaved: how a change moved the figure.
@@ -38,7 +39,12 @@ start_host() {  # BINARY ROOT; prints the host's pid
   local id; id=$("$1" run -d --root "$2" "$work/task.json"); "$1" wait --root "$2" "$id" >/dev/null
   echo "$pid"
 }
-host=$(start_host "$bin" "$root")
+# A host keeps its network in the firewall table between its tasks, which a foreground run
+# beside it finds there too: WAYS=foreground (without api, cli or baseline) runs no host, to
+# time the foreground alone.
+case ",${WAYS:-api,cli,foreground}," in
+  *,api,*|*,cli,*|*,baseline,*) host=$(start_host "$bin" "$root") ;;
+esac
 if [ -n "${BASELINE_BIN:-}" ]; then
   baseline=$(start_host "$BASELINE_BIN" "$work/baseline-root")
   export BASELINE_ROOT=$work/baseline-root
