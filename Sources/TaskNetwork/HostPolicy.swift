@@ -89,11 +89,17 @@ public struct HostPolicy: Sendable {
         guard let mine = HostPolicy.cidr(subnet) else { throw NetworkError.config("subnet \(subnet) is not an IPv4 CIDR") }
         for other in networks() where other.name != network && other.inTable {
             guard let theirs = HostPolicy.cidr(other.subnet), mine.overlaps(theirs) else { continue }
-            let users = other.members.isEmpty
-                ? "which the fargate-run host\((other.keepers ?? []).count == 1 ? "" : "s") with pid \((other.keepers ?? []).map { String($0.pid) }.joined(separator: ", ")) keep\((other.keepers ?? []).count == 1 ? "s" : "") for its tasks"
-                : "which \(other.members.count) running task\(other.members.count == 1 ? "" : "s") use"
-            throw NetworkError.config("subnet \(subnet) (bridge \(bridge)) overlaps \(other.subnet) of bridge \(other.bridge), \(users); choose a --subnet outside it")
+            throw NetworkError.config("subnet \(subnet) (bridge \(bridge)) overlaps \(other.subnet) of bridge \(other.bridge), \(HostPolicy.users(other)); choose a --subnet outside it")
         }
+    }
+
+    /// Who has a network in the table, for messages: "which 2 running tasks use", or the hosts
+    /// that keep it.
+    static func users(_ net: Network) -> String {
+        let keepers = net.keepers ?? []
+        return net.members.isEmpty
+            ? "which the fargate-run host\(keepers.count == 1 ? "" : "s") with pid \(keepers.map { String($0.pid) }.joined(separator: ", ")) keep\(keepers.count == 1 ? "s" : "") for its tasks"
+            : "which \(net.members.count) running task\(net.members.count == 1 ? "" : "s") use"
     }
 
     /// An IPv4 CIDR as the range of addresses it covers.
@@ -114,9 +120,17 @@ public struct HostPolicy: Sendable {
     public func join(network: String, subnet: String, bridge: String, outboundNAT: Bool, taskId: String, member: Member,
                      forwardDrops: Bool? = nil, keeper: ProcessIdentity? = nil) throws {
         try locked {
+            // A host that died leaves its network in the table: out first, or it would judge
+            // packets of a network now allowed to overlap it.
+            let swept = try sweep(removing: nil).changed
             try conflictCheck(network: network, subnet: subnet, bridge: bridge)
             let before = networks()
-            var net = load(network) ?? Network(name: network, subnet: subnet, bridge: bridge, outboundNAT: outboundNAT, members: [:])
+            // The network is its bridge's: a run that asks for it with another subnet or NAT
+            // while it is in the table would get the table's (no rules for its own subnet).
+            if let other = before.first(where: { $0.name == network && $0.inTable }), other.subnet != subnet || other.outboundNAT != outboundNAT {
+                throw NetworkError.config("bridge \(bridge) carries \(other.subnet) with outbound NAT \(other.outboundNAT ? "on" : "off"), \(HostPolicy.users(other)); this task asks for \(subnet) with outbound NAT \(outboundNAT ? "on" : "off"): give the same --subnet and NAT, or another --bridge")
+            }
+            var net = before.first { $0.name == network && $0.inTable } ?? Network(name: network, subnet: subnet, bridge: bridge, outboundNAT: outboundNAT, members: [:])
             let first = !net.inTable
             net.members[taskId] = member
             if let keeper {
@@ -124,13 +138,16 @@ public struct HostPolicy: Sendable {
                 net.keptGroups = Array(Set(net.keptGroups ?? []).union(member.groups)).sorted()
             }
             do {
-                if first { net.iptablesChain = try IptablesGate().allow(subnet: subnet, forwardDrops: forwardDrops) }
+                // Asked again while nothing was inserted: the policy may have become DROP (Docker
+                // started) while a host kept the network.
+                if first || net.iptablesChain == nil { net.iptablesChain = try IptablesGate().allow(subnet: subnet, forwardDrops: forwardDrops) }
                 try save(net)
                 if !member.ports.filter({ $0.hostIP.hasPrefix("127.") }).isEmpty { try HostPolicy.routeLocalnet(bridge: bridge) }
                 if !member.groups.isEmpty && net.members.count > 1 { try HostPolicy.enableBridgeFiltering() }
                 // The additions assume the table is what the registry says; where it is not
-                // (a `create` finds something already there), the table is rebuilt whole.
-                if (try? run(HostPolicy.joinScript(before: before, joined: net, member: member))) == nil { try apply() }
+                // (a `create` finds something already there, or a dead host's network was
+                // swept from the registry), the table is rebuilt whole.
+                if swept || (try? run(HostPolicy.joinScript(before: before, joined: net, member: member))) == nil { try apply() }
             } catch {
                 net.members[taskId] = nil
                 if first { (net.keepers, net.keptGroups) = (nil, nil) }
@@ -147,13 +164,17 @@ public struct HostPolicy: Sendable {
     /// Removes a task from its network's policy and applies it.
     public func leave(network: String, taskId: String) throws {
         try locked {
-            guard var net = load(network) else { return }
+            let swept = try sweep(removing: nil).changed
+            guard var net = load(network) else {
+                if swept { try apply() }
+                return
+            }
             let member = net.members.removeValue(forKey: taskId)
             try save(net)
             // Its elements go, where that is all there is to it; else (the network's or one of
-            // its groups' last member, unless kept, or a table not as the registry says) the
-            // table is rebuilt.
-            let deleted = member.flatMap { HostPolicy.leaveScript(left: net, member: $0) }.map { (try? run($0)) != nil } ?? false
+            // its groups' last member, unless kept, a table not as the registry says, or a dead
+            // host's network swept) the table is rebuilt.
+            let deleted = !swept && (member.flatMap { HostPolicy.leaveScript(left: net, member: $0) }.map { (try? run($0)) != nil } ?? false)
             if !deleted { try apply() }
             if !net.inTable, let chain = net.iptablesChain {
                 IptablesGate().remove(subnet: net.subnet, chain: chain)
@@ -167,23 +188,31 @@ public struct HostPolicy: Sendable {
     @discardableResult
     public func release(keeper: ProcessIdentity?) throws -> [String] {
         try locked {
-            var changed = false, gone: [String] = []
-            for name in registeredNames() {
-                // `load` drops keepers that died; the file still names them.
-                guard let stored = try? decode(name), var net = load(name) else { continue }
-                net.keepers?.removeAll { $0 == keeper }
-                if net.keepers?.isEmpty == true { (net.keepers, net.keptGroups) = (nil, nil) }
-                guard net != stored else { continue }
-                try save(net)
-                changed = true
-                if !net.inTable {
-                    gone.append(name)
-                    if let chain = net.iptablesChain { IptablesGate().remove(subnet: net.subnet, chain: chain) }
-                }
-            }
-            if changed { try apply() }
-            return gone
+            let swept = try sweep(removing: keeper)
+            if swept.changed { try apply() }
+            return swept.gone
         }
+    }
+
+    /// Takes `keeper` and every keeper that died out of the registry's networks; those left
+    /// with no task and no keeper leave it (and their iptables rules go). Whether anything
+    /// changed (the table then needs a rebuild), and the networks that left. Lock held.
+    func sweep(removing keeper: ProcessIdentity?) throws -> (changed: Bool, gone: [String]) {
+        var changed = false, gone: [String] = []
+        for name in registeredNames() {
+            // `load` drops keepers that died; the file still names them.
+            guard let stored = try? decode(name), var net = load(name) else { continue }
+            if let keeper { net.keepers?.removeAll { $0 == keeper } }
+            if net.keepers?.isEmpty == true { (net.keepers, net.keptGroups) = (nil, nil) }
+            guard net != stored else { continue }
+            try save(net)
+            changed = true
+            if !net.inTable {
+                gone.append(name)
+                if let chain = net.iptablesChain { IptablesGate().remove(subnet: net.subnet, chain: chain) }
+            }
+        }
+        return (changed, gone)
     }
 
     /// Removes `taskId` from every network it is a member of; returns their names. For a task

@@ -282,9 +282,11 @@ struct HostTests {
         try runOne()
         host.kill9()
         #expect(!subnetRules().isEmpty)
+        // (Another test's host start or gc, at the same time, may sweep it first: then this gc
+        // has nothing of it to say.)
         let gc = try host.cli(["gc"])
-        #expect(gc.stdout.contains("network fargate-run-\(host.net.bridge) (kept by a fargate-run host that is gone): removed its firewall rules"), "\(gc.stdout)")
-        #expect(subnetRules().isEmpty, "\(subnetRules())")
+        #expect(gc.status == 0, "\(gc.stderr)")
+        #expect(subnetRules().isEmpty, "\(subnetRules()) \(gc.stdout)")
         let afterGC = try host.net.footprint()
         #expect(afterGC.isEmpty, "\(afterGC)")
     }

@@ -156,6 +156,27 @@ struct HostPolicyKernelTests {
         #expect(try policy.release(keeper: nil) == ["net-a"])
         #expect(try attempt("list table inet fargate_run\n") != 0 && attempt("list table bridge fargate_run\n") != 0)
         #expect(try policy.release(keeper: nil).isEmpty, "nothing more to release")
+
+        // The network is its bridge's: while it is in the table, a run asking for it with
+        // another NAT (or subnet) is refused rather than given the table's.
+        try join("t5", "198.19.0.6", me)
+        #expect {
+            try policy.join(network: "net-a", subnet: "198.19.0.0/16", bridge: "x", outboundNAT: false, taskId: "t6",
+                            member: HostPolicy.Member(ip: "198.19.0.7", groups: ["default"], ports: []), forwardDrops: false)
+        } throws: { "\($0)".contains("bridge x carries 198.19.0.0/16 with outbound NAT on, which 1 running task use") }
+        #expect(!(try listing()).contains("198.19.0.7"))
+        // A killed host's network is swept by the next join, which may then overlap it.
+        try policy.leave(network: "net-a", taskId: "t5")
+        file = try policy.decode("net-a")
+        file.keepers = [dead]
+        try FileSystem.writeAtomically(state.path + "/networks/net-a.json", Array(try JSONEncoder().encode(file)), durable: false)
+        try policy.join(network: "net-b", subnet: "198.19.5.0/24", bridge: "y", outboundNAT: true, taskId: "t8",
+                        member: HostPolicy.Member(ip: "198.19.5.2", groups: ["default"], ports: []), forwardDrops: false)
+        let swept = try listing()
+        #expect(!swept.contains("198.19.0.0/16") && swept.contains("198.19.5.0/24"), "net-a's rules went with the join: \(swept)")
+        #expect(!FileManager.default.fileExists(atPath: state.path + "/networks/net-a.json"))
+        try policy.leave(network: "net-b", taskId: "t8")
+        #expect(try attempt("list table inet fargate_run\n") != 0)
     }
 
     /// Joins made of additions give the table a rebuild would (order aside), and one applied
