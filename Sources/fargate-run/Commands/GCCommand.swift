@@ -9,7 +9,8 @@ struct GC: AsyncParsableCommand {
         discussion: """
             Then, machine-wide, tasks of state roots since deleted whose fargate-run is gone, and what \
             a stopped task's own teardown could not remove: their processes, cgroups, network \
-            namespace, address lease, firewall rules and port reservations; and the firewall rules             of networks a host that is gone kept between its tasks.
+            namespace, address lease, firewall rules and port reservations; and the firewall rules \
+            of networks a host that is gone kept between its tasks.
             """)
 
     @OptionGroup var global: GlobalOptions
