@@ -22,12 +22,7 @@ extension HostPolicy {
     /// The network as registered, with only the keepers that still run: one that died keeps
     /// nothing (nor its groups), whatever the file says.
     func load(_ name: String) -> Network? {
-        guard var net = try? decode(name) else { return nil }
-        if let keepers = net.keepers {
-            let live = keepers.filter(\.isAlive)
-            if live.count != keepers.count { (net.keepers, net.keptGroups) = live.isEmpty ? (nil, nil) : (live, net.keptGroups) }
-        }
-        return net
+        (try? decode(name))?.keptBy()
     }
 
     /// The network as its file has it.

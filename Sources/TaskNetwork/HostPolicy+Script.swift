@@ -8,7 +8,12 @@ import LinuxSupport
 extension HostPolicy {
     /// Replaces the table with one built from every registered network.
     func apply() throws {
-        try run(HostPolicy.script(networks()))
+        try apply(networks())
+    }
+
+    /// Replaces the table with one built from `networks`, as just read from the registry.
+    func apply(_ networks: [Network]) throws {
+        try run(HostPolicy.script(networks))
     }
 
     func run(_ script: String) throws {

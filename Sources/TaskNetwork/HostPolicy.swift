@@ -63,6 +63,15 @@ public struct HostPolicy: Sendable {
         var tableGroups: Set<String> {
             Set(members.values.flatMap(\.groups)).union((keepers ?? []).isEmpty ? [] : keptGroups ?? [])
         }
+
+        /// The network without `keeper` and without keepers that died: one with no keeper
+        /// left keeps no groups either.
+        func keptBy(removing keeper: ProcessIdentity? = nil) -> Network {
+            var net = self
+            net.keepers = keepers?.filter { $0 != keeper && $0.isAlive }
+            if net.keepers?.isEmpty == true { (net.keepers, net.keptGroups) = (nil, nil) }
+            return net
+        }
     }
 
     public let stateDirectory: String
@@ -82,12 +91,12 @@ public struct HostPolicy: Sendable {
     /// would collide, the more specific route would take the other bridge's traffic, and each
     /// network's security-group rules would judge the other's packets.
     public func checkSubnet(network: String, subnet: String, bridge: String) throws {
-        try locked { try conflictCheck(network: network, subnet: subnet, bridge: bridge) }
+        try locked { try conflictCheck(network: network, subnet: subnet, bridge: bridge, among: networks()) }
     }
 
-    func conflictCheck(network: String, subnet: String, bridge: String) throws {
+    func conflictCheck(network: String, subnet: String, bridge: String, among networks: [Network]) throws {
         guard let mine = HostPolicy.cidr(subnet) else { throw NetworkError.config("subnet \(subnet) is not an IPv4 CIDR") }
-        for other in networks() where other.name != network && other.inTable {
+        for other in networks where other.name != network && other.inTable {
             guard let theirs = HostPolicy.cidr(other.subnet), mine.overlaps(theirs) else { continue }
             throw NetworkError.config("subnet \(subnet) (bridge \(bridge)) overlaps \(other.subnet) of bridge \(other.bridge), \(HostPolicy.users(other)); choose a --subnet outside it")
         }
@@ -121,16 +130,16 @@ public struct HostPolicy: Sendable {
                      forwardDrops: Bool? = nil, keeper: ProcessIdentity? = nil) throws {
         try locked {
             // A host that died leaves its network in the table: out first, or it would judge
-            // packets of a network now allowed to overlap it.
-            let swept = try sweep(removing: nil).changed
-            try conflictCheck(network: network, subnet: subnet, bridge: bridge)
-            let before = networks()
+            // packets of a network now allowed to overlap it. (Every network left is in the table.)
+            let (before, swept, _) = try sweep(removing: nil)
+            try conflictCheck(network: network, subnet: subnet, bridge: bridge, among: before)
             // The network is its bridge's: a run that asks for it with another subnet or NAT
             // while it is in the table would get the table's (no rules for its own subnet).
-            if let other = before.first(where: { $0.name == network && $0.inTable }), other.subnet != subnet || other.outboundNAT != outboundNAT {
+            let existing = before.first { $0.name == network }
+            if let other = existing, other.subnet != subnet || other.outboundNAT != outboundNAT {
                 throw NetworkError.config("bridge \(bridge) carries \(other.subnet) with outbound NAT \(other.outboundNAT ? "on" : "off"), \(HostPolicy.users(other)); this task asks for \(subnet) with outbound NAT \(outboundNAT ? "on" : "off"): give the same --subnet and NAT, or another --bridge")
             }
-            var net = before.first { $0.name == network && $0.inTable } ?? Network(name: network, subnet: subnet, bridge: bridge, outboundNAT: outboundNAT, members: [:])
+            var net = existing ?? Network(name: network, subnet: subnet, bridge: bridge, outboundNAT: outboundNAT, members: [:])
             let first = !net.inTable
             net.members[taskId] = member
             if let keeper {
@@ -164,9 +173,9 @@ public struct HostPolicy: Sendable {
     /// Removes a task from its network's policy and applies it.
     public func leave(network: String, taskId: String) throws {
         try locked {
-            let swept = try sweep(removing: nil).changed
-            guard var net = load(network) else {
-                if swept { try apply() }
+            let (networks, swept, _) = try sweep(removing: nil)
+            guard var net = networks.first(where: { $0.name == network }) else {
+                if swept { try apply(networks) }
                 return
             }
             let member = net.members.removeValue(forKey: taskId)
@@ -188,31 +197,33 @@ public struct HostPolicy: Sendable {
     @discardableResult
     public func release(keeper: ProcessIdentity?) throws -> [String] {
         try locked {
-            let swept = try sweep(removing: keeper)
-            if swept.changed { try apply() }
-            return swept.gone
+            let (networks, changed, gone) = try sweep(removing: keeper)
+            if changed { try apply(networks) }
+            return gone
         }
     }
 
-    /// Takes `keeper` and every keeper that died out of the registry's networks; those left
-    /// with no task and no keeper leave it (and their iptables rules go). Whether anything
-    /// changed (the table then needs a rebuild), and the networks that left. Lock held.
-    func sweep(removing keeper: ProcessIdentity?) throws -> (changed: Bool, gone: [String]) {
-        var changed = false, gone: [String] = []
+    /// Reads the registry once, taking `keeper` and every keeper that died out of its
+    /// networks; those left with no task and no keeper leave it (and their iptables rules go).
+    /// The networks left (all in the table), whether anything changed (the table then needs a
+    /// rebuild), and the networks that left. Lock held.
+    func sweep(removing keeper: ProcessIdentity?) throws -> (networks: [Network], changed: Bool, gone: [String]) {
+        var networks: [Network] = [], changed = false, gone: [String] = []
         for name in registeredNames() {
-            // `load` drops keepers that died; the file still names them.
-            guard let stored = try? decode(name), var net = load(name) else { continue }
-            if let keeper { net.keepers?.removeAll { $0 == keeper } }
-            if net.keepers?.isEmpty == true { (net.keepers, net.keptGroups) = (nil, nil) }
-            guard net != stored else { continue }
-            try save(net)
-            changed = true
-            if !net.inTable {
+            guard let stored = try? decode(name) else { continue }
+            let net = stored.keptBy(removing: keeper)
+            if net != stored {
+                try save(net)
+                changed = true
+            }
+            if net.inTable {
+                networks.append(net)
+            } else {
                 gone.append(name)
                 if let chain = net.iptablesChain { IptablesGate().remove(subnet: net.subnet, chain: chain) }
             }
         }
-        return (changed, gone)
+        return (networks.sorted { $0.name < $1.name }, changed, gone)
     }
 
     /// Removes `taskId` from every network it is a member of; returns their names. For a task

@@ -30,6 +30,17 @@ struct HostPolicyKernelTests {
         try Subprocess.run("/usr/sbin/ip", ["netns", "exec", name, "/usr/sbin/nft", "-f", "-"], environment: [], stdin: Array(script.utf8)).status
     }
 
+    /// A policy with a registry of its own in `state`, whose scripts go to the `nft` program
+    /// in the test's namespace.
+    func routedPolicy(_ state: TemporaryDirectory) -> HostPolicy {
+        var policy = HostPolicy(stateDirectory: state.path)
+        policy.nft = .program(["/usr/sbin/ip", "netns", "exec", name, "/usr/sbin/nft"])
+        return policy
+    }
+
+    /// A listing's words, sorted: rule and element order do not count.
+    func tokens(_ s: String) -> [String] { s.split(whereSeparator: { " \n\t,{}".contains($0) }).map(String.init).sorted() }
+
     func listing() throws -> String {
         // Both tables, inet and bridge: nothing else is in the test's namespace.
         try run("/usr/sbin/ip", ["netns", "exec", name, "/usr/sbin/nft", "list", "ruleset"]).stdout
@@ -102,9 +113,10 @@ struct HostPolicyKernelTests {
         defer { try? ns.remove() }
         let state = try TemporaryDirectory()
         defer { state.remove() }
-        var policy = HostPolicy(stateDirectory: state.path)
-        policy.nft = .program(["/usr/sbin/ip", "netns", "exec", name, "/usr/sbin/nft"])
+        let policy = routedPolicy(state)
         let me = ProcessIdentity.current
+        // A keeper that died: its pid now another process's (this one's).
+        let dead = ProcessIdentity(pid: me.pid, startTime: me.startTime + 1)
         let join = { (id: String, ip: String, keeper: ProcessIdentity?) in
             try policy.join(network: "net-a", subnet: "198.19.0.0/16", bridge: "x", outboundNAT: true, taskId: id,
                             member: HostPolicy.Member(ip: ip, groups: ["default"], ports: []), forwardDrops: false, keeper: keeper)
@@ -112,6 +124,12 @@ struct HostPolicyKernelTests {
         func handles() throws -> [String] {
             try run("/usr/sbin/ip", ["netns", "exec", name, "/usr/sbin/nft", "-a", "list", "table", "inet", "fargate_run"]).stdout
                 .split(separator: "\n").filter { $0.contains("table ") || $0.contains("chain ") }.map(String.init)
+        }
+        // What `kill -9` of the keeper leaves: the registry names a host that is gone.
+        func killKeeper() throws {
+            var file = try policy.decode("net-a")
+            file.keepers = [dead]
+            try FileSystem.writeAtomically(state.path + "/networks/net-a.json", Array(try JSONEncoder().encode(file)), durable: false)
         }
         try join("t1", "198.19.0.2", me)
         let made = try handles()
@@ -122,7 +140,6 @@ struct HostPolicyKernelTests {
         #expect(try handles() == made, "the last leave deleted elements, nothing was rebuilt")
         #expect(FileManager.default.fileExists(atPath: state.path + "/networks/net-a.json"))
         // The kept group's empty set and the table a rebuild would make are the same.
-        func tokens(_ s: String) -> [String] { s.split(whereSeparator: { " \n\t,{}".contains($0) }).map(String.init).sorted() }
         try nft(HostPolicy.script(policy.networks()))
         let asRebuilt = try listing()
         #expect(tokens(kept) == tokens(asRebuilt), "kept: \(kept)\nrebuilt: \(asRebuilt)")
@@ -142,16 +159,13 @@ struct HostPolicyKernelTests {
         #expect(!FileManager.default.fileExists(atPath: state.path + "/networks/net-a.json"))
         // A keeper that died (its pid now another process's) keeps nothing: its last task's
         // leave takes the table.
-        let dead = ProcessIdentity(pid: me.pid, startTime: me.startTime + 1)
         try join("t3", "198.19.0.4", dead)
         try policy.leave(network: "net-a", taskId: "t3")
         #expect(try attempt("list table inet fargate_run\n") != 0, "a dead keeper keeps nothing")
         // A host killed between its tasks: what gc's release(keeper: nil) sweeps.
         try join("t4", "198.19.0.5", me)
         try policy.leave(network: "net-a", taskId: "t4")
-        var file = try policy.decode("net-a")
-        file.keepers = [dead]
-        try FileSystem.writeAtomically(state.path + "/networks/net-a.json", Array(try JSONEncoder().encode(file)), durable: false)
+        try killKeeper()
         #expect(try attempt("list table inet fargate_run\n") == 0, "the killed host's network is still there")
         #expect(try policy.release(keeper: nil) == ["net-a"])
         #expect(try attempt("list table inet fargate_run\n") != 0 && attempt("list table bridge fargate_run\n") != 0)
@@ -167,9 +181,7 @@ struct HostPolicyKernelTests {
         #expect(!(try listing()).contains("198.19.0.7"))
         // A killed host's network is swept by the next join, which may then overlap it.
         try policy.leave(network: "net-a", taskId: "t5")
-        file = try policy.decode("net-a")
-        file.keepers = [dead]
-        try FileSystem.writeAtomically(state.path + "/networks/net-a.json", Array(try JSONEncoder().encode(file)), durable: false)
+        try killKeeper()
         try policy.join(network: "net-b", subnet: "198.19.5.0/24", bridge: "y", outboundNAT: true, taskId: "t8",
                         member: HostPolicy.Member(ip: "198.19.5.2", groups: ["default"], ports: []), forwardDrops: false)
         let swept = try listing()
@@ -188,8 +200,7 @@ struct HostPolicyKernelTests {
         defer { try? ns.remove() }
         let state = try TemporaryDirectory()
         defer { state.remove() }
-        var policy = HostPolicy(stateDirectory: state.path)
-        policy.nft = .program(["/usr/sbin/ip", "netns", "exec", name, "/usr/sbin/nft"])
+        let policy = routedPolicy(state)
         // No published ports and one member with groups: nothing of the host's (route_localnet,
         // br_netfilter) is touched.
         let t1 = HostPolicy.Member(ip: "198.19.0.2", groups: ["default"], ports: [])
@@ -242,7 +253,6 @@ struct HostPolicyKernelTests {
         try nft(HostPolicy.joinScript(before: [a], joined: b, member: t3))
         let joined = try listing()
         // Tokens, so that rule and element order do not count.
-        func tokens(_ s: String) -> [String] { s.split(whereSeparator: { " \n\t,{}".contains($0) }).map(String.init).sorted() }
         // The same join again finds its element there: refused, nothing of it applied.
         #expect(try attempt(HostPolicy.joinScript(before: beforeT2, joined: a, member: t2)) != 0)
         #expect(try listing() == joined)
@@ -275,7 +285,6 @@ struct HostPolicyKernelTests {
         #expect(!left.contains("198.19.0.2") && !left.contains("frv00000002") && !left.contains("8080"), "nothing of t1 stays: \(left)")
         try nft(HostPolicy.script([a, b]))
         let rebuilt = try listing()
-        func tokens(_ s: String) -> [String] { s.split(whereSeparator: { " \n\t,{}".contains($0) }).map(String.init).sorted() }
         #expect(tokens(left) == tokens(rebuilt), "deleted: \(left)\nrebuilt: \(rebuilt)")
         // The same leave again finds nothing to delete: refused, nothing of it applied.
         #expect(try attempt(script) != 0)
