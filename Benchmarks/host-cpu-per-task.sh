@@ -7,25 +7,13 @@
 # Usage: [TMPDIR=DIR] Benchmarks/host-cpu-per-task.sh BASELINE-BINARY [N]
 #   as root, after: swift build -c release --static-swift-stdlib --product fargate-run
 #   BASELINE-BINARY: a copy of an earlier build's fargate-run.
+# Both hosts serve the default network, so what one keeps of it the other finds too: a change
+# to that (a host keeping its network between tasks) is timed with each host alone in turn.
 set -euo pipefail
 baseline=${1:?usage: host-cpu-per-task.sh BASELINE-BINARY [N]}
 n=${2:-100}
 here=$(cd "$(dirname "$0")/.." && pwd)
-bin=${FARGATE_RUN_BIN:-$here/.build/release/fargate-run}
-[ -x "$bin" ] || { echo "build first: swift build -c release --static-swift-stdlib --product fargate-run" >&2; exit 1; }
-work=$(mktemp -d)
-hosts=()
-cleanup() {
-  for h in "${hosts[@]}"; do kill "$h" 2>/dev/null || true; done
-  for h in "${hosts[@]}"; do while kill -0 "$h" 2>/dev/null; do sleep 0.05; done; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-"$here/rootfs-tools/build-busybox-image.sh" "$work/img" >/dev/null
-cat >"$work/task.json" <<JSON
-{"family": "bench-true", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
- "containerDefinitions": [{"name": "true", "image": "oci:$work/img/oci:latest", "command": ["/bin/true"]}]}
-JSON
+. "$here/Benchmarks/host-start/common.sh"
 "$bin" serve --root "$work/new" --listen none --log-level error >/dev/null 2>&1 & hosts+=($!)
 "$baseline" serve --root "$work/old" --listen none --log-level error >/dev/null 2>&1 & hosts+=($!)
 for r in new old; do for _ in $(seq 1 100); do [ -S "$work/$r/host.sock" ] && break; sleep 0.05; done; done

@@ -11,23 +11,9 @@
 set -euo pipefail
 runs=${1:-30}
 here=$(cd "$(dirname "$0")/.." && pwd)
-bin=${FARGATE_RUN_BIN:-$here/.build/release/fargate-run}
-[ -x "$bin" ] || { echo "build first: swift build -c release --static-swift-stdlib --product fargate-run" >&2; exit 1; }
 command -v runc >/dev/null || { echo "runc is needed (apt-get install runc)" >&2; exit 1; }
-work=$(mktemp -d)
+. "$here/Benchmarks/host-start/common.sh"
 root=$work/root
-# The hosts are started in $(...), so not this shell's children: waited for by polling.
-cleanup() {
-  for h in ${host:-} ${baseline:-}; do kill "$h" 2>/dev/null || true; done
-  for h in ${host:-} ${baseline:-}; do while kill -0 "$h" 2>/dev/null; do sleep 0.05; done; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-"$here/rootfs-tools/build-busybox-image.sh" "$work/img" >/dev/null
-cat >"$work/task.json" <<JSON
-{"family": "bench-true", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
- "containerDefinitions": [{"name": "true", "image": "oci:$work/img/oci:latest", "command": ["/bin/true"]}]}
-JSON
 mkdir -p "$work/bundle/rootfs"
 tar -xOf "$work/img/busybox.tar" "$(tar -tf "$work/img/busybox.tar" | grep layer.tar)" | tar -x -C "$work/bundle/rootfs"
 (cd "$work/bundle" && runc spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"\/bin\/true"/' config.json)
@@ -43,10 +29,10 @@ start_host() {  # BINARY ROOT; prints the host's pid
 # beside it finds there too: WAYS=foreground (without api, cli or baseline) runs no host, to
 # time the foreground alone.
 case ",${WAYS:-api,cli,foreground}," in
-  *,api,*|*,cli,*|*,baseline,*) host=$(start_host "$bin" "$root") ;;
+  *,api,*|*,cli,*|*,baseline,*) hosts+=("$(start_host "$bin" "$root")") ;;
 esac
 if [ -n "${BASELINE_BIN:-}" ]; then
-  baseline=$(start_host "$BASELINE_BIN" "$work/baseline-root")
+  hosts+=("$(start_host "$BASELINE_BIN" "$work/baseline-root")")
   export BASELINE_ROOT=$work/baseline-root
 fi
 runc run --bundle "$work/bundle" bench-warm >/dev/null 2>&1
