@@ -8,7 +8,9 @@ import TaskRuntime
 /// JSON functions rather than `JSONDecoder`. Codable's first use of each type makes the Swift
 /// runtime scan all 12,400 conformance records of the binary (0.1-0.4 ms a scan, five of them
 /// in `run -d`, three in `wait`); SQLite, linked anyway for the ledger, reads the same JSON in
-/// about 0.15 ms with no type of ours involved (Docs/PERFORMANCE.md).
+/// about 0.15 ms with no type of ours involved (Docs/PERFORMANCE.md). (ECSModel's
+/// `JSONParser` would build the whole task's tree, and checks member names with a
+/// `Set<String>`: a scan of its own.)
 enum AnswerFields {
     /// `GET /v1/tasks/ID/wait`'s `{task, exitCode}`.
     static func outcome(_ answer: Data) throws -> ControlAPI.Outcome {
@@ -30,20 +32,31 @@ enum AnswerFields {
     static func started(_ answer: Data) throws -> ControlAPI.Started {
         var tasks: [ControlAPI.TaskSummary] = []
         var isArray = false
-        try rows(answer, "SELECT json_type(?1, '$.tasks') = 'array'") { isArray = sqlite3_column_int(($0), 0) == 1 }
-        guard isArray else { throw unexpected(answer, "an object with a tasks array") }
+        // One row more than the tasks: whether there is a tasks array (an empty one has no
+        // task row to say so).
         try rows(answer, """
-            SELECT json_extract(value, '$.taskArn'), json_extract(value, '$.lastStatus'), json_extract(value, '$.stopCode'),
-                   json_extract(value, '$.stoppedReason')
-            FROM json_each(?1, '$.tasks') ORDER BY key
-            """) { tasks.append(summary($0)) }
+            SELECT json_type(?1, '$.tasks') = 'array', NULL, NULL, NULL, NULL, -1
+            UNION ALL
+            SELECT NULL, json_extract(value, '$.taskArn'), json_extract(value, '$.lastStatus'), json_extract(value, '$.stopCode'),
+                   json_extract(value, '$.stoppedReason'), key
+            FROM json_each(?1, '$.tasks') WHERE json_type(?1, '$.tasks') = 'array'
+            ORDER BY 6
+            """) { row in
+            if sqlite3_column_int64(row, 5) < 0 {
+                isArray = sqlite3_column_int(row, 0) == 1
+            } else {
+                tasks.append(summary(row, from: 1))
+            }
+        }
+        guard isArray else { throw unexpected(answer, "an object with a tasks array") }
         return ControlAPI.Started(tasks: tasks)
     }
 
-    /// A row's first four columns as a task's summary; a member that is not a string is nil.
-    private static func summary(_ row: OpaquePointer) -> ControlAPI.TaskSummary {
+    /// Four columns of a row from `first` on as a task's summary; a member that is not a
+    /// string is nil.
+    private static func summary(_ row: OpaquePointer, from first: Int32 = 0) -> ControlAPI.TaskSummary {
         func text(_ i: Int32) -> String? {
-            guard sqlite3_column_type(row, i) == SQLITE_TEXT, let p = sqlite3_column_text(row, i) else { return nil }
+            guard sqlite3_column_type(row, first + i) == SQLITE_TEXT, let p = sqlite3_column_text(row, first + i) else { return nil }
             return String(cString: p)
         }
         return ControlAPI.TaskSummary(taskArn: text(0), lastStatus: text(1), stopCode: text(2), stoppedReason: text(3))
