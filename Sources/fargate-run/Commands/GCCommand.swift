@@ -31,7 +31,7 @@ struct GC: AsyncParsableCommand {
         }
         // And networks a host that is gone kept in the firewall table between its tasks.
         var released: [String] = []
-        do { released = try TaskNetworking(options: NetworkOptions()).policy.release(keeper: nil) } catch {
+        do { released = try HostPolicy().release(keeper: nil) } catch {
             writeOut(2, "fargate-run: networks kept by a host that is gone: \(error)\n")
         }
         for name in released { print("network \(name) (kept by a fargate-run host that is gone): removed its firewall rules") }
