@@ -79,6 +79,9 @@ public struct HostPolicy: Sendable {
     /// Where the scripts go. (A test sends them to the `nft` program inside a network
     /// namespace it made, and so tries the path a host without libnftables takes.)
     var nft = NftRoute.library
+    /// Where the FORWARD policy is asked and a subnet's ACCEPT rules go (a test points it into
+    /// its namespace too).
+    var iptables = IptablesGate()
 
     public init(stateDirectory: String = "/run/fargate-run") {
         self.stateDirectory = stateDirectory
@@ -149,7 +152,7 @@ public struct HostPolicy: Sendable {
             do {
                 // Asked again while nothing was inserted: the policy may have become DROP (Docker
                 // started) while a host kept the network.
-                if first || net.iptablesChain == nil { net.iptablesChain = try IptablesGate().allow(subnet: subnet, forwardDrops: forwardDrops) }
+                if first || net.iptablesChain == nil { net.iptablesChain = try iptables.allow(subnet: subnet, forwardDrops: forwardDrops) }
                 try save(net)
                 if !member.ports.filter({ $0.hostIP.hasPrefix("127.") }).isEmpty { try HostPolicy.routeLocalnet(bridge: bridge) }
                 if !member.groups.isEmpty && net.members.count > 1 { try HostPolicy.enableBridgeFiltering() }
@@ -163,7 +166,7 @@ public struct HostPolicy: Sendable {
                 try? save(net)
                 try? apply()
                 if !net.inTable, let chain = net.iptablesChain {
-                    IptablesGate().remove(subnet: subnet, chain: chain)
+                    iptables.remove(subnet: subnet, chain: chain)
                 }
                 throw error
             }
@@ -186,7 +189,7 @@ public struct HostPolicy: Sendable {
             let deleted = !swept && (member.flatMap { HostPolicy.leaveScript(left: net, member: $0) }.map { (try? run($0)) != nil } ?? false)
             if !deleted { try apply() }
             if !net.inTable, let chain = net.iptablesChain {
-                IptablesGate().remove(subnet: net.subnet, chain: chain)
+                iptables.remove(subnet: net.subnet, chain: chain)
             }
         }
     }
@@ -220,7 +223,7 @@ public struct HostPolicy: Sendable {
                 networks.append(net)
             } else {
                 gone.append(name)
-                if let chain = net.iptablesChain { IptablesGate().remove(subnet: net.subnet, chain: chain) }
+                if let chain = net.iptablesChain { iptables.remove(subnet: net.subnet, chain: chain) }
             }
         }
         return (networks.sorted { $0.name < $1.name }, changed, gone)

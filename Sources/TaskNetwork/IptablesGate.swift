@@ -15,7 +15,10 @@ struct IptablesGate {
     /// nftables, where listing the chain in this process takes about 0.2 ms; an iptables
     /// process takes 2-3 ms, more under load, on the path of a task's join when it is the
     /// network's first. nil: iptables is asked.
-    var forwardChain: NftRoute? = IptablesGate.keepsRulesInNftables(IptablesGate.iptables) ? .library : nil
+    var forwardChain: NftRoute? = IptablesGate.hostRoute
+
+    /// The host's route, looked up once a process (every `HostPolicy` holds a gate).
+    static let hostRoute: NftRoute? = keepsRulesInNftables(iptables) ? .library : nil
 
     static let iptables = "/usr/sbin/iptables"
 

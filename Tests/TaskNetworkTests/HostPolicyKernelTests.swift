@@ -191,6 +191,45 @@ struct HostPolicyKernelTests {
         #expect(try attempt("list table inet fargate_run\n") != 0)
     }
 
+    /// A network kept while iptables' FORWARD policy turns DROP (Docker started meanwhile): no
+    /// ACCEPT rule was inserted at its first join, so the next task's join asks again and
+    /// inserts them; they stay while the network is kept and go when it leaves the table.
+    @Test func aKeptNetworkGetsItsAcceptRulesWhenForwardingTurnsToDrop() throws {
+        let ns = try NetworkNamespace.create(name: name)
+        defer { try? ns.remove() }
+        let state = try TemporaryDirectory()
+        defer { state.remove() }
+        let iptables = ["/usr/sbin/ip", "netns", "exec", name, "/usr/sbin/iptables"]
+        let policy = {
+            var p = routedPolicy(state)
+            p.iptables = IptablesGate(command: iptables, forwardChain: nil)
+            return p
+        }()
+        func rules() throws -> [String] {
+            let r = try run(iptables[0], Array(iptables.dropFirst()) + ["-S", "FORWARD"])
+            #expect(r.status == 0, "\(r.stderr)")
+            return r.stdout.split(separator: "\n").map(String.init).filter { $0.contains("fargate-run") }
+        }
+        let me = ProcessIdentity.current
+        func join(_ id: String, _ ip: String) throws {
+            // As a host joins: the policy asked by the join itself (nil), the host keeping.
+            try policy.join(network: "net-a", subnet: "198.19.0.0/16", bridge: "x", outboundNAT: true, taskId: id,
+                            member: HostPolicy.Member(ip: ip, groups: ["default"], ports: []), forwardDrops: nil, keeper: me)
+        }
+        try join("t1", "198.19.0.2")
+        #expect(try rules().isEmpty, "forwarding accepted: no rule")
+        try policy.leave(network: "net-a", taskId: "t1")
+        #expect(try run(iptables[0], Array(iptables.dropFirst()) + ["-P", "FORWARD", "DROP"]).status == 0)
+        try join("t2", "198.19.0.3")
+        let inserted = try rules()
+        #expect(inserted.count == 2 && inserted.allSatisfy { $0.contains("198.19.0.0/16") && $0.hasSuffix("-j ACCEPT") }, "\(inserted)")
+        #expect(try policy.decode("net-a").iptablesChain == "FORWARD")
+        try policy.leave(network: "net-a", taskId: "t2")
+        #expect(try rules().count == 2, "they stay while the network is kept")
+        #expect(try policy.release(keeper: me) == ["net-a"])
+        #expect(try rules().isEmpty, "they go with the network")
+    }
+
     /// Joins made of additions give the table a rebuild would (order aside), and one applied
     /// to a table that is not what the registry says is refused whole.
     /// Where libnftables cannot be loaded, the scripts go to the `nft` program: the same joins
