@@ -6,7 +6,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${FARGATE_RUN_BIN:-$here/.build/release/fargate-run}
-[ -x "$bin" ] || { echo "build first: swift build -c release --static-swift-stdlib --product fargate-run" >&2; exit 1; }
+[ -x "$bin" ] || { echo "build first: swift build -c release --static-swift-stdlib --disable-local-rpath --product fargate-run" >&2; exit 1; }
 python=${PYTHON:-/opt/fargate-run-test-clients/bin/python3}
 "$python" -c 'import boto3' 2>/dev/null || { echo "$python has no boto3 (run rootfs-tools/install-deps.sh)" >&2; exit 1; }
 bridge=${BENCH_BRIDGE:-frbench0}

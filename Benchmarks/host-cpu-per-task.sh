@@ -5,7 +5,7 @@
 # moved the host's work per task, which the start's latency shows only in part (much of it
 # runs beside the critical path, on another core).
 # Usage: [TMPDIR=DIR] Benchmarks/host-cpu-per-task.sh BASELINE-BINARY [N]
-#   as root, after: swift build -c release --static-swift-stdlib --product fargate-run
+#   as root, after: swift build -c release --static-swift-stdlib --disable-local-rpath --product fargate-run
 #   BASELINE-BINARY: a copy of an earlier build's fargate-run.
 # Both hosts serve the default network, so what one keeps of it the other finds too: a change
 # to that (a host keeping its network between tasks) is timed with each host alone in turn.

@@ -9,7 +9,7 @@ tasks=${1:-200}
 idle=${2:-30}
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${FARGATE_RUN_BIN:-$here/.build/release/fargate-run}
-[ -x "$bin" ] || { echo "build first: swift build -c release --static-swift-stdlib --product fargate-run" >&2; exit 1; }
+[ -x "$bin" ] || { echo "build first: swift build -c release --static-swift-stdlib --disable-local-rpath --product fargate-run" >&2; exit 1; }
 work=$(mktemp -d)
 root=$work/root
 cleanup() {

@@ -5,7 +5,7 @@
 # (`run -d` + `wait`), in the foreground without a host, and runc.
 # Usage: [TMPDIR=DIR] [BASELINE_BIN=OLD-BUILD] [WAYS=api,baseline] Benchmarks/host-start-latency.sh [RUNS]
 #   WAYS=foreground: the foreground alone, no host running beside it.
-#   as root, after: swift build -c release --static-swift-stdlib --product fargate-run
+#   as root, after: swift build -c release --static-swift-stdlib --disable-local-rpath --product fargate-run
 #   BASELINE_BIN: a second host from another build (a copy of an earlier .build/release/
 #   fargate-run) is timed beside this one's, interleaved: how a change moved the figure.
 set -euo pipefail

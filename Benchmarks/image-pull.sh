@@ -10,7 +10,7 @@ set -euo pipefail
 runs=${1:-3}
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${FARGATE_RUN_BIN:-$here/.build/release/fargate-run}
-[ -x "$bin" ] || { echo "build first: swift build -c release --static-swift-stdlib --product fargate-run" >&2; exit 1; }
+[ -x "$bin" ] || { echo "build first: swift build -c release --static-swift-stdlib --disable-local-rpath --product fargate-run" >&2; exit 1; }
 img=${FR_BENCH_IMAGE:-/var/tmp/fargate-run-bench/big}
 [ -f "$img/summary" ] || "$here/rootfs-tools/build-dir-image.sh" "$img" /usr/lib/x86_64-linux-gnu >/dev/null
 work=$(mktemp -d /var/tmp/fr-pull.XXXXXX)

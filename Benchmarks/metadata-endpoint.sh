@@ -19,7 +19,7 @@
 # the namespace's own), so nothing is ever sent to 169.254.0.0/16 outside a task.
 # Usage: [TMPDIR=DIR] [PARTS="start latency memory"] Benchmarks/metadata-endpoint.sh [RUNS] [REQUESTS] [TASKS] [ROUNDS]
 #   defaults 30 starts per variant, 2000 requests per path and way, 40 tasks, 2 memory rounds
-#   as root, after: swift build -c release --static-swift-stdlib --product fargate-run
+#   as root, after: swift build -c release --static-swift-stdlib --disable-local-rpath --product fargate-run
 set -euo pipefail
 runs=${1:-30}
 requests=${2:-2000}
@@ -29,7 +29,7 @@ parts=" ${PARTS:-start latency memory} "
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${FARGATE_RUN_BIN:-$here/.build/release/fargate-run}
 py=/usr/bin/python3
-[ -x "$bin" ] || { echo "build first: swift build -c release --static-swift-stdlib --product fargate-run" >&2; exit 1; }
+[ -x "$bin" ] || { echo "build first: swift build -c release --static-swift-stdlib --disable-local-rpath --product fargate-run" >&2; exit 1; }
 [ -x "$py" ] || { echo "python3 is needed (apt-get install python3)" >&2; exit 1; }
 work=$(mktemp -d)
 hosts=()

@@ -12,7 +12,7 @@ runs=${1:-20}
 background=${2:-50}
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${FARGATE_RUN_BIN:-$here/.build/release/fargate-run}
-[ -x "$bin" ] || { echo "build first: swift build -c release --static-swift-stdlib --product fargate-run" >&2; exit 1; }
+[ -x "$bin" ] || { echo "build first: swift build -c release --static-swift-stdlib --disable-local-rpath --product fargate-run" >&2; exit 1; }
 work=$(mktemp -d)
 bridge=frbench$$
 net=(--bridge "$bridge" --subnet 198.19.200.0/22)

@@ -12,7 +12,7 @@ rounds=${3:-3}
 tasks=${4:-3}
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${FARGATE_RUN_BIN:-$here/.build/release/fargate-run}
-[ -x "$bin" ] || { echo "build first: swift build -c release --static-swift-stdlib --product fargate-run" >&2; exit 1; }
+[ -x "$bin" ] || { echo "build first: swift build -c release --static-swift-stdlib --disable-local-rpath --product fargate-run" >&2; exit 1; }
 command -v ab >/dev/null || { echo "ab is needed (apt-get install apache2-utils)" >&2; exit 1; }
 bridge=${BENCH_BRIDGE:-frbench2}
 subnet=${BENCH_SUBNET:-198.19.137.0/24}

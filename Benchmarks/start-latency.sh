@@ -10,12 +10,12 @@
 # filesystem, which matters (Docs/PERFORMANCE.md: an ext4 without a journal slows down every
 # program that makes and deletes files, more the more it does).
 # Usage: [TMPDIR=DIR] Benchmarks/start-latency.sh [RUNS]
-#   as root, after: swift build -c release --static-swift-stdlib --product fargate-run
+#   as root, after: swift build -c release --static-swift-stdlib --disable-local-rpath --product fargate-run
 set -euo pipefail
 runs=${1:-30}
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${FARGATE_RUN_BIN:-$here/.build/release/fargate-run}
-[ -x "$bin" ] || { echo "build first: swift build -c release --static-swift-stdlib --product fargate-run" >&2; exit 1; }
+[ -x "$bin" ] || { echo "build first: swift build -c release --static-swift-stdlib --disable-local-rpath --product fargate-run" >&2; exit 1; }
 command -v runc >/dev/null || { echo "runc is needed (apt-get install runc)" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -11,7 +11,7 @@ n=${1:-2000}
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${FARGATE_RUN_BIN:-$here/.build/release/fargate-run}
 dir=$here/Tests/ECSModelTests/Resources/corpus
-[ -x "$bin" ] || { echo "build first: swift build -c release --static-swift-stdlib --product fargate-run" >&2; exit 1; }
+[ -x "$bin" ] || { echo "build first: swift build -c release --static-swift-stdlib --disable-local-rpath --product fargate-run" >&2; exit 1; }
 # One line per file with a valid case: the name, then that case's flags.
 python3 - "$dir/expected.json" > /tmp/validate-corpus.$$ <<'PY'
 import json, shlex, sys

@@ -8,7 +8,7 @@ set -euo pipefail
 n=${1:-20000}
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${FARGATE_RUN_BIN:-$here/.build/release/fargate-run}
-[ -x "$bin" ] || { echo "build first: swift build -c release --static-swift-stdlib --product fargate-run" >&2; exit 1; }
+[ -x "$bin" ] || { echo "build first: swift build -c release --static-swift-stdlib --disable-local-rpath --product fargate-run" >&2; exit 1; }
 printf '%-40s %8s %12s %12s %7s\n' definition bytes fargate-run json.loads ratio
 for f in "$here"/Tests/ECSModelTests/Resources/valid/*.json; do
   fr=$("$bin" validate --repeat "$n" "$f" | sed -E 's/.*: ([0-9.]+) µs each.*/\1/')

@@ -70,12 +70,14 @@ command -v swift >/dev/null || { echo "install.sh: swift is not on PATH (e.g. ex
 scratch=$repo/.build/static
 cd "$repo"
 echo "install.sh: building fargate-run for release with the static Swift runtime (a few minutes the first time)"
-swift build -c release --static-swift-stdlib --product fargate-run --scratch-path "$scratch"
+# --disable-local-rpath: no RUNPATH $ORIGIN, so the loader of this root binary searches only the
+# system's library directories, never the one it is installed in (and makes no failed lookups there).
+swift build -c release --static-swift-stdlib --disable-local-rpath --product fargate-run --scratch-path "$scratch"
 # The man page comes from swift-argument-parser's generate-manual, the tool its generate-manual
 # plugin runs: `swift package generate-manual` would first rebuild every product for release
 # without the static runtime and relink this binary, so the tool is built and run on it here
 # (with the same flags: other flags would rebuild what both share at every install).
-swift build -c release --static-swift-stdlib --product generate-manual --scratch-path "$scratch"
+swift build -c release --static-swift-stdlib --disable-local-rpath --product generate-manual --scratch-path "$scratch"
 built=$scratch/release/fargate-run
 
 work=$(mktemp -d)

@@ -3,7 +3,7 @@
 # pid is added to $hosts stopped first (polled: a host started in $(...) is not this shell's
 # child), and a one-container /bin/true task on the busybox image ($work/task.json).
 bin=${FARGATE_RUN_BIN:-$here/.build/release/fargate-run}
-[ -x "$bin" ] || { echo "build first: swift build -c release --static-swift-stdlib --product fargate-run" >&2; exit 1; }
+[ -x "$bin" ] || { echo "build first: swift build -c release --static-swift-stdlib --disable-local-rpath --product fargate-run" >&2; exit 1; }
 work=$(mktemp -d)
 hosts=()
 cleanup() {

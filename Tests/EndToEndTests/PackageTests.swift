@@ -63,6 +63,11 @@ struct PackageTests {
         let ldd = try run("/usr/bin/ldd", [dir.path + "/usr/bin/fargate-run"])
         #expect(ldd.status == 0)
         #expect(!ldd.stdout.contains("libswift") && !ldd.stdout.contains("libFoundation"), "the Swift runtime is linked in: \(ldd.stdout)")
+        // No RUNPATH ($ORIGIN, SwiftPM's default): the loader of a binary run as root looks for
+        // its libraries only where the system keeps them, not in the directory it was installed to.
+        let dynamic = try run("/usr/bin/readelf", ["-d", dir.path + "/usr/bin/fargate-run"])
+        #expect(dynamic.status == 0 && dynamic.stdout.contains("(NEEDED)"), "\(dynamic.stderr)")
+        #expect(!dynamic.stdout.contains("RUNPATH") && !dynamic.stdout.contains("(RPATH)"), "\(dynamic.stdout)")
         let unit = try String(contentsOfFile: dir.path + "/lib/systemd/system/fargate-run.service", encoding: .utf8)
         for line in ["Type=simple", "ExecStart=/usr/bin/fargate-run serve", "KillMode=process", "Delegate=yes", "Restart=on-failure", "LimitNOFILE=1048576"] {
             #expect(unit.split(separator: "\n").contains(Substring(line)), "the unit lacks \(line)")
