@@ -206,6 +206,28 @@ public struct HostPolicy: Sendable {
         }
     }
 
+    /// `keeper`, a host taking over tasks that a host before it left running, keeps the
+    /// networks those tasks are members of, as if it had joined them itself: the last one's
+    /// leave leaves the network in the table, until `release`. Returns the networks it keeps.
+    /// (Nothing in the table changes: their members' sets are there already.)
+    @discardableResult
+    public func keep(tasks: [String], keeper: ProcessIdentity) throws -> [String] {
+        guard !tasks.isEmpty else { return [] }
+        let taken = Set(tasks)
+        return try locked {
+            var kept: [String] = []
+            for var net in networks() {
+                let theirs = net.members.filter { taken.contains($0.key) }
+                guard !theirs.isEmpty else { continue }
+                if !(net.keepers ?? []).contains(keeper) { net.keepers = (net.keepers ?? []) + [keeper] }
+                net.keptGroups = Array(Set(net.keptGroups ?? []).union(theirs.values.flatMap(\.groups))).sorted()
+                try save(net)
+                kept.append(net.name)
+            }
+            return kept
+        }
+    }
+
     /// Reads the registry once, taking `keeper` and every keeper that died out of its
     /// networks; those left with no task and no keeper leave it (and their iptables rules go).
     /// The networks left (all in the table), whether anything changed (the table then needs a

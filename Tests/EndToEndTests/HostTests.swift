@@ -64,6 +64,12 @@ struct HostTests {
 
         func cli(_ args: [String]) throws -> RunResult { try h.fargateRun(args) }
 
+        /// The lines of fargate-run's firewall table that name this host's subnet.
+        func subnetRules() -> String {
+            let table = (try? run("/usr/sbin/nft", ["list", "table", "inet", "fargate_run"]).stdout) ?? ""
+            return table.split(separator: "\n").filter { $0.contains(net.subnet) }.joined(separator: "\n")
+        }
+
         func cleanup() {
             // Whatever a failed test left running is stopped through a host, then gc'd.
             if process == nil { try? start() }
@@ -263,18 +269,14 @@ struct HostTests {
             let w = try host.cli(["wait", r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)])
             #expect(w.status == 0, "\(w.stderr)")
         }
-        func subnetRules() -> String {
-            let table = (try? run("/usr/sbin/nft", ["list", "table", "inet", "fargate_run"]).stdout) ?? ""
-            return table.split(separator: "\n").filter { $0.contains(host.net.subnet) }.joined(separator: "\n")
-        }
         try runOne()
-        #expect(subnetRules().contains("masquerade"), "kept between tasks")
+        #expect(host.subnetRules().contains("masquerade"), "kept between tasks")
         #expect(try host.net.footprint(kept: true).isEmpty, "nothing of the task")
         try runOne()
         // SIGINT: the host stops, and its network leaves the table.
         host.process?.stop()
         host.process = nil
-        #expect(subnetRules().isEmpty, "released: \(subnetRules())")
+        #expect(host.subnetRules().isEmpty, "released: \(host.subnetRules())")
         let left = try host.net.footprint()
         #expect(left.isEmpty, "\(left)")
         // A killed host's network goes with gc. (Any task's join or leave, another test's host
@@ -285,7 +287,7 @@ struct HostTests {
         host.kill9()
         let gc = try host.cli(["gc"])
         #expect(gc.status == 0, "\(gc.stderr)")
-        #expect(subnetRules().isEmpty, "\(subnetRules()) \(gc.stdout)")
+        #expect(host.subnetRules().isEmpty, "\(host.subnetRules()) \(gc.stdout)")
         let afterGC = try host.net.footprint()
         #expect(afterGC.isEmpty, "\(afterGC)")
     }
@@ -317,6 +319,12 @@ struct HostTests {
         }
         let footprint = try host.net.footprint(kept: true)
         #expect(footprint.isEmpty, "\(footprint)")
+        // The host that took them over keeps their network after the last (as if it had
+        // started them), and gives it back as it stops.
+        #expect(host.subnetRules().contains("masquerade"), "kept by the new host")
+        host.process?.stop()
+        host.process = nil
+        #expect(host.subnetRules().isEmpty, "released: \(host.subnetRules())")
         let records = try run("/usr/bin/sqlite3", [host.h.root + "/ledger.sqlite", "select count(distinct task_arn), count(*) from billing_records; select count(*) from open_tasks"])
         #expect(records.stdout == "20|20\n0\n", "\(records.stdout)")
     }

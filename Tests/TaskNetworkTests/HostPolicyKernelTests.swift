@@ -191,6 +191,35 @@ struct HostPolicyKernelTests {
         #expect(try attempt("list table inet fargate_run\n") != 0)
     }
 
+    /// A host that takes over tasks left running keeps their network from then on, as if it
+    /// had joined them itself: nothing in the table changes, and their last leave keeps it.
+    @Test func aHostTakingOverTasksKeepsTheirNetwork() throws {
+        let ns = try NetworkNamespace.create(name: name)
+        defer { try? ns.remove() }
+        let state = try TemporaryDirectory()
+        defer { state.remove() }
+        let policy = routedPolicy(state)
+        let me = ProcessIdentity.current
+        // Joined by a host that was killed since (a keeper whose pid is now another process's).
+        let gone = ProcessIdentity(pid: me.pid, startTime: me.startTime + 1)
+        for (id, ip) in [("t1", "198.19.0.2"), ("t2", "198.19.0.3")] {
+            try policy.join(network: "net-a", subnet: "198.19.0.0/16", bridge: "x", outboundNAT: true, taskId: id,
+                            member: HostPolicy.Member(ip: ip, groups: ["default", "data"], ports: []), forwardDrops: false, keeper: gone)
+        }
+        let before = try listing()
+        #expect(try policy.keep(tasks: ["t9"], keeper: me).isEmpty, "no member of any network")
+        #expect(try policy.keep(tasks: ["t1", "t2"], keeper: me) == ["net-a"])
+        #expect(try listing() == before, "the table as it was")
+        let net = try policy.decode("net-a")
+        #expect(net.keepers == [me] && net.keptGroups == ["data", "default"], "the dead keeper out, this one in: \(net)")
+        try policy.leave(network: "net-a", taskId: "t1")
+        try policy.leave(network: "net-a", taskId: "t2")
+        let kept = try listing()
+        #expect(kept.contains("198.19.0.0/16") && kept.contains("group data") && !kept.contains("198.19.0.2"), "\(kept)")
+        #expect(try policy.release(keeper: me) == ["net-a"])
+        #expect(try attempt("list table inet fargate_run\n") != 0)
+    }
+
     /// A network kept while iptables' FORWARD policy turns DROP (Docker started meanwhile): no
     /// ACCEPT rule was inserted at its first join, so the next task's join asks again and
     /// inserts them; they stay while the network is kept and go when it leaves the table.
