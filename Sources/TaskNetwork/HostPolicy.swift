@@ -79,8 +79,8 @@ public struct HostPolicy: Sendable {
     /// Where the scripts go. (A test sends them to the `nft` program inside a network
     /// namespace it made, and so tries the path a host without libnftables takes.)
     var nft = NftRoute.library
-    /// Where the FORWARD policy is asked and a subnet's ACCEPT rules go (a test points it into
-    /// its namespace too).
+    /// Where a subnet's ACCEPT rules go, and the FORWARD policy is asked when the caller of a
+    /// join has not (a test points it into its namespace too).
     var iptables = IptablesGate()
 
     public init(stateDirectory: String = "/run/fargate-run") {
@@ -206,24 +206,31 @@ public struct HostPolicy: Sendable {
         }
     }
 
-    /// `keeper`, a host taking over tasks that a host before it left running, keeps the
-    /// networks those tasks are members of, as if it had joined them itself: the last one's
-    /// leave leaves the network in the table, until `release`. Returns the networks it keeps.
-    /// (Nothing in the table changes: their members' sets are there already.)
+    /// `keeper`, a host taking over tasks that a host before it left running, keeps its own
+    /// network (`network` with this subnet and NAT setting: the one its new tasks join) when
+    /// some of those tasks are members of it, as if it had joined them itself: the last one's
+    /// leave leaves it in the table, until `release`. Returns whether it keeps it. A network
+    /// the host does not join (its predecessor ran with another bridge, subnet or NAT setting,
+    /// or a CNI conflist) is not kept: it leaves with its last task, as before, rather than
+    /// stay in the way of the host's own. The keep itself changes nothing in the table (the
+    /// members' sets are there); keepers found dead on the way are swept, as at a join.
     @discardableResult
-    public func keep(tasks: [String], keeper: ProcessIdentity) throws -> [String] {
-        guard !tasks.isEmpty else { return [] }
+    public func keep(network: String, subnet: String, outboundNAT: Bool, tasks: [String], keeper: ProcessIdentity) throws -> Bool {
+        guard !tasks.isEmpty else { return false }
         let taken = Set(tasks)
         return try locked {
-            var kept: [String] = []
-            for var net in networks() {
+            let (networks, swept, _) = try sweep(removing: nil)
+            var kept = false
+            if var net = networks.first(where: { $0.name == network && $0.subnet == subnet && $0.outboundNAT == outboundNAT }) {
                 let theirs = net.members.filter { taken.contains($0.key) }
-                guard !theirs.isEmpty else { continue }
-                if !(net.keepers ?? []).contains(keeper) { net.keepers = (net.keepers ?? []) + [keeper] }
-                net.keptGroups = Array(Set(net.keptGroups ?? []).union(theirs.values.flatMap(\.groups))).sorted()
-                try save(net)
-                kept.append(net.name)
+                if !theirs.isEmpty {
+                    if !(net.keepers ?? []).contains(keeper) { net.keepers = (net.keepers ?? []) + [keeper] }
+                    net.keptGroups = Array(Set(net.keptGroups ?? []).union(theirs.values.flatMap(\.groups))).sorted()
+                    try save(net)
+                    kept = true
+                }
             }
+            if swept { try apply() }
             return kept
         }
     }

@@ -17,7 +17,9 @@ struct IptablesGate {
     /// network's first. nil: iptables is asked.
     var forwardChain: NftRoute? = IptablesGate.hostRoute
 
-    /// The host's route, looked up once a process (every `HostPolicy` holds a gate).
+    /// The host's route, looked up once a process (every `HostPolicy` holds a gate): a switch
+    /// of iptables between nft and legacy (`update-alternatives`) while a host runs is seen
+    /// by its next start.
     static let hostRoute: NftRoute? = keepsRulesInNftables(iptables) ? .library : nil
 
     static let iptables = "/usr/sbin/iptables"

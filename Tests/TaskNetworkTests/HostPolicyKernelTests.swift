@@ -30,11 +30,15 @@ struct HostPolicyKernelTests {
         try Subprocess.run("/usr/sbin/ip", ["netns", "exec", name, "/usr/sbin/nft", "-f", "-"], environment: [], stdin: Array(script.utf8)).status
     }
 
+    /// iptables in the test's namespace.
+    var iptables: [String] { ["/usr/sbin/ip", "netns", "exec", name, "/usr/sbin/iptables"] }
+
     /// A policy with a registry of its own in `state`, whose scripts go to the `nft` program
-    /// in the test's namespace.
+    /// in the test's namespace, and its iptables questions and rules to iptables there.
     func routedPolicy(_ state: TemporaryDirectory) -> HostPolicy {
         var policy = HostPolicy(stateDirectory: state.path)
         policy.nft = .program(["/usr/sbin/ip", "netns", "exec", name, "/usr/sbin/nft"])
+        policy.iptables = IptablesGate(command: iptables, forwardChain: nil)
         return policy
     }
 
@@ -192,8 +196,10 @@ struct HostPolicyKernelTests {
     }
 
     /// A host that takes over tasks left running keeps their network from then on, as if it
-    /// had joined them itself: nothing in the table changes, and their last leave keeps it.
-    @Test func aHostTakingOverTasksKeepsTheirNetwork() throws {
+    /// had joined them itself (their last leave keeps it), when it is the host's own: the same
+    /// name, subnet and NAT setting its new tasks would join with. Another network of theirs
+    /// leaves with its last task, as before.
+    @Test func aHostTakingOverTasksKeepsItsOwnNetwork() throws {
         let ns = try NetworkNamespace.create(name: name)
         defer { try? ns.remove() }
         let state = try TemporaryDirectory()
@@ -206,16 +212,24 @@ struct HostPolicyKernelTests {
             try policy.join(network: "net-a", subnet: "198.19.0.0/16", bridge: "x", outboundNAT: true, taskId: id,
                             member: HostPolicy.Member(ip: ip, groups: ["default", "data"], ports: []), forwardDrops: false, keeper: gone)
         }
+        // One on a network the new host does not run (its predecessor had another --bridge).
+        try policy.join(network: "net-b", subnet: "198.20.0.0/16", bridge: "y", outboundNAT: true, taskId: "t3",
+                        member: HostPolicy.Member(ip: "198.20.0.2", groups: ["default"], ports: []), forwardDrops: false, keeper: gone)
         let before = try listing()
-        #expect(try policy.keep(tasks: ["t9"], keeper: me).isEmpty, "no member of any network")
-        #expect(try policy.keep(tasks: ["t1", "t2"], keeper: me) == ["net-a"])
-        #expect(try listing() == before, "the table as it was")
-        let net = try policy.decode("net-a")
-        #expect(net.keepers == [me] && net.keptGroups == ["data", "default"], "the dead keeper out, this one in: \(net)")
-        try policy.leave(network: "net-a", taskId: "t1")
-        try policy.leave(network: "net-a", taskId: "t2")
+        let taken = ["t1", "t2", "t3"]
+        #expect(try !policy.keep(network: "net-a", subnet: "198.19.0.0/16", outboundNAT: true, tasks: ["t9"], keeper: me), "no member of it")
+        #expect(try !policy.keep(network: "net-a", subnet: "198.19.0.0/24", outboundNAT: true, tasks: taken, keeper: me), "another subnet")
+        #expect(try !policy.keep(network: "net-a", subnet: "198.19.0.0/16", outboundNAT: false, tasks: taken, keeper: me), "another NAT")
+        #expect(try policy.keep(network: "net-a", subnet: "198.19.0.0/16", outboundNAT: true, tasks: taken, keeper: me))
+        #expect(tokens(try listing()) == tokens(before), "the table as it was (the dead keeper's sweep rebuilt it the same)")
+        let a = try policy.decode("net-a"), b = try policy.decode("net-b")
+        #expect(a.keepers == [me] && a.keptGroups == ["data", "default"], "the dead keeper out, this host in: \(a)")
+        #expect(b.keepers == nil && b.keptGroups == nil, "not this host's network: \(b)")
+        for id in ["t1", "t2"] { try policy.leave(network: "net-a", taskId: id) }
+        try policy.leave(network: "net-b", taskId: "t3")
         let kept = try listing()
         #expect(kept.contains("198.19.0.0/16") && kept.contains("group data") && !kept.contains("198.19.0.2"), "\(kept)")
+        #expect(!kept.contains("198.20.0.0/16"), "net-b went with its last task: \(kept)")
         #expect(try policy.release(keeper: me) == ["net-a"])
         #expect(try attempt("list table inet fargate_run\n") != 0)
     }
@@ -228,12 +242,7 @@ struct HostPolicyKernelTests {
         defer { try? ns.remove() }
         let state = try TemporaryDirectory()
         defer { state.remove() }
-        let iptables = ["/usr/sbin/ip", "netns", "exec", name, "/usr/sbin/iptables"]
-        let policy = {
-            var p = routedPolicy(state)
-            p.iptables = IptablesGate(command: iptables, forwardChain: nil)
-            return p
-        }()
+        let policy = routedPolicy(state)
         func rules() throws -> [String] {
             let r = try run(iptables[0], Array(iptables.dropFirst()) + ["-S", "FORWARD"])
             #expect(r.status == 0, "\(r.stderr)")

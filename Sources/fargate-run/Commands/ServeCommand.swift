@@ -147,9 +147,12 @@ struct Serve: AsyncParsableCommand {
         let resumed = await host.resumeTasks()
         host.finishRemovals()
         if !resumed.isEmpty { logger.notice("took over tasks left running", metadata: ["tasks": "\(resumed.count)"]) }
-        // Their network is this host's to keep now, as if it had started them.
-        if let keeper = networkOptions.policyKeeper {
-            do { try policy.keep(tasks: resumed, keeper: keeper) } catch {
+        // Those on this host's own network: it keeps it now, as if it had started them.
+        if networkOptions.conflistPath == nil {
+            do {
+                try policy.keep(network: networkOptions.networkName, subnet: networkOptions.subnet, outboundNAT: networkOptions.outboundNAT,
+                                tasks: resumed, keeper: .current)
+            } catch {
                 logger.warning("cannot keep the network of the tasks taken over", metadata: ["error": "\(error)"])
             }
         }
