@@ -64,6 +64,12 @@ public struct HostPolicy: Sendable {
             Set(members.values.flatMap(\.groups)).union((keepers ?? []).isEmpty ? [] : keptGroups ?? [])
         }
 
+        /// `keeper` keeps the network, and `groups` (its tasks' groups) with it.
+        mutating func keep(by keeper: ProcessIdentity, groups: [String]) {
+            if !(keepers ?? []).contains(keeper) { keepers = (keepers ?? []) + [keeper] }
+            keptGroups = Array(Set(keptGroups ?? []).union(groups)).sorted()
+        }
+
         /// The network without `keeper` and without keepers that died: one with no keeper
         /// left keeps no groups either.
         func keptBy(removing keeper: ProcessIdentity? = nil) -> Network {
@@ -145,10 +151,7 @@ public struct HostPolicy: Sendable {
             var net = existing ?? Network(name: network, subnet: subnet, bridge: bridge, outboundNAT: outboundNAT, members: [:])
             let first = !net.inTable
             net.members[taskId] = member
-            if let keeper {
-                if !(net.keepers ?? []).contains(keeper) { net.keepers = (net.keepers ?? []) + [keeper] }
-                net.keptGroups = Array(Set(net.keptGroups ?? []).union(member.groups)).sorted()
-            }
+            if let keeper { net.keep(by: keeper, groups: member.groups) }
             do {
                 // Asked again while nothing was inserted: the policy may have become DROP (Docker
                 // started) while a host kept the network.
@@ -224,8 +227,7 @@ public struct HostPolicy: Sendable {
             if var net = networks.first(where: { $0.name == network && $0.subnet == subnet && $0.outboundNAT == outboundNAT }) {
                 let theirs = net.members.filter { taken.contains($0.key) }
                 if !theirs.isEmpty {
-                    if !(net.keepers ?? []).contains(keeper) { net.keepers = (net.keepers ?? []) + [keeper] }
-                    net.keptGroups = Array(Set(net.keptGroups ?? []).union(theirs.values.flatMap(\.groups))).sorted()
+                    net.keep(by: keeper, groups: theirs.values.flatMap(\.groups))
                     try save(net)
                     kept = true
                 }
