@@ -11,9 +11,16 @@ import TaskRuntime
 /// about 0.15 ms with no type of ours involved (Docs/PERFORMANCE.md). (ECSModel's
 /// `JSONParser` would build the whole task's tree, and checks member names with a
 /// `Set<String>`: a scan of its own.)
+///
+/// SQLite 3.40's `json_extract` ends a string at an escaped NUL (`\u0000`), which a reason
+/// given to StopTask may hold: an answer with one is decoded whole by `JSONDecoder` instead.
 enum AnswerFields {
     /// `GET /v1/tasks/ID/wait`'s `{task, exitCode}`.
     static func outcome(_ answer: Data) throws -> ControlAPI.Outcome {
+        if mayHoldNUL(answer) {
+            let ended = try decoded(ControlAPI.Ended.self, answer, "an object with task and an integer exitCode")
+            return ControlAPI.Outcome(task: ControlAPI.TaskSummary(ended.task), exitCode: ended.exitCode)
+        }
         var outcome: ControlAPI.Outcome?
         try rows(answer, """
             SELECT json_extract(?1, '$.task.taskArn'), json_extract(?1, '$.task.lastStatus'), json_extract(?1, '$.task.stopCode'),
@@ -30,6 +37,10 @@ enum AnswerFields {
 
     /// `POST /v1/tasks`' `{tasks: [Task]}`.
     static func started(_ answer: Data) throws -> ControlAPI.Started {
+        if mayHoldNUL(answer) {
+            let all = try decoded(ControlAPI.Tasks.self, answer, "an object with a tasks array")
+            return ControlAPI.Started(tasks: all.tasks.map(ControlAPI.TaskSummary.init))
+        }
         var tasks: [ControlAPI.TaskSummary] = []
         var isArray = false
         // One row more than the tasks: whether there is a tasks array (an empty one has no
@@ -88,6 +99,27 @@ enum AnswerFields {
         }
         guard result == SQLITE_DONE else {
             throw unexpected(answer, "JSON (\(String(cString: sqlite3_errmsg(db))))")
+        }
+    }
+
+    /// Whether the answer holds the escape `\u0000` (or something that ends with its bytes,
+    /// such as an escaped backslash before `u0000`: decoded whole too, which is only slower).
+    static func mayHoldNUL(_ answer: Data) -> Bool {
+        answer.withUnsafeBytes { bytes in
+            let escape = Array(#"\u0000"#.utf8)
+            guard bytes.count >= escape.count else { return false }
+            for start in 0...(bytes.count - escape.count) where bytes[start] == UInt8(ascii: "\\") {
+                if (1..<escape.count).allSatisfy({ bytes[start + $0] == escape[$0] }) { return true }
+            }
+            return false
+        }
+    }
+
+    private static func decoded<T: Decodable>(_ type: T.Type, _ answer: Data, _ expected: String) throws -> T {
+        do {
+            return try JSONDecoder().decode(type, from: answer)
+        } catch {
+            throw unexpected(answer, expected)
         }
     }
 

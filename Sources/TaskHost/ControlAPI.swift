@@ -74,6 +74,11 @@ public struct ControlAPI: Sendable {
         public init(taskArn: String?, lastStatus: String?, stopCode: String?, stoppedReason: String?) {
             (self.taskArn, self.lastStatus, self.stopCode, self.stoppedReason) = (taskArn, lastStatus, stopCode, stoppedReason)
         }
+
+        /// What the CLI prints of `task`.
+        public init(_ task: ECS.Task) {
+            self.init(taskArn: task.taskArn, lastStatus: task.lastStatus, stopCode: task.stopCode?.rawValue, stoppedReason: task.stoppedReason)
+        }
     }
 
     public struct Problem: Codable, Sendable, Error {

@@ -15,6 +15,7 @@ struct AnswerFieldsTests {
 
     @Test func readsWhatTheHostWritesOfAnEndedTask() throws {
         let answer = try JSONEncoder().encode(ControlAPI.Ended(task: task, exitCode: -2_147_483_648, failure: "x"))
+        #expect(!AnswerFields.mayHoldNUL(answer), "read with SQLite")
         let outcome = try AnswerFields.outcome(answer)
         #expect(outcome.exitCode == Int32.min)
         #expect(outcome.task == ControlAPI.TaskSummary(taskArn: task.taskArn, lastStatus: "STOPPED", stopCode: "EssentialContainerExited",
@@ -34,6 +35,25 @@ struct AnswerFieldsTests {
         // A member that is not a string is not printed as one.
         #expect(try AnswerFields.started(Data(#"{"tasks": [{"taskArn": 7, "lastStatus": null}]}"#.utf8)).tasks
             == [ControlAPI.TaskSummary(taskArn: nil, lastStatus: nil, stopCode: nil, stoppedReason: nil)])
+    }
+
+    /// SQLite 3.40's json_extract would end the reason at the NUL: such an answer is decoded
+    /// whole, and refused as the others are when it is not an answer.
+    @Test func readsAReasonThatHoldsANULWhole() throws {
+        var stopped = task
+        stopped.stoppedReason = "stopped by \u{0}ci\u{0}"
+        let ended = try JSONEncoder().encode(ControlAPI.Ended(task: stopped, exitCode: 3, failure: nil))
+        #expect(AnswerFields.mayHoldNUL(ended))
+        let outcome = try AnswerFields.outcome(ended)
+        #expect(outcome.exitCode == 3 && outcome.task == ControlAPI.TaskSummary(stopped))
+        #expect(outcome.task.stoppedReason == "stopped by \u{0}ci\u{0}" && outcome.task.stopCode == "EssentialContainerExited")
+        let started = try AnswerFields.started(JSONEncoder().encode(ControlAPI.Tasks(tasks: [task, stopped])))
+        #expect(started.tasks.map(\.stoppedReason) == [task.stoppedReason, stopped.stoppedReason])
+
+        let malformed = #"{"task": {"stoppedReason": "a\u0000"}, "exitCode": "0"}"#
+        let error = try #require(throws: TaskRuntimeError.self) { try AnswerFields.outcome(Data(malformed.utf8)) }
+        #expect(error.code == .unavailable && error.message.hasPrefix("the host's answer is not "), "\(error)")
+        #expect(!AnswerFields.mayHoldNUL(Data(#"{"a": "\\u000"}"#.utf8)) && AnswerFields.mayHoldNUL(Data(#"\u0000"#.utf8)))
     }
 
     @Test(arguments: ["", "{", "[]", "null", #"{"exitCode": 0}"#, #"{"task": {}, "exitCode": "0"}"#, #"{"task": {}, "exitCode": 1.5}"#,
