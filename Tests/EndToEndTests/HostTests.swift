@@ -127,12 +127,13 @@ struct HostTests {
         #expect(e.status == 7, "the command's exit status: \(e.stderr)")
         #expect(e.stdout.hasPrefix("ip-198-18-"), "the container's HOSTNAME: \(e.stdout)")
         #expect(e.stdout.contains("NoNewPrivs:\t1") && e.stdout.contains("Seccomp:\t2"), "its no_new_privs and seccomp filter: \(e.stdout)")
-        let stdin = try run(fargateRunBinary, host.h.withRoot(["exec", "-i", "-c", "side", id, "--", "sh", "-c", "read x; echo got $x"]), input: "line\n")
-        #expect(stdin.stdout == "got line\n", "-i passes stdin: \(stdin.stderr)")
+        let stdin = try run(fargateRunBinary, host.h.withRoot(["exec", id, "-i", "-c", "side", "--", "sh", "-c", "read x; echo got $x"]), input: "line\n")
+        #expect(stdin.stdout == "got line\n", "-i passes stdin (-i and -c after the task): \(stdin.stderr)")
         let several = try host.cli(["exec", id, "--", "true"])
         #expect(several.status == 1 && several.stderr.contains("name one with -c (app, side)"), "\(several.stderr)")
-        // -t: a terminal of the container's own devpts, its size followed.
-        let tty = try run("/usr/bin/script", ["-qec", "stty cols 100 rows 30; " + ([fargateRunBinary] + host.h.withRoot(["exec", "-t", "-c", "app", id, "--", "sh", "-c", "tty; stty size; echo TERM=$TERM"])).joined(separator: " "), "/dev/null"])
+        // -t (its options after the task, as in the README): a terminal of the container's own
+        // devpts, its size followed.
+        let tty = try run("/usr/bin/script", ["-qec", "stty cols 100 rows 30; " + ([fargateRunBinary] + host.h.withRoot(["exec", "-t", id, "-c", "app", "--", "sh", "-c", "tty; stty size; echo TERM=$TERM"])).joined(separator: " "), "/dev/null"])
         #expect(tty.stdout.contains("/dev/pts/0") && tty.stdout.contains("30 100") && tty.stdout.contains("TERM=xterm"), "\(tty.stdout) \(tty.stderr)")
 
         // stats: every running container, with its memory limit (the task's).

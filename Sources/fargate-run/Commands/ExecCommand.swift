@@ -29,32 +29,75 @@ struct Exec: AsyncParsableCommand {
     @Argument(help: "Task id, unique id prefix, or ARN.")
     var task: String
 
-    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments (after --).")
+    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments, after -- (-c, -i and -t may stand between the task and --).")
     var command: [String] = []
 
+    func validate() throws {
+        _ = try invocation()
+    }
+
     func run() async throws {
-        let arguments = command.first == "--" ? Array(command.dropFirst()) : command
-        guard !arguments.isEmpty else { throw ValidationError("no command: give it after the task, e.g. exec TASK -- sh") }
+        let asked = try invocation()
         let (store, id) = try global.locate(task)
-        let name = try global.orExit { try TaskExec.container(container, in: try store.state(id)) }
+        let name = try global.orExit { try TaskExec.container(asked.container, in: try store.state(id)) }
         // The command ends with this one (it dies with its parent, us): a signal ends both.
         for sig in [SIGINT, SIGTERM, SIGHUP] { signal(sig, SIG_DFL) }
         let status: Int32
-        if tty {
-            status = try await runOnTerminal(id, name, arguments, store)
+        if asked.tty {
+            status = try await runOnTerminal(id, name, asked.command, store, interactive: asked.interactive)
         } else {
             let (process, _) = try global.orExit {
-                try TaskExec.start(id, container: name, arguments: arguments, store: store,
-                                   stdio: .descriptors(stdin: interactive ? 0 : nil, stdout: 1, stderr: 2))
+                try TaskExec.start(id, container: name, arguments: asked.command, store: store,
+                                   stdio: .descriptors(stdin: asked.interactive ? 0 : nil, stdout: 1, stderr: 2))
             }
             status = await process.wait().code
         }
         if status != 0 { throw ExitCode(status) }
     }
 
+    /// What the invocation asks for. exec's options may also stand between the task and `--`
+    /// (`exec -it TASK -c app -- sh`, as in the README), where ArgumentParser's passthrough
+    /// capture takes them for the command's words: they are read here. Words there that do not
+    /// start with `-` are the command's own (`exec TASK ls -- -x`, or with no `--` at all,
+    /// `exec TASK sh -c '...'`).
+    func invocation() throws -> (container: String?, interactive: Bool, tty: Bool, command: [String]) {
+        var (container, interactive, tty, words) = (self.container, self.interactive, self.tty, command)
+        if let end = command.firstIndex(of: "--"), command.first != "--", command[0].hasPrefix("-") {
+            var options = command[..<end]
+            words = Array(command[end...])
+            while let word = options.popFirst() {
+                switch word {
+                case "-i", "--interactive": interactive = true
+                case "-t", "--tty": tty = true
+                case "-it", "-ti": (interactive, tty) = (true, true)
+                default:
+                    let name: String?
+                    if word == "-c" || word == "--container" {
+                        name = options.popFirst()
+                    } else if word.hasPrefix("--container=") {
+                        name = String(word.dropFirst("--container=".count))
+                    } else {
+                        throw ValidationError("exec: '\(word)' cannot stand between the task and --: only -c/--container NAME, -i and -t can")
+                    }
+                    guard let name, !name.isEmpty, !name.hasPrefix("-") else { throw ValidationError("exec: \(word) needs a container's name") }
+                    guard container == nil || container == name else {
+                        throw ValidationError("exec: two containers are named (\(container!) and \(name)): give one")
+                    }
+                    container = name
+                }
+            }
+        }
+        if words.first == "--" { words.removeFirst() }
+        guard let program = words.first else { throw ValidationError("no command: give it after the task, e.g. exec TASK -- sh") }
+        guard !program.hasPrefix("-") else {
+            throw ValidationError("exec: the command cannot start with '\(program)': exec's options go before --, e.g. exec TASK -c app -- sh")
+        }
+        return (container, interactive, tty, words)
+    }
+
     /// The command on a pseudoterminal of the container's, relayed to this terminal (raw, so
     /// keys reach it as typed), its window size following this one's.
-    func runOnTerminal(_ id: String, _ name: String, _ arguments: [String], _ store: TaskStore) async throws -> Int32 {
+    func runOnTerminal(_ id: String, _ name: String, _ arguments: [String], _ store: TaskStore, interactive: Bool) async throws -> Int32 {
         let (process, controller) = try global.orExit {
             try TaskExec.start(id, container: name, arguments: arguments, store: store, stdio: .terminal)
         }
