@@ -267,12 +267,20 @@ public final class Ledger: Sendable {
     }
 
     /// Billing records with their tags (unless `tags` is false), oldest first, optionally only
-    /// those ending at or after `since` and starting before `until`.
+    /// those whose billed time reaches past `since` and starts before `until`. Billed time runs
+    /// from the billing start for the billed seconds: with the one-minute minimum and the
+    /// rounding up, up to 61 s past the task's end, so a window that starts after a short task
+    /// ended may still hold some of its billed seconds.
     public func records(since: Date? = nil, until: Date? = nil, family: String? = nil, tags withTags: Bool = true) throws -> [BillingRecord] {
         do {
             return try db.read { db in
                 var q = BillingRecord.all()
-                if let since { q = q.filter(BillingRecord.CodingKeys.billingEndMicros >= Billing.micros(since)) }
+                if let since {
+                    let s = Billing.micros(since)
+                    // The end's index finds the candidates; the billed end decides.
+                    q = q.filter(BillingRecord.CodingKeys.billingEndMicros >= s - (Billing.minimumSeconds + 1) * 1_000_000)
+                        .filter(sql: "billing_start_us + billed_seconds * 1000000 > ?", arguments: [s])
+                }
                 if let until { q = q.filter(BillingRecord.CodingKeys.billingStartMicros < Billing.micros(until)) }
                 if let family { q = q.filter(BillingRecord.CodingKeys.family == family) }
                 var records = try BillingRecord.fetchFast(db, q)

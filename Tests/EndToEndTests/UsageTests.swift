@@ -136,7 +136,10 @@ struct UsageTests {
             """#)
         let p = try h.background(["--network", "none", "-q", t])
         defer { p.stop() }
-        try #require(eventually { h.runningTask() != nil }, "\(p.stderr)")
+        let (id, _) = try #require(eventually { h.runningTask() != nil } ? h.runningTask() : nil, "\(p.stderr)")
+        // The report says a running task is not in it yet, and does not call it abandoned.
+        let running = try h.metering("report", [])
+        #expect(running.stderr.contains("1 running task(s) not in this report") && !running.stderr.contains("never closed"), "\(running.stderr)")
         // The spinner's seconds sampled (2 s at 0.25 vCPU, what the bill is checked for below:
         // half what it may use, as the machine's other tests take their share of its 2 cores),
         // some later ones perhaps not yet written when the kill comes. Not a count of rows: idle
@@ -150,6 +153,9 @@ struct UsageTests {
         _ = p.wait(timeout: 10)
         let before = Int(try h.sqlite("SELECT count(*) FROM usage_samples")) ?? 0
         #expect(before > 0, "the samples written before the kill are in the ledger")
+        let abandoned = try h.metering("report", [])
+        #expect(abandoned.stderr.contains("1 task(s) started billing and never closed") && abandoned.stderr.contains(id)
+                && !abandoned.stderr.contains("running task"), "\(abandoned.stderr)")
         let gc = try h.fargateRun(["gc"])
         #expect(gc.status == 0, "\(gc.stderr)")
         let bill = try h.sqlite("SELECT cpu_usage_ns, billing_start_us, billing_end_us FROM billing_records").split(separator: "|").compactMap { Int64($0) }
@@ -166,6 +172,7 @@ struct UsageTests {
         let report = try h.metering("report", ["--format", "json"])
         let row = try #require((try json(report.stdout)["tasks"] as? [[String: Any]])?.first)
         #expect(row["cpuEfficiency"] as? Double != nil, "the report uses the samples")
+        #expect(report.stderr.isEmpty, "billed by gc, nothing is open: \(report.stderr)")
     }
 
     /// A host writes its samples five seconds at a time; stopped by SIGTERM, it writes the

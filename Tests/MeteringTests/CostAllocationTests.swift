@@ -46,7 +46,7 @@ struct CostAllocationTests {
     @Test func aWindowTakesTheCostOfTheSecondsInsideItExactly() throws {
         let records = fleet(120)
         let since = Date(timeIntervalSince1970: 1_765_000_000.123456), until = Date(timeIntervalSince1970: 1_765_100_000.5)
-        let inWindow = records.filter { $0.billingEnd >= since && $0.billingStart < until }
+        let inWindow = records.filter { $0.billingStart.addingTimeInterval(Double($0.billedSeconds)) > since && $0.billingStart < until }
         let whole = try CostAllocation(records: inWindow, usage: [:], query: .init(since: since, until: until), prices: .usEast1)
         let byHour = try CostAllocation(records: inWindow, usage: [:], query: .init(groupBy: [.hour], since: since, until: until), prices: .usEast1)
         #expect(whole.total.cost == byHour.total.cost, "hours of a window add up to the window")

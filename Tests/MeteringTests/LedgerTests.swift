@@ -95,6 +95,28 @@ struct LedgerTests {
         #expect(try ledger.records(since: Date(timeIntervalSince1970: 1_500_000_000)).map(\.taskArn) == ["arn:2"])
     }
 
+    /// A 40-second task is billed 60 s: a window from its end on still holds the 20 billed
+    /// seconds after it, and the two sides of any time add up to the bill.
+    @Test func aWindowAfterAShortTaskEndedHoldsItsBilledMinute() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let ledger = try Ledger(path: dir.path + "/l.sqlite")
+        let start: Int64 = 1_765_000_000_000_000
+        var short = record("arn:aws:ecs:us-east-1:0:task/c/0123456789abcdef0123456789abcdef", start: start)
+        short.billingEndMicros = start + 40_000_000
+        try ledger.close(short)
+        let at = { (seconds: Double) in Date(timeIntervalSince1970: Double(start) / 1e6 + seconds) }
+        #expect(try ledger.records(since: at(40)).count == 1, "ended, billed on")
+        #expect(try ledger.records(since: at(59.9)).count == 1)
+        #expect(try ledger.records(since: at(60)).isEmpty, "its billed minute is over")
+        for cut in [1.0, 39.5, 40, 41, 59] {
+            let before = try CostAllocation(records: ledger.records(until: at(cut)), usage: [:], query: .init(until: at(cut)), prices: .usEast1)
+            let after = try CostAllocation(records: ledger.records(since: at(cut)), usage: [:], query: .init(since: at(cut)), prices: .usEast1)
+            #expect(before.total.billedMicros + after.total.billedMicros == 60_000_000, "cut at +\(cut) s")
+            #expect(before.total.cost + after.total.cost == Money(nanos: short.costNanos), "cut at +\(cut) s")
+        }
+    }
+
     @Test func priceFileRoundTrip() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

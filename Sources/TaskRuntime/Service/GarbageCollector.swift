@@ -45,8 +45,26 @@ public struct GarbageCollector: Sendable {
                 store.retire(id)
                 return nil
             }
-            if state.isHosted { return served || state.monitor?.isAlive == true ? nil : (id, state) }
-            return state.ownerIsAlive ? nil : (id, state)
+            return GarbageCollector.isAbandoned(state, served: served) ? (id, state) : nil
+        }
+    }
+
+    /// Whether a task that has not stopped has lost its owner: a foreground run's process, or
+    /// for a hosted task both a host serving the root (`served`) and its monitor.
+    public static func isAbandoned(_ state: TaskState, served: Bool) -> Bool {
+        if state.isHosted { return !served && state.monitor?.isAlive != true }
+        return !state.ownerIsAlive
+    }
+
+    /// Of the tasks the ledger holds open, those no one will bill: abandoned (`gc` bills
+    /// them), or with no task state left to say. The others still run and are billed when
+    /// they stop. Reads only: nothing is swept or retired.
+    public func unbilledOpenTasks(_ open: [OpenTask]) -> [OpenTask] {
+        let store = TaskStore(root: root)
+        let served = HostLock.state(of: root).held
+        return open.filter { o in
+            guard let state = try? store.state(ARN.resourceId(o.taskArn)) else { return true }
+            return state.isStopped || GarbageCollector.isAbandoned(state, served: served)
         }
     }
 

@@ -79,8 +79,12 @@ struct Report: AsyncParsableCommand {
             writeOut(2, "fargate-run: wrote \(plot) (\(Set(chart.rows.map { $0.key.dropLast() }).count) series)\n")
         }
         let open = try ledger.openTasks()
-        if !open.isEmpty {
-            writeOut(2, "fargate-run: \(open.count) task(s) started billing and never closed (fargate-run was killed?): \(open.map(\.taskArn).joined(separator: ", "))\n")
+        let unbilled = GarbageCollector(root: root).unbilledOpenTasks(open)
+        if open.count > unbilled.count {
+            writeOut(2, "fargate-run: \(open.count - unbilled.count) running task(s) not in this report: each is billed when it stops\n")
+        }
+        if !unbilled.isEmpty {
+            writeOut(2, "fargate-run: \(unbilled.count) task(s) started billing and never closed (their fargate-run was killed; fargate-run gc bills them): \(unbilled.map(\.taskArn).joined(separator: ", "))\n")
         }
     }
 }
