@@ -258,6 +258,23 @@ struct IntrinsicResolver {
         return try resourceValue(resource, r, attribute: attribute)
     }
 
+    /// The ARN a role known only once deployed stands in under here, for a task role that is
+    /// `Fn::GetAtt ROLE.Arn` of the template's `AWS::IAM::Role` ROLE: ROLE as its name, in
+    /// `AWS::AccountId`'s account (or fargate-run's own). nil for any other value.
+    mutating func roleStandIn(for value: JSONValue) -> String? {
+        guard case .object(let call) = value, call.count == 1, call[0].0 == "Fn::GetAtt" else { return nil }
+        let parts: [String]
+        switch call[0].1 {
+        case .array(let a): parts = a.compactMap { if case .string(let s) = $0 { s } else { nil } }
+        case .string(let s): parts = s.split(separator: ".", maxSplits: 1).map(String.init)
+        default: return nil
+        }
+        guard parts.count == 2, parts[1] == "Arn", case .string("AWS::IAM::Role")? = resources[parts[0]]?["Type"] else { return nil }
+        var account = IntrinsicResolver.localAccount
+        if case .string(let a)? = try? ref("AWS::AccountId") { account = a }
+        return "arn:\(partition):iam::\(account):role/\(parts[0])"
+    }
+
     /// A resource's `Ref` (attribute nil) or attribute, when its properties fix it.
     mutating func resourceValue(_ id: String, _ r: JSONValue, attribute: String?) throws(IntrinsicFailure) -> JSONValue {
         let type: String

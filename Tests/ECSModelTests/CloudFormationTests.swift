@@ -198,6 +198,25 @@ struct CloudFormationTests {
         #expect(l.warnings.map(\.path) == ["Resources.Task.Properties.ExecutionRoleArn"])
     }
 
+    /// CDK's task role (`Fn::GetAtt`, its name CloudFormation's) still gives the containers
+    /// credentials, as on Fargate: the definition keeps a stand-in ARN, with a warning.
+    @Test func anUnresolvedTaskRoleStandsInUnderItsLogicalId() throws {
+        let role = "  TaskRole:\n    Type: AWS::IAM::Role\n    Properties: {}\n  Bucket:\n    Type: AWS::S3::Bucket"
+        for form in ["!GetAtt TaskRole.Arn", "!GetAtt [TaskRole, Arn]"] {
+            let l = try loaded(Self.template("      TaskRoleArn: \(form)", resources: role))
+            #expect(l.allIssues == [] && l.definition.taskRoleArn == "arn:aws:iam::000000000000:role/TaskRole", "\(form)")
+            #expect(l.warnings.first?.message == "Fn::GetAtt TaskRole.Arn (AWS::IAM::Role) is known once the stack is deployed: pass --parameter TaskRole.Arn=VALUE; the task's role here is arn:aws:iam::000000000000:role/TaskRole")
+            #expect(l.warnings.count == 2 && l.warnings[1].message.hasPrefix("AWS::AccountId is 000000000000"), "the account is fargate-run's own")
+        }
+        let own = try loaded(Self.template("      TaskRoleArn: !GetAtt TaskRole.Arn", resources: role), ["AWS::AccountId": "123456789012"])
+        #expect(own.definition.taskRoleArn == "arn:aws:iam::123456789012:role/TaskRole")
+        let given = try loaded(Self.template("      TaskRoleArn: !GetAtt TaskRole.Arn", resources: role), ["TaskRole.Arn": "arn:aws:iam::1:role/real"])
+        #expect(given.definition.taskRoleArn == "arn:aws:iam::1:role/real" && given.warnings.isEmpty)
+        // Not a role's ARN: left out, as before.
+        let other = try loaded(Self.template("      TaskRoleArn: !GetAtt Bucket.Arn", resources: role))
+        #expect(other.definition.taskRoleArn == nil && other.warnings.first?.message.hasSuffix("left out (it has no effect here)") == true)
+    }
+
     @Test func ifAndConditions() throws {
         let top = """
             Parameters:
