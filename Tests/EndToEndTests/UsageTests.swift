@@ -91,6 +91,17 @@ struct UsageTests {
         #expect(try #require(spinRow["cpuEfficiency"] as? Double) > 0.1, "8 s of a full vCPU in a 60 s bill")
         let text = try String(contentsOfFile: svg, encoding: .utf8)
         #expect(text.components(separatedBy: "class=\"series\"").count - 1 == 2)
+
+        // What the report cannot do is a bad input (status 2) named on stderr.
+        let x86Only = h.dir.path + "/x86-only.json"
+        try #"{"region": "us-east-1", "platforms": {"linux/x86_64": {"vcpuHour": "0.04048", "gbHour": "0.004445"}}, "ephemeralStorageGBHour": "0.000111"}"#
+            .write(toFile: x86Only, atomically: false, encoding: .utf8)
+        for (args, message) in [(["--prices", x86Only, "--price-as", "arm64"], "fargate-run: no linux/arm64 prices for us-east-1 (have: linux/x86_64)"),
+                                (["--format", "cur", "--price-as", "spot"], "fargate-run: --format cur writes what was billed; --price-as does not apply to it"),
+                                (["--group-by", "family,day", "--group-by", "family"], "fargate-run: --group-by names family twice")] {
+            let bad = try h.metering("report", args)
+            #expect(bad.status == 2 && bad.stderr.hasPrefix(message) && bad.stdout.isEmpty, "\(args): \(bad.status) \(bad.stderr)")
+        }
     }
 
     @Test func aMemoryHogsPeakIsTheCgroupsOwn() throws {

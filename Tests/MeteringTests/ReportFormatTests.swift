@@ -140,6 +140,9 @@ struct ReportFormatTests {
         do { try CostAllocation.Query(since: later, until: earlier).validate() } catch {
             #expect("\(error)".contains("--since 2033-05-18T03:33:20Z is not before --until 2001-09-09T01:46:40Z"))
         }
+        do { try CostAllocation.Query(groupBy: [.family, .day, .family]).validate(); Issue.record("a key twice was accepted") } catch {
+            #expect("\(error)" == "--group-by names family twice")
+        }
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let cases = [

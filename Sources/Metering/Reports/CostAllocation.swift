@@ -36,10 +36,13 @@ public struct CostAllocation: Sendable {
             return b
         }
 
-        /// Refuses a window that ends before it starts.
+        /// Refuses a window that ends before it starts, and a key given twice.
         public func validate() throws {
             if let since, let until, since >= until {
                 throw ReportError.badInput("--since \(GroupKey.iso(since)) is not before --until \(GroupKey.iso(until))")
+            }
+            for (i, key) in groupBy.enumerated() where groupBy[..<i].contains(key) {
+                throw ReportError.badInput("--group-by names \(key) twice")
             }
         }
     }

@@ -57,6 +57,9 @@ struct Report: AsyncParsableCommand {
             if format == .cur, !query.groupBy.isEmpty {
                 throw ReportError.badInput("--format cur writes one line item per task, hour and usage type; --group-by does not apply to it")
             }
+            if format == .cur, !query.priceAs.isEmpty {
+                throw ReportError.badInput("--format cur writes what was billed; --price-as does not apply to it")
+            }
             priceTable = try prices.map(PriceTable.load) ?? .usEast1
         } catch let e as ReportError {
             throw badInput(e.description)
@@ -70,11 +73,11 @@ struct Report: AsyncParsableCommand {
             || (format == .json && query.groupBy.isEmpty)
         let records = try ledger.records(since: query.since, until: query.until, family: family, tags: needsTags)
         let used = format == .cur ? CURExport.query(since: query.since, until: query.until, family: family) : query
-        let allocation = try CostReport.allocate(records, ledger: ledger, query: used, prices: priceTable)
+        let allocation = try priced { try CostReport.allocate(records, ledger: ledger, query: used, prices: priceTable) }
         writeOut(1, CostReport(allocation: allocation, prices: priceTable).render(CostReport.Format(rawValue: format.rawValue)!))
         if let plot {
             let span = Int64((records.map(\.billingEnd).max() ?? Date()).timeIntervalSince(records.map(\.billingStart).min() ?? Date()))
-            let chart = try CostReport.allocate(records, ledger: ledger, query: CostAllocation.chartQuery(query, spanning: span), prices: priceTable)
+            let chart = try priced { try CostReport.allocate(records, ledger: ledger, query: CostAllocation.chartQuery(query, spanning: span), prices: priceTable) }
             try chart.costChart().write(toFile: plot, atomically: true, encoding: .utf8)
             writeOut(2, "fargate-run: wrote \(plot) (\(Set(chart.rows.map { $0.key.dropLast() }).count) series)\n")
         }
@@ -86,6 +89,17 @@ struct Report: AsyncParsableCommand {
         if !unbilled.isEmpty {
             writeOut(2, "fargate-run: \(unbilled.count) task(s) started billing and never closed (their fargate-run was killed; fargate-run gc bills them): \(unbilled.map(\.taskArn).joined(separator: ", "))\n")
         }
+    }
+}
+
+/// `body`'s result; prices it cannot find (a `--price-as` the price file has no rates for)
+/// are a bad input, as the price file's other problems are.
+func priced<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let e as MeteringError {
+        if case .prices = e { throw badInput(e.description) }
+        throw e
     }
 }
 
