@@ -27,8 +27,12 @@ final class FakeTaskBackend: TaskBackend, @unchecked Sendable {
     /// on disk then is what `gc` would find should the process die while things go.
     let onRelease: (@Sendable () -> Void)?
 
+    /// What `provision()` throws, if anything.
+    let provisionFailure: (any Error)?
+
     init(failingStarts: [String: any Error] = [:], exitOnStop: [String: Int32] = [:], missingImages: Set<String> = [],
-         onRelease: (@Sendable () -> Void)? = nil) {
+         provisionFailure: (any Error)? = nil, onRelease: (@Sendable () -> Void)? = nil) {
+        self.provisionFailure = provisionFailure
         self.failingStarts = failingStarts
         self.exitOnStop = exitOnStop
         self.missingImages = missingImages
@@ -57,7 +61,10 @@ final class FakeTaskBackend: TaskBackend, @unchecked Sendable {
     }
 
     func nameResources() throws { record("name") }
-    func provision() throws { record("provision") }
+    func provision() throws {
+        record("provision")
+        if let provisionFailure { throw provisionFailure }
+    }
     func network() async -> Result<TaskNetworkAttachment?, any Error> { .success(nil) }
     func needsRegistry(_ images: [String]) -> Bool { false }
 

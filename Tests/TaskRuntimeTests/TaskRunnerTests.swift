@@ -154,6 +154,20 @@ struct TaskRunnerTests {
         #expect(done.task.stopCode?.rawValue == "TaskFailedToStart")
     }
 
+    /// What kept the task from starting is its stoppedReason, as ECS words it: a client of the
+    /// host (`run -d`, DescribeTasks) sees nothing else of it.
+    @Test func aTaskThatCannotBeProvisionedSaysWhyInItsStoppedReason() async throws {
+        let dir = try TemporaryDirectory("fr-runner")
+        defer { dir.remove() }
+        let backend = FakeTaskBackend(provisionFailure: TaskRuntimeError(.invalidState, "subnet 10.0.0.0/24 overlaps 10.0.0.0/16"))
+        let r = try runner(try plan(#"[{"name": "app", "image": "x"}]"#), backend, in: dir)
+        let done = await r.run()
+        #expect(done.task.stopCode?.rawValue == "TaskFailedToStart")
+        #expect(done.task.stoppedReason == "ResourceInitializationError: subnet 10.0.0.0/24 overlaps 10.0.0.0/16", "\(done.task.stoppedReason ?? "none")")
+        #expect(done.failure?.contains("overlaps") == true)
+        #expect(!backend.calls.contains { $0.hasPrefix("start") } && backend.calls.contains("release"))
+    }
+
     @Test func anImageThatCannotBePulledFailsTheTaskBeforeAnythingStarts() async throws {
         let dir = try TemporaryDirectory("fr-runner")
         defer { dir.remove() }

@@ -181,7 +181,9 @@ public actor TaskRunner {
             mark("containers exited")
         } catch {
             logger.error("task failed", metadata: ["error": "\(error)"])
-            apply(.failed(reason: nil, failure: "\(error)"))
+            // Only what comes before its containers start throws. What kept the task from
+            // starting is its stoppedReason, as ECS words it: all a client of the host sees.
+            apply(.failed(reason: String("ResourceInitializationError: \(error)".prefix(1024)), failure: "\(error)"))
             for (name, status) in await backend.killEverything() { apply(exit(name, status)) }
         }
         await deprovision()
