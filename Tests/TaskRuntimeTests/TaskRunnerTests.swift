@@ -154,6 +154,25 @@ struct TaskRunnerTests {
         #expect(done.task.stopCode?.rawValue == "TaskFailedToStart")
     }
 
+    /// DescribeTasks shows RunTask's overrides: every container, the ones without any by name.
+    @Test func theTaskDescribesItsOverrides() async throws {
+        let dir = try TemporaryDirectory("fr-runner")
+        defer { dir.remove() }
+        let json = #"{"family": "fake", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "app", "image": "x"}, {"name": "side", "image": "x"}]}"#
+        let loaded = try TaskDefinitionLoader.load(data: Data(json.utf8))
+        let overridden = try TaskInputs.prepare(loaded, source: "t.json", overrides: #"{"cpu": "512", "memory": "1024", "containerOverrides": [{"name": "side", "command": ["true"]}]}"#,
+                                                secrets: nil, region: "us-east-1", account: "000000000000", running: false).plan
+        // Its containers cannot start, so the task ends at once.
+        let refused = SandboxError.spawn(stage: "exec", detail: "nope", errno: ENOENT)
+        let done = await (try runner(overridden, FakeTaskBackend(failingStarts: ["app": refused, "side": refused]), in: dir)).run()
+        #expect(done.task.overrides == ECS.TaskOverride(containerOverrides: [ECS.ContainerOverride(name: "app"), ECS.ContainerOverride(name: "side", command: ["true"])],
+                                                        cpu: "512", inferenceAcceleratorOverrides: [], memory: "1024"))
+        #expect(done.task.cpu == "512" && done.task.containers?.count == 2)
+        let plain = try TaskInputs.prepare(loaded, source: "t.json", overrides: nil, secrets: nil, region: "us-east-1", account: "000000000000", running: false).plan
+        #expect(TaskDescription.overrides(plain) == ECS.TaskOverride(containerOverrides: [ECS.ContainerOverride(name: "app"), ECS.ContainerOverride(name: "side")],
+                                                                     inferenceAcceleratorOverrides: []))
+    }
+
     /// What kept the task from starting is its stoppedReason, as ECS words it: a client of the
     /// host (`run -d`, DescribeTasks) sees nothing else of it.
     @Test func aTaskThatCannotBeProvisionedSaysWhyInItsStoppedReason() async throws {

@@ -68,7 +68,6 @@ extension ECSAPI {
         for i in tasks.indices {
             if let arn = tasks[i].taskArn, !tags.isEmpty { try store.setTags(tags, on: arn) }
             tasks[i].enableExecuteCommand = r.enableExecuteCommand ?? false
-            tasks[i].overrides = r.overrides ?? ECS.TaskOverride(containerOverrides: [], inferenceAcceleratorOverrides: [])
             if !tags.isEmpty { tasks[i].tags = tags.map { ECS.Tag(key: $0.0, value: $0.1) } }
         }
         let response = ECS.RunTaskResponse(tasks: tasks, failures: [])

@@ -97,6 +97,16 @@ public struct TaskTimes: Sendable, Codable, Equatable {
 
 /// Renders a task as `aws ecs describe-tasks` shows it.
 public enum TaskDescription {
+    /// RunTask's overrides as DescribeTasks shows them: every container's entry, a bare
+    /// `{"name"}` for one without overrides, and the task's own.
+    static func overrides(_ plan: TaskPlan) -> ECS.TaskOverride {
+        var o = plan.overrides ?? ECS.TaskOverride()
+        let given = o.containerOverrides ?? []
+        o.containerOverrides = plan.containers.map { c in given.first { $0.name == c.name } ?? ECS.ContainerOverride(name: c.name) }
+        o.inferenceAcceleratorOverrides = o.inferenceAcceleratorOverrides ?? []
+        return o
+    }
+
     public static func render(plan: TaskPlan, identity: TaskIdentity, lifecycle: TaskLifecycle, times: TaskTimes,
                               attachment: TaskNetworkAttachment?, imageDigests: [String: String]) -> ECS.Task {
         let id = identity.taskId
@@ -119,6 +129,7 @@ public enum TaskDescription {
         task.stoppedAt = times.stoppedAt.map(ECS.Timestamp.init)
         task.stopCode = lifecycle.stopCode.map { ECS.TaskStopCode(rawValue: $0.rawValue) }
         task.stoppedReason = lifecycle.stoppedReason
+        task.overrides = overrides(plan)
         if let a = attachment {
             task.attachments = [ECS.Attachment(id: String(id.prefix(8)) + "-" + String(id.dropFirst(8).prefix(4)) + "-eni",
                                                type: "ElasticNetworkInterface", status: "ATTACHED", details: [

@@ -133,6 +133,8 @@ public struct TaskPlan: Sendable, Codable {
     public var taskRoleArn: String?
     /// enableFaultInjection (shown by the metadata endpoint; its fault endpoints are not served).
     public var faultInjectionEnabled: Bool?
+    /// RunTask's overrides (`--overrides`), applied already: kept for DescribeTasks to show.
+    public var overrides: ECS.TaskOverride?
     /// What ECS accepts but will not do as the file may intend, what was read with a default,
     /// and what this runtime does not honour (yet): each at its path in the file.
     public var warnings: [ValidationIssue] = []

@@ -35,6 +35,7 @@ public enum TaskInputs {
     public static func prepare(_ definition: LoadedTaskDefinition, source file: String, overrides: String?, secrets: String?,
                                region: String, account: String, running: Bool) throws -> PreparedTask {
         var loaded = definition
+        var given: ECS.TaskOverride?
         if let overrides {
             let text: String
             if overrides.trimmingCharacters(in: .whitespaces).hasPrefix("{") {
@@ -47,8 +48,10 @@ public enum TaskInputs {
             }
             let (o, issues) = TaskOverrides.parse(text)
             TaskOverrides.apply(o, issues: issues, to: &loaded)
+            given = o
         }
         var plan = try TaskPlan(loaded, region: region, account: account)
+        plan.overrides = given
         if running && !plan.unsupported.isEmpty {
             throw LocalInputError(source: "\(file) is valid on Fargate but cannot run here", issues: plan.unsupported)
         }

@@ -120,6 +120,9 @@ def check_lifecycle():
     for t in described["tasks"]:
         expect(t["lastStatus"] == "RUNNING" and all(c["lastStatus"] == "RUNNING" for c in t["containers"]), "running: %r" % t)
         expect({"key": "job", "value": "42"} in t["tags"], "tags with include TAGS: %r" % t.get("tags"))
+        given = {c["name"]: c for c in t["overrides"]["containerOverrides"]}
+        expect(given["app"].get("environment") == [{"name": "GREETING", "value": "overridden"}]
+               and t["overrides"]["inferenceAcceleratorOverrides"] == [], "RunTask's overrides described: %r" % t["overrides"])
         eni = {d["name"]: d["value"] for d in t["attachments"][0]["details"]}
         expect(eni["privateIPv4Address"].count(".") == 3, "an awsvpc address: %r" % eni)
     expect("tags" not in ecs.describe_tasks(cluster="ci", tasks=arns[:1])["tasks"][0], "no tags unless asked")
