@@ -54,11 +54,18 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "State root (default: $FARGATE_RUN_ROOT or /var/lib/fargate-run).")
     var root: String?
 
-    @Option(name: .long, help: "Log level for fargate-run's own messages: trace, debug, info, notice, warning, error.")
-    var logLevel: String = "warning"
+    @Option(name: .long, help: "Log level for fargate-run's own messages: trace, debug, info, notice, warning, error, critical (default: warning; serve: info).")
+    var logLevel: String?
 
-    func bootstrapLogging() {
-        GlobalOptions.bootstrapLogging(level: logLevel)
+    func validate() throws {
+        if let logLevel, Logger.Level(rawValue: logLevel) == nil {
+            throw ValidationError("--log-level \(logLevel): use one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    /// Logging at the level asked for, else at `level`.
+    func bootstrapLogging(default level: Logger.Level = .warning) {
+        GlobalOptions.bootstrapLogging(level: logLevel ?? level.rawValue)
     }
 
     /// The state root these options name (made if missing).

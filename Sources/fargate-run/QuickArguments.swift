@@ -1,5 +1,6 @@
 import ECSModel
 import Images
+import Logging
 import TaskNetwork
 
 /// `fargate-run [run] [OPTIONS] TASK.json` and `fargate-run wait TASK` read without
@@ -105,7 +106,7 @@ enum QuickArguments {
         // String's Hashable conformance.)
         guard r.endpoint.taskRole.isEmpty || (try? r.endpoint.roles()) != nil else { return nil }
         if let v = one("--root") { r.root = v }
-        if let v = one("--log-level") { r.logLevel = v }
+        if let v = one("--log-level") { guard Logger.Level(rawValue: v) != nil else { return nil }; r.logLevel = v }
         if let v = one("--output") { guard let f = OutputFormat(rawValue: v) else { return nil }; r.output = f }
         if let v = one("--cgroup-parent") { r.cgroupParent = v }
         if let v = one("--prices") { r.prices = v }

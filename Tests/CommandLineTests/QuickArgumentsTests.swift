@@ -43,9 +43,23 @@ struct QuickArgumentsTests {
         ["--root=", "t.json"], ["--root", "-x", "t.json"], ["--root", "ps", "t.json"], ["--", "t.json"], ["-", "t.json"],
         ["--experimental-dump-help"], ["--generate-completion-script", "bash"],
         ["--parameter", "NoEquals", "t.json"], ["--parameter", "=v", "t.json"], ["--cpu", "256", "--cpu", "512", "t.json"],
+        ["--log-level", "verbose", "t.json"],
     ])
     func leavesEverythingElseToArgumentParser(_ arguments: [String]) {
         #expect(QuickArguments.run(arguments) == nil)
+    }
+
+    /// A log level is one swift-log has, for every command; none given is the command's own
+    /// default (serve's is info: `--log-level warning` there is no longer info).
+    @Test func theLogLevelIsChecked() throws {
+        for arguments in [["run", "--log-level", "verbose", "t.json"], ["ps", "--log-level", "bogus"], ["serve", "--log-level", "Info"]] {
+            let error = try #require(throws: (any Error).self) { try FargateRun.parseAsRoot(arguments) }
+            #expect(FargateRun.message(for: error).contains("use one of trace, debug, info, notice, warning, error, critical"), "\(arguments)")
+        }
+        let serve = try #require(try FargateRun.parseAsRoot(["serve"]) as? Serve)
+        #expect(serve.global.logLevel == nil)
+        #expect((try FargateRun.parseAsRoot(["serve", "--log-level", "warning"]) as? Serve)?.global.logLevel == "warning")
+        #expect(QuickArguments.run(["--log-level", "debug", "t.json"])?.logLevel == "debug")
     }
 
     @Test func parametersAreNameValuePairs() throws {

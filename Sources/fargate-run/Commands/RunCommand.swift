@@ -78,7 +78,7 @@ struct Run: AsyncParsableCommand {
 
     /// What was asked, as plain values.
     var request: RunRequest {
-        RunRequest(root: global.root, logLevel: global.logLevel, taskDefinition: taskDefinition, output: output,
+        RunRequest(root: global.root, logLevel: global.logLevel ?? "warning", taskDefinition: taskDefinition, output: output,
                    cgroupParent: cgroupParent, prices: prices, quiet: quiet, pidsLimit: pidsLimit,
                    overrides: inputs.overrides, secrets: inputs.secrets, count: count, detach: detach, remove: remove,
                    network: network.settings, endpoint: endpoint.settings, registry: registry.settings, definition: definition.options)

@@ -91,7 +91,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var registry: RegistryFlags
 
     func run() async throws {
-        GlobalOptions.bootstrapLogging(level: global.logLevel == "warning" ? "info" : global.logLevel)
+        global.bootstrapLogging(default: .info)
         var logger = Logger(label: "fargate-run.host")
         let root = try global.stateRoot()
         logger[metadataKey: "root"] = .string(root.path)
