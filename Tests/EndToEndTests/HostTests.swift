@@ -129,6 +129,9 @@ struct HostTests {
         #expect(e.stdout.contains("NoNewPrivs:\t1") && e.stdout.contains("Seccomp:\t2"), "its no_new_privs and seccomp filter: \(e.stdout)")
         let stdin = try run(fargateRunBinary, host.h.withRoot(["exec", id, "-i", "-c", "side", "--", "sh", "-c", "read x; echo got $x"]), input: "line\n")
         #expect(stdin.stdout == "got line\n", "-i passes stdin (-i and -c after the task): \(stdin.stderr)")
+        let missing = try host.cli(["exec", id, "-c", "app", "--", "no-such-program"])
+        #expect(missing.status == 127 && missing.stderr.hasPrefix("fargate-run: exec no-such-program: No such file or directory"),
+                "a command that is not there exits 127, as in a shell and as a container's: \(missing.status) \(missing.stderr)")
         let several = try host.cli(["exec", id, "--", "true"])
         #expect(several.status == 1 && several.stderr.contains("name one with -c (app, side)"), "\(several.stderr)")
         // -t (its options after the task, as in the README): a terminal of the container's own

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import Foundation
+import Sandbox
 import TaskRuntime
 
 struct Exec: AsyncParsableCommand {
@@ -46,7 +47,7 @@ struct Exec: AsyncParsableCommand {
         if asked.tty {
             status = try await runOnTerminal(id, name, asked.command, store, interactive: asked.interactive)
         } else {
-            let (process, _) = try global.orExit {
+            let (process, _) = try launched {
                 try TaskExec.start(id, container: name, arguments: asked.command, store: store,
                                    stdio: .descriptors(stdin: asked.interactive ? 0 : nil, stdout: 1, stderr: 2))
             }
@@ -95,10 +96,21 @@ struct Exec: AsyncParsableCommand {
         return (container, interactive, tty, words)
     }
 
+    /// `body`'s process; a command that cannot be run exits as a shell's would, and as `run`
+    /// gives it for a container: 127 when it is not found, else 126.
+    func launched<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try global.orExit(body)
+        } catch SandboxError.spawn(let stage, let detail, let errno) where stage == "exec" {
+            writeOut(2, "fargate-run: exec \(detail): \(String(cString: strerror(errno)))\n")
+            throw ExitCode(errno == ENOENT ? 127 : 126)
+        }
+    }
+
     /// The command on a pseudoterminal of the container's, relayed to this terminal (raw, so
     /// keys reach it as typed), its window size following this one's.
     func runOnTerminal(_ id: String, _ name: String, _ arguments: [String], _ store: TaskStore, interactive: Bool) async throws -> Int32 {
-        let (process, controller) = try global.orExit {
+        let (process, controller) = try launched {
             try TaskExec.start(id, container: name, arguments: arguments, store: store, stdio: .terminal)
         }
         let pty = Pseudoterminal(controller: controller!)
