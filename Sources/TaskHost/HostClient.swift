@@ -10,9 +10,12 @@ import TaskRuntime
 /// and its start time counts (no event loop, no threads to start).
 public struct HostClient: Sendable {
     public let socketPath: String
+    /// The state root, for messages.
+    let rootPath: String
 
     public init(root: StateRoot) {
         socketPath = ControlAPI.socketPath(root)
+        rootPath = root.path
     }
 
     /// Whether a host answers on the socket.
@@ -77,7 +80,7 @@ public struct HostClient: Sendable {
         guard r == 0 else {
             let e = errno
             close(fd)
-            throw TaskRuntimeError(.unavailable, "no fargate-run host serves this root (\(socketPath): \(String(cString: strerror(e))))")
+            throw TaskRuntimeError(.unavailable, "no fargate-run host serves \(rootPath): start one with `fargate-run serve --root \(rootPath) &` or `systemctl start fargate-run` (\(socketPath): \(String(cString: strerror(e))))")
         }
         return fd
     }

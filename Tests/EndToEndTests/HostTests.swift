@@ -151,7 +151,8 @@ struct HostTests {
         let ps = try host.cli(["ps"])
         #expect(ps.stdout.contains(String(id.prefix(12))) && ps.stdout.contains("RUNNING"), "\(ps.stdout)")
         let noHost = try host.cli(["stop", id])
-        #expect(noHost.status == 1 && noHost.stderr.contains("no fargate-run host serves"), "\(noHost.stderr)")
+        #expect(noHost.status == 1 && noHost.stderr.contains("no fargate-run host serves \(host.h.root): start one with `fargate-run serve --root"),
+                "says how to start one, as run -d does: \(noHost.stderr)")
 
         // A new host takes it over; stop goes through it.
         try host.start()
@@ -160,6 +161,8 @@ struct HostTests {
         let w = try host.cli(["wait", id])
         #expect(w.status == 137, "app ignores SIGTERM as pid 1: SIGKILL after its stopTimeout: \(w.stdout) \(w.stderr)")
         #expect(w.stdout.contains("UserInitiated: done here"))
+        let stopped = try host.cli(["stats", "--no-stream", id])
+        #expect(stopped.status == 1 && stopped.stderr.contains("is not running (last status STOPPED)"), "\(stopped.stdout) \(stopped.stderr)")
         let final = try #require(host.h.state(id)?["task"] as? [String: Any])
         let side = try container(final, "side")
         #expect(side["exitCode"] as? Int == 0, "side trapped its stop signal")

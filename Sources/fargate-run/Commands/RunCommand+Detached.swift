@@ -45,7 +45,7 @@ extension RunRequest {
             }
         } catch let e as TaskRuntimeError where e.code == .unavailable {
             try checkLocally()
-            writeOut(2, "fargate-run: no fargate-run host serves \(root.path): start one with `fargate-run serve --root \(root.path) &` or `systemctl start fargate-run`\n")
+            writeOut(2, "fargate-run: \(e)\n")
             throw ExitCode(runtimeFailureExitCode)
         } catch let p as ControlAPI.Problem {
             let invalid = p.code == "InvalidTaskDefinition" || p.code == "InvalidInput"

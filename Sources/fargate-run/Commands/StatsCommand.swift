@@ -20,7 +20,7 @@ struct Stats: AsyncParsableCommand {
     @Flag(name: .long, help: "Print one reading and exit.")
     var noStream = false
 
-    @Option(name: .long, help: "table or json (one reading; with json, --no-stream is implied).")
+    @Option(name: .long, help: "text (a table) or json (one reading; with json, --no-stream is implied).")
     var format: OutputFormat = .text
 
     struct Row: Codable {
@@ -40,7 +40,16 @@ struct Stats: AsyncParsableCommand {
     func run() async throws {
         let store = TaskStore(root: try global.stateRoot())
         var ids: [String] = []
-        for t in tasks { ids.append(try global.locate(t).1) }
+        for t in tasks {
+            let (_, id) = try global.locate(t)
+            // A task named that has stopped has nothing to read: say so, as inspect does.
+            let state = try store.state(id)
+            guard !state.isStopped else {
+                writeOut(2, "fargate-run: task \(id) is not running (last status \(state.task.lastStatus ?? "unknown"))\n")
+                throw ExitCode(1)
+            }
+            ids.append(id)
+        }
         let host = try CgroupHost.probe()
         func read() -> [String: ContainerUsage] {
             let chosen = ids.isEmpty ? store.activeIds() : ids

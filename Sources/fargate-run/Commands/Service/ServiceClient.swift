@@ -24,7 +24,7 @@ struct ServiceClient {
         do {
             answer = try client.ecs(operation, try JSONEncoder().encode(request))
         } catch let e as TaskRuntimeError where e.code == .unavailable {
-            writeOut(2, "fargate-run: no fargate-run host serves \(root.path): start one with `fargate-run serve --root \(root.path) &` or `systemctl start fargate-run`\n")
+            writeOut(2, "fargate-run: \(e)\n")
             throw ExitCode(runtimeFailureExitCode)
         }
         guard answer.status == 200 else {
