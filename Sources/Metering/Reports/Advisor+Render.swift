@@ -47,7 +47,7 @@ extension Advisor {
         var list: [[String: Any]] = []
         for r in recommendations {
             var o: [String: Any] = [
-                "name": r.name, "family": r.family, "tasks": r.tasks, "lookbackPeriodInDays": lookbackDays,
+                "name": r.name, "family": r.family, "tasks": r.tasks, "lookbackPeriodInDays": (lookbackDays * 86_400).rounded() / 86_400,
                 "currentServiceConfiguration": ["cpu": r.current.cpu, "memory": r.current.memory,
                                                 "containerConfigurations": r.containers.map { c -> [String: Any] in
                                                     var m: [String: Any] = ["containerName": c.containerName]
