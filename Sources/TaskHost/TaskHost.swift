@@ -25,6 +25,9 @@ public actor TaskHost {
     /// Who waits for a task to end, by a number of their own (to drop one whose client left).
     var endWaiters: [String: [(number: Int, continuation: CheckedContinuation<TaskResult, any Error>)]] = [:]
     var waitersMade = 0
+    /// The registered revision a task definition file run here is (`ECSAPI.revision(ofFile:)`);
+    /// without it, a file's tasks name `family:1`, as a foreground run's.
+    var fileRevisions: (@Sendable (ECS.TaskDefinition) throws -> (arn: String, revision: Int))?
 
     /// A host over `base.root`, with the shared ledger and fargate-monitor sealed once.
     public init(base: RunConfiguration, logger: Logger) throws {
@@ -39,6 +42,11 @@ public actor TaskHost {
     }
 
     public var taskIds: [String] { Array(runners.keys) }
+
+    /// Names each task definition file run here by a registered revision (`fileRevisions`).
+    public func registerFiles(with revision: @escaping @Sendable (ECS.TaskDefinition) throws -> (arn: String, revision: Int)) {
+        fileRevisions = revision
+    }
 
     /// What to run: a task definition file and what RunTask adds to it.
     public struct RunRequest: Codable, Sendable {
@@ -108,14 +116,25 @@ public actor TaskHost {
             throw TaskRuntimeError(.invalidState, "count \(request.count): RunTask runs 1 to 10 copies")
         }
         let path = request.definitionPath.hasPrefix("/") ? request.definitionPath : request.workingDirectory + "/" + request.definitionPath
-        let prepared: PreparedTask
+        var prepared: PreparedTask
         if let definition = request.definition {
             prepared = try TaskInputs.prepare(LoadedTaskDefinition(definition: definition), source: path, overrides: request.overrides,
                                               secrets: request.secretsPath, region: base.region, account: request.account ?? base.account,
                                               running: true)
         } else {
-            prepared = try TaskInputs.prepare(path, definition: request.definitionOptions ?? .init(), overrides: request.overrides,
-                                              secrets: request.secretsPath, region: base.region, running: true)
+            var options = request.definitionOptions ?? .init()
+            options.region = base.region
+            let loaded = try TaskDefinitionLoader.load(file: path, options: options)
+            prepared = try TaskInputs.prepare(loaded, source: path, overrides: request.overrides, secrets: request.secretsPath,
+                                              region: base.region, account: "000000000000", running: true)
+            // As registered (the file as it is, without RunTask's overrides), once it is known to run.
+            if let fileRevisions {
+                do {
+                    (prepared.plan.taskDefinitionArn, prepared.plan.revision) = try fileRevisions(loaded.definition)
+                } catch {
+                    logger.warning("the task definition file was not registered; its tasks name family:1", metadata: ["file": "\(path)", "error": "\(error)"])
+                }
+            }
         }
         var runners: [TaskRunner] = []
         for n in 1...request.count {

@@ -104,6 +104,23 @@ struct ECSAPIClientTests {
         let next = try aws(host, ["register-task-definition", "--cli-input-json", "file://" + file, "--query", "taskDefinition.revision"])
         #expect(next.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "2", "revisions go on: \(next.stdout)")
 
+        // run -d of a file runs a registered revision: the latest when it is the same
+        // definition, else a new one; DescribeTaskDefinition shows what the task ran.
+        func revisionRun(_ file: String) throws -> String {
+            let id = try host.cli(["run", "-d", file]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            _ = try host.cli(["stop", id])
+            let arn = try aws(host, ["describe-tasks", "--tasks", id, "--query", "tasks[0].taskDefinitionArn", "--output", "text"])
+            return arn.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        #expect(try revisionRun(file).hasSuffix(":task-definition/cli-web:2"), "the same definition as revision 2")
+        let changed = try host.h.task(try String(contentsOfFile: file, encoding: .utf8).replacingOccurrences(of: #""value": "prod""#, with: #""value": "staging""#),
+                                      name: "cli-web-staging.json")
+        #expect(try revisionRun(changed).hasSuffix(":task-definition/cli-web:3"), "another definition: a new revision")
+        #expect(try revisionRun(changed).hasSuffix(":task-definition/cli-web:3"), "and the same one again")
+        let three = try aws(host, ["describe-task-definition", "--task-definition", "cli-web:3", "--query",
+                                   "taskDefinition.containerDefinitions[0].environment[0].value", "--output", "text"])
+        #expect(three.stdout == "staging\n", "\(three.stdout) \(three.stderr)")
+
         // Errors as the CLI shows them.
         let missing = try aws(host, ["run-task", "--cluster", "nope", "--task-definition", "cli-web"])
         #expect(missing.status == 255 && missing.stderr.contains("An error occurred (ClusterNotFoundException) when calling the RunTask operation: Cluster not found."),

@@ -19,24 +19,27 @@ extension ControlPlaneStore {
     /// The definition `ref` names: `family` (its latest ACTIVE revision), `family:revision` or
     /// its ARN.
     func taskDefinition(_ ref: String?) throws -> StoredTaskDefinition? {
+        try read { db in try taskDefinition(ref, in: db) }
+    }
+
+    /// The same, in a transaction of the caller's.
+    func taskDefinition(_ ref: String?, in db: Database) throws -> StoredTaskDefinition? {
         guard let ref, !ref.isEmpty else { return nil }
         let id = ARN.resourceId(ref)
         let parts = id.split(separator: ":")
-        return try read { db in
-            let row: Row?
-            if parts.count == 2, let rev = Int(parts[1]) {
-                row = try Row.fetchOne(db, sql: "SELECT * FROM task_definitions WHERE family = ? AND revision = ?", arguments: [String(parts[0]), rev])
-            } else if parts.count == 1 {
-                row = try Row.fetchOne(db, sql: "SELECT * FROM task_definitions WHERE family = ? AND status = 'ACTIVE' ORDER BY revision DESC LIMIT 1",
-                                       arguments: [id])
-            } else {
-                row = nil
-            }
-            return try row.map { r in
-                var doc = try StoredJSON.decode(ECS.TaskDefinition.self, r["document"])
-                doc.status = ECS.TaskDefinitionStatus(rawValue: r["status"])
-                return StoredTaskDefinition(family: r["family"], revision: r["revision"], arn: r["arn"], status: r["status"], document: doc)
-            }
+        let row: Row?
+        if parts.count == 2, let rev = Int(parts[1]) {
+            row = try Row.fetchOne(db, sql: "SELECT * FROM task_definitions WHERE family = ? AND revision = ?", arguments: [String(parts[0]), rev])
+        } else if parts.count == 1 {
+            row = try Row.fetchOne(db, sql: "SELECT * FROM task_definitions WHERE family = ? AND status = 'ACTIVE' ORDER BY revision DESC LIMIT 1",
+                                   arguments: [id])
+        } else {
+            row = nil
+        }
+        return try row.map { r in
+            var doc = try StoredJSON.decode(ECS.TaskDefinition.self, r["document"])
+            doc.status = ECS.TaskDefinitionStatus(rawValue: r["status"])
+            return StoredTaskDefinition(family: r["family"], revision: r["revision"], arn: r["arn"], status: r["status"], document: doc)
         }
     }
 }
@@ -62,22 +65,43 @@ extension ECSAPI {
         if loaded.issues.isEmpty { try Self.checkContainers(loaded.definition) }
         guard issues.isEmpty, let family = loaded.definition.family else { throw ECSError.client(Self.message(issues)) }
         let tags = try Validation.tags(r.tags)
-        var d = loaded.definition
-        let size = TaskDefinitionValidator.size(of: d)
-        let now = Date()
-        let stored = try store.write { db -> StoredTaskDefinition in
-            let last = try Int.fetchOne(db, sql: "SELECT last_revision FROM families WHERE family = ?", arguments: [family]) ?? 0
-            let revision = last + 1
-            let arn = ARN.taskDefinition(region: settings.region, account: caller.account, family: family, revision: revision)
-            d = ECSAPI.registered(d, arn: arn, revision: revision, size: size, fargate: fargateIssues.isEmpty, at: now,
-                                  by: "arn:aws:iam::\(caller.account):root")
-            try db.execute(sql: "INSERT OR REPLACE INTO families (family, last_revision) VALUES (?, ?)", arguments: [family, revision])
-            try db.execute(sql: "INSERT INTO task_definitions (family, revision, arn, status, registered_at, document) VALUES (?, ?, ?, 'ACTIVE', ?, ?)",
-                           arguments: [family, revision, arn, now.timeIntervalSince1970, try StoredJSON.encode(d)])
-            return StoredTaskDefinition(family: family, revision: revision, arn: arn, status: "ACTIVE", document: d)
+        let stored = try store.write { db in
+            try register(loaded.definition, family: family, fargate: fargateIssues.isEmpty, account: caller.account, in: db)
         }
         if !tags.isEmpty { try store.setTags(tags, on: stored.arn) }
         return ECS.RegisterTaskDefinitionResponse(taskDefinition: stored.document, tags: tags.map { ECS.Tag(key: $0.0, value: $0.1) })
+    }
+
+    /// `d` as the family's next revision.
+    func register(_ d: ECS.TaskDefinition, family: String, fargate: Bool, account: String, in db: Database) throws -> StoredTaskDefinition {
+        let now = Date()
+        let last = try Int.fetchOne(db, sql: "SELECT last_revision FROM families WHERE family = ?", arguments: [family]) ?? 0
+        let revision = last + 1
+        let arn = ARN.taskDefinition(region: settings.region, account: account, family: family, revision: revision)
+        let document = ECSAPI.registered(d, arn: arn, revision: revision, size: TaskDefinitionValidator.size(of: d), fargate: fargate, at: now,
+                                         by: "arn:aws:iam::\(account):root")
+        try db.execute(sql: "INSERT OR REPLACE INTO families (family, last_revision) VALUES (?, ?)", arguments: [family, revision])
+        try db.execute(sql: "INSERT INTO task_definitions (family, revision, arn, status, registered_at, document) VALUES (?, ?, ?, 'ACTIVE', ?, ?)",
+                       arguments: [family, revision, arn, now.timeIntervalSince1970, try StoredJSON.encode(document)])
+        return StoredTaskDefinition(family: family, revision: revision, arn: arn, status: "ACTIVE", document: document)
+    }
+
+    /// The registered revision a task definition file that the host runs (`run -d FILE`) is,
+    /// so that a task's taskDefinitionArn names what DescribeTaskDefinition shows: the
+    /// family's latest ACTIVE revision when it holds this same definition, else a new one,
+    /// registered as RegisterTaskDefinition would (ECS runs only what is registered).
+    public func revision(ofFile d: ECS.TaskDefinition) throws -> (arn: String, revision: Int) {
+        guard let family = d.family else { throw ECSError.client("the task definition has no family") }
+        let stored = try store.write { db -> StoredTaskDefinition in
+            if let latest = try store.taskDefinition(family, in: db) {
+                var same = ECSAPI.registered(d, arn: latest.arn, revision: latest.revision, size: TaskDefinitionValidator.size(of: d), fargate: true,
+                                             at: Date(), by: "")
+                (same.registeredAt, same.registeredBy, same.status) = (latest.document.registeredAt, latest.document.registeredBy, latest.document.status)
+                if same == latest.document { return latest }
+            }
+            return try register(d, family: family, fargate: true, account: settings.account, in: db)
+        }
+        return (stored.arn, stored.revision)
     }
 
     /// What ECS adds to a definition it registers: its ARN, revision and status, the sizes

@@ -172,6 +172,8 @@ struct Serve: AsyncParsableCommand {
             writeOut(2, "fargate-run: serve: \(error)\n")
             throw ExitCode(1)
         }
+        // `run -d FILE` runs a registered revision, as an ECS client would.
+        await host.registerFiles { [ecs] in try ecs.revision(ofFile: $0) }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let socketPath = ControlAPI.socketPath(root)
         let addressFile = root.path + "/api-address"
