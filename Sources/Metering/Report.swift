@@ -120,8 +120,10 @@ public struct CostReport: Sendable {
         // Written as bytes (`ReportText`): 100,000 lines of Strings took seconds.
         var out = ReportText(capacity: perTask ? a.rows.count * 320 : 4096)
         func comma() { out.append(byte: 0x2C) }
-        func eff(_ v: Double?) { comma(); if let v { out.append(fixed4: v) } }
-        func avg(_ v: Double?) { comma(); if let v { out.append(general6: v) } }
+        func eff(_ v: Double?) { comma(); if let v { out.append(fixed: v, decimals: 4) } }
+        // OpenCost's averages: cores to a millionth, bytes whole.
+        func cores(_ v: Double?) { comma(); if let v { out.append(fixed: v, decimals: 6) } }
+        func bytes(_ v: Double?) { comma(); if let v { out.append(fixed: v, decimals: 0) } }
         func dollars(_ m: Money) { comma(); out.append(dollars: m) }
         func usageFields(_ row: CostAllocation.Row) {
             dollars(row.cpuCost)
@@ -131,10 +133,10 @@ public struct CostReport: Sendable {
             eff(row.memoryEfficiency)
             eff(row.totalEfficiency)
             dollars(row.unusedCost)
-            avg(row.cpuCoreUsageAverage)
-            avg(row.cpuCoreRequestAverage)
-            avg(row.ramBytesUsageAverage)
-            avg(row.ramBytesRequestAverage)
+            cores(row.cpuCoreUsageAverage)
+            cores(row.cpuCoreRequestAverage)
+            bytes(row.ramBytesUsageAverage)
+            bytes(row.ramBytesRequestAverage)
         }
         if perTask {
             out.append((["task_arn", "family", "revision", "cpu", "memory_mib", "architecture", "region", "billing_start", "billing_end",

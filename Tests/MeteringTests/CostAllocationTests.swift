@@ -78,6 +78,11 @@ struct CostAllocationTests {
         #expect(abs(row.memoryEfficiency! - 0.25) < 1e-9)
         // OpenCost: (0.5 × cpu cost + 0.25 × memory cost) / (cpu + memory cost).
         #expect(abs(row.totalEfficiency! - (0.5 * 0.04048 + 0.25 * 0.00889) / 0.04937) < 1e-9)
+        // The CSV's averages are plain decimals (cores to a millionth, bytes whole), no exponents.
+        let csv = CostReport(allocation: a, prices: .usEast1).render(.csv).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        let columns = Dictionary(uniqueKeysWithValues: zip(csv[0].map(String.init), csv[1].map(String.init)))
+        #expect(columns["cpu_core_usage_average"] == "0.500000" && columns["cpu_core_request_average"] == "1.000000", "\(columns)")
+        #expect(columns["ram_bytes_usage_average"] == "536870912" && columns["ram_bytes_request_average"] == "2147483648", "\(columns)")
         #expect(row.unusedCpuCost == Money(dollars: "0.02024"))
         #expect(row.unusedMemoryCost == Money(nanos: 6_667_500))
         #expect(abs(row.cpuCoreUsageAverage! - 0.5) < 1e-9)

@@ -83,72 +83,20 @@ struct ReportText {
         bytes.append(0x5A)
     }
 
-    /// `String(format: "%.4f", v)`.
-    mutating func append(fixed4 v: Double) {
-        guard v.isFinite, let q = ReportText.scaledRound(v.magnitude, pow10: 4), q < UInt128(UInt64.max) else {
-            append(String(format: "%.4f", v))
+    /// `String(format: "%.Nf", v)` for N = `decimals` (0 to 18): plain decimals, never an
+    /// exponent, for tools that read the CSV as numbers.
+    mutating func append(fixed v: Double, decimals: Int) {
+        var scale: UInt128 = 1
+        for _ in 0..<decimals { scale *= 10 }
+        guard (0...18).contains(decimals), v.isFinite, let q = ReportText.scaledRound(v.magnitude, pow10: decimals), q / scale < UInt128(UInt64.max) else {
+            append(String(format: "%.\(decimals)f", v))
             return
         }
         if v.sign == .minus { bytes.append(0x2D) }
-        append(unsigned: UInt64(q / 10_000), minDigits: 1)
+        append(unsigned: UInt64(q / scale), minDigits: 1)
+        guard decimals > 0 else { return }
         bytes.append(0x2E)
-        append(unsigned: UInt64(q % 10_000), minDigits: 4)
-    }
-
-    /// `String(format: "%.6g", v)`.
-    mutating func append(general6 v: Double) {
-        if v == 0 {
-            append(v.sign == .minus ? "-0" : "0")
-            return
-        }
-        let a = v.magnitude
-        guard v.isFinite, a >= 1e-30, a < 1e30 else {
-            append(String(format: "%.6g", v))
-            return
-        }
-        // The decimal exponent after rounding to six digits: from log10, corrected.
-        var x = Int(log10(a).rounded(.down))
-        var q: UInt128 = 0
-        for _ in 0..<3 {
-            guard let r = ReportText.scaledRound(a, pow10: 5 - x) else {
-                append(String(format: "%.6g", v))
-                return
-            }
-            q = r
-            if q >= 1_000_000 { x += 1 } else if q < 100_000 { x -= 1 } else { break }
-        }
-        guard q >= 100_000 && q < 1_000_000 else {
-            append(String(format: "%.6g", v))
-            return
-        }
-        if v.sign == .minus { bytes.append(0x2D) }
-        var digits = UInt64(q)
-        /// `digits` with `decimals` of them after the point, trailing zeros (and a bare point)
-        /// dropped.
-        func appendTrimmed(_ decimals: Int) {
-            var n = decimals
-            while n > 0 && digits % 10 == 0 {
-                digits /= 10
-                n -= 1
-            }
-            var p: UInt64 = 1
-            for _ in 0..<n { p *= 10 }
-            append(unsigned: digits / p, minDigits: 1)
-            if n > 0 {
-                bytes.append(0x2E)
-                append(unsigned: digits % p, minDigits: n)
-            }
-        }
-        if x < -4 || x >= 6 {
-            // d.ddddde±XX
-            appendTrimmed(5)
-            bytes.append(0x65)
-            bytes.append(x < 0 ? 0x2D : 0x2B)
-            append(unsigned: UInt64(abs(x)), minDigits: 2)
-        } else {
-            // 5 − x decimals
-            appendTrimmed(5 - x)
-        }
+        append(unsigned: UInt64(q % scale), minDigits: decimals)
     }
 
     /// round(a × 10^k), half to even, exactly, for a finite non-negative double; nil when the
