@@ -150,7 +150,17 @@ struct ReportFormatTests {
             (#"{"region": "x", "platforms": {"linux/x86_64": {"vcpuHour": "cheap", "gbHour": "1"}}, "ephemeralStorageGBHour": "0"}"#, "platforms.linux/x86_64.vcpuHour: not a dollar amount: cheap"),
             (#"{"region": "x", "platforms": {}, "ephemeralStorageGBHour": "0", "spotDiscountPercent": 170}"#, "spotDiscountPercent: not a percentage"),
             ("region: x", "not JSON"),
+            ("{\n  \"region\": x}", "not JSON (Invalid value around line 2, column 13)"),
+            (#"{"region": "x", "platforms": {"linux/x86_64": {"vcpuHour": 0.04, "gbHour": "1"}}, "ephemeralStorageGBHour": "0"}"#,
+             #"platforms.linux/x86_64.vcpuHour: not a string (a dollar amount is written as one, e.g. "0.04048")"#),
+            (#"{"region": "x", "platforms": {"linux/x86_64": {"vcpuHour": "0.04", "gbHour": "1", "cpuHour": "1"}}, "ephemeralStorageGBHour": "0"}"#,
+             #"unknown member "cpuHour" at platforms.linux/x86_64 (it takes vcpuHour, gbHour"#),
+            (#"{"region": "x", "platforms": {}, "ephemeralStorageGBHour": "0", "spotDiscountPercnt": 70}"#,
+             #"unknown member "spotDiscountPercnt" at the top level"#),
         ]
+        do { _ = try PriceTable.load(dir.path + "/none.json"); Issue.record("a missing file was read") } catch {
+            #expect("\(error)" == "cannot read price file \(dir.path)/none.json: No such file or directory")
+        }
         for (text, message) in cases {
             try text.write(toFile: dir.path + "/p.json", atomically: false, encoding: .utf8)
             do {
