@@ -180,7 +180,9 @@ struct ECSAPIClientTests {
 
         // A listener beyond loopback needs keys (or --insecure-listen).
         let open = try run("/usr/bin/timeout", ["-k", "5", "20", fargateRunBinary, "serve", "--root", dir.path + "/other", "--listen", "0.0.0.0:0"])
-        #expect(open.status == 1 && open.stderr.contains("is not a loopback address"), "\(open.stderr)")
+        #expect(open.status == 64 && open.stderr.contains("is not a loopback address"), "\(open.stderr)")
+        let port = try run(fargateRunBinary, ["serve", "--root", dir.path + "/other", "--listen", "127.0.0.1:99999"])
+        #expect(port.status == 64 && port.stderr.contains(#"--listen "127.0.0.1:99999": port 99999 is not 0 to 65535"#), "\(port.stderr)")
         let badKeys = dir.path + "/bad"
         try "[x]\naws_access_key_id = A\n".write(toFile: badKeys, atomically: false, encoding: .utf8)
         let refused = try run("/usr/bin/timeout", ["-k", "5", "20", fargateRunBinary, "serve", "--root", dir.path + "/other", "--credentials", badKeys])

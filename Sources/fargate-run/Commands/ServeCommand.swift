@@ -90,30 +90,32 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var registry: RegistryFlags
 
+    /// The flags that are wrong in themselves, refused with serve's usage before anything starts.
+    func validate() throws {
+        // Sooner would take tasks DescribeTasks and the services' scheduler still show.
+        if let removeStoppedAfter, removeStoppedAfter < stoppedTaskRetention {
+            throw ValidationError("--remove-stopped-after \(removeStoppedAfter) is shorter than --stopped-task-retention \(stoppedTaskRetention): stopped tasks must stay at least as long as DescribeTasks shows them")
+        }
+        guard autoscalingPeriod > 0 else { throw ValidationError("--autoscaling-period must be more than 0 seconds (it is \(autoscalingPeriod))") }
+        let endpoint = listen == "none" ? nil : try Serve.tcpEndpoint(listen, flag: "--listen")
+        if case .tcp(let address, _) = endpoint, !Serve.isLoopback(address), credentials == nil, !insecureListen {
+            throw ValidationError("--listen \(listen) is not a loopback address: anyone who reaches it could run tasks as root. Give --credentials FILE, or --insecure-listen if you mean it")
+        }
+        _ = try Serve.targetGroups(targetGroup)
+        _ = try Serve.pairs(serviceRegistry, flag: "--service-registry")
+    }
+
     func run() async throws {
         global.bootstrapLogging(default: .info)
         var logger = Logger(label: "fargate-run.host")
         let root = try global.stateRoot()
         logger[metadataKey: "root"] = .string(root.path)
-        // Sooner would take tasks DescribeTasks and the services' scheduler still show.
-        if let removeStoppedAfter, removeStoppedAfter < stoppedTaskRetention {
-            writeOut(2, "fargate-run: serve: --remove-stopped-after \(removeStoppedAfter) is shorter than --stopped-task-retention \(stoppedTaskRetention): stopped tasks must stay at least as long as DescribeTasks shows them.\n")
-            throw ExitCode(1)
-        }
         let lock: HostLock
         do { lock = try HostLock(root: root) } catch {
             writeOut(2, "fargate-run: \(error)\n")
             throw ExitCode(1)
         }
-        guard autoscalingPeriod > 0 else {
-            writeOut(2, "fargate-run: serve: --autoscaling-period must be more than 0 seconds (it is \(autoscalingPeriod)).\n")
-            throw ExitCode(1)
-        }
-        let endpoint = listen == "none" ? nil : try Serve.tcpEndpoint(listen)
-        if case .tcp(let address, _) = endpoint, !Serve.isLoopback(address), credentials == nil, !insecureListen {
-            writeOut(2, "fargate-run: serve: --listen \(listen) is not a loopback address: anyone who reaches it could run tasks as root. Give --credentials FILE, or --insecure-listen if you mean it.\n")
-            throw ExitCode(1)
-        }
+        let endpoint = listen == "none" ? nil : try Serve.tcpEndpoint(listen, flag: "--listen")
         let keys: [String: ECSAPI.AccessKey]?
         do { keys = try credentials.map { try CredentialsFile.load($0, defaultAccount: account) } } catch {
             writeOut(2, "fargate-run: serve: \(error)\n")
@@ -252,7 +254,7 @@ struct Serve: AsyncParsableCommand {
     /// --target-group ARN=ADDRESS:PORT values.
     static func targetGroups(_ values: [String]) throws -> [String: ECSAPI.Settings.Listener] {
         try pairs(values, flag: "--target-group").mapValues { text in
-            guard case .tcp(let host, let port) = try tcpEndpoint(text), port > 0 else {
+            guard case .tcp(let host, let port) = try tcpEndpoint(text, flag: "--target-group"), port > 0 else {
                 throw ValidationError("--target-group: \(text) is not ADDRESS:PORT")
             }
             do { try LoadBalancerListener(address: host, port: port).check() } catch { throw ValidationError("--target-group: \(error)") }
@@ -261,10 +263,11 @@ struct Serve: AsyncParsableCommand {
     }
 
     /// HOST:PORT as a TCP endpoint.
-    static func tcpEndpoint(_ text: String) throws -> HTTPServer.Endpoint {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
-            throw ValidationError("--listen \"\(text)\" is not HOST:PORT, such as 127.0.0.1:8557")
+    static func tcpEndpoint(_ text: String, flag: String) throws -> HTTPServer.Endpoint {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else {
+            throw ValidationError("\(flag) \"\(text)\" is not HOST:PORT, such as 127.0.0.1:8557")
         }
+        guard (0...65535).contains(port) else { throw ValidationError("\(flag) \"\(text)\": port \(port) is not 0 to 65535") }
         return .tcp(host: String(text[..<colon]), port: port)
     }
 }
