@@ -62,6 +62,16 @@ struct QuickArgumentsTests {
         #expect(QuickArguments.run(["--log-level", "debug", "t.json"])?.logLevel == "debug")
     }
 
+    /// A role mapped to a profile that is in neither AWS file is refused at the start, not
+    /// when a task first asks for its credentials.
+    @Test func aTaskRoleProfileThatIsNowhereIsRefused() throws {
+        let args = ["run", "--task-role", "arn:aws:iam::1:role/a=fargate-run-test-nosuch", "t.json"]
+        #expect(QuickArguments.run(args) == nil, "left to ArgumentParser, which says why")
+        let error = try #require(throws: (any Error).self) { try FargateRun.parseAsRoot(args) }
+        #expect(FargateRun.message(for: error).contains("--task-role arn:aws:iam::1:role/a=fargate-run-test-nosuch: no profile fargate-run-test-nosuch in "),
+                "\(FargateRun.message(for: error))")
+    }
+
     @Test func parametersAreNameValuePairs() throws {
         let r = try #require(QuickArguments.run(["--parameter", "A=1", "--parameter", "B=x=y", "--parameter", "A=2", "t.json"]))
         #expect(r.definition.parameters == ["A": "2", "B": "x=y"], "the last value of a name wins, as ArgumentParser's")

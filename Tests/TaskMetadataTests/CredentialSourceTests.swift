@@ -71,6 +71,17 @@ struct CredentialSourceTests {
         }
     }
 
+    /// A profile is found by its section in either file; one in neither is named with where
+    /// it was looked for.
+    @Test func aMissingProfileIsNamed() throws {
+        let dir = try home(credentials: "[dev]\naws_access_key_id = AKIADEV\naws_secret_access_key = s\n")
+        defer { dir.remove() }
+        try "[profile ops]\ncredential_process = true\n".write(toFile: dir.path + "/.aws/config", atomically: false, encoding: .utf8)
+        let source = AWSCredentialSource(environment: ["HOME": dir.path])
+        #expect(source.missing(profile: "dev") == nil && source.missing(profile: "ops") == nil)
+        #expect(source.missing(profile: "nosuch") == "no profile nosuch in \(dir.path)/.aws/credentials or \(dir.path)/.aws/config")
+    }
+
     @Test func rolesAreServedFromTheirProfileAndCachedBriefly() async throws {
         let dir = try home(credentials: "[dev]\naws_access_key_id = AKIADEV\naws_secret_access_key = s\n")
         defer { dir.remove() }

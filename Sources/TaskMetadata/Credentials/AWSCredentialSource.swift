@@ -45,6 +45,14 @@ public struct AWSCredentialSource: Sendable {
     var credentialsFile: String { environment["AWS_SHARED_CREDENTIALS_FILE"].map(expand) ?? home + "/.aws/credentials" }
     var configFile: String { environment["AWS_CONFIG_FILE"].map(expand) ?? home + "/.aws/config" }
 
+    /// nil when `profile` has a section in the shared credentials or config file; else what
+    /// to say (where it was looked for).
+    public func missing(profile: String) -> String? {
+        guard SharedConfigFile(path: credentialsFile, configStyle: false).profile(profile) == nil,
+              SharedConfigFile(path: configFile, configStyle: true).profile(profile) == nil else { return nil }
+        return "no profile \(profile) in \(credentialsFile) or \(configFile)"
+    }
+
     /// The default chain (no profile given: the environment first), or the named profile.
     public func resolve(profile named: String?) throws(CredentialsError) -> AWSCredentials {
         if named == nil, let id = nonEmpty("AWS_ACCESS_KEY_ID") {

@@ -36,8 +36,15 @@ struct EndpointSettings: Equatable {
     var allowLinkLocal = false
     var availabilityZone: String?
 
-    func roles() throws -> TaskRoleOptions {
-        do { return try TaskRoleOptions.parse(taskRole) } catch { throw ValidationError(error.description) }
+    /// The role mappings; a profile that is nowhere is refused now, not when a task first asks
+    /// for its credentials (a 503 then).
+    func roles(source: AWSCredentialSource = AWSCredentialSource()) throws -> TaskRoleOptions {
+        let options: TaskRoleOptions
+        do { options = try TaskRoleOptions.parse(taskRole) } catch { throw ValidationError(error.description) }
+        for (role, profile) in options.profiles.sorted(by: { $0.key < $1.key }) {
+            if let missing = source.missing(profile: profile) { throw ValidationError("--task-role \(role)=\(profile): \(missing)") }
+        }
+        return options
     }
 
     var configuration: EndpointConfiguration {
