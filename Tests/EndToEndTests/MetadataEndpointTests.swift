@@ -127,6 +127,7 @@ struct MetadataEndpointTests {
         let r = try run(fargateRunBinary, h.withRoot(["-q", "--output", "json", "--availability-zone", "eu-west-3b", t]),
                         environment: MetadataEndpointTests.awsEnvironment(h.dir.path))
         #expect(r.status == 0, "\(r.stderr)")
+        #expect(!r.stderr.contains("note:"), "-q prints no notes (the task role's): \(r.stderr)")
         let id = try #require(h.taskIds().first)
         let text = log(h, id, "app")
         let s = MetadataEndpointTests.sections(text)

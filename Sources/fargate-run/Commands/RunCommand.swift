@@ -47,7 +47,7 @@ struct Run: AsyncParsableCommand {
     @Option(name: .long, help: "A price file (JSON, see Docs/METERING.md) instead of the built-in us-east-1 prices.")
     var prices: String?
 
-    @Flag(name: .shortAndLong, help: "No status lines or progress; container output and errors only.")
+    @Flag(name: .shortAndLong, help: "No status lines, notes or progress; container output, warnings and errors only.")
     var quiet = false
 
     @Flag(name: .shortAndLong, help: "Run the task through this root's host (fargate-run serve) and return once it is RUNNING, printing its id.")
@@ -139,7 +139,7 @@ struct RunRequest: Equatable {
         let names = count == 1 ? plan.containers.map(\.name) : (1...count).flatMap { n in plan.containers.map { "\($0.name)-\(n)" } }
         let console = Console(containerOut: output == .json ? 2 : 1, quiet: quiet, containerNames: names)
         for w in plan.warnings {
-            if w.severity == .note { console.status("fargate-run: note: \(w)") } else { console.warning(w.description) }
+            if w.severity == .note { if !quiet { console.status("fargate-run: note: \(w)") } } else { console.warning(w.description) }
         }
         // Tasks whose fargate-run died are cleaned up before a new one starts.
         let networkOptions = try network.options()
