@@ -25,7 +25,9 @@ struct Prune: AsyncParsableCommand {
         do { before = try TimeArgument.parse(until, flag: "--until") } catch { throw badInput("\(error)") }
         let candidates = TaskRemoval.candidates(store: store, stoppedBefore: before)
         let count = candidates.count
-        let what = "the state and logs of \(count) stopped task\(count == 1 ? "" : "s")" + (until.map { " (stopped before \($0))" } ?? "")
+        // The time itself: "before 7d" reads as a duration, not as when.
+        let what = "the state and logs of \(count) stopped task\(count == 1 ? "" : "s")"
+            + (before.map { " (stopped before \(ISO8601DateFormatter().string(from: $0)))" } ?? "")
         if count > 0, !force {
             guard isatty(0) == 1 else { throw badInput("prune would remove \(what): pass --force (standard input is not a terminal to ask on)") }
             writeOut(2, "This removes \(what) in \(store.root.path). Continue? [y/N] ")

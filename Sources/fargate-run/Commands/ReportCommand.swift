@@ -111,7 +111,7 @@ enum TimeArgument {
         if let back = Advisor.parseDuration(text.hasPrefix("-") ? String(text.dropFirst()) : text) {
             return now.addingTimeInterval(-Double(back))
         }
-        throw ReportError.badInput("\(flag) \"\(text)\" is neither an ISO-8601 time such as 2026-11-01T00:00:00Z nor a duration such as 24h or 7d")
+        throw ReportError.badInput("\(flag) \"\(text)\" is neither an ISO-8601 time such as 2026-11-01T00:00:00Z nor a duration in seconds, minutes, hours or days such as 90s, 30m, 24h or 7d")
     }
 }
 
