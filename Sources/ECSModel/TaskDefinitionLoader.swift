@@ -56,8 +56,26 @@ public enum TaskDefinitionLoader {
         }
     }
 
+    /// The file's bytes, read to its end (a pipe too: `/dev/stdin`); nil with errno set.
+    static func contents(of path: String) -> Data? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var out = Data()
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return nil
+            }
+            if n == 0 { return out }
+            out.append(contentsOf: buffer[0..<n])
+        }
+    }
+
     public static func load(file: String, options: Options = Options()) throws -> LoadedTaskDefinition {
-        guard let data = FileManager.default.contents(atPath: file) else {
+        guard let data = contents(of: file) else {
             throw TaskDefinitionError(file: file, issues: [ValidationIssue("", "cannot read \(file): \(String(cString: strerror(errno)))")])
         }
         do { return try load(data: data, name: file, options: options) } catch var e as TaskDefinitionError {
