@@ -51,7 +51,9 @@ public enum TaskOverrides {
                 continue
             }
             guard let k = containers.firstIndex(where: { $0.name == name }) else {
-                let hint = SchemaChecker.suggestion(for: name, among: containers.compactMap(\.name)).map { " (did you mean \"\($0)\"?)" } ?? ""
+                let names = containers.compactMap(\.name)
+                let hint = SchemaChecker.suggestion(for: name, among: names).map { " (did you mean \"\($0)\"?)" }
+                    ?? " (its containers: \(names.joined(separator: ", ")))"
                 found.append(ValidationIssue(p + ".name", "\"\(name)\" is not a container of this task\(hint)"))
                 continue
             }

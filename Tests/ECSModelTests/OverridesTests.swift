@@ -42,7 +42,7 @@ struct OverridesTests {
     @Test func problemsAreReportedAtTheOverride() throws {
         let loaded = try overridden(#"""
             {"cpu": "1024", "containerOverrides": [
-              {"name": "wbe", "cpu": 1}, {"command": ["x"]}, {"name": "worker", "memory": 4096, "environment": [{"value": "no name"}]},
+              {"name": "wbe", "cpu": 1}, {"command": ["x"]}, {"name": "nginx"}, {"name": "worker", "memory": 4096, "environment": [{"value": "no name"}]},
               {"name": "worker", "cpu": 2}], "memroy": "2048", "inferenceAcceleratorOverrides": [{"deviceName": "d"}]}
             """#)
         #expect(loaded.allIssues == [
@@ -50,11 +50,12 @@ struct OverridesTests {
             ValidationIssue("overrides.inferenceAcceleratorOverrides", "not supported on Fargate"),
             ValidationIssue("overrides.containerOverrides[0].name", "\"wbe\" is not a container of this task (did you mean \"web\"?)"),
             ValidationIssue("overrides.containerOverrides[1].name", "required: the container the override is for"),
-            ValidationIssue("overrides.containerOverrides[2].environment[0].name", "required"),
-            ValidationIssue("overrides.containerOverrides[3].name", "\"worker\" is already overridden by overrides.containerOverrides[2]"),
+            ValidationIssue("overrides.containerOverrides[2].name", "\"nginx\" is not a container of this task (its containers: web, worker)"),
+            ValidationIssue("overrides.containerOverrides[3].environment[0].name", "required"),
+            ValidationIssue("overrides.containerOverrides[4].name", "\"worker\" is already overridden by overrides.containerOverrides[3]"),
             // The task's own memory no longer fits the overridden cpu.
             ValidationIssue("memory", "512 MiB is not allowed with cpu 1024: allowed 2048 to 8192 MiB in steps of 1024"),
-            ValidationIssue("overrides.containerOverrides[2].memory", "4096 MiB exceeds the task's 512 MiB"),
+            ValidationIssue("overrides.containerOverrides[3].memory", "4096 MiB exceeds the task's 512 MiB"),
         ])
     }
 
