@@ -147,7 +147,7 @@ struct ShapeMapper {
     /// a warning rather than refusing the template (a CDK template's role ARNs are known only
     /// once the stack is deployed).
     static func withoutLocalEffect(_ api: String) -> Bool {
-        api == "executionRoleArn" || api == "taskRoleArn" || api == "tags" || api.hasPrefix("tags[")
+        api == "executionRoleArn" || api == "tags" || api.hasPrefix("tags[")
             || (api.hasPrefix("containerDefinitions[") && api.contains(".dockerLabels"))
     }
 }

@@ -109,7 +109,9 @@ public struct PriceTable: Codable, Sendable, Equatable {
         case .keyNotFound(let key, let c):
             return "\"\(key.stringValue)\" is missing at \(at(c.codingPath)) (a price file has region, platforms {\"linux/x86_64\": {vcpuHour, gbHour}}, ephemeralStorageGBHour; Docs/METERING.md)"
         case .typeMismatch(let type, let c):
-            let expected = type == String.self ? "a string (a dollar amount is written as one, e.g. \"0.04048\")"
+            let amounts = ["vcpuHour", "gbHour", "ephemeralStorageGBHour"]
+            let expected = type == String.self && amounts.contains(c.codingPath.last?.stringValue ?? "")
+                ? "a string (a dollar amount is written as one, e.g. \"0.04048\")" : type == String.self ? "a string"
                 : "\(type)".hasPrefix("Dictionary") ? "an object" : "\(type)".hasPrefix("Array") ? "a list" : "\(type)"
             return "\(at(c.codingPath)): not \(expected)"
         case .valueNotFound(_, let c):

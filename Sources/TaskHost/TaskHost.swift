@@ -122,11 +122,9 @@ public actor TaskHost {
                                               secrets: request.secretsPath, region: base.region, account: request.account ?? base.account,
                                               running: true)
         } else {
-            var options = request.definitionOptions ?? .init()
-            options.region = base.region
-            let loaded = try TaskDefinitionLoader.load(file: path, options: options)
+            let loaded = try TaskInputs.load(path, definition: request.definitionOptions ?? .init(), region: base.region)
             prepared = try TaskInputs.prepare(loaded, source: path, overrides: request.overrides, secrets: request.secretsPath,
-                                              region: base.region, account: "000000000000", running: true)
+                                              region: base.region, account: TaskInputs.fileAccount, running: true)
             // As registered (the file as it is, without RunTask's overrides), once it is known to run.
             if let fileRevisions {
                 do {

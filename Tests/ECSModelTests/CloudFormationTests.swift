@@ -212,9 +212,10 @@ struct CloudFormationTests {
         #expect(own.definition.taskRoleArn == "arn:aws:iam::123456789012:role/TaskRole")
         let given = try loaded(Self.template("      TaskRoleArn: !GetAtt TaskRole.Arn", resources: role), ["TaskRole.Arn": "arn:aws:iam::1:role/real"])
         #expect(given.definition.taskRoleArn == "arn:aws:iam::1:role/real" && given.warnings.isEmpty)
-        // Not a role's ARN: left out, as before.
+        // Anything else unresolved is an error, as in any member that has an effect here (the
+        // role decides whether the containers get credentials).
         let other = try loaded(Self.template("      TaskRoleArn: !GetAtt Bucket.Arn", resources: role))
-        #expect(other.definition.taskRoleArn == nil && other.warnings.first?.message.hasSuffix("left out (it has no effect here)") == true)
+        #expect(other.allIssues.map(\.message) == ["Fn::GetAtt Bucket.Arn (AWS::S3::Bucket) is known once the stack is deployed: pass --parameter Bucket.Arn=VALUE"])
     }
 
     @Test func ifAndConditions() throws {

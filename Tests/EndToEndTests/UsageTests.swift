@@ -184,6 +184,13 @@ struct UsageTests {
         let row = try #require((try json(report.stdout)["tasks"] as? [[String: Any]])?.first)
         #expect(row["cpuEfficiency"] as? Double != nil, "the report uses the samples")
         #expect(report.stderr.isEmpty, "billed by gc, nothing is open: \(report.stderr)")
+        // A billing start whose task has no state (its bill never written): named, and not as
+        // gc's to bill.
+        let lost = "arn:aws:ecs:us-east-1:000000000000:task/default/0123456789abcdef0123456789abcdef"
+        _ = try h.sqlite("INSERT INTO open_tasks (task_arn, family, billing_start_us, pid) VALUES ('\(lost)', 'gone', 1, 1)")
+        let unbillable = try h.metering("report", [])
+        #expect(unbillable.stderr.contains("1 task(s) started billing and have stopped, or have no state, without a bill") && unbillable.stderr.contains(lost)
+                && !unbillable.stderr.contains("gc bills"), "\(unbillable.stderr)")
     }
 
     /// A host writes its samples five seconds at a time; stopped by SIGTERM, it writes the

@@ -87,7 +87,7 @@ struct ReportText {
     /// exponent, for tools that read the CSV as numbers.
     mutating func append(fixed v: Double, decimals: Int) {
         var scale: UInt128 = 1
-        for _ in 0..<decimals { scale *= 10 }
+        for _ in 0..<max(0, min(decimals, 18)) { scale *= 10 }
         guard (0...18).contains(decimals), v.isFinite, let q = ReportText.scaledRound(v.magnitude, pow10: decimals), q / scale < UInt128(UInt64.max) else {
             append(String(format: "%.\(decimals)f", v))
             return

@@ -56,16 +56,19 @@ public struct GarbageCollector: Sendable {
         return !state.ownerIsAlive
     }
 
-    /// Of the tasks the ledger holds open, those no one will bill: abandoned (`gc` bills
-    /// them), or with no task state left to say. The others still run and are billed when
-    /// they stop. Reads only: nothing is swept or retired.
-    public func unbilledOpenTasks(_ open: [OpenTask]) -> [OpenTask] {
+    /// The tasks the ledger holds open, by what becomes of their bill: `running` are billed
+    /// when they stop; `abandoned` lost their owner, and `gc` bills them; `unbillable` have
+    /// stopped, or have no state, with their bill never written (a ledger write that failed
+    /// as they stopped): nothing will bill them. Reads only: nothing is swept or retired.
+    public func openTaskFates(_ open: [OpenTask]) -> (running: [OpenTask], abandoned: [OpenTask], unbillable: [OpenTask]) {
         let store = TaskStore(root: root)
         let served = HostLock.state(of: root).held
-        return open.filter { o in
-            guard let state = try? store.state(ARN.resourceId(o.taskArn)) else { return true }
-            return state.isStopped || GarbageCollector.isAbandoned(state, served: served)
+        var out: (running: [OpenTask], abandoned: [OpenTask], unbillable: [OpenTask]) = ([], [], [])
+        for o in open {
+            guard let state = try? store.state(ARN.resourceId(o.taskArn)), !state.isStopped else { out.unbillable.append(o); continue }
+            if GarbageCollector.isAbandoned(state, served: served) { out.abandoned.append(o) } else { out.running.append(o) }
         }
+        return out
     }
 
     /// A marker whose task has no state (or none that reads). A host died while making the

@@ -24,10 +24,18 @@ public enum TaskInputs {
     ///     and environment files even without a secrets file (validation does that only with one).
     public static func prepare(_ file: String, definition: TaskDefinitionLoader.Options = .init(), overrides: String?, secrets: String?,
                                region: String, running: Bool) throws -> PreparedTask {
+        try prepare(try load(file, definition: definition, region: region), source: file, overrides: overrides,
+                    secrets: secrets, region: region, account: fileAccount, running: running)
+    }
+
+    /// The account a task definition file's ARNs name.
+    public static let fileAccount = "000000000000"
+
+    /// The file as read, in `region`, before overrides and checks.
+    public static func load(_ file: String, definition: TaskDefinitionLoader.Options = .init(), region: String) throws -> LoadedTaskDefinition {
         var options = definition
         options.region = region
-        return try prepare(try TaskDefinitionLoader.load(file: file, options: options), source: file, overrides: overrides,
-                           secrets: secrets, region: region, account: "000000000000", running: running)
+        return try TaskDefinitionLoader.load(file: file, options: options)
     }
 
     /// `prepare(_:...)` of a definition already read (a registered one, for RunTask): `source`

@@ -81,13 +81,19 @@ struct Report: AsyncParsableCommand {
             try chart.costChart().write(toFile: plot, atomically: true, encoding: .utf8)
             writeOut(2, "fargate-run: wrote \(plot) (\(Set(chart.rows.map { $0.key.dropLast() }).count) series)\n")
         }
-        let open = try ledger.openTasks()
-        let unbilled = GarbageCollector(root: root).unbilledOpenTasks(open)
-        if open.count > unbilled.count {
-            writeOut(2, "fargate-run: \(open.count - unbilled.count) running task(s) not in this report: each is billed when it stops\n")
+        let fates = GarbageCollector(root: root).openTaskFates(try ledger.openTasks())
+        // A task that stopped while its state was read closed its bill first: asked again,
+        // it is no longer open.
+        let stillOpen = Set(try ledger.openTasks().map(\.taskArn))
+        let (abandoned, unbillable) = (fates.abandoned.filter { stillOpen.contains($0.taskArn) }, fates.unbillable.filter { stillOpen.contains($0.taskArn) })
+        if !fates.running.isEmpty {
+            writeOut(2, "fargate-run: \(fates.running.count) running task(s) not in this report: each is billed when it stops\n")
         }
-        if !unbilled.isEmpty {
-            writeOut(2, "fargate-run: \(unbilled.count) task(s) started billing and never closed (their fargate-run was killed; fargate-run gc bills them): \(unbilled.map(\.taskArn).joined(separator: ", "))\n")
+        if !abandoned.isEmpty {
+            writeOut(2, "fargate-run: \(abandoned.count) task(s) started billing and never closed (their fargate-run was killed; fargate-run gc bills them): \(abandoned.map(\.taskArn).joined(separator: ", "))\n")
+        }
+        if !unbillable.isEmpty {
+            writeOut(2, "fargate-run: \(unbillable.count) task(s) started billing and have stopped, or have no state, without a bill (the ledger could not be written as they stopped?): \(unbillable.map(\.taskArn).joined(separator: ", "))\n")
         }
     }
 }

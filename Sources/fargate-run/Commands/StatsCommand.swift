@@ -43,8 +43,8 @@ struct Stats: AsyncParsableCommand {
         for t in tasks {
             let (_, id) = try global.locate(t)
             // A task named that has stopped has nothing to read: say so, as inspect does.
-            let state = try store.state(id)
-            guard !state.isStopped else {
+            // (One made a moment ago may have no state yet: read with the rest once it has.)
+            if let state = try? store.state(id), state.isStopped {
                 writeOut(2, "fargate-run: task \(id) is not running (last status \(state.task.lastStatus ?? "unknown"))\n")
                 throw ExitCode(1)
             }
