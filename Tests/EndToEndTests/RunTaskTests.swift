@@ -404,8 +404,9 @@ struct RunTaskTests {
         let r = try h.fargateRun(["validate", repositoryRoot + "/Examples/web-and-client.json"])
         #expect(r.status == 0)
         #expect(r.stdout == "web-and-client:1 valid: 0.25 vCPU, 0.5 GB, 2 containers: web (non-essential), client\n")
-        // From a pipe (`aws ecs describe-task-definition ... | fargate-run validate /dev/stdin`).
-        let piped = try run(fargateRunBinary, ["validate", "/dev/stdin"],
+        // From a pipe (`aws ecs describe-task-definition ... | fargate-run validate /dev/stdin`;
+        // /dev/stdin is this link, which the cgroup v2 VM's /dev lacks).
+        let piped = try run(fargateRunBinary, ["validate", "/proc/self/fd/0"],
                             input: try String(contentsOfFile: repositoryRoot + "/Examples/web-and-client.json", encoding: .utf8))
         #expect(piped.status == 0 && piped.stdout == r.stdout, "\(piped.stdout) \(piped.stderr)")
         let directory = try h.fargateRun(["validate", h.dir.path])
