@@ -41,6 +41,12 @@ struct IntrinsicResolver {
     private(set) var used: Set<String> = []
     /// Notes about values taken from fargate-run's own defaults, once each.
     private(set) var notes: [String: String] = [:]
+    /// While set (a task role's value is resolved), an `AWS::IAM::Role` without a RoleName
+    /// stands in under its logical id for its `Arn`, instead of being known only once
+    /// deployed: the task still gets credentials, as on Fargate. `standIns` says so.
+    var rolesStandIn = false
+    /// What stood in since `takeStandIns()`, as warnings.
+    private(set) var standIns: [String] = []
     private var conditionValues: [String: Bool] = [:]
     private var visiting: Set<String> = []
 
@@ -258,23 +264,6 @@ struct IntrinsicResolver {
         return try resourceValue(resource, r, attribute: attribute)
     }
 
-    /// The ARN a role known only once deployed stands in under here, for a task role that is
-    /// `Fn::GetAtt ROLE.Arn` of the template's `AWS::IAM::Role` ROLE: ROLE as its name, in
-    /// `AWS::AccountId`'s account (or fargate-run's own). nil for any other value.
-    mutating func roleStandIn(for value: JSONValue) -> String? {
-        guard case .object(let call) = value, call.count == 1, call[0].0 == "Fn::GetAtt" else { return nil }
-        let parts: [String]
-        switch call[0].1 {
-        case .array(let a): parts = a.compactMap { if case .string(let s) = $0 { s } else { nil } }
-        case .string(let s): parts = s.split(separator: ".", maxSplits: 1).map(String.init)
-        default: return nil
-        }
-        guard parts.count == 2, parts[1] == "Arn", case .string("AWS::IAM::Role")? = resources[parts[0]]?["Type"] else { return nil }
-        var account = IntrinsicResolver.localAccount
-        if case .string(let a)? = try? ref("AWS::AccountId") { account = a }
-        return "arn:\(partition):iam::\(account):role/\(parts[0])"
-    }
-
     /// A resource's `Ref` (attribute nil) or attribute, when its properties fix it.
     mutating func resourceValue(_ id: String, _ r: JSONValue, attribute: String?) throws(IntrinsicFailure) -> JSONValue {
         let type: String
@@ -290,14 +279,26 @@ struct IntrinsicResolver {
             guard let v = r["Properties"]?[name] else { return nil }
             return try IntrinsicResolver.text(try resolveAll(v), in: "\(id).\(name)")
         }
-        guard let name = try property(rule.nameProperty) else { throw unresolved }
+        let given = try property(rule.nameProperty)
+        let standsIn = given == nil && rolesStandIn && type == "AWS::IAM::Role" && attribute == "Arn"
+        guard let name = given ?? (standsIn ? id : nil) else { throw unresolved }
         guard let attribute else { return .string(name) }
         let account: String
         if case .string(let a) = try ref("AWS::AccountId") { account = a } else { account = IntrinsicResolver.localAccount }
         let context = StaticContext(name: name, partition: partition, region: region, account: account, urlSuffix: urlSuffix,
                                     path: try property("Path"))
         guard let make = rule.attributes[attribute] else { throw unresolved }
-        return .string(make(context))
+        let value = make(context)
+        if standsIn {
+            standIns.append("\(what) (\(type)) is known once the stack is deployed: pass \(pass); the task's role here is \(value)")
+        }
+        return .string(value)
+    }
+
+    /// The stand-ins made since the last call.
+    mutating func takeStandIns() -> [String] {
+        defer { standIns = [] }
+        return standIns
     }
 
     struct StaticContext {

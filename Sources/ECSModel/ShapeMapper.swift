@@ -41,17 +41,19 @@ struct ShapeMapper {
         // needs a group) land on the same path and are not said twice.
         paths.record(api, source)
         if resolver != nil {
+            // A task role known once deployed (CDK's `Fn::GetAtt TaskRole.Arn`) still gives the
+            // containers credentials, as on Fargate: under a stand-in ARN, with a warning.
+            resolver!.rolesStandIn = api == "taskRoleArn"
+            defer {
+                resolver!.rolesStandIn = false
+                _ = resolver!.takeStandIns()
+            }
             do {
                 value = try resolver!.resolveCall(value)
+                for standIn in resolver!.takeStandIns() { issues.append(ValidationIssue(source, standIn, severity: .warning)) }
             } catch .noValue {
                 return nil
             } catch {
-                // A task role known once deployed (CDK's `Fn::GetAtt TaskRole.Arn`) still gives
-                // the containers credentials, as on Fargate: under a stand-in ARN.
-                if error.isUnresolved, api == "taskRoleArn", let standIn = resolver!.roleStandIn(for: value) {
-                    issues.append(ValidationIssue(source, error.message + "; the task's role here is \(standIn)", severity: .warning))
-                    return .string(standIn)
-                }
                 let severity: ValidationIssue.Severity = error.isUnresolved && ShapeMapper.withoutLocalEffect(api) ? .warning : .error
                 issues.append(ValidationIssue(source, error.message + (severity == .warning ? "; left out (it has no effect here)" : ""), severity: severity))
                 return nil

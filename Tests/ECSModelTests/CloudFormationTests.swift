@@ -202,7 +202,7 @@ struct CloudFormationTests {
     /// credentials, as on Fargate: the definition keeps a stand-in ARN, with a warning.
     @Test func anUnresolvedTaskRoleStandsInUnderItsLogicalId() throws {
         let role = "  TaskRole:\n    Type: AWS::IAM::Role\n    Properties: {}\n  Bucket:\n    Type: AWS::S3::Bucket"
-        for form in ["!GetAtt TaskRole.Arn", "!GetAtt [TaskRole, Arn]"] {
+        for form in ["!GetAtt TaskRole.Arn", "!GetAtt [TaskRole, Arn]", "!Sub '${TaskRole.Arn}'"] {
             let l = try loaded(Self.template("      TaskRoleArn: \(form)", resources: role))
             #expect(l.allIssues == [] && l.definition.taskRoleArn == "arn:aws:iam::000000000000:role/TaskRole", "\(form)")
             #expect(l.warnings.first?.message == "Fn::GetAtt TaskRole.Arn (AWS::IAM::Role) is known once the stack is deployed: pass --parameter TaskRole.Arn=VALUE; the task's role here is arn:aws:iam::000000000000:role/TaskRole")
