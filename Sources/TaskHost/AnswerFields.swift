@@ -105,14 +105,7 @@ enum AnswerFields {
     /// Whether the answer holds the escape `\u0000` (or something that ends with its bytes,
     /// such as an escaped backslash before `u0000`: decoded whole too, which is only slower).
     static func mayHoldNUL(_ answer: Data) -> Bool {
-        answer.withUnsafeBytes { bytes in
-            let escape = Array(#"\u0000"#.utf8)
-            guard bytes.count >= escape.count else { return false }
-            for start in 0...(bytes.count - escape.count) where bytes[start] == UInt8(ascii: "\\") {
-                if (1..<escape.count).allSatisfy({ bytes[start + $0] == escape[$0] }) { return true }
-            }
-            return false
-        }
+        answer.firstRange(of: Array(#"\u0000"#.utf8)) != nil
     }
 
     private static func decoded<T: Decodable>(_ type: T.Type, _ answer: Data, _ expected: String) throws -> T {

@@ -38,8 +38,7 @@ extension RunRequest {
         do {
             if output == .json {
                 described = try HostClient(root: root).run(request).tasks
-                tasks = described.map { ControlAPI.TaskSummary(taskArn: $0.taskArn, lastStatus: $0.lastStatus, stopCode: $0.stopCode?.rawValue,
-                                                              stoppedReason: $0.stoppedReason) }
+                tasks = described.map(ControlAPI.TaskSummary.init)
             } else {
                 tasks = try HostClient(root: root).runOutcome(request).tasks
             }
