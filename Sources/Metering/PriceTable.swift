@@ -1,4 +1,6 @@
+import ECSModel
 import Foundation
+import LinuxSupport
 
 /// Fargate on-demand prices, per hour, for one region. Kept in a JSON file users can replace
 /// (`--prices FILE`), because AWS changes them and they differ by region.
@@ -49,53 +51,36 @@ public struct PriceTable: Codable, Sendable, Equatable {
         spotDiscountPercent: Percent(basisPoints: 7000))
 
     public static func load(_ path: String) throws -> PriceTable {
-        guard let d = FileManager.default.contents(atPath: path) else {
-            let why = access(path, R_OK) == 0 ? "not a readable file" : String(cString: strerror(errno))
-            throw MeteringError.prices("cannot read price file \(path): \(why)")
+        let text: String
+        do { text = try FileSystem.readString(path) } catch {
+            throw MeteringError.prices("cannot read price file \(path): \(String(cString: strerror(error.errno)))")
         }
-        if let syntax = PriceTable.syntaxError(in: d) { throw MeteringError.prices("price file \(path): not JSON (\(syntax))") }
-        let table: PriceTable
-        do { table = try JSONDecoder().decode(PriceTable.self, from: d) } catch let e as DecodingError {
+        // ECSModel's parser says where the JSON breaks (line and column); its tree shows what
+        // the typed decoding would drop without a word (a misspelt spotDiscountPercent).
+        let tree: JSONValue
+        do { tree = try JSONParser.parse(Array(text.utf8)) } catch { throw MeteringError.prices("price file \(path): \(error)") }
+        if let unknown = PriceTable.unknownMember(in: tree) { throw MeteringError.prices("price file \(path): \(unknown)") }
+        do { return try JSONDecoder().decode(PriceTable.self, from: Data(text.utf8)) } catch let e as DecodingError {
             throw MeteringError.prices("price file \(path): \(PriceTable.explain(e))")
         } catch {
             throw MeteringError.prices("price file \(path): \(error)")
-        }
-        // A misspelt member would be dropped without a word (a spot discount never applied).
-        if let unknown = PriceTable.unknownMember(in: d) {
-            throw MeteringError.prices("price file \(path): \(unknown)")
-        }
-        return table
-    }
-
-    /// Why `data` is not JSON, with the line and column an editor shows; nil when it is.
-    static func syntaxError(in data: Data) -> String? {
-        do {
-            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
-            return nil
-        } catch {
-            let text = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
-            // Foundation says "... around character N." (from 0).
-            guard let r = text.range(of: "character "), let n = Int(text[r.upperBound...].prefix(while: \.isNumber)) else { return text }
-            let before = Array(data).prefix(n)
-            let line = before.count { $0 == 0x0A } + 1
-            let column = n - (before.lastIndex(of: 0x0A).map { $0 + 1 } ?? 0) + 1
-            return text[..<r.lowerBound] + "line \(line), column \(column)"
         }
     }
 
     static let members = ["region", "platforms", "ephemeralStorageGBHour", "source", "spotDiscountPercent"]
     static let rateMembers = ["vcpuHour", "gbHour"]
+    static let amounts = ["vcpuHour", "gbHour", "ephemeralStorageGBHour"]
 
     /// "unknown member X at PATH (...)" for the first member the price file's shape lacks.
-    static func unknownMember(in data: Data) -> String? {
-        guard let top = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
-        func unknown(_ object: [String: Any], _ known: [String], at path: String) -> String? {
-            guard let name = object.keys.sorted().first(where: { !known.contains($0) }) else { return nil }
+    static func unknownMember(in tree: JSONValue) -> String? {
+        func unknown(_ object: JSONValue?, _ known: [String], at path: String) -> String? {
+            guard case .object(let pairs)? = object, let name = pairs.map(\.0).first(where: { !known.contains($0) }) else { return nil }
             return "unknown member \"\(name)\" at \(path) (it takes \(known.joined(separator: ", ")); Docs/METERING.md)"
         }
-        if let u = unknown(top, members, at: "the top level") { return u }
-        for (platform, rates) in (top["platforms"] as? [String: Any] ?? [:]).sorted(by: { $0.key < $1.key }) {
-            if let r = rates as? [String: Any], let u = unknown(r, rateMembers, at: "platforms.\(platform)") { return u }
+        if let u = unknown(tree, members, at: "the top level") { return u }
+        guard case .object(let platforms)? = tree["platforms"] else { return nil }
+        for (platform, rates) in platforms {
+            if let u = unknown(rates, rateMembers, at: "platforms.\(platform)") { return u }
         }
         return nil
     }
@@ -109,10 +94,11 @@ public struct PriceTable: Codable, Sendable, Equatable {
         case .keyNotFound(let key, let c):
             return "\"\(key.stringValue)\" is missing at \(at(c.codingPath)) (a price file has region, platforms {\"linux/x86_64\": {vcpuHour, gbHour}}, ephemeralStorageGBHour; Docs/METERING.md)"
         case .typeMismatch(let type, let c):
-            let amounts = ["vcpuHour", "gbHour", "ephemeralStorageGBHour"]
-            let expected = type == String.self && amounts.contains(c.codingPath.last?.stringValue ?? "")
-                ? "a string (a dollar amount is written as one, e.g. \"0.04048\")" : type == String.self ? "a string"
-                : "\(type)".hasPrefix("Dictionary") ? "an object" : "\(type)".hasPrefix("Array") ? "a list" : "\(type)"
+            let name = "\(type)"
+            var expected = name.hasPrefix("Dictionary") ? "an object" : name.hasPrefix("Array") ? "a list" : type == String.self ? "a string" : name
+            if type == String.self, amounts.contains(c.codingPath.last?.stringValue ?? "") {
+                expected += " (a dollar amount is written as one, e.g. \"0.04048\")"
+            }
             return "\(at(c.codingPath)): not \(expected)"
         case .valueNotFound(_, let c):
             return "\(at(c.codingPath)): \(c.debugDescription)"

@@ -86,9 +86,9 @@ struct ReportText {
     /// `String(format: "%.Nf", v)` for N = `decimals` (0 to 18): plain decimals, never an
     /// exponent, for tools that read the CSV as numbers.
     mutating func append(fixed v: Double, decimals: Int) {
-        var scale: UInt128 = 1
-        for _ in 0..<max(0, min(decimals, 18)) { scale *= 10 }
-        guard (0...18).contains(decimals), v.isFinite, let q = ReportText.scaledRound(v.magnitude, pow10: decimals), q / scale < UInt128(UInt64.max) else {
+        precondition((0...18).contains(decimals), "0 to 18 decimals")
+        let scale = (0..<decimals).reduce(UInt128(1)) { p, _ in p * 10 }
+        guard v.isFinite, let q = ReportText.scaledRound(v.magnitude, pow10: decimals), q / scale < UInt128(UInt64.max) else {
             append(String(format: "%.\(decimals)f", v))
             return
         }
